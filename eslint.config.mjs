@@ -1,0 +1,48 @@
+// Lint rules: type-aware checks for promises (no floating or misused promises), type-only
+// imports, and the architecture rule that a service imports the shared library (lib/),
+// never another service.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const services = ['edge', 'worker', 'puller', 'cli'];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.intake/**', 'coverage/**', '*.mjs', '*.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
+    },
+  },
+  ...services.map((service) => ({
+    files: [`services/${service}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: services
+            .filter((other) => other !== service)
+            .map((other) => ({
+              group: [`**/services/${other}/**`, `../${other}/**`, `../../${other}/**`],
+              message: 'A service imports the shared library (lib/), never another service.',
+            })),
+        },
+      ],
+    },
+  })),
+  {
+    files: ['test/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+);

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Runs a real single-node Apache Kafka (KRaft) from Maven Central jars, and Kafka's own
+# CLI tools from the same jars.
+#
+#   kafka.sh fetch            fetch the jars into the cache (a no-op when cached)
+#   kafka.sh start            format storage on first use, start the broker in the background
+#   kafka.sh wait [SECONDS]   wait until the broker accepts clients
+#   kafka.sh stop             stop the broker (SIGTERM, then SIGKILL after 30 s)
+#   kafka.sh status           print "running PID" or "stopped"
+#   kafka.sh tool NAME ARGS   run a Kafka tool: topics, console-consumer, console-producer,
+#                             consumer-groups, producer-perf-test, get-offsets, storage,
+#                             or a fully qualified main class
+#
+# Environment (all optional):
+#   INTAKE_STATE_DIR       where data, logs and the pid file live   (default: <repo>/.intake)
+#   INTAKE_KAFKA_PORT      client port on 127.0.0.1                 (default: 9092)
+#   INTAKE_KAFKA_CONTROLLER_PORT  KRaft controller port              (default: client port + 1)
+#   INTAKE_KAFKA_PARTITIONS default partitions of new topics        (default: 6)
+#   INTAKE_KAFKA_HEAP      broker heap                              (default: 768m)
+#   INTAKE_CACHE           jar cache, shared by every clone          (default: ~/.cache/intake)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+version="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/pom.xml")"
+cache="${INTAKE_CACHE:-$HOME/.cache/intake}/kafka-$version"
+libs="$cache/libs"
+state="${INTAKE_STATE_DIR:-$root/.intake}"
+port="${INTAKE_KAFKA_PORT:-9092}"
+controller_port="${INTAKE_KAFKA_CONTROLLER_PORT:-$((port + 1))}"
+partitions="${INTAKE_KAFKA_PARTITIONS:-6}"
+heap="${INTAKE_KAFKA_HEAP:-768m}"
+kdir="$state/kafka-$port"
+data="$kdir/data"
+pidfile="$kdir/kafka.pid"
+logfile="$state/logs/kafka-$port.log"
+
+die() { echo "kafka.sh: $*" >&2; exit 1; }
+
+fetch() {
+  # The pom's hash is part of the marker, so editing the pom refetches.
+  local marker="$libs/.complete-$(sha1sum "$here/pom.xml" | cut -c1-12)"
+  [[ -f "$marker" ]] && return 0
+  command -v java >/dev/null || die "Java 17+ is needed to run Kafka (apt-get install openjdk-17-jre-headless)"
+  command -v mvn >/dev/null || die "Maven is needed to fetch Kafka's jars (apt-get install maven)"
+  echo "kafka.sh: fetching Apache Kafka $version jars from Maven Central into $libs" >&2
+  rm -rf "$libs.tmp" && mkdir -p "$libs.tmp"
+  mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$libs.tmp" >&2 \
+    || die "could not fetch Kafka's jars with Maven (is Maven Central reachable?)"
+  rm -rf "$libs" && mv "$libs.tmp" "$libs" && touch "$marker"
+}
+
+java_run() { # java_run MAIN_CLASS ARGS... (foreground, quiet logging)
+  exec java -Xmx256m -Dintake.log.level=WARN \
+    -Dlog4j2.configurationFile="$here/log4j2.properties" -cp "$libs/*" "$@"
+}
+
+pid_alive() { [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+start() {
+  fetch
+  if pid_alive; then echo "kafka.sh: broker already running (pid $(cat "$pidfile"))" >&2; return 0; fi
+  port_open "$port" && die "port $port is in use by another process; stop it or set INTAKE_KAFKA_PORT"
+  mkdir -p "$kdir" "$state/logs"
+  sed -e "s|@PORT@|$port|g" -e "s|@CONTROLLER_PORT@|$controller_port|g" \
+      -e "s|@DATA_DIR@|$data|g" -e "s|@PARTITIONS@|$partitions|g" \
+      "$here/server.properties.tmpl" > "$kdir/server.properties"
+  if [[ ! -f "$data/meta.properties" ]]; then
+    local cluster_id
+    cluster_id="$(java -cp "$libs/*" -Dlog4j2.configurationFile="$here/log4j2.properties" \
+      -Dintake.log.level=WARN kafka.tools.StorageTool random-uuid)"
+    java -cp "$libs/*" -Dlog4j2.configurationFile="$here/log4j2.properties" -Dintake.log.level=WARN \
+      kafka.tools.StorageTool format -t "$cluster_id" -c "$kdir/server.properties" >>"$logfile" 2>&1 \
+      || die "formatting the storage in $data failed; see $logfile"
+  fi
+  echo "==== broker start $(date -u +%FT%TZ) ====" >>"$logfile"
+  wc -c <"$logfile" >"$kdir/log-offset"
+  setsid java -Xms"$heap" -Xmx"$heap" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+    -Djava.awt.headless=true -Dlog4j2.configurationFile="$here/log4j2.properties" \
+    -cp "$libs/*" kafka.Kafka "$kdir/server.properties" >>"$logfile" 2>&1 </dev/null &
+  echo $! >"$pidfile"
+  echo "kafka.sh: broker starting on 127.0.0.1:$port (pid $!, log $logfile)" >&2
+}
+
+wait_ready() {
+  local timeout="${1:-90}" waited=0 offset
+  offset="$(cat "$kdir/log-offset" 2>/dev/null || echo 0)"
+  while (( waited < timeout * 2 )); do
+    pid_alive || die "the broker exited during start; last lines of $logfile:
+$(tail -n 20 "$logfile")"
+    if port_open "$port" && tail -c +"$((offset + 1))" "$logfile" | grep -q "Kafka Server started"; then
+      echo "kafka.sh: broker ready on 127.0.0.1:$port" >&2
+      return 0
+    fi
+    sleep 0.5; waited=$((waited + 1))
+  done
+  die "the broker did not become ready within ${timeout}s; see $logfile"
+}
+
+stop() {
+  if ! pid_alive; then rm -f "$pidfile"; echo "kafka.sh: broker on port $port is not running" >&2; return 0; fi
+  local pid waited=0
+  pid="$(cat "$pidfile")"
+  kill -TERM "$pid"
+  while kill -0 "$pid" 2>/dev/null; do
+    if (( waited >= 60 )); then echo "kafka.sh: broker did not stop in 30 s, killing it" >&2; kill -KILL "$pid"; fi
+    sleep 0.5; waited=$((waited + 1))
+  done
+  rm -f "$pidfile"
+  echo "kafka.sh: broker on port $port stopped" >&2
+}
+
+tool() {
+  (( $# >= 1 )) || die "usage: kafka.sh tool NAME [ARGS...]"
+  fetch
+  local name="$1"; shift
+  case "$name" in
+    topics) java_run org.apache.kafka.tools.TopicCommand "$@" ;;
+    console-consumer) java_run org.apache.kafka.tools.consumer.ConsoleConsumer "$@" ;;
+    console-producer) java_run org.apache.kafka.tools.ConsoleProducer "$@" ;;
+    consumer-groups) java_run org.apache.kafka.tools.consumer.group.ConsumerGroupCommand "$@" ;;
+    producer-perf-test) java_run org.apache.kafka.tools.ProducerPerformance "$@" ;;
+    get-offsets) java_run org.apache.kafka.tools.GetOffsetShell "$@" ;;
+    storage) java_run kafka.tools.StorageTool "$@" ;;
+    *.*) java_run "$name" "$@" ;;
+    *) die "unknown tool '$name' (topics, console-consumer, console-producer, consumer-groups, producer-perf-test, get-offsets, storage)" ;;
+  esac
+}
+
+case "${1:-}" in
+  fetch) fetch ;;
+  start) start ;;
+  wait) wait_ready "${2:-90}" ;;
+  stop) stop ;;
+  status) if pid_alive; then echo "running $(cat "$pidfile")"; else echo "stopped"; fi ;;
+  tool) shift; tool "$@" ;;
+  *) die "usage: kafka.sh fetch|start|wait [SECONDS]|stop|status|tool NAME [ARGS...]" ;;
+esac

@@ -1,0 +1,40 @@
+// Three projects, run in this order by `npm test` (scripts/test.sh):
+//   unit         fakes only, no broker          test/**/*.test.ts
+//   integration  a real broker the setup starts  test/**/*.integration.test.ts
+//   e2e          the real local fleet            test/**/*.e2e.test.ts
+const transform = {
+  '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }],
+};
+const common = {
+  transform,
+  testEnvironment: 'node',
+  rootDir: __dirname,
+  moduleFileExtensions: ['ts', 'js', 'json'],
+};
+
+module.exports = {
+  projects: [
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      testPathIgnorePatterns: ['\\.integration\\.test\\.ts$', '\\.e2e\\.test\\.ts$', '/faults/'],
+    },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/**/*.integration.test.ts'],
+      globalSetup: '<rootDir>/test/support/broker-setup.ts',
+      globalTeardown: '<rootDir>/test/support/broker-teardown.ts',
+      testTimeout: 120000,
+    },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/**/*.e2e.test.ts'],
+      globalSetup: '<rootDir>/test/support/fleet-setup.ts',
+      globalTeardown: '<rootDir>/test/support/fleet-teardown.ts',
+      testTimeout: 300000,
+    },
+  ],
+};

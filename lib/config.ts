@@ -1,0 +1,97 @@
+/**
+ * Reading configuration from environment variables: each service declares one defaults
+ * object and one reader function; every variable is validated once at start, and all bad
+ * variables are reported together in one error that names them, so a process fails fast
+ * with a message an operator can act on.
+ */
+import { IntakeError } from './errors';
+
+type Env = Record<string, string | undefined>;
+
+export class EnvReader {
+  private readonly problems: string[] = [];
+
+  constructor(private readonly env: Env = process.env) {}
+
+  str(name: string, fallback: string): string {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    return raw;
+  }
+
+  int(name: string, fallback: number, bounds: { min?: number; max?: number } = {}): number {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    const { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = bounds;
+    if (!Number.isInteger(value) || value < min || value > max) {
+      this.problems.push(`${name}=${JSON.stringify(raw)} is not an integer in [${min}, ${max}]`);
+      return fallback;
+    }
+    return value;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
+    if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+    this.problems.push(`${name}=${JSON.stringify(raw)} is not a boolean (true/false)`);
+    return fallback;
+  }
+
+  /** A comma-separated list; empty items are ignored. */
+  list(name: string, fallback: readonly string[]): string[] {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return [...fallback];
+    const items = raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (items.length === 0) this.problems.push(`${name} is set but lists nothing`);
+    return items.length > 0 ? items : [...fallback];
+  }
+
+  oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if ((allowed as readonly string[]).includes(raw)) return raw as T;
+    this.problems.push(`${name}=${JSON.stringify(raw)} is not one of ${allowed.join(', ')}`);
+    return fallback;
+  }
+
+  /** Throws one `CONFIG_INVALID` error naming every bad variable, if any. */
+  done(): void {
+    if (this.problems.length > 0) {
+      throw new IntakeError(
+        'CONFIG_INVALID',
+        `invalid configuration: ${this.problems.join('; ')}. Fix these environment variables and start again.`,
+      );
+    }
+  }
+}
+
+/** Kafka connection settings shared by every service. */
+export interface KafkaConfig {
+  brokers: string[];
+  clientId: string;
+  topics: { raw: string; processed: string; dlq: string };
+}
+
+export const kafkaDefaults: KafkaConfig = {
+  brokers: ['127.0.0.1:9092'],
+  clientId: 'intake',
+  topics: { raw: 'intake.raw', processed: 'intake.processed', dlq: 'intake.dlq' },
+};
+
+export function readKafkaConfig(r: EnvReader, clientId: string): KafkaConfig {
+  return {
+    brokers: r.list('INTAKE_KAFKA_BROKERS', kafkaDefaults.brokers),
+    clientId: r.str('INTAKE_KAFKA_CLIENT_ID', clientId),
+    topics: {
+      raw: r.str('INTAKE_TOPIC_RAW', kafkaDefaults.topics.raw),
+      processed: r.str('INTAKE_TOPIC_PROCESSED', kafkaDefaults.topics.processed),
+      dlq: r.str('INTAKE_TOPIC_DLQ', kafkaDefaults.topics.dlq),
+    },
+  };
+}

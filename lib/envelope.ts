@@ -1,0 +1,132 @@
+/**
+ * The event envelope: what every record in `intake.raw` carries (DESIGN.md "Event
+ * envelope"). The Kafka message key is the envelope's `key` (a visitor or device id,
+ * falling back to the event id), so one visitor's events stay in order on one partition;
+ * the id and source also travel as headers, so a consumer can route or deduplicate
+ * without parsing the value. Downstream records keep the same `id`.
+ */
+import type { IHeaders, Message } from 'kafkajs';
+import { uuidv7 } from './uuid7';
+
+export type Pattern = 'request-ack' | 'request-response' | 'one-way' | 'stream';
+
+export interface Envelope {
+  /** Client-supplied idempotency key, or a server-generated UUIDv7. */
+  id: string;
+  /** The producer, from its API key. */
+  source: string;
+  type: string;
+  /** Partition key: visitor or device id; falls back to `id`. */
+  key: string;
+  /** Client timestamp (ISO 8601), when the client sent one. */
+  ts?: string;
+  /** Server receive time (ISO 8601). */
+  receivedAt: string;
+  pattern: Pattern;
+  data: unknown;
+  meta: RequestMeta;
+}
+
+export interface RequestMeta {
+  requestId?: string;
+  ip?: string;
+  userAgent?: string;
+  traceparent?: string;
+}
+
+export interface WrapContext {
+  source: string;
+  pattern: Pattern;
+  receivedAt: Date;
+  meta: RequestMeta;
+}
+
+export type WrapResult = { ok: true; envelope: Envelope } | { ok: false; reason: string };
+
+const MAX_ID_LENGTH = 128;
+
+function optionalString(value: unknown, field: string): string | undefined | Error {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID_LENGTH) {
+    return new Error(
+      `"${field}" must be a non-empty string of at most ${MAX_ID_LENGTH} characters`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Wraps one client event into an envelope, or says why it cannot. An event is a JSON
+ * object with a string `type`; optional `id` (kept as the idempotency key), `key` /
+ * `visitorId` / `deviceId` (the partition key), `ts` and `data`.
+ */
+export function wrapEvent(input: unknown, ctx: WrapContext): WrapResult {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return { ok: false, reason: 'an event must be a JSON object' };
+  }
+  const event = input as Record<string, unknown>;
+  if (
+    typeof event.type !== 'string' ||
+    event.type.length === 0 ||
+    event.type.length > MAX_ID_LENGTH
+  ) {
+    return {
+      ok: false,
+      reason: `"type" must be a non-empty string of at most ${MAX_ID_LENGTH} characters`,
+    };
+  }
+  const fields = {
+    id: optionalString(event.id, 'id'),
+    key: optionalString(event.key ?? event.visitorId ?? event.deviceId, 'key'),
+  };
+  for (const value of Object.values(fields)) {
+    if (value instanceof Error) return { ok: false, reason: value.message };
+  }
+  if (
+    event.ts !== undefined &&
+    (typeof event.ts !== 'string' || Number.isNaN(Date.parse(event.ts)))
+  ) {
+    return { ok: false, reason: '"ts" must be an ISO 8601 timestamp' };
+  }
+  const id = (fields.id as string | undefined) ?? uuidv7(ctx.receivedAt.getTime());
+  const envelope: Envelope = {
+    id,
+    source: ctx.source,
+    type: event.type,
+    key: (fields.key as string | undefined) ?? id,
+    receivedAt: ctx.receivedAt.toISOString(),
+    pattern: ctx.pattern,
+    data: event.data ?? null,
+    meta: ctx.meta,
+  };
+  if (typeof event.ts === 'string') envelope.ts = event.ts;
+  return { ok: true, envelope };
+}
+
+export const HEADER_ID = 'intake-id';
+export const HEADER_SOURCE = 'intake-source';
+export const HEADER_TRACEPARENT = 'traceparent';
+
+/** The Kafka message for an envelope: key = envelope key, value = JSON, id/source/trace headers. */
+export function toKafkaMessage(envelope: Envelope, extraHeaders: IHeaders = {}): Message {
+  const headers: IHeaders = {
+    [HEADER_ID]: envelope.id,
+    [HEADER_SOURCE]: envelope.source,
+    ...extraHeaders,
+  };
+  if (envelope.meta.traceparent) headers[HEADER_TRACEPARENT] = envelope.meta.traceparent;
+  return { key: envelope.key, value: JSON.stringify(envelope), headers };
+}
+
+/** Parses a record value back into an envelope; throws on a value that is not one. */
+export function parseEnvelope(value: Buffer | string | null): Envelope {
+  if (value === null) throw new Error('record has no value');
+  const parsed: unknown = JSON.parse(value.toString());
+  if (typeof parsed !== 'object' || parsed === null)
+    throw new Error('record value is not an object');
+  const e = parsed as Partial<Envelope>;
+  if (typeof e.id !== 'string' || typeof e.type !== 'string' || typeof e.key !== 'string') {
+    throw new Error('record value is not an Intake envelope (id, type, key)');
+  }
+  return parsed as Envelope;
+}

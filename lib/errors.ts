@@ -1,0 +1,84 @@
+/**
+ * The one error base of Intake. Every error that crosses a module boundary is an
+ * `IntakeError` with a code from a closed set and a `retriable` flag, so callers decide
+ * on retry (and the edge on 503 vs 4xx) without parsing messages. Kafka client errors are
+ * translated here, at the boundary.
+ */
+
+export const ERROR_CODES = {
+  /** Kafka did not acknowledge in time, or is unreachable. */
+  KAFKA_UNAVAILABLE: { retriable: true, status: 503 },
+  /** Kafka rejected the record for a reason a retry will not fix (e.g. too large). */
+  KAFKA_REJECTED: { retriable: false, status: 500 },
+  /** The component is over a bound it protects (in-flight bytes, queue size). */
+  OVERLOADED: { retriable: true, status: 503 },
+  /** The component is shutting down and takes no new work. */
+  SHUTTING_DOWN: { retriable: true, status: 503 },
+  /** Configuration is invalid; the process must not start. */
+  CONFIG_INVALID: { retriable: false, status: 500 },
+  /** A request or record is malformed. */
+  BAD_INPUT: { retriable: false, status: 400 },
+  /** A programming error: never retried. */
+  INTERNAL: { retriable: false, status: 500 },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class IntakeError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  /** Seconds a client should wait before retrying, when the thrower knows it. */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; retryAfterSeconds?: number } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'IntakeError';
+    this.code = code;
+    this.retriable = ERROR_CODES[code].retriable;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+/** True for an error a retry may fix (dependency failures), false otherwise. */
+export function isRetriable(err: unknown): boolean {
+  if (err instanceof IntakeError) return err.retriable;
+  return isKafkaRetriable(err);
+}
+
+const RETRIABLE_KAFKAJS_ERRORS = new Set([
+  'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSConnectionError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSConnectionClosedError',
+]);
+
+function isKafkaRetriable(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { retriable?: unknown; name?: unknown };
+  return (
+    e.retriable === true || (typeof e.name === 'string' && RETRIABLE_KAFKAJS_ERRORS.has(e.name))
+  );
+}
+
+/**
+ * Translates any error thrown by the Kafka client into an `IntakeError`. Broker or network
+ * trouble becomes `KAFKA_UNAVAILABLE` (retriable); a record the broker refuses for good
+ * (e.g. MESSAGE_TOO_LARGE) becomes `KAFKA_REJECTED`.
+ */
+export function fromKafkaError(err: unknown, what: string): IntakeError {
+  if (err instanceof IntakeError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  const type = (err as { type?: unknown } | null)?.type;
+  if (
+    type === 'MESSAGE_TOO_LARGE' ||
+    type === 'RECORD_LIST_TOO_LARGE' ||
+    type === 'INVALID_RECORD'
+  ) {
+    return new IntakeError('KAFKA_REJECTED', `${what}: ${message}`, { cause: err });
+  }
+  return new IntakeError('KAFKA_UNAVAILABLE', `${what}: ${message}`, { cause: err });
+}

@@ -1,0 +1,35 @@
+/**
+ * The topics Intake needs, created idempotently at start by the fleet (and by tests).
+ */
+import type { Admin } from 'kafkajs';
+import type { KafkaConfig } from '../config';
+
+export interface TopicSpec {
+  topic: string;
+  numPartitions: number;
+  replicationFactor: number;
+  configEntries?: { name: string; value: string }[];
+}
+
+export function intakeTopics(
+  config: KafkaConfig,
+  partitions: number,
+  replicationFactor = 1,
+): TopicSpec[] {
+  const minIsr = String(Math.min(2, replicationFactor));
+  const base = (topic: string): TopicSpec => ({
+    topic,
+    numPartitions: partitions,
+    replicationFactor,
+    configEntries: [{ name: 'min.insync.replicas', value: minIsr }],
+  });
+  return [base(config.topics.raw), base(config.topics.processed), base(config.topics.dlq)];
+}
+
+/** Creates the topics that do not exist yet; existing ones are left as they are. */
+export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<string[]> {
+  const existing = new Set(await admin.listTopics());
+  const missing = specs.filter((s) => !existing.has(s.topic));
+  if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
+  return missing.map((s) => s.topic);
+}

@@ -1,0 +1,26 @@
+/**
+ * Pipeline step results: a step returns `ok` (with the event, possibly changed), `dlq`
+ * (the event goes to the dead-letter topic with the reason) or `drop` (counted, not
+ * forwarded). Steps throw only for dependency failures, which the worker retries.
+ */
+import type { Envelope } from './envelope';
+
+export type StepResult =
+  | { kind: 'ok'; event: Envelope }
+  | { kind: 'dlq'; reason: string }
+  | { kind: 'drop'; reason: string };
+
+export interface StepContext {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+export interface Step {
+  readonly name: string;
+  run(event: Envelope, ctx: StepContext): StepResult | Promise<StepResult>;
+}
+
+export const ok = (event: Envelope): StepResult => ({ kind: 'ok', event });
+export const dlq = (reason: string): StepResult => ({ kind: 'dlq', reason });
+export const drop = (reason: string): StepResult => ({ kind: 'drop', reason });

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what the fleet and the tests need, when it is missing, and builds:
+#   - npm packages (npm ci, when node_modules is missing or older than package-lock.json)
+#   - the TypeScript build (tsc, incremental)
+#   - Apache Kafka's jars from Maven Central (infra/kafka/kafka.sh fetch, cached)
+#   - nginx from Debian (apt-get, when running as root; otherwise a clear message)
+# Each step is a no-op when its result is already there.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+say() { echo "intake: $*" >&2; }
+
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+[[ "$node_major" == 20 ]] || say "warning: Node $node_major found; Intake is built and tested on Node 20"
+command -v java >/dev/null || { say "Java 17+ is needed for the Kafka broker: apt-get install openjdk-17-jre-headless"; exit 1; }
+
+stamp="node_modules/.intake-lock-stamp"
+if [[ ! -f "$stamp" || package-lock.json -nt "$stamp" ]]; then
+  say "installing npm packages (npm ci) ..."
+  npm ci --no-audit --no-fund --loglevel=error >&2
+  touch "$stamp"
+fi
+
+if [[ ! -f dist/.build-stamp ]] || [[ -n "$(find lib services tsconfig.json tsconfig.build.json package.json -newer dist/.build-stamp -print -quit)" ]]; then
+  say "building (tsc) ..."
+  npx tsc -p tsconfig.build.json
+  touch dist/.build-stamp
+fi
+
+infra/kafka/kafka.sh fetch
+
+if ! [[ -x /usr/sbin/nginx || -x /usr/local/sbin/nginx || -x /usr/bin/nginx ]]; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+    say "installing nginx from Debian (apt-get install nginx-light) ..."
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q --no-install-recommends nginx-light >&2 \
+      || { apt-get update -q >&2 && apt-get install -y -q --no-install-recommends nginx-light >&2; }
+    # Debian starts its own nginx on port 80; the fleet runs its own instance.
+    (command -v systemctl >/dev/null && systemctl disable --now nginx >/dev/null 2>&1) || true
+    (service nginx stop >/dev/null 2>&1) || true
+  else
+    say "nginx is missing: install it with 'sudo apt-get install nginx-light' and run this again"
+    exit 1
+  fi
+fi

@@ -1,0 +1,175 @@
+/**
+ * The local fleet: one KRaft broker, nginx on 127.0.0.1:8080, N edges and M workers as
+ * separate processes. `up` starts them in dependency order and waits until each is
+ * ready; `down` stops them in the order that loses nothing: nginx (no new requests) ->
+ * edges (drain, flush their producers) -> workers (finish and commit the running batch)
+ * -> broker.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sleep } from '../../../lib/lifecycle';
+import { createTopics, kafkaRunning, startKafka, stopKafka } from './kafka';
+import type { FleetPlan, ProcessSpec } from './plan';
+import { kafkaBrokers } from './plan';
+import { startNginx } from './nginx';
+import { isReady } from './probe';
+import { serviceEntry, spawnDetached, stopProcess } from './processes';
+import { clearState, isAlive, readState, writeState } from './state';
+import type { FleetState, RunningProcess } from './state';
+
+export type Reporter = (message: string) => void;
+
+export class FleetAlreadyRunning extends Error {}
+
+/** A fleet whose record names a live process, or null. */
+export function runningFleet(plan: FleetPlan): FleetState | null {
+  const state = readState(plan.stateDir);
+  if (!state) return null;
+  const alive =
+    state.processes.some((p) => isAlive(p.pid)) ||
+    (state.supervisorPid !== null && isAlive(state.supervisorPid));
+  return alive ? state : null;
+}
+
+export async function up(
+  plan: FleetPlan,
+  report: Reporter,
+  supervisorPid: number | null,
+): Promise<FleetState> {
+  const existing = runningFleet(plan);
+  if (existing) {
+    throw new FleetAlreadyRunning(
+      `a fleet started at ${existing.startedAt} is already running (nginx on 127.0.0.1:${existing.plan.httpPort}); ` +
+        'use it, see `npm run status`, or stop it with `npm run down`',
+    );
+  }
+  mkdirSync(plan.logDir, { recursive: true });
+  const state: FleetState = {
+    startedAt: new Date().toISOString(),
+    supervisorPid,
+    plan,
+    processes: [],
+  };
+
+  const step = async <T>(label: string, action: () => Promise<T> | T): Promise<T> => {
+    const started = Date.now();
+    report(`${label} ...`);
+    const result = await action();
+    report(`${label}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return result;
+  };
+
+  try {
+    await step(`Kafka broker on ${kafkaBrokers(plan)}`, () => startKafka(plan));
+    await step('topics', async () => {
+      const created = await createTopics(plan);
+      if (created.length > 0)
+        report(`  created ${created.join(', ')} (${plan.partitions} partitions each)`);
+    });
+    await step(`${plan.workers.length} workers`, () => {
+      for (const w of plan.workers) state.processes.push(startService(plan, w));
+      writeState(state);
+    });
+    await step(`${plan.edges.length} edges`, () => {
+      for (const e of plan.edges) state.processes.push(startService(plan, e));
+      writeState(state);
+    });
+    await step(`nginx on 127.0.0.1:${plan.httpPort}`, () => {
+      const nginx = startNginx(plan);
+      state.processes.push({
+        name: 'nginx',
+        kind: 'nginx',
+        pid: nginx.pid,
+        port: plan.httpPort,
+        log: nginx.log,
+      });
+      writeState(state);
+    });
+    await step('waiting until every process is ready', () => waitUntilReady(state, 120_000));
+  } catch (err) {
+    report(`start failed: ${(err as Error).message}`);
+    report('stopping what was started ...');
+    await stopAll(state, plan, report);
+    throw err;
+  }
+  return state;
+}
+
+function startService(plan: FleetPlan, spec: ProcessSpec): RunningProcess {
+  const log = join(plan.logDir, `${spec.name}.log`);
+  const portVar = spec.kind === 'edge' ? 'INTAKE_EDGE_PORT' : 'INTAKE_WORKER_ADMIN_PORT';
+  const pid = spawnDetached({
+    command: process.execPath,
+    args: ['--enable-source-maps', serviceEntry(plan.root, spec.kind)],
+    env: {
+      ...plan.serviceEnv,
+      INTAKE_INSTANCE: spec.name,
+      INTAKE_KAFKA_BROKERS: kafkaBrokers(plan),
+      [portVar]: String(spec.port),
+    },
+    log,
+    cwd: plan.root,
+  });
+  return { name: spec.name, kind: spec.kind, pid, port: spec.port, log };
+}
+
+async function waitUntilReady(state: FleetState, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const pending = new Set(state.processes);
+  while (pending.size > 0) {
+    for (const p of [...pending]) {
+      if (!isAlive(p.pid))
+        throw new Error(`${p.name} exited during start; last lines of ${p.log}:\n${tail(p.log)}`);
+      const ready = p.kind === 'nginx' ? await isReady(p.port, '/healthz') : await isReady(p.port);
+      if (ready) pending.delete(p);
+    }
+    if (pending.size === 0) return;
+    if (Date.now() > deadline) {
+      const names = [...pending].map((p) => `${p.name} (log ${p.log})`).join(', ');
+      throw new Error(`not ready after ${timeoutMs / 1000} s: ${names}`);
+    }
+    await sleep(250);
+  }
+}
+
+function tail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Stops a fleet from its record; also stops a broker left without a record. */
+export async function down(plan: FleetPlan, report: Reporter): Promise<boolean> {
+  const state = readState(plan.stateDir);
+  if (!state) {
+    if (await kafkaRunning(plan)) {
+      report('no fleet record, but a broker is running: stopping it');
+      await stopKafka(plan);
+      return true;
+    }
+    return false;
+  }
+  await stopAll(state, state.plan, report);
+  if (
+    state.supervisorPid !== null &&
+    state.supervisorPid !== process.pid &&
+    isAlive(state.supervisorPid)
+  ) {
+    await stopProcess(state.supervisorPid, 10_000);
+  }
+  return true;
+}
+
+async function stopAll(state: FleetState, plan: FleetPlan, report: Reporter): Promise<void> {
+  for (const kind of ['nginx', 'edge', 'worker'] as const) {
+    const group = state.processes.filter((p) => p.kind === kind);
+    if (group.length === 0) continue;
+    const results = await Promise.all(group.map((p) => stopProcess(p.pid)));
+    report(`${kind}: ${group.map((p, i) => `${p.name} ${results[i]}`).join(', ')}`);
+  }
+  await stopKafka(plan);
+  report('Kafka broker stopped');
+  clearState(plan.stateDir);
+}

@@ -1,0 +1,63 @@
+/**
+ * Starting and stopping the fleet's processes. Each runs detached in its own process
+ * group with stdout and stderr appended to `<state>/logs/<name>.log`, so a Ctrl-C in the
+ * terminal reaches only the supervisor, which then stops everything in order.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { sleep } from '../../../lib/lifecycle';
+import { isAlive } from './state';
+
+export interface SpawnSpec {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  log: string;
+  cwd: string;
+}
+
+export function spawnDetached(spec: SpawnSpec): number {
+  const fd = openSync(spec.log, 'a');
+  try {
+    const child = spawn(spec.command, spec.args, {
+      cwd: spec.cwd,
+      env: { ...process.env, ...spec.env },
+      detached: true,
+      stdio: ['ignore', fd, fd],
+    });
+    if (child.pid === undefined) throw new Error(`could not start ${spec.command}`);
+    child.unref();
+    return child.pid;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** SIGTERM, then SIGKILL after `timeoutMs`; resolves once the process is gone. */
+export async function stopProcess(
+  pid: number,
+  timeoutMs = 20_000,
+): Promise<'stopped' | 'killed' | 'absent'> {
+  if (!isAlive(pid)) return 'absent';
+  signal(pid, 'SIGTERM');
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) return 'stopped';
+    await sleep(100);
+  }
+  signal(pid, 'SIGKILL');
+  while (isAlive(pid)) await sleep(50);
+  return 'killed';
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+export const serviceEntry = (root: string, service: 'edge' | 'worker'): string =>
+  join(root, 'dist', 'services', service, 'main.js');

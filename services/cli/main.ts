@@ -1,0 +1,146 @@
+/**
+ * `intake`: the command line of the project (`npm run up`, `npm run down`,
+ * `npm run status`). `up` starts the local fleet and shows a live status line until
+ * Ctrl-C, which stops it cleanly; `up --detach` returns once the fleet is ready.
+ */
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { sleep } from '../../lib/lifecycle';
+import { FleetAlreadyRunning, down, runningFleet, up } from './fleet/fleet';
+import { makePlan } from './fleet/plan';
+import type { FleetPlan } from './fleet/plan';
+import { fleetStatus, statusLine } from './fleet/status';
+import { readState } from './fleet/state';
+
+const root = resolve(__dirname, '..', '..', '..');
+const say = (message: string): void => {
+  process.stderr.write(`intake: ${message}\n`);
+};
+
+const program = new Command()
+  .name('intake')
+  .description('Intake: an event collection tier fronted by Kafka')
+  .showHelpAfterError();
+
+program
+  .command('up')
+  .description('start the local fleet: Kafka, nginx, edges and workers')
+  .option('-d, --detach', 'return once the fleet is ready, leaving it running')
+  .addOption(new Option('--edges <n>', 'edge processes').argParser(positive))
+  .addOption(new Option('--workers <n>', 'worker processes').argParser(positive))
+  .action(async (opts: { detach?: boolean; edges?: number; workers?: number }) => {
+    const plan = makePlan(root, { edges: opts.edges, workers: opts.workers });
+    const started = Date.now();
+    try {
+      await up(plan, say, opts.detach ? null : process.pid);
+    } catch (err) {
+      if (err instanceof FleetAlreadyRunning) {
+        say(err.message);
+        process.exitCode = opts.detach ? 0 : 1;
+        return;
+      }
+      throw err;
+    }
+    printWelcome(plan, (Date.now() - started) / 1000, Boolean(opts.detach));
+    if (!opts.detach) await supervise(plan);
+  });
+
+program
+  .command('down')
+  .description('stop the local fleet (a detached one, or one running in another terminal)')
+  .action(async () => {
+    const plan = makePlan(root);
+    const stopped = await down(plan, say);
+    say(stopped ? 'fleet stopped' : 'no fleet is running');
+  });
+
+program
+  .command('status')
+  .description('show the processes of the local fleet')
+  .option('--json', 'print JSON')
+  .action(async (opts: { json?: boolean }) => {
+    const plan = makePlan(root);
+    const state = runningFleet(plan);
+    if (!state) {
+      say('no fleet is running; start one with `npm run up`');
+      process.exitCode = 1;
+      return;
+    }
+    const statuses = await fleetStatus(state);
+    if (opts.json) {
+      process.stdout.write(
+        `${JSON.stringify({ startedAt: state.startedAt, processes: statuses }, null, 2)}\n`,
+      );
+      return;
+    }
+    console.table(statuses);
+    process.stdout.write(`${statusLine(statuses)}\n`);
+  });
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`expected a positive integer, got ${value}`);
+  return n;
+}
+
+function printWelcome(plan: FleetPlan, seconds: number, detached: boolean): void {
+  const url = `http://127.0.0.1:${plan.httpPort}`;
+  process.stdout.write(
+    [
+      '',
+      `Intake is running (ready in ${seconds.toFixed(1)} s): ${plan.edges.length} edges, ${plan.workers.length} workers, Kafka on 127.0.0.1:${plan.kafkaPort}.`,
+      '',
+      `  Send an event:   curl -si ${url}/v1/events -H 'content-type: application/json' \\`,
+      `                     -d '{"type":"page_view","key":"visitor-1","data":{"path":"/"}}'`,
+      `  Read results:    npm run kafka -- console-consumer --bootstrap-server 127.0.0.1:${plan.kafkaPort} --topic intake.processed --from-beginning`,
+      `  Logs:            ${plan.logDir}/`,
+      `  Status:          npm run status`,
+      detached ? '  Stop:            npm run down' : '  Stop:            Ctrl-C (or npm run down)',
+      '',
+    ].join('\n'),
+  );
+}
+
+/** Shows a live status line until Ctrl-C (or `npm run down`), then stops the fleet. */
+async function supervise(plan: FleetPlan): Promise<void> {
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    if (process.stdout.isTTY) process.stdout.write('\n');
+    say('stopping the fleet ...');
+    down(plan, say).then(
+      () => {
+        say('fleet stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        say(`stopping failed: ${(err as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  let lastPrinted = 0;
+  while (!stopping) {
+    const state = readState(plan.stateDir);
+    if (!state) {
+      say('the fleet was stopped elsewhere');
+      return;
+    }
+    const line = statusLine(await fleetStatus(state));
+    if (process.stdout.isTTY) {
+      process.stdout.write(`\r\x1b[2K${line}  (Ctrl-C stops)`);
+    } else if (Date.now() - lastPrinted > 30_000) {
+      process.stdout.write(`${line}\n`);
+      lastPrinted = Date.now();
+    }
+    await sleep(1000);
+  }
+}
+
+program.parseAsync().catch((err: unknown) => {
+  say((err as Error).message);
+  process.exit(1);
+});

@@ -1,0 +1,68 @@
+/**
+ * Edge configuration: one defaults object, read from `INTAKE_*` environment variables
+ * and validated once at start.
+ */
+import { EnvReader, readKafkaConfig } from '../../lib/config';
+import type { KafkaConfig } from '../../lib/config';
+import { batchingDefaults } from '../../lib/kafka/batching-producer';
+import type { BatchingProducerOptions } from '../../lib/kafka/batching-producer';
+
+export interface EdgeConfig {
+  instance: string;
+  host: string;
+  port: number;
+  kafka: KafkaConfig;
+  producer: BatchingProducerOptions;
+  /** Largest accepted request body, in bytes (after decompression). */
+  maxBodyBytes: number;
+  maxEventsPerRequest: number;
+  /** The source recorded in envelopes until API keys name one. */
+  defaultSource: string;
+  /** After SIGTERM: how long to keep serving while not ready, so the balancer moves away. */
+  drainGraceMs: number;
+}
+
+export const edgeDefaults = {
+  host: '127.0.0.1',
+  port: 8081,
+  maxBodyBytes: 1024 * 1024,
+  maxEventsPerRequest: 1000,
+  defaultSource: 'default',
+  drainGraceMs: 5000,
+};
+
+export function loadEdgeConfig(env: Record<string, string | undefined> = process.env): EdgeConfig {
+  const r = new EnvReader(env);
+  const port = r.int('INTAKE_EDGE_PORT', edgeDefaults.port, { min: 0, max: 65535 });
+  const config: EdgeConfig = {
+    instance: r.str('INTAKE_INSTANCE', `edge-${port}`),
+    host: r.str('INTAKE_EDGE_HOST', edgeDefaults.host),
+    port,
+    kafka: readKafkaConfig(r, 'intake-edge'),
+    producer: {
+      lingerMs: r.int('INTAKE_PRODUCER_LINGER_MS', batchingDefaults.lingerMs, {
+        min: 0,
+        max: 1000,
+      }),
+      maxBatchBytes: r.int('INTAKE_PRODUCER_MAX_BATCH_BYTES', batchingDefaults.maxBatchBytes, {
+        min: 1024,
+      }),
+      maxInFlightBytes: r.int(
+        'INTAKE_PRODUCER_MAX_INFLIGHT_BYTES',
+        batchingDefaults.maxInFlightBytes,
+        { min: 1024 },
+      ),
+      ackTimeoutMs: r.int('INTAKE_PRODUCER_ACK_TIMEOUT_MS', batchingDefaults.ackTimeoutMs, {
+        min: 100,
+      }),
+    },
+    maxBodyBytes: r.int('INTAKE_MAX_BODY_BYTES', edgeDefaults.maxBodyBytes, { min: 1024 }),
+    maxEventsPerRequest: r.int('INTAKE_MAX_EVENTS_PER_REQUEST', edgeDefaults.maxEventsPerRequest, {
+      min: 1,
+    }),
+    defaultSource: r.str('INTAKE_DEFAULT_SOURCE', edgeDefaults.defaultSource),
+    drainGraceMs: r.int('INTAKE_DRAIN_GRACE_MS', edgeDefaults.drainGraceMs, { min: 0 }),
+  };
+  r.done();
+  return config;
+}

@@ -1,0 +1,113 @@
+/**
+ * The edge's HTTP application: routes, body parsing with limits, and the error mapping
+ * that turns every failure into a problem document. It holds no per-event state, so any
+ * instance can serve any request.
+ */
+import express from 'express';
+import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
+import type { Logger } from '../../../lib/logger';
+import type { EdgeMetrics } from '../metrics';
+import type { Sink } from '../sink';
+import { eventsRoute } from './events-route';
+import { sendProblem } from './send-problem';
+
+export interface AppDeps {
+  sink: Sink;
+  logger: Logger;
+  metrics: EdgeMetrics;
+  instance: string;
+  maxBodyBytes: number;
+  maxEventsPerRequest: number;
+  defaultSource: string;
+  /** True once SIGTERM was received: `/readyz` answers 503 so the balancer moves away. */
+  isDraining: () => boolean;
+}
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use(countRequests(deps.metrics));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok', instance: deps.instance });
+  });
+  app.get('/readyz', (_req, res) => {
+    const sink = deps.sink.health();
+    const ready = sink.ok && !deps.isDraining();
+    res.status(ready ? 200 : 503).json({
+      status: ready ? 'ready' : 'not-ready',
+      draining: deps.isDraining(),
+      instance: deps.instance,
+      kafka: sink,
+    });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  app.post(
+    '/v1/events',
+    express.json({ limit: deps.maxBodyBytes, strict: false, type: 'application/json' }),
+    eventsRoute(deps),
+  );
+
+  app.use((req, res) => {
+    sendProblem(res, 'not-found', `No route for ${req.method} ${req.path}; see docs/api.md.`);
+  });
+  app.use(errorHandler(deps.logger, deps.maxBodyBytes));
+  return app;
+}
+
+function countRequests(metrics: EdgeMetrics): RequestHandler {
+  return (req, res, next) => {
+    res.on('finish', () => {
+      const route = req.route as { path?: string } | undefined;
+      metrics.requests.inc({ route: route?.path ?? 'unmatched', status: String(res.statusCode) });
+    });
+    next();
+  };
+}
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+  message?: string;
+}
+
+function errorHandler(logger: Logger, maxBodyBytes: number): ErrorRequestHandler {
+  const log = logger.child({ module: 'http' });
+  return (err: BodyParserError, _req, res, _next) => {
+    switch (err.type) {
+      case 'entity.parse.failed':
+        sendProblem(
+          res,
+          'malformed-json',
+          `The body is not valid JSON: ${err.message ?? 'parse error'}.`,
+        );
+        return;
+      case 'entity.too.large':
+        sendProblem(
+          res,
+          'payload-too-large',
+          `The body exceeds ${maxBodyBytes} bytes; send smaller batches.`,
+        );
+        return;
+      case 'encoding.unsupported':
+      case 'charset.unsupported':
+        sendProblem(
+          res,
+          'unsupported-media-type',
+          `${err.message ?? 'Unsupported encoding'}; use UTF-8, gzip or identity.`,
+        );
+        return;
+      case 'request.aborted':
+      case 'request.size.invalid':
+        sendProblem(res, 'bad-request', 'The body ended before its declared length.');
+        return;
+      default:
+        log.error({ err }, 'unhandled_error');
+        sendProblem(res, 'internal-error', 'Unexpected error; it was logged. Retry later.');
+    }
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * The edge service: owns startup and shutdown order.
+ *
+ * Start: config -> Kafka sink (partition metadata, producer) -> HTTP listener.
+ * SIGTERM: turn not-ready -> keep serving for the grace period (the balancer moves away)
+ * -> stop accepting connections and finish in-flight requests -> flush the producer ->
+ * disconnect -> exit 0.
+ */
+import type { Server } from 'node:http';
+import { createLogger } from '../../lib/logger';
+import { createKafka, createProducer } from '../../lib/kafka/client';
+import { createRegistry } from '../../lib/metrics';
+import { exitOnStartupFailure, handleShutdownSignals, sleep } from '../../lib/lifecycle';
+import { loadEdgeConfig } from './config';
+import { createApp } from './http/app';
+import { createEdgeMetrics } from './metrics';
+import { KafkaSink } from './sink';
+
+async function main(): Promise<void> {
+  const config = loadEdgeConfig();
+  const logger = createLogger('edge').child({ instance: config.instance });
+  const kafka = createKafka(config.kafka, logger);
+  const registry = createRegistry('edge', config.instance);
+  // NOTE: the gauge reads the sink only on scrape, after it exists.
+  const metrics = createEdgeMetrics(registry, () => sink.inFlightBytes);
+  const sink = new KafkaSink({
+    producer: createProducer(kafka),
+    admin: kafka.admin(),
+    topic: config.kafka.topics.raw,
+    logger,
+    options: config.producer,
+    onBatch: (records, _bytes, ok) => {
+      if (ok) metrics.batchRecords.observe(records);
+      else metrics.produceFailures.inc();
+    },
+  });
+  let draining = false;
+  await sink.start();
+
+  const app = createApp({
+    sink,
+    logger,
+    metrics,
+    instance: config.instance,
+    maxBodyBytes: config.maxBodyBytes,
+    maxEventsPerRequest: config.maxEventsPerRequest,
+    defaultSource: config.defaultSource,
+    isDraining: () => draining,
+  });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.port, config.host, (err?: Error) =>
+      err ? reject(err) : resolve(s),
+    );
+  });
+  server.keepAliveTimeout = 65_000; // longer than nginx's upstream keepalive_timeout
+  logger.info(
+    { host: config.host, port: config.port, topic: config.kafka.topics.raw },
+    'edge_listening',
+  );
+
+  handleShutdownSignals(logger, async () => {
+    draining = true;
+    logger.info({ graceMs: config.drainGraceMs }, 'draining');
+    await sleep(config.drainGraceMs);
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    await sink.stop();
+  });
+}
+
+main().catch((err: unknown) => exitOnStartupFailure(createLogger('edge'), err));

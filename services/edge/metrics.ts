@@ -1,0 +1,65 @@
+/**
+ * The edge's Prometheus metrics.
+ */
+import { Counter, Gauge, Histogram } from 'prom-client';
+import type { Registry } from 'prom-client';
+
+export interface EdgeMetrics {
+  registry: Registry;
+  requests: Counter<'route' | 'status'>;
+  eventsAccepted: Counter;
+  eventsRejected: Counter<'reason'>;
+  ackSeconds: Histogram;
+  batchRecords: Histogram;
+  produceFailures: Counter;
+  inFlightBytes: Gauge;
+}
+
+export function createEdgeMetrics(registry: Registry, inFlightBytes: () => number): EdgeMetrics {
+  const registers = [registry];
+  return {
+    registry,
+    requests: new Counter({
+      name: 'intake_edge_requests_total',
+      help: 'HTTP requests by route and status',
+      labelNames: ['route', 'status'],
+      registers,
+    }),
+    eventsAccepted: new Counter({
+      name: 'intake_edge_events_accepted_total',
+      help: 'Events made durable in intake.raw and answered as accepted',
+      registers,
+    }),
+    eventsRejected: new Counter({
+      name: 'intake_edge_events_rejected_total',
+      help: 'Events rejected, by reason (invalid, unavailable)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    ackSeconds: new Histogram({
+      name: 'intake_edge_ack_seconds',
+      help: 'Time from request to Kafka acknowledgement',
+      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    batchRecords: new Histogram({
+      name: 'intake_edge_producer_batch_records',
+      help: 'Records per produce request (coalesced across concurrent requests)',
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000],
+      registers,
+    }),
+    produceFailures: new Counter({
+      name: 'intake_edge_produce_failures_total',
+      help: 'Produce requests Kafka did not acknowledge',
+      registers,
+    }),
+    inFlightBytes: new Gauge({
+      name: 'intake_edge_producer_inflight_bytes',
+      help: 'Bytes accepted and waiting for Kafka',
+      registers,
+      collect() {
+        this.set(inFlightBytes());
+      },
+    }),
+  };
+}

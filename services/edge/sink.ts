@@ -1,0 +1,110 @@
+/**
+ * The edge writes events through the `Sink` port: `store()` resolves only once every
+ * event is durable. `KafkaSink` appends to `intake.raw` (acks=all) through one batching
+ * producer; unit tests use an in-memory sink.
+ */
+import type { Admin, Producer } from 'kafkajs';
+import type { Envelope } from '../../lib/envelope';
+import { toKafkaMessage } from '../../lib/envelope';
+import { BatchingProducer } from '../../lib/kafka/batching-producer';
+import type { BatchingProducerOptions, RecordPosition } from '../../lib/kafka/batching-producer';
+import { TopicPartitions } from '../../lib/kafka/partitioner';
+import type { Health } from '../../lib/lifecycle';
+import type { Logger } from '../../lib/logger';
+
+export interface StoredEvent {
+  id: string;
+  partition: number;
+  offset: string;
+}
+
+export interface Sink {
+  /** Resolves only after every envelope is durable (for Kafka: acknowledged by all in-sync replicas). */
+  store(envelopes: Envelope[]): Promise<StoredEvent[]>;
+  isHealthy(): boolean;
+  health(): Health;
+  start(): Promise<void>;
+  /** Takes no new events, and waits until those accepted were stored or failed. */
+  stop(): Promise<void>;
+}
+
+export interface KafkaSinkDeps {
+  producer: Producer;
+  admin: Admin;
+  topic: string;
+  logger: Logger;
+  options: BatchingProducerOptions;
+  onBatch?: (records: number, bytes: number, ok: boolean, seconds: number) => void;
+}
+
+export class KafkaSink implements Sink {
+  private readonly partitions = new TopicPartitions();
+  private readonly batcher: BatchingProducer;
+  private connected = false;
+  private lastError: string | null = null;
+
+  constructor(private readonly deps: KafkaSinkDeps) {
+    this.batcher = new BatchingProducer({
+      producer: deps.producer,
+      logger: deps.logger,
+      options: deps.options,
+      onBatch: (records, bytes, ok, seconds) => {
+        this.lastError = ok ? null : 'the last produce request failed';
+        deps.onBatch?.(records, bytes, ok, seconds);
+      },
+    });
+    deps.producer.on('producer.connect', () => {
+      this.connected = true;
+    });
+    deps.producer.on('producer.disconnect', () => {
+      this.connected = false;
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.deps.admin.connect();
+    await this.partitions.refresh(this.deps.admin, [this.deps.topic]);
+    await this.deps.producer.connect();
+    this.connected = true;
+  }
+
+  async store(envelopes: Envelope[]): Promise<StoredEvent[]> {
+    const topic = this.deps.topic;
+    const records = envelopes.map((e) => {
+      const message = toKafkaMessage(e);
+      return {
+        ...message,
+        key: e.key,
+        value: message.value as string,
+        partition: this.partitions.partition(topic, e.key),
+      };
+    });
+    const positions: RecordPosition[] = await this.batcher.send(topic, records);
+    return positions.map((p, i) => ({
+      id: envelopes[i]!.id,
+      partition: p.partition,
+      offset: p.offset,
+    }));
+  }
+
+  get inFlightBytes(): number {
+    return this.batcher.inFlightBytes;
+  }
+
+  isHealthy(): boolean {
+    return this.connected && this.lastError === null;
+  }
+
+  health(): Health {
+    return {
+      ok: this.isHealthy(),
+      details: { connected: this.connected, lastError: this.lastError, ...this.batcher.stats() },
+    };
+  }
+
+  async stop(): Promise<void> {
+    await this.batcher.close();
+    await this.deps.producer.disconnect();
+    await this.deps.admin.disconnect();
+  }
+}

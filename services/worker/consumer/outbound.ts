@@ -1,0 +1,98 @@
+/**
+ * Turns input records into the outbound records the worker must deliver: processed
+ * events to the processed topic, rejected ones to the DLQ with the reason, the failing
+ * step, the source position and the time in headers. Dropped events produce nothing.
+ * Every outbound record keeps the event's `id` (header and value) so consumers can
+ * deduplicate.
+ */
+import type { KafkaMessage } from 'kafkajs';
+import { HEADER_ID, parseEnvelope } from '../../../lib/envelope';
+import type { PartitionedRecord } from '../../../lib/kafka/batching-producer';
+import type { TopicPartitions } from '../../../lib/kafka/partitioner';
+import type { Pipeline } from '../pipeline/pipeline';
+
+export interface OutboundRecord {
+  topic: string;
+  record: PartitionedRecord;
+  outcome: 'processed' | 'dlq';
+}
+
+export interface OutboundTopics {
+  processed: string;
+  dlq: string;
+}
+
+export interface BatchOutcome {
+  outbound: OutboundRecord[];
+  processed: number;
+  dlq: number;
+  dropped: number;
+}
+
+export async function processMessages(
+  input: { topic: string; partition: number; messages: KafkaMessage[] },
+  deps: { pipeline: Pipeline; topics: OutboundTopics; partitions: TopicPartitions },
+): Promise<BatchOutcome> {
+  const result: BatchOutcome = { outbound: [], processed: 0, dlq: 0, dropped: 0 };
+  for (const message of input.messages) {
+    const ctx = { topic: input.topic, partition: input.partition, offset: message.offset };
+    let envelope;
+    try {
+      envelope = parseEnvelope(message.value);
+    } catch (err) {
+      result.dlq += 1;
+      result.outbound.push(toDlq(message, ctx, 'parse', (err as Error).message, deps));
+      continue;
+    }
+    const outcome = await deps.pipeline.run(envelope, ctx);
+    if (outcome.kind === 'ok') {
+      result.processed += 1;
+      const topic = deps.topics.processed;
+      result.outbound.push({
+        topic,
+        outcome: 'processed',
+        record: {
+          partition: deps.partitions.partition(topic, outcome.event.key),
+          key: outcome.event.key,
+          value: JSON.stringify(outcome.event),
+          headers: { ...message.headers, [HEADER_ID]: outcome.event.id },
+        },
+      });
+    } else if (outcome.kind === 'dlq') {
+      result.dlq += 1;
+      result.outbound.push(toDlq(message, ctx, outcome.step ?? 'unknown', outcome.reason, deps));
+    } else {
+      result.dropped += 1;
+    }
+  }
+  return result;
+}
+
+function toDlq(
+  message: KafkaMessage,
+  ctx: { topic: string; partition: number; offset: string },
+  step: string,
+  reason: string,
+  deps: { topics: OutboundTopics; partitions: TopicPartitions },
+): OutboundRecord {
+  const topic = deps.topics.dlq;
+  const key = message.key?.toString() ?? `${ctx.topic}-${ctx.partition}-${ctx.offset}`;
+  return {
+    topic,
+    outcome: 'dlq',
+    record: {
+      partition: deps.partitions.partition(topic, key),
+      key,
+      value: message.value ?? '',
+      headers: {
+        ...message.headers,
+        'intake-dlq-reason': reason.slice(0, 1000),
+        'intake-dlq-step': step,
+        'intake-source-topic': ctx.topic,
+        'intake-source-partition': String(ctx.partition),
+        'intake-source-offset': ctx.offset,
+        'intake-dlq-at': new Date().toISOString(),
+      },
+    },
+  };
+}

@@ -1,0 +1,5 @@
+import { cli } from './fleet-setup';
+
+export default function teardown(): void {
+  cli('down');
+}
