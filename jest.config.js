@@ -26,7 +26,7 @@ module.exports = {
       testMatch: ['<rootDir>/test/**/*.integration.test.ts'],
       globalSetup: '<rootDir>/test/support/broker-setup.ts',
       globalTeardown: '<rootDir>/test/support/broker-teardown.ts',
-      testTimeout: 120000,
+      setupFilesAfterEnv: ['<rootDir>/test/support/long-timeout.ts'],
     },
     {
       ...common,
@@ -34,7 +34,7 @@ module.exports = {
       testMatch: ['<rootDir>/test/**/*.e2e.test.ts'],
       globalSetup: '<rootDir>/test/support/fleet-setup.ts',
       globalTeardown: '<rootDir>/test/support/fleet-teardown.ts',
-      testTimeout: 300000,
+      setupFilesAfterEnv: ['<rootDir>/test/support/long-timeout.ts'],
     },
   ],
 };

@@ -2,21 +2,39 @@
 # `npm test`: the whole suite, in CI order: install/build what is missing -> lint ->
 # typecheck -> unit -> integration (starts and stops a real broker on 127.0.0.1:19092)
 # -> end to end (starts and stops a real fleet: broker, nginx, 2 edges, 2 workers, on
-# ports 29092/28080 so it never collides with a fleet started by `npm run up`).
+# ports 29092/28080, so it never collides with a fleet started by `npm run up`).
+# The last line sums the test counts of every stage: "tests: N passed, N failed".
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+results="$root/.intake/test-results"
 stage() { echo; echo "==== $* ===="; }
+
+summary() {
+  local code=$?
+  node -e '
+    const fs = require("fs"), path = require("path"), dir = process.argv[1];
+    let passed = 0, failed = 0;
+    for (const f of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+      const r = JSON.parse(fs.readFileSync(path.join(dir, f), "utf8"));
+      passed += r.numPassedTests; failed += r.numFailedTests + r.numRuntimeErrorTestSuites;
+    }
+    console.log(`\ntests: ${passed} passed, ${failed} failed`);
+  ' "$results" || true
+  [[ $code == 0 ]] || echo "npm test FAILED (exit $code); see the stage above"
+  exit $code
+}
 
 stage "bootstrap (npm packages, build, Kafka jars, nginx)"
 bash scripts/bootstrap.sh
+rm -rf "$results" && mkdir -p "$results"
+trap summary EXIT
 stage "lint"
-npx eslint . && npx prettier --check . >/dev/null || { echo "lint failed: run 'npm run format'"; exit 1; }
+npx eslint . || { echo "lint failed: run 'npm run format', then fix what remains"; exit 1; }
+npx prettier --check . >/dev/null || { echo "formatting differs: run 'npm run format'"; exit 1; }
 stage "typecheck"
 npx tsc -p tsconfig.json --noEmit
-stage "unit tests"
-npx jest --selectProjects unit
-stage "integration tests (real broker)"
-npx jest --selectProjects integration --runInBand
-stage "end-to-end tests (real fleet)"
-npx jest --selectProjects e2e --runInBand
+for project in unit integration e2e; do
+  stage "$project tests"
+  npx jest --selectProjects "$project" --runInBand --json --outputFile="$results/$project.json"
+done

@@ -190,8 +190,8 @@ export class BatchingProducer {
     }
     this.queuedBytes -= bytes;
     this.sendingBytes += bytes;
-    this.sending = this.sendBatch(batch, bytes).finally(() => {
-      this.sendingBytes -= bytes;
+    // sendBatch never rejects: it settles every caller itself.
+    this.sending = this.sendBatch(batch, bytes).then(() => {
       this.sending = null;
       if (this.queue.length > 0) this.flushNow();
     });
@@ -213,6 +213,7 @@ export class BatchingProducer {
         topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
       });
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.sendingBytes -= bytes; // before the callers see their answer
       this.counters.batches += 1;
       this.counters.records += records;
       this.acked.push({ at: Date.now(), bytes });
@@ -220,6 +221,7 @@ export class BatchingProducer {
       this.resolveBatch(batch, metadata);
     } catch (err) {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.sendingBytes -= bytes;
       this.counters.failedBatches += 1;
       this.deps.onBatch?.(records, bytes, false, seconds);
       const error = fromKafkaError(err, 'Kafka did not acknowledge the batch');

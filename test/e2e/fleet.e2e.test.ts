@@ -1,0 +1,138 @@
+/**
+ * End to end through the real local fleet (started by `intake up --detach` in the global
+ * setup): nginx on the test port, two edges, two workers, one broker. 5,000 events are
+ * posted as single and batched requests; each appears exactly once in intake.processed
+ * with the same id, and both edges and both workers did part of the work.
+ */
+import { metricValue } from '../../services/cli/fleet/probe';
+import { readTopic, testKafka } from '../support/kafka-helpers';
+import { E2E_FLEET } from '../support/test-env';
+
+const EDGE_PORTS = [E2E_FLEET.httpPort + 1, E2E_FLEET.httpPort + 2];
+const WORKER_PORTS = [E2E_FLEET.workerBasePort, E2E_FLEET.workerBasePort + 1];
+
+async function post(body: unknown): Promise<{ status: number; ids: string[] }> {
+  for (let attempt = 0; ; attempt++) {
+    const res = await fetch(`${E2E_FLEET.baseUrl}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    // A well-behaved client retries 503 with the same ids (a resend is idempotent by id).
+    if (res.status === 503 && attempt < 5) {
+      await new Promise((r) => setTimeout(r, 1000 * Number(res.headers.get('retry-after') ?? 1)));
+      continue;
+    }
+    const json = (await res.json()) as { accepted?: { id: string }[] };
+    return { status: res.status, ids: (json.accepted ?? []).map((a) => a.id) };
+  }
+}
+
+async function pool<T>(tasks: (() => Promise<T>)[], concurrency: number): Promise<T[]> {
+  const results: T[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < tasks.length) {
+        const i = next++;
+        results[i] = await tasks[i]!();
+      }
+    }),
+  );
+  return results;
+}
+
+async function counter(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return metricValue(text, name);
+}
+
+describe('local fleet end to end', () => {
+  it('delivers 5,000 posted events exactly once to intake.processed, with work on every edge and worker', async () => {
+    const SINGLE = 1000;
+    const BATCHES = 80;
+    const BATCH_SIZE = 50;
+    const tasks: (() => Promise<{ status: number; ids: string[] }>)[] = [];
+    for (let i = 0; i < SINGLE; i++) {
+      tasks.push(() =>
+        post({ id: `e2e-single-${i}`, type: 'page_view', key: `visitor-${i % 97}` }),
+      );
+    }
+    for (let b = 0; b < BATCHES; b++) {
+      tasks.push(() =>
+        post(
+          Array.from({ length: BATCH_SIZE }, (_, i) => ({
+            id: `e2e-batch-${b}-${i}`,
+            type: 'product_view',
+            key: `visitor-${(b * BATCH_SIZE + i) % 97}`,
+            data: { sku: `sku-${i}` },
+          })),
+        ),
+      );
+    }
+    const answers = await pool(tasks, 16);
+    expect(answers.filter((a) => a.status !== 202)).toEqual([]);
+    const acknowledged = answers.flatMap((a) => a.ids);
+    expect(acknowledged).toHaveLength(SINGLE + BATCHES * BATCH_SIZE);
+
+    const kafka = testKafka(E2E_FLEET.brokers);
+    const wanted = new Set(acknowledged);
+    const processed = await readTopic(
+      kafka,
+      'intake.processed',
+      (messages) =>
+        messages.filter((m) => wanted.has(m.headers['intake-id'] ?? '')).length >= wanted.size,
+      120_000,
+    );
+    const counts = new Map<string, number>();
+    for (const m of processed) {
+      const id = m.headers['intake-id'] ?? '';
+      if (wanted.has(id)) counts.set(id, (counts.get(id) ?? 0) + 1);
+      expect((JSON.parse(m.value) as { id: string }).id).toBe(id);
+    }
+    const missing = acknowledged.filter((id) => !counts.has(id));
+    const duplicated = [...counts].filter(([, n]) => n > 1);
+    expect(missing).toEqual([]);
+    expect(duplicated).toEqual([]);
+
+    const edgeCounts = await Promise.all(
+      EDGE_PORTS.map((p) => counter(p, 'intake_edge_events_accepted_total')),
+    );
+    const workerCounts = await Promise.all(
+      WORKER_PORTS.map((p) => counter(p, 'intake_worker_processed_total')),
+    );
+    for (const n of [...edgeCounts, ...workerCounts]) expect(n).toBeGreaterThan(0);
+    expect(edgeCounts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(5000);
+    expect(workerCounts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(5000);
+  });
+
+  it('answers bad input through nginx with problem documents and keeps serving', async () => {
+    const url = `${E2E_FLEET.baseUrl}/v1/events`;
+    const json = { 'content-type': 'application/json' };
+    const cases: [RequestInit, number][] = [
+      [{ method: 'POST', headers: json, body: '{"type": nope' }, 400],
+      [{ method: 'POST', headers: { 'content-type': 'text/csv' }, body: 'a,b' }, 415],
+      [
+        {
+          method: 'POST',
+          headers: json,
+          body: JSON.stringify({ type: 'big', data: 'x'.repeat(1_100_000) }),
+        },
+        413,
+      ],
+    ];
+    for (const [init, status] of cases) {
+      const res = await fetch(url, init);
+      expect(res.status).toBe(status);
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+    }
+    const good = await fetch(url, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ type: 'after-bad' }),
+    });
+    expect(good.status).toBe(202);
+    for (const port of EDGE_PORTS)
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+  });
+});

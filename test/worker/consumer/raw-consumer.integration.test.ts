@@ -1,0 +1,126 @@
+/**
+ * The thin worker against a real broker: every raw record reaches the processed topic or
+ * the DLQ, and the input offset is committed only after the downstream acknowledgement.
+ */
+import type { Admin, Producer, ProducerBatch, RecordMetadata } from 'kafkajs';
+import { toKafkaMessage, wrapEvent } from '../../../lib/envelope';
+import { BatchingProducer, batchingDefaults } from '../../../lib/kafka/batching-producer';
+import type { SendBatchPort } from '../../../lib/kafka/batching-producer';
+import { createConsumer, createProducer } from '../../../lib/kafka/client';
+import { TopicPartitions } from '../../../lib/kafka/partitioner';
+import { createRegistry } from '../../../lib/metrics';
+import { RawConsumer } from '../../../services/worker/consumer/raw-consumer';
+import { createWorkerMetrics } from '../../../services/worker/metrics';
+import { Pipeline } from '../../../services/worker/pipeline/pipeline';
+import { passThroughStep } from '../../../services/worker/pipeline/steps/pass-through-step';
+import {
+  createTopic,
+  randomName,
+  readTopic,
+  testKafka,
+  waitFor,
+} from '../../support/kafka-helpers';
+import { silentLogger } from '../../support/fakes';
+import { TEST_BROKER } from '../../support/test-env';
+
+/** Holds downstream requests until opened: the real broker acknowledges them later. */
+class Gate implements SendBatchPort {
+  open = false;
+  requests = 0;
+  constructor(private readonly real: Producer) {}
+  async sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
+    this.requests += 1;
+    await waitFor(() => this.open, { timeoutMs: 60_000, intervalMs: 20, what: 'gate' });
+    return this.real.sendBatch(batch);
+  }
+}
+
+describe('RawConsumer (real broker)', () => {
+  const kafka = testKafka(TEST_BROKER.brokers);
+  const topics = {
+    raw: randomName('raw'),
+    processed: randomName('processed'),
+    dlq: randomName('dlq'),
+  };
+  const groupId = randomName('workers');
+  let admin: Admin;
+  let producer: Producer;
+
+  beforeAll(async () => {
+    admin = kafka.admin();
+    await admin.connect();
+    for (const t of Object.values(topics)) await createTopic(admin, t, 3);
+    producer = createProducer(kafka);
+    await producer.connect();
+  });
+
+  afterAll(async () => {
+    await producer.disconnect();
+    await admin.disconnect();
+  });
+
+  async function committed(): Promise<number> {
+    const [entry] = await admin.fetchOffsets({ groupId, topics: [topics.raw] });
+    return (entry?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+  }
+
+  it('commits input offsets only after the downstream acknowledgement, and delivers everything', async () => {
+    const good = Array.from({ length: 30 }, (_, i) => {
+      const r = wrapEvent(
+        { id: `w-${i}`, type: 't', key: `k${i % 5}` },
+        {
+          source: 's',
+          pattern: 'request-ack',
+          receivedAt: new Date(),
+          meta: {},
+        },
+      );
+      if (!r.ok) throw new Error(r.reason);
+      return toKafkaMessage(r.envelope);
+    });
+    const garbage = [
+      { key: 'g1', value: 'not an envelope' },
+      { key: 'g2', value: '{"id":1}' },
+    ];
+    await producer.send({ topic: topics.raw, acks: -1, messages: [...good, ...garbage] });
+
+    const partitions = new TopicPartitions();
+    await partitions.refresh(admin, [topics.processed, topics.dlq]);
+    const gate = new Gate(producer);
+    const consumer = new RawConsumer({
+      consumer: createConsumer(kafka, { groupId }),
+      producer: new BatchingProducer({
+        producer: gate,
+        logger: silentLogger(),
+        options: batchingDefaults,
+      }),
+      pipeline: new Pipeline([passThroughStep('w-it')]),
+      partitions,
+      topics,
+      metrics: createWorkerMetrics(createRegistry('worker', 'it')),
+      logger: silentLogger(),
+      partitionsConsumedConcurrently: 3,
+      maxRecordsPerChunk: 500,
+    });
+    await consumer.start();
+    try {
+      await waitFor(() => gate.requests > 0, { what: 'the worker to send downstream' });
+      // Processed but not yet acknowledged downstream: nothing may be committed.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await committed()).toBe(0);
+      gate.open = true;
+      await waitFor(async () => (await committed()) === good.length + garbage.length, {
+        what: 'all offsets committed',
+      });
+    } finally {
+      await consumer.stop();
+    }
+    const processed = await readTopic(kafka, topics.processed, (m) => m.length >= good.length);
+    expect(processed.map((m) => m.headers['intake-id']).sort()).toEqual(
+      good.map((g) => g.headers!['intake-id']).sort(),
+    );
+    const dead = await readTopic(kafka, topics.dlq, (m) => m.length >= garbage.length);
+    expect(dead.map((m) => m.key).sort()).toEqual(['g1', 'g2']);
+    expect(dead.every((m) => m.headers['intake-dlq-reason'])).toBe(true);
+  });
+});
