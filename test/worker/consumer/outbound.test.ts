@@ -24,7 +24,7 @@ function rawMessage(event: object, offset: number): KafkaMessage {
   return {
     key: Buffer.from(m.key as string),
     value: Buffer.from(m.value as string),
-    headers: m.headers as KafkaMessage['headers'],
+    headers: m.headers,
     offset: String(offset),
     timestamp: '0',
     attributes: 0,
