@@ -1,24 +1,28 @@
 /**
  * Where the test brokers and the test fleet run: ports and state directories apart from
- * a developer's fleet (`npm run up` uses 8080/9092 and .intake/).
+ * a developer's fleet (`npm run up` uses 8080/9092 and .intake/). Set
+ * `INTAKE_TEST_PORT_OFFSET` (a multiple of 10) to run a second suite beside this one.
  */
 import { resolve } from 'node:path';
 
 export const ROOT = resolve(__dirname, '..', '..');
 
+const offset = Number(process.env.INTAKE_TEST_PORT_OFFSET ?? 0);
+const suffix = offset === 0 ? '' : `-${offset}`;
+
 export const TEST_BROKER = {
-  port: 19092,
-  stateDir: resolve(ROOT, '.intake', 'test-broker'),
-  brokers: ['127.0.0.1:19092'],
+  port: 19092 + offset,
+  stateDir: resolve(ROOT, '.intake', `test-broker${suffix}`),
+  brokers: [`127.0.0.1:${19092 + offset}`],
 };
 
 export const E2E_FLEET = {
-  httpPort: 28080,
-  kafkaPort: 29092,
-  workerBasePort: 29101,
-  stateDir: resolve(ROOT, '.intake', 'e2e'),
-  brokers: ['127.0.0.1:29092'],
-  baseUrl: 'http://127.0.0.1:28080',
+  httpPort: 28080 + offset,
+  kafkaPort: 29092 + offset,
+  workerBasePort: 29101 + offset,
+  stateDir: resolve(ROOT, '.intake', `e2e${suffix}`),
+  brokers: [`127.0.0.1:${29092 + offset}`],
+  baseUrl: `http://127.0.0.1:${28080 + offset}`,
 };
 
 export const e2eEnv = (): Record<string, string> => ({
