@@ -10,10 +10,21 @@ export type StepResult =
   | { kind: 'dlq'; reason: string }
   | { kind: 'drop'; reason: string };
 
+/** A record a step produces besides the event itself (e.g. a visitor's new score). */
+export interface SideRecord {
+  /** A logical output name from the worker's topic config (e.g. `scores`). */
+  output: string;
+  key: string;
+  value: unknown;
+}
+
 export interface StepContext {
+  /** Position of the input record in the raw topic. */
   topic: string;
   partition: number;
   offset: string;
+  /** Adds a side record; it is delivered with the same guarantees as the event. */
+  emit(record: SideRecord): void;
 }
 
 export interface Step {

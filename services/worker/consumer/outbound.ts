@@ -9,17 +9,20 @@ import type { KafkaMessage } from 'kafkajs';
 import { HEADER_ID, parseEnvelope } from '../../../lib/envelope';
 import type { PartitionedRecord } from '../../../lib/kafka/batching-producer';
 import type { TopicPartitions } from '../../../lib/kafka/partitioner';
+import type { SideRecord, StepContext } from '../../../lib/pipeline';
 import type { Pipeline } from '../pipeline/pipeline';
 
 export interface OutboundRecord {
   topic: string;
   record: PartitionedRecord;
-  outcome: 'processed' | 'dlq';
+  outcome: 'processed' | 'dlq' | 'side';
 }
 
 export interface OutboundTopics {
   processed: string;
   dlq: string;
+  /** Topics of side outputs, by the output name steps emit to (e.g. `scores`). */
+  outputs?: Record<string, string>;
 }
 
 export interface BatchOutcome {
@@ -35,7 +38,13 @@ export async function processMessages(
 ): Promise<BatchOutcome> {
   const result: BatchOutcome = { outbound: [], processed: 0, dlq: 0, dropped: 0 };
   for (const message of input.messages) {
-    const ctx = { topic: input.topic, partition: input.partition, offset: message.offset };
+    const side: SideRecord[] = [];
+    const ctx = {
+      topic: input.topic,
+      partition: input.partition,
+      offset: message.offset,
+      emit: (record: SideRecord) => side.push(record),
+    };
     let envelope;
     try {
       envelope = parseEnvelope(message.value);
@@ -58,6 +67,7 @@ export async function processMessages(
           headers: { ...message.headers, [HEADER_ID]: outcome.event.id },
         },
       });
+      for (const record of side) result.outbound.push(toSide(record, outcome.event.id, deps));
     } else if (outcome.kind === 'dlq') {
       result.dlq += 1;
       result.outbound.push(toDlq(message, ctx, outcome.step ?? 'unknown', outcome.reason, deps));
@@ -68,9 +78,28 @@ export async function processMessages(
   return result;
 }
 
+function toSide(
+  side: SideRecord,
+  id: string,
+  deps: { topics: OutboundTopics; partitions: TopicPartitions },
+): OutboundRecord {
+  const topic = deps.topics.outputs?.[side.output];
+  if (topic === undefined) throw new Error(`a step emitted to unknown output "${side.output}"`);
+  return {
+    topic,
+    outcome: 'side',
+    record: {
+      partition: deps.partitions.partition(topic, side.key),
+      key: side.key,
+      value: JSON.stringify(side.value),
+      headers: { [HEADER_ID]: id },
+    },
+  };
+}
+
 function toDlq(
   message: KafkaMessage,
-  ctx: { topic: string; partition: number; offset: string },
+  ctx: StepContext,
   step: string,
   reason: string,
   deps: { topics: OutboundTopics; partitions: TopicPartitions },
