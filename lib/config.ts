@@ -75,13 +75,27 @@ export class EnvReader {
 export interface KafkaConfig {
   brokers: string[];
   clientId: string;
-  topics: { raw: string; processed: string; dlq: string };
+  topics: {
+    raw: string;
+    processed: string;
+    dlq: string;
+    /** Compacted: each visitor's latest purchase-propensity score (and the scorer's changelog). */
+    scores: string;
+    /** Compacted: per raw partition, the offset below which everything is delivered. */
+    progress: string;
+  };
 }
 
 export const kafkaDefaults: KafkaConfig = {
   brokers: ['127.0.0.1:9092'],
   clientId: 'intake',
-  topics: { raw: 'intake.raw', processed: 'intake.processed', dlq: 'intake.dlq' },
+  topics: {
+    raw: 'intake.raw',
+    processed: 'intake.processed',
+    dlq: 'intake.dlq',
+    scores: 'intake.scores',
+    progress: 'intake.progress',
+  },
 };
 
 export function readKafkaConfig(r: EnvReader, clientId: string): KafkaConfig {
@@ -92,6 +106,8 @@ export function readKafkaConfig(r: EnvReader, clientId: string): KafkaConfig {
       raw: r.str('INTAKE_TOPIC_RAW', kafkaDefaults.topics.raw),
       processed: r.str('INTAKE_TOPIC_PROCESSED', kafkaDefaults.topics.processed),
       dlq: r.str('INTAKE_TOPIC_DLQ', kafkaDefaults.topics.dlq),
+      scores: r.str('INTAKE_TOPIC_SCORES', kafkaDefaults.topics.scores),
+      progress: r.str('INTAKE_TOPIC_PROGRESS', kafkaDefaults.topics.progress),
     },
   };
 }

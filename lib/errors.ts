@@ -10,6 +10,8 @@ export const ERROR_CODES = {
   KAFKA_UNAVAILABLE: { retriable: true, status: 503 },
   /** Kafka rejected the record for a reason a retry will not fix (e.g. too large). */
   KAFKA_REJECTED: { retriable: false, status: 500 },
+  /** The local durable store (the worker's outbound log) failed or is full. */
+  STORE_FAILED: { retriable: true, status: 503 },
   /** The component is over a bound it protects (in-flight bytes, queue size). */
   OVERLOADED: { retriable: true, status: 503 },
   /** The component is shutting down and takes no new work. */

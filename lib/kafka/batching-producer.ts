@@ -17,6 +17,7 @@ import type { IHeaders, ProducerBatch, RecordMetadata } from 'kafkajs';
 import { IntakeError, fromKafkaError } from '../errors';
 import type { Logger } from '../logger';
 import { ACKS_ALL } from './client';
+import { recordOffsets } from './offsets';
 
 export interface PartitionedRecord {
   partition: number;
@@ -230,20 +231,19 @@ export class BatchingProducer {
     }
   }
 
-  /** Each record's offset is its partition's base offset plus its index in that partition. */
+  /** Offsets run across the whole request, in the order its records were sent. */
   private resolveBatch(batch: Pending[], metadata: RecordMetadata[]): void {
-    const next = new Map<string, bigint>();
-    for (const m of metadata) {
-      if (m.baseOffset !== undefined)
-        next.set(`${m.topicName}/${m.partition}`, BigInt(m.baseOffset));
-    }
+    const records = batch.flatMap((p) =>
+      p.records.map((r) => ({ topic: p.topic, partition: r.partition })),
+    );
+    const offsets = recordOffsets(records, metadata);
+    let i = 0;
     for (const p of batch) {
-      const positions = p.records.map((r): RecordPosition => {
-        const tp = `${p.topic}/${r.partition}`;
-        const offset = next.get(tp) ?? -1n;
-        if (offset >= 0n) next.set(tp, offset + 1n);
-        return { topic: p.topic, partition: r.partition, offset: offset.toString() };
-      });
+      const positions = p.records.map((r) => ({
+        topic: p.topic,
+        partition: r.partition,
+        offset: offsets[i++]!,
+      }));
       this.settle(p, () => p.resolve(positions));
     }
   }

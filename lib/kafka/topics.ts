@@ -23,7 +23,22 @@ export function intakeTopics(
     replicationFactor,
     configEntries: [{ name: 'min.insync.replicas', value: minIsr }],
   });
-  return [base(config.topics.raw), base(config.topics.processed), base(config.topics.dlq)];
+  const compacted = (topic: string): TopicSpec => ({
+    ...base(topic),
+    configEntries: [
+      ...(base(topic).configEntries ?? []),
+      { name: 'cleanup.policy', value: 'compact' },
+    ],
+  });
+  // NOTE: scores has as many partitions as raw, so raw partition p's visitors are in scores
+  // partition p (same key hash): a worker restores exactly the partitions it is assigned.
+  return [
+    base(config.topics.raw),
+    base(config.topics.processed),
+    base(config.topics.dlq),
+    compacted(config.topics.scores),
+    compacted(config.topics.progress),
+  ];
 }
 
 /** Creates the topics that do not exist yet; existing ones are left as they are. */

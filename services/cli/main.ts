@@ -5,9 +5,12 @@
  */
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
+import { Kafka, logLevel } from 'kafkajs';
+import { EnvReader, readKafkaConfig } from '../../lib/config';
 import { sleep } from '../../lib/lifecycle';
+import { replayDlq } from './dlq/replay';
 import { FleetAlreadyRunning, down, runningFleet, up } from './fleet/fleet';
-import { makePlan } from './fleet/plan';
+import { kafkaBrokers, makePlan } from './fleet/plan';
 import type { FleetPlan } from './fleet/plan';
 import { fleetStatus, statusLine } from './fleet/status';
 import { readState } from './fleet/state';
@@ -76,6 +79,55 @@ program
     console.table(statuses);
     process.stdout.write(`${statusLine(statuses)}\n`);
   });
+
+program
+  .command('dlq')
+  .description('dead-letter queue tools')
+  .command('replay')
+  .description(
+    'send dead-lettered events back into intake.raw (after a fix), continuing after the last replay',
+  )
+  .option('--from-beginning', 'replay the whole DLQ again, not only what was not replayed yet')
+  .addOption(new Option('--limit <n>', 'replay at most n records').argParser(positive))
+  .option('--type <type>', 'replay only events of this type (others are skipped)')
+  .option('--dry-run', 'count what would be replayed; send and commit nothing')
+  .option(
+    '--brokers <list>',
+    'Kafka bootstrap brokers (default: INTAKE_KAFKA_BROKERS or the local fleet)',
+  )
+  .action(
+    async (opts: {
+      fromBeginning?: boolean;
+      limit?: number;
+      type?: string;
+      dryRun?: boolean;
+      brokers?: string;
+    }) => {
+      const env = new EnvReader(process.env);
+      const kafkaConfig = readKafkaConfig(env, 'intake-cli');
+      env.done();
+      const plan = makePlan(root);
+      const brokers =
+        opts.brokers?.split(',') ??
+        (process.env.INTAKE_KAFKA_BROKERS ? kafkaConfig.brokers : [kafkaBrokers(plan)]);
+      const kafka = new Kafka({ clientId: 'intake-cli', brokers, logLevel: logLevel.WARN });
+      const result = await replayDlq({
+        kafka,
+        dlqTopic: kafkaConfig.topics.dlq,
+        rawTopic: kafkaConfig.topics.raw,
+        groupId: 'intake-dlq-replay',
+        fromBeginning: Boolean(opts.fromBeginning),
+        limit: opts.limit ?? 0,
+        type: opts.type,
+        dryRun: Boolean(opts.dryRun),
+        progress: process.stderr.isTTY,
+      });
+      say(
+        `${opts.dryRun ? 'would replay' : 'replayed'} ${result.replayed} of ${result.scanned} DLQ records` +
+          (result.skipped ? ` (${result.skipped} skipped by --type)` : ''),
+      );
+    },
+  );
 
 function positive(value: string): number {
   const n = Number(value);

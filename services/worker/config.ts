@@ -16,6 +16,10 @@ export interface WorkerConfig {
   producer: BatchingProducerOptions;
   partitionsConsumedConcurrently: number;
   maxRecordsPerChunk: number;
+  /** Sender-based message logging: on (the default) or off (send and wait, for comparison). */
+  sbml: boolean;
+  outboundLog: { dir: string; maxEntries: number; maxBytes: number };
+  progressIntervalMs: number;
 }
 
 export const workerDefaults = {
@@ -26,6 +30,9 @@ export const workerDefaults = {
   maxRecordsPerChunk: 500,
   /** Downstream sends wait for Kafka longer than the edge: a worker has no client waiting. */
   ackTimeoutMs: 30_000,
+  outboundLogMaxEntries: 200_000,
+  outboundLogMaxBytes: 256 * 1024 * 1024,
+  progressIntervalMs: 1000,
 };
 
 export function loadWorkerConfig(
@@ -36,8 +43,9 @@ export function loadWorkerConfig(
     min: 0,
     max: 65535,
   });
+  const instance = r.str('INTAKE_INSTANCE', `worker-${adminPort}`);
   const config: WorkerConfig = {
-    instance: r.str('INTAKE_INSTANCE', `worker-${adminPort}`),
+    instance,
     adminHost: r.str('INTAKE_WORKER_ADMIN_HOST', workerDefaults.adminHost),
     adminPort,
     groupId: r.str('INTAKE_GROUP_ID', workerDefaults.groupId),
@@ -62,6 +70,19 @@ export function loadWorkerConfig(
       workerDefaults.maxRecordsPerChunk,
       { min: 1 },
     ),
+    sbml: r.oneOf('INTAKE_SBML', 'on', ['on', 'off'] as const) === 'on',
+    outboundLog: {
+      dir: r.str('INTAKE_OUTBOUND_LOG_DIR', `.intake/${instance}/outbound-log`),
+      maxEntries: r.int('INTAKE_OUTBOUND_LOG_MAX_ENTRIES', workerDefaults.outboundLogMaxEntries, {
+        min: 1,
+      }),
+      maxBytes: r.int('INTAKE_OUTBOUND_LOG_MAX_BYTES', workerDefaults.outboundLogMaxBytes, {
+        min: 1024,
+      }),
+    },
+    progressIntervalMs: r.int('INTAKE_PROGRESS_INTERVAL_MS', workerDefaults.progressIntervalMs, {
+      min: 10,
+    }),
   };
   r.done();
   return config;

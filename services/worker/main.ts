@@ -1,73 +1,173 @@
 /**
  * The worker service: owns startup and shutdown order.
  *
- * Start: config -> downstream topic metadata -> producer -> admin server -> consumer.
- * SIGTERM: stop fetching and finish the running batch (deliver, commit) -> leave the
- * group -> flush the producer -> disconnect -> exit 0.
+ * Start: config -> topic metadata -> producer -> outbound log (SBML) -> resend everything
+ * still in the log (before any new input) -> admin server -> consumer -> progress publisher.
+ * SIGTERM: stop fetching and finish the running chunk (log, commit) -> leave the group ->
+ * deliver what the log holds (bounded wait; what remains is resent on the next start) ->
+ * publish progress -> close the log -> disconnect -> exit 0.
  */
 import type { Server } from 'node:http';
+import { mkdirSync } from 'node:fs';
 import { startAdminServer } from '../../lib/http/admin-server';
 import { BatchingProducer } from '../../lib/kafka/batching-producer';
 import { createConsumer, createKafka, createProducer } from '../../lib/kafka/client';
 import { TopicPartitions } from '../../lib/kafka/partitioner';
-import { exitOnStartupFailure, handleShutdownSignals } from '../../lib/lifecycle';
+import { exitOnStartupFailure, handleShutdownSignals, sleep } from '../../lib/lifecycle';
 import { createLogger } from '../../lib/logger';
+import type { Logger } from '../../lib/logger';
 import { createRegistry } from '../../lib/metrics';
 import { loadWorkerConfig } from './config';
 import { RawConsumer } from './consumer/raw-consumer';
 import { createWorkerMetrics } from './metrics';
+import { DirectDelivery, LoggedDelivery } from './outbound/delivery';
+import type { Delivery } from './outbound/delivery';
+import type { OutboundLogPort } from './outbound/log-port';
+import { openOutboundLog } from './outbound/outbound-log';
+import { DeliveryProgress } from './outbound/progress';
+import { ProgressPublisher } from './outbound/progress-publisher';
+import { OutboundSender } from './outbound/sender';
 import { Pipeline } from './pipeline/pipeline';
 import { passThroughStep } from './pipeline/steps/pass-through-step';
+
+const SHUTDOWN_DELIVERY_WAIT_MS = 10_000;
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
   const logger = createLogger('worker').child({ instance: config.instance });
   const kafka = createKafka(config.kafka, logger);
-  const metrics = createWorkerMetrics(createRegistry('worker', config.instance));
+  const { topics } = config.kafka;
 
   const partitions = new TopicPartitions();
   const admin = kafka.admin();
   await admin.connect();
-  await partitions.refresh(admin, [config.kafka.topics.processed, config.kafka.topics.dlq]);
+  await partitions.refresh(admin, [topics.processed, topics.dlq, topics.scores, topics.progress]);
   await admin.disconnect();
 
   const kafkaProducer = createProducer(kafka);
   await kafkaProducer.connect();
-  const producer = new BatchingProducer({
-    producer: kafkaProducer,
-    logger,
-    options: config.producer,
+
+  let log: OutboundLogPort | null = null;
+  let sender: OutboundSender | null = null;
+  const progress = new DeliveryProgress();
+  const metrics = createWorkerMetrics(createRegistry('worker', config.instance), {
+    logStats: () => log?.stats() ?? null,
+    backlog: () => sender?.backlog ?? 0,
   });
-  const consumer = new RawConsumer({
+
+  let delivery: Delivery;
+  let directProducer: BatchingProducer | null = null;
+  if (config.sbml) {
+    mkdirSync(config.outboundLog.dir, { recursive: true });
+    const opened = await openOutboundLog({ ...config.outboundLog, logger });
+    log = opened;
+    sender = new OutboundSender({
+      log: opened,
+      producer: kafkaProducer,
+      logger,
+      options: { ackTimeoutMs: config.producer.ackTimeoutMs },
+      onDelivered: (delivered) => {
+        metrics.delivered.inc(delivered.length);
+        for (const d of delivered)
+          progress.acknowledged(d.entry.source.partition, BigInt(d.entry.source.offset));
+      },
+      onFailure: () => metrics.sendFailures.inc(),
+    });
+    const resent = await sender.resendPending();
+    metrics.resent.inc(resent);
+    if (resent > 0) logger.info({ resent }, 'outbound_log_resent');
+    delivery = new LoggedDelivery({
+      log: opened,
+      sender,
+      onAppend: (s) => metrics.logSyncSeconds.observe(s),
+      afterAppend: faultAfterLogSync(logger),
+    });
+  } else {
+    directProducer = new BatchingProducer({
+      producer: kafkaProducer,
+      logger,
+      options: config.producer,
+    });
+    delivery = new DirectDelivery({ producer: directProducer });
+  }
+
+  const consumer: RawConsumer = new RawConsumer({
     consumer: createConsumer(kafka, { groupId: config.groupId }),
-    producer,
+    delivery,
+    progress,
     pipeline: new Pipeline([passThroughStep(config.instance)]),
     partitions,
-    topics: config.kafka.topics,
+    topics: { ...topics, outputs: { scores: topics.scores } },
     metrics,
     logger,
     partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
     maxRecordsPerChunk: config.maxRecordsPerChunk,
   });
+  const publisher = new ProgressPublisher({
+    producer: kafkaProducer,
+    progress,
+    partitions,
+    rawTopic: topics.raw,
+    progressTopic: topics.progress,
+    worker: config.instance,
+    owned: () => consumer.assignedPartitions,
+    logger,
+    intervalMs: config.progressIntervalMs,
+  });
+
   const adminServer: Server = await startAdminServer({
     host: config.adminHost,
     port: config.adminPort,
     registry: metrics.registry,
     instance: config.instance,
-    readiness: () => ({ ok: consumer.isRunning(), details: { producer: producer.stats() } }),
+    readiness: () => {
+      const problem = delivery.problem();
+      return {
+        ok: consumer.isRunning() && problem === null,
+        details: {
+          sbml: config.sbml,
+          problem,
+          paused: consumer.isPaused(),
+          partitions: consumer.assignedPartitions,
+          outboundLog: log?.stats() ?? null,
+          senderBacklog: sender?.backlog ?? 0,
+        },
+      };
+    },
   });
   await consumer.start();
+  publisher.start();
   logger.info(
-    { groupId: config.groupId, topic: config.kafka.topics.raw, adminPort: config.adminPort },
+    { groupId: config.groupId, topic: topics.raw, adminPort: config.adminPort, sbml: config.sbml },
     'worker_started',
   );
 
   handleShutdownSignals(logger, async () => {
     await consumer.stop();
-    await producer.close();
+    if (sender) {
+      await Promise.race([sender.drain(), sleep(SHUTDOWN_DELIVERY_WAIT_MS)]);
+      sender.stop();
+    }
+    await directProducer?.close();
+    await publisher.stop();
+    await log?.close();
     await kafkaProducer.disconnect();
     await new Promise<void>((resolve) => adminServer.close(() => resolve()));
   });
+}
+
+/**
+ * `INTAKE_FAULT=crash-after-log-sync`: the worker kills itself (SIGKILL) right after its
+ * first durable append, before committing or sending: the fault-injection tests use it to
+ * prove that a restart resends what the log holds.
+ */
+function faultAfterLogSync(logger: Logger): (() => void) | undefined {
+  if (process.env.INTAKE_FAULT !== 'crash-after-log-sync') return undefined;
+  return () => {
+    logger.warn({ fault: 'crash-after-log-sync' }, 'fault_injected_killing_self');
+    logger.flush();
+    process.kill(process.pid, 'SIGKILL');
+  };
 }
 
 main().catch((err: unknown) => exitOnStartupFailure(createLogger('worker'), err));

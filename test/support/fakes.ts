@@ -8,6 +8,12 @@ import type { Health } from '../../lib/lifecycle';
 import type { Logger } from '../../lib/logger';
 import type { SendBatchPort } from '../../lib/kafka/batching-producer';
 import type { Sink, StoredEvent } from '../../services/edge/sink';
+import type {
+  NewEntry,
+  OutboundEntry,
+  OutboundLogPort,
+  OutboundLogStats,
+} from '../../services/worker/outbound/log-port';
 
 export const silentLogger = (): Logger => pino({ level: 'silent' });
 
@@ -79,6 +85,55 @@ export class MemorySink implements Sink {
   }
 
   stop(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** An in-memory outbound log for unit tests (the real one is tested on disk). */
+export class MemoryOutboundLog implements OutboundLogPort {
+  readonly entries = new Map<bigint, OutboundEntry>();
+  private seq = 0n;
+  syncs = 0;
+  appends = 0;
+  removes = 0;
+  failWith: Error | null = null;
+  maxEntries = Number.MAX_SAFE_INTEGER;
+
+  append(entries: NewEntry[]): Promise<OutboundEntry[]> {
+    if (this.failWith) return Promise.reject(this.failWith);
+    this.syncs += 1;
+    this.appends += entries.length;
+    const logged = entries.map((e) => ({ ...e, seq: ++this.seq }));
+    for (const e of logged) this.entries.set(e.seq, e);
+    return Promise.resolve(logged);
+  }
+
+  remove(seqs: bigint[]): Promise<void> {
+    for (const s of seqs) this.entries.delete(s);
+    this.removes += seqs.length;
+    return Promise.resolve();
+  }
+
+  pending(): OutboundEntry[] {
+    return [...this.entries.values()].sort((a, b) => (a.seq < b.seq ? -1 : 1));
+  }
+
+  stats(): OutboundLogStats {
+    const bytes = [...this.entries.values()].reduce((n, e) => n + e.value.length, 0);
+    return {
+      entries: this.entries.size,
+      bytes,
+      appends: this.appends,
+      syncs: this.syncs,
+      removes: this.removes,
+    };
+  }
+
+  isFull(): boolean {
+    return this.entries.size >= this.maxEntries;
+  }
+
+  close(): Promise<void> {
     return Promise.resolve();
   }
 }

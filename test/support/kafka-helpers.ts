@@ -42,6 +42,7 @@ export async function waitFor<T>(
 }
 
 export interface ReadMessage {
+  topic: string;
   partition: number;
   offset: string;
   key: string | null;
@@ -50,40 +51,43 @@ export interface ReadMessage {
 }
 
 /**
- * Reads `topic` from the beginning with a fresh group until `done(messages)` holds or the
+ * Reads topics from the beginning with a fresh group until `done(messages)` holds or the
  * timeout passes; returns everything read.
  */
 export async function readTopic(
   kafka: Kafka,
-  topic: string,
+  topic: string | string[],
   done: (messages: ReadMessage[]) => boolean,
   timeoutMs = 60_000,
 ): Promise<ReadMessage[]> {
   const consumer = kafka.consumer({ groupId: randomName('reader'), allowAutoTopicCreation: false });
   const messages: ReadMessage[] = [];
+  const topics = Array.isArray(topic) ? topic : [topic];
   await consumer.connect();
   try {
-    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.subscribe({ topics, fromBeginning: true });
     await consumer.run({
       eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) messages.push(toRead(batch.partition, m));
+        for (const m of batch.messages) messages.push(toRead(batch.topic, batch.partition, m));
         await Promise.resolve();
       },
     });
-    await waitFor(() => done(messages), { timeoutMs, what: `messages in ${topic}` }).catch(
-      () => undefined,
-    );
+    await waitFor(() => done(messages), {
+      timeoutMs,
+      what: `messages in ${topics.join(', ')}`,
+    }).catch(() => undefined);
   } finally {
     await consumer.disconnect();
   }
   return messages;
 }
 
-function toRead(partition: number, m: KafkaMessage): ReadMessage {
+function toRead(topic: string, partition: number, m: KafkaMessage): ReadMessage {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(m.headers ?? {}))
     if (v !== undefined) headers[k] = v.toString();
   return {
+    topic,
     partition,
     offset: m.offset,
     key: m.key?.toString() ?? null,

@@ -106,6 +106,9 @@ function startService(plan: FleetPlan, spec: ProcessSpec): RunningProcess {
       INTAKE_INSTANCE: spec.name,
       INTAKE_KAFKA_BROKERS: kafkaBrokers(plan),
       [portVar]: String(spec.port),
+      ...(spec.kind === 'worker'
+        ? { INTAKE_OUTBOUND_LOG_DIR: join(plan.stateDir, spec.name, 'outbound-log') }
+        : {}),
     },
     log,
     cwd: plan.root,

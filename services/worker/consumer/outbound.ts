@@ -16,6 +16,8 @@ export interface OutboundRecord {
   topic: string;
   record: PartitionedRecord;
   outcome: 'processed' | 'dlq' | 'side';
+  /** Offset of the input record it was produced from. */
+  sourceOffset: string;
 }
 
 export interface OutboundTopics {
@@ -60,6 +62,7 @@ export async function processMessages(
       result.outbound.push({
         topic,
         outcome: 'processed',
+        sourceOffset: message.offset,
         record: {
           partition: deps.partitions.partition(topic, outcome.event.key),
           key: outcome.event.key,
@@ -67,7 +70,8 @@ export async function processMessages(
           headers: { ...message.headers, [HEADER_ID]: outcome.event.id },
         },
       });
-      for (const record of side) result.outbound.push(toSide(record, outcome.event.id, deps));
+      for (const record of side)
+        result.outbound.push(toSide(record, outcome.event.id, message.offset, deps));
     } else if (outcome.kind === 'dlq') {
       result.dlq += 1;
       result.outbound.push(toDlq(message, ctx, outcome.step ?? 'unknown', outcome.reason, deps));
@@ -81,6 +85,7 @@ export async function processMessages(
 function toSide(
   side: SideRecord,
   id: string,
+  sourceOffset: string,
   deps: { topics: OutboundTopics; partitions: TopicPartitions },
 ): OutboundRecord {
   const topic = deps.topics.outputs?.[side.output];
@@ -88,6 +93,7 @@ function toSide(
   return {
     topic,
     outcome: 'side',
+    sourceOffset,
     record: {
       partition: deps.partitions.partition(topic, side.key),
       key: side.key,
@@ -109,6 +115,7 @@ function toDlq(
   return {
     topic,
     outcome: 'dlq',
+    sourceOffset: ctx.offset,
     record: {
       partition: deps.partitions.partition(topic, key),
       key,

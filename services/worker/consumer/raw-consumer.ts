@@ -1,38 +1,55 @@
 /**
- * The worker's consumer over `intake.raw` (thin version: no outbound log yet).
+ * The worker's consumer over `intake.raw`.
  *
- * Per batch: run the pipeline -> send every outbound record (acks=all, idempotent) ->
- * only after the downstream acknowledgement, commit the input offsets. A crash at any
- * point therefore re-reads uncommitted input (at-least-once; downstream duplicates keep
- * the same `id`). Offsets are never auto-committed; heartbeats come from the processing
- * loop, not from a timer; a batch whose partition was revoked stops early and commits
- * only what was delivered.
+ * Per chunk of a fetched batch: run the pipeline -> hand the outbound records to the
+ * delivery (SBML: append to the durable outbound log with one sync; or send and wait) ->
+ * only then commit the input offsets -> release the records to the sender.
+ *
+ * - Offsets are never auto-committed, and never ahead of durability: a crash at any point
+ *   either re-reads uncommitted input or resends from the log (duplicates keep their id).
+ * - Heartbeats come from the processing loop, not from a timer.
+ * - Backpressure: while the delivery says pause (log full, downstream failing, store
+ *   failing) the loop waits, heartbeating, and takes no new input; nothing is dropped.
+ * - Rebalance: a chunk of a revoked partition (`isStale`) stops before its hand-off; what
+ *   was not handed off is not committed and the new owner processes it.
+ * - Partitions are processed concurrently (`partitionsConsumedConcurrently`); the number
+ *   of chunks in flight is bounded by that number.
  */
 import type { Consumer, EachBatchPayload } from 'kafkajs';
-import type { BatchingProducer } from '../../../lib/kafka/batching-producer';
+import { isRetriable } from '../../../lib/errors';
+import { sleep } from '../../../lib/lifecycle';
 import type { TopicPartitions } from '../../../lib/kafka/partitioner';
 import type { Logger } from '../../../lib/logger';
 import type { Pipeline } from '../pipeline/pipeline';
 import type { WorkerMetrics } from '../metrics';
+import type { Delivery } from '../outbound/delivery';
+import type { DeliveryProgress } from '../outbound/progress';
 import { processMessages } from './outbound';
 import type { OutboundRecord, OutboundTopics } from './outbound';
 
 export interface RawConsumerDeps {
   consumer: Consumer;
-  producer: BatchingProducer;
+  delivery: Delivery;
+  progress: DeliveryProgress;
   pipeline: Pipeline;
   partitions: TopicPartitions;
   topics: OutboundTopics & { raw: string };
   metrics: WorkerMetrics;
   logger: Logger;
   partitionsConsumedConcurrently: number;
-  /** Largest slice of a fetched batch processed and delivered as one unit. */
+  /** Largest slice of a fetched batch processed, logged and committed as one unit. */
   maxRecordsPerChunk: number;
+  /** Called with the raw partitions assigned after each rebalance. */
+  onAssigned?: (partitions: number[]) => Promise<void> | void;
+  /** Awaited before a partition's first chunk (e.g. state restore after assignment). */
+  beforePartition?: (partition: number) => Promise<void>;
 }
 
 export class RawConsumer {
   private readonly log: Logger;
   private running = false;
+  private assigned: number[] = [];
+  private pausedSince: number | null = null;
 
   constructor(private readonly deps: RawConsumerDeps) {
     this.log = deps.logger.child({ module: 'raw-consumer' });
@@ -42,7 +59,12 @@ export class RawConsumer {
     const { consumer, topics } = this.deps;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.deps.metrics.rebalances.inc();
-      this.log.info({ assignment: e.payload.memberAssignment }, 'group_joined');
+      const assignment = e.payload.memberAssignment as Record<string, number[] | undefined>;
+      this.assigned = [...(assignment[topics.raw] ?? [])].sort((a, b) => a - b);
+      this.log.info({ partitions: this.assigned }, 'group_joined');
+      void Promise.resolve(this.deps.onAssigned?.(this.assigned)).catch((err: unknown) =>
+        this.log.error({ err }, 'on_assigned_failed'),
+      );
     });
     consumer.on(consumer.events.CRASH, (e) => {
       this.log.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer_crashed');
@@ -60,9 +82,10 @@ export class RawConsumer {
 
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
-    const { consumer, metrics } = this.deps;
+    const { consumer, metrics, delivery } = this.deps;
+    await this.deps.beforePartition?.(batch.partition);
     for (let i = 0; i < batch.messages.length; i += this.deps.maxRecordsPerChunk) {
-      if (!payload.isRunning() || payload.isStale()) return; // revoked or stopping: commit nothing more
+      if (!(await this.waitUntilAllowed(payload))) return;
       const messages = batch.messages.slice(i, i + this.deps.maxRecordsPerChunk);
       const outcome = await processMessages(
         { topic: batch.topic, partition: batch.partition, messages },
@@ -72,12 +95,21 @@ export class RawConsumer {
           partitions: this.deps.partitions,
         },
       );
-      await this.deliver(outcome.outbound);
+      if (payload.isStale()) return; // revoked while processing: hand nothing off, commit nothing
+      const release = await this.handOff(payload, outcome.outbound);
+      if (!release) return;
       const last = messages[messages.length - 1]!.offset;
       await consumer.commitOffsets([
         { topic: batch.topic, partition: batch.partition, offset: nextOffset(last) },
       ]);
       payload.resolveOffset(last);
+      const perOffset = new Map<bigint, number>();
+      if (delivery.deferred) {
+        for (const o of outcome.outbound)
+          perOffset.set(BigInt(o.sourceOffset), (perOffset.get(BigInt(o.sourceOffset)) ?? 0) + 1);
+      }
+      this.deps.progress.committed(batch.partition, perOffset, BigInt(last));
+      release();
       metrics.consumed.inc(messages.length);
       metrics.processed.inc(outcome.processed);
       metrics.dlq.inc(outcome.dlq);
@@ -86,24 +118,67 @@ export class RawConsumer {
     }
   }
 
-  /** Resolves only after Kafka acknowledged every outbound record. */
-  private async deliver(outbound: OutboundRecord[]): Promise<void> {
-    const byTopic = new Map<string, OutboundRecord['record'][]>();
-    for (const o of outbound) {
-      const list = byTopic.get(o.topic) ?? [];
-      list.push(o.record);
-      byTopic.set(o.topic, list);
+  /**
+   * Hands records to the delivery, retrying retriable failures (store or downstream) with
+   * the same records, so the pipeline does not run twice; null when the batch was revoked.
+   */
+  private async handOff(
+    payload: EachBatchPayload,
+    records: OutboundRecord[],
+  ): Promise<(() => void) | null> {
+    let backoff = 100;
+    for (;;) {
+      try {
+        return await this.deps.delivery.prepare(
+          payload.batch.topic,
+          payload.batch.partition,
+          records,
+        );
+      } catch (err) {
+        if (!isRetriable(err)) throw err;
+        this.log.warn({ err, retryInMs: backoff }, 'hand_off_failed');
+        const deadline = Date.now() + backoff;
+        while (Date.now() < deadline) {
+          if (!payload.isRunning() || payload.isStale()) return null;
+          await payload.heartbeat();
+          await sleep(Math.min(100, backoff));
+        }
+        backoff = Math.min(backoff * 2, 5000);
+      }
     }
-    await Promise.all(
-      [...byTopic].map(([topic, records]) => this.deps.producer.send(topic, records)),
-    );
+  }
+
+  /** Waits while the delivery asks to pause; false when the batch should be abandoned. */
+  private async waitUntilAllowed(payload: EachBatchPayload): Promise<boolean> {
+    while (this.deps.delivery.mustPause()) {
+      if (this.pausedSince === null) {
+        this.pausedSince = Date.now();
+        this.log.warn({ reason: this.deps.delivery.problem() }, 'consumption_paused');
+      }
+      if (!payload.isRunning() || payload.isStale()) return false;
+      await payload.heartbeat();
+      await sleep(100);
+    }
+    if (this.pausedSince !== null) {
+      this.log.info({ pausedMs: Date.now() - this.pausedSince }, 'consumption_resumed');
+      this.pausedSince = null;
+    }
+    return payload.isRunning() && !payload.isStale();
+  }
+
+  get assignedPartitions(): number[] {
+    return this.assigned;
   }
 
   isRunning(): boolean {
     return this.running;
   }
 
-  /** Stops fetching, lets the running batch finish (and commit), and leaves the group. */
+  isPaused(): boolean {
+    return this.pausedSince !== null;
+  }
+
+  /** Stops fetching, lets the running chunk finish (and commit), and leaves the group. */
   async stop(): Promise<void> {
     this.running = false;
     await this.deps.consumer.disconnect();

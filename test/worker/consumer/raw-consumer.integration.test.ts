@@ -11,6 +11,8 @@ import { TopicPartitions } from '../../../lib/kafka/partitioner';
 import { createRegistry } from '../../../lib/metrics';
 import { RawConsumer } from '../../../services/worker/consumer/raw-consumer';
 import { createWorkerMetrics } from '../../../services/worker/metrics';
+import { DirectDelivery } from '../../../services/worker/outbound/delivery';
+import { DeliveryProgress } from '../../../services/worker/outbound/progress';
 import { Pipeline } from '../../../services/worker/pipeline/pipeline';
 import { passThroughStep } from '../../../services/worker/pipeline/steps/pass-through-step';
 import {
@@ -64,7 +66,7 @@ describe('RawConsumer (real broker)', () => {
     return (entry?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
   }
 
-  it('commits input offsets only after the downstream acknowledgement, and delivers everything', async () => {
+  it('with SBML off, commits input offsets only after the downstream acknowledgement, and delivers everything', async () => {
     const good = Array.from({ length: 30 }, (_, i) => {
       const r = wrapEvent(
         { id: `w-${i}`, type: 't', key: `k${i % 5}` },
@@ -89,14 +91,17 @@ describe('RawConsumer (real broker)', () => {
     const gate = new Gate(producer);
     const consumer = new RawConsumer({
       consumer: createConsumer(kafka, { groupId }),
-      producer: new BatchingProducer({
-        producer: gate,
-        logger: silentLogger(),
-        options: batchingDefaults,
+      delivery: new DirectDelivery({
+        producer: new BatchingProducer({
+          producer: gate,
+          logger: silentLogger(),
+          options: batchingDefaults,
+        }),
       }),
+      progress: new DeliveryProgress(),
       pipeline: new Pipeline([passThroughStep('w-it')]),
       partitions,
-      topics,
+      topics: { ...topics, outputs: {} },
       metrics: createWorkerMetrics(createRegistry('worker', 'it')),
       logger: silentLogger(),
       partitionsConsumedConcurrently: 3,

@@ -1,0 +1,22 @@
+/**
+ * The offset of each record of one produce request: Kafka answers with a base offset per
+ * partition, and the records of a partition were appended in request order, so a
+ * record's offset is its partition's base offset plus its index in that partition.
+ */
+import type { RecordMetadata } from 'kafkajs';
+
+export function recordOffsets(
+  records: { topic: string; partition: number }[],
+  metadata: RecordMetadata[],
+): string[] {
+  const next = new Map<string, bigint>();
+  for (const m of metadata) {
+    if (m.baseOffset !== undefined) next.set(`${m.topicName}/${m.partition}`, BigInt(m.baseOffset));
+  }
+  return records.map((r) => {
+    const tp = `${r.topic}/${r.partition}`;
+    const offset = next.get(tp) ?? -1n;
+    if (offset >= 0n) next.set(tp, offset + 1n);
+    return offset.toString();
+  });
+}

@@ -1,0 +1,164 @@
+/**
+ * `intake dlq replay`: sends dead-lettered events back into the raw topic after a fix
+ * (a schema change, a new pipeline step), so the workers process them again.
+ *
+ * It reads the DLQ as the consumer group `intake-dlq-replay`, so each replay continues
+ * after the last one (`--from-beginning` starts over), up to the DLQ's end as it was when
+ * the command started; each record goes back with its key and value, its DLQ headers
+ * replaced by `intake-replayed-from` and an incremented `intake-replay-count`. The group's
+ * offset is committed only after the raw topic acknowledged the replayed records, so an
+ * interrupted replay loses nothing (and may resend a few: same ids).
+ */
+import { Presets, SingleBar } from 'cli-progress';
+import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import { ACKS_ALL, createProducer } from '../../../lib/kafka/client';
+import { withRetry } from '../../../lib/retry';
+
+export interface ReplayOptions {
+  kafka: Kafka;
+  dlqTopic: string;
+  rawTopic: string;
+  groupId: string;
+  fromBeginning: boolean;
+  /** Replay at most this many records (0: no limit). */
+  limit: number;
+  /** Only records whose envelope `type` is this one (others are skipped, not replayed). */
+  type?: string;
+  dryRun: boolean;
+  progress: boolean;
+}
+
+export interface ReplayResult {
+  scanned: number;
+  replayed: number;
+  skipped: number;
+}
+
+const DROPPED_HEADERS = /^intake-(dlq-|source-)/;
+
+export async function replayDlq(o: ReplayOptions): Promise<ReplayResult> {
+  const admin = o.kafka.admin();
+  await admin.connect();
+  const ends = new Map<number, bigint>();
+  try {
+    if (o.fromBeginning) {
+      await admin
+        .resetOffsets({ groupId: o.groupId, topic: o.dlqTopic, earliest: true })
+        .catch(() => undefined);
+    }
+    // NOTE: right after a broker starts, the group coordinator may not be ready yet (retriable).
+    const committed = await withRetry(() =>
+      admin.fetchOffsets({ groupId: o.groupId, topics: [o.dlqTopic] }),
+    );
+    const done = new Set<number>();
+    let todo = 0;
+    for (const p of await admin.fetchTopicOffsets(o.dlqTopic)) {
+      const c = BigInt(
+        committed[0]?.partitions.find((x) => x.partition === p.partition)?.offset ?? '-1',
+      );
+      const start = c >= 0n ? c : BigInt(p.low);
+      ends.set(p.partition, BigInt(p.high));
+      if (start >= BigInt(p.high)) done.add(p.partition);
+      todo += Number(BigInt(p.high) - start);
+    }
+    const result = { scanned: 0, replayed: 0, skipped: 0 };
+    if (todo === 0) return result;
+    return await consume(o, { ends, done, total: Math.min(todo, o.limit || todo) }, result);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+interface Plan {
+  /** Per partition, the DLQ's end when the replay started. */
+  ends: Map<number, bigint>;
+  /** Partitions with nothing left to replay. */
+  done: Set<number>;
+  total: number;
+}
+
+async function consume(o: ReplayOptions, plan: Plan, result: ReplayResult): Promise<ReplayResult> {
+  const { ends, done, total } = plan;
+  const producer = createProducer(o.kafka);
+  const consumer = o.kafka.consumer({ groupId: o.groupId, allowAutoTopicCreation: false });
+  const bar = o.progress
+    ? new SingleBar(
+        { format: 'replay {bar} {value}/{total} records | {eta}s left' },
+        Presets.shades_classic,
+      )
+    : null;
+  bar?.start(total, 0);
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  await producer.connect();
+  await consumer.connect();
+  await consumer.subscribe({ topic: o.dlqTopic, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatch: async (payload) => {
+      const { batch } = payload;
+      const end = ends.get(batch.partition) ?? 0n;
+      const take: KafkaMessage[] = [];
+      for (const m of batch.messages) {
+        if (BigInt(m.offset) >= end || (o.limit && result.scanned >= o.limit)) break;
+        result.scanned += 1;
+        take.push(m);
+      }
+      const replay = take.filter((m) => !o.type || envelopeType(m) === o.type);
+      result.skipped += take.length - replay.length;
+      if (replay.length > 0 && !o.dryRun) {
+        await producer.send({
+          topic: o.rawTopic,
+          acks: ACKS_ALL,
+          messages: replay.map((m) => ({
+            key: m.key,
+            value: m.value,
+            headers: replayHeaders(m, batch.partition),
+          })),
+        });
+      }
+      result.replayed += replay.length;
+      const last = take[take.length - 1];
+      if (last && !o.dryRun) {
+        await consumer.commitOffsets([
+          {
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: (BigInt(last.offset) + 1n).toString(),
+          },
+        ]);
+        payload.resolveOffset(last.offset);
+      }
+      bar?.update(result.scanned);
+      await payload.heartbeat();
+      const reachedEnd = last
+        ? BigInt(last.offset) + 1n >= end
+        : BigInt(batch.highWatermark) >= end;
+      if (reachedEnd) done.add(batch.partition);
+      if (done.size >= ends.size || (o.limit && result.scanned >= o.limit)) finish();
+    },
+  });
+  await finished;
+  bar?.stop();
+  await consumer.disconnect();
+  await producer.disconnect();
+  return result;
+}
+
+function envelopeType(m: KafkaMessage): string | undefined {
+  try {
+    return (JSON.parse(m.value?.toString() ?? '') as { type?: string }).type;
+  } catch {
+    return undefined;
+  }
+}
+
+function replayHeaders(m: KafkaMessage, partition: number): IHeaders {
+  const headers: IHeaders = {};
+  for (const [k, v] of Object.entries(m.headers ?? {}))
+    if (!DROPPED_HEADERS.test(k) && v !== undefined) headers[k] = v;
+  const count = Number(m.headers?.['intake-replay-count']?.toString() ?? '0') + 1;
+  headers['intake-replayed-from'] = `dlq/${partition}/${m.offset}`;
+  headers['intake-replay-count'] = String(count);
+  return headers;
+}

@@ -1,0 +1,179 @@
+/**
+ * The worker's durable outbound log (sender-based message logging), on LMDB (`lmdb`).
+ *
+ * Guarantees:
+ * - `append()` resolves only after its entries are committed and flushed to disk (LMDB's
+ *   default synced commits: crash-proof, a torn write cannot corrupt the store). Appends
+ *   issued in the same event turn share one transaction and one sync: group commit. The
+ *   store counts its real commits (`stats().syncs`, from LMDB's write transaction ids).
+ * - A failing store (disk full, I/O error) rejects the append with a retriable
+ *   `STORE_FAILED`; nothing is reported durable that is not.
+ * - Sequence numbers increase across restarts (the next one follows the highest key on
+ *   disk), so `pending()` returns entries in the order they were appended.
+ * - Deletes are committed too, but a delete lost in a crash only means a resend of an
+ *   already acknowledged record: a downstream duplicate with the same id.
+ *
+ * Why LMDB: a memory-mapped B+tree with synced, batched commits from a writer thread; for
+ * this append-then-delete pattern it needs one fsync per batch and no compaction. SQLite
+ * (better-sqlite3, WAL, synchronous=FULL) is the alternative we measured; see
+ * `bench/outbound-log-stores.ts` and docs/performance.md.
+ */
+import { open } from 'lmdb';
+import type { RootDatabase } from 'lmdb';
+import { IntakeError } from '../../../lib/errors';
+import type { Logger } from '../../../lib/logger';
+import type { NewEntry, OutboundEntry, OutboundLogPort, OutboundLogStats } from './log-port';
+
+export interface OutboundLogOptions {
+  dir: string;
+  /** Above this many entries, `isFull()` is true and the worker pauses consumption. */
+  maxEntries: number;
+  /** Above this many value bytes, `isFull()` is true. */
+  maxBytes: number;
+  logger: Logger;
+}
+
+/** What is stored per entry (the key is the sequence number). */
+interface Stored {
+  t: string;
+  p: number;
+  k: string;
+  v: Buffer;
+  h: Record<string, string>;
+  st: string;
+  sp: number;
+  so: string;
+}
+
+export async function openOutboundLog(options: OutboundLogOptions): Promise<OutboundLogPort> {
+  const db = open<Stored, number>({ path: options.dir, compression: false, encoding: 'msgpack' });
+  const log = new LmdbOutboundLog(db, options);
+  await log.init();
+  return log;
+}
+
+class LmdbOutboundLog implements OutboundLogPort {
+  private nextSeq = 1;
+  private entries = 0;
+  private bytes = 0;
+  private appends = 0;
+  private removes = 0;
+  private syncs = 0;
+  private lastTxn = -1;
+  private readonly sizes = new Map<number, number>();
+  private readonly log: Logger;
+
+  constructor(
+    private readonly db: RootDatabase<Stored, number>,
+    private readonly options: OutboundLogOptions,
+  ) {
+    this.log = options.logger.child({ module: 'outbound-log' });
+  }
+
+  async init(): Promise<void> {
+    for (const { key, value } of this.db.getRange({})) {
+      this.entries += 1;
+      this.bytes += value.v.length;
+      this.sizes.set(key, value.v.length);
+      this.nextSeq = Math.max(this.nextSeq, key + 1);
+    }
+    await Promise.resolve();
+    this.log.info(
+      { dir: this.options.dir, entries: this.entries, bytes: this.bytes },
+      'outbound_log_opened',
+    );
+  }
+
+  async append(entries: NewEntry[]): Promise<OutboundEntry[]> {
+    if (entries.length === 0) return [];
+    const logged = entries.map((e) => ({ ...e, seq: BigInt(this.nextSeq++) }));
+    try {
+      await this.db.transaction(() => {
+        this.countSync();
+        for (const e of logged) {
+          this.db.putSync(Number(e.seq), {
+            t: e.topic,
+            p: e.partition,
+            k: e.key,
+            v: e.value,
+            h: e.headers,
+            st: e.source.topic,
+            sp: e.source.partition,
+            so: e.source.offset,
+          });
+        }
+      });
+    } catch (err) {
+      this.log.error({ err, entries: entries.length }, 'outbound_log_append_failed');
+      throw new IntakeError(
+        'STORE_FAILED',
+        `outbound log append failed: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    for (const e of logged) {
+      this.sizes.set(Number(e.seq), e.value.length);
+      this.bytes += e.value.length;
+    }
+    this.entries += logged.length;
+    this.appends += logged.length;
+    return logged;
+  }
+
+  async remove(seqs: bigint[]): Promise<void> {
+    if (seqs.length === 0) return;
+    await this.db.transaction(() => {
+      this.countSync();
+      for (const s of seqs) this.db.removeSync(Number(s));
+    });
+    for (const s of seqs) {
+      const size = this.sizes.get(Number(s));
+      if (size === undefined) continue;
+      this.sizes.delete(Number(s));
+      this.bytes -= size;
+      this.entries -= 1;
+      this.removes += 1;
+    }
+  }
+
+  *pending(): Iterable<OutboundEntry> {
+    for (const { key, value } of this.db.getRange({})) {
+      yield {
+        seq: BigInt(key),
+        topic: value.t,
+        partition: value.p,
+        key: value.k,
+        value: Buffer.from(value.v),
+        headers: value.h,
+        source: { topic: value.st, partition: value.sp, offset: value.so },
+      };
+    }
+  }
+
+  stats(): OutboundLogStats {
+    return {
+      entries: this.entries,
+      bytes: this.bytes,
+      appends: this.appends,
+      syncs: this.syncs,
+      removes: this.removes,
+    };
+  }
+
+  isFull(): boolean {
+    return this.entries >= this.options.maxEntries || this.bytes >= this.options.maxBytes;
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  /** Counts each write transaction once, however many appends share it. */
+  private countSync(): void {
+    const txn = this.db.getWriteTxnId();
+    if (txn !== this.lastTxn) {
+      this.lastTxn = txn;
+      this.syncs += 1;
+    }
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Publishes delivery progress to the compacted progress topic: one record per raw
+ * partition this worker owns, keyed `<raw topic>/<partition>`, with the offset below which
+ * every input record is delivered downstream (`deliveredUpTo`) and the committed position
+ * (`committedNext`). Edges answer receipts from it without per-event state. Published on
+ * an interval, only when a partition's position changed.
+ */
+import type { Producer } from 'kafkajs';
+import { ACKS_ALL } from '../../../lib/kafka/client';
+import type { TopicPartitions } from '../../../lib/kafka/partitioner';
+import type { Logger } from '../../../lib/logger';
+import type { DeliveryProgress } from './progress';
+
+export interface ProgressRecord {
+  topic: string;
+  partition: number;
+  deliveredUpTo: string;
+  committedNext: string;
+  worker: string;
+  at: string;
+}
+
+export const progressKey = (topic: string, partition: number): string => `${topic}/${partition}`;
+
+export class ProgressPublisher {
+  private timer: NodeJS.Timeout | null = null;
+  private readonly last = new Map<number, string>();
+  private publishing: Promise<void> | null = null;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly deps: {
+      producer: Producer;
+      progress: DeliveryProgress;
+      partitions: TopicPartitions;
+      rawTopic: string;
+      progressTopic: string;
+      worker: string;
+      owned: () => number[];
+      logger: Logger;
+      intervalMs: number;
+    },
+  ) {
+    this.log = deps.logger.child({ module: 'progress-publisher' });
+  }
+
+  start(): void {
+    this.timer = setInterval(() => {
+      this.publishing ??= this.publish().finally(() => {
+        this.publishing = null;
+      });
+    }, this.deps.intervalMs);
+  }
+
+  /** Publishes what changed; failures are logged and retried on the next tick. */
+  async publish(): Promise<void> {
+    const records: ProgressRecord[] = [];
+    for (const partition of this.deps.owned()) {
+      const snap = this.deps.progress.snapshot(partition);
+      if (!snap) continue;
+      const fingerprint = `${snap.deliveredUpTo}/${snap.committedNext}`;
+      if (this.last.get(partition) === fingerprint) continue;
+      records.push({
+        topic: this.deps.rawTopic,
+        worker: this.deps.worker,
+        at: new Date().toISOString(),
+        ...snap,
+      });
+    }
+    if (records.length === 0) return;
+    const topic = this.deps.progressTopic;
+    try {
+      await this.deps.producer.send({
+        topic,
+        acks: ACKS_ALL,
+        messages: records.map((r) => {
+          const key = progressKey(r.topic, r.partition);
+          return {
+            key,
+            value: JSON.stringify(r),
+            partition: this.deps.partitions.partition(topic, key),
+          };
+        }),
+      });
+      for (const r of records) this.last.set(r.partition, `${r.deliveredUpTo}/${r.committedNext}`);
+    } catch (err) {
+      this.log.warn({ err }, 'progress_publish_failed');
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.publishing;
+    await this.publish();
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Runs real worker processes (the built `dist/services/worker/main.js`) against the test
+ * broker, for the fault tests: start, SIGKILL, SIGTERM, restart with the same outbound log.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ROOT, TEST_BROKER } from './test-env';
+import { waitFor } from './kafka-helpers';
+
+export interface WorkerTopics {
+  raw: string;
+  processed: string;
+  dlq: string;
+  scores: string;
+  progress: string;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => res(port));
+    });
+  });
+}
+
+export class WorkerProcess {
+  child: ChildProcess | null = null;
+  port = 0;
+  readonly logFile: string;
+  readonly logDir: string;
+
+  constructor(
+    readonly name: string,
+    private readonly opts: {
+      topics: WorkerTopics;
+      groupId: string;
+      stateDir: string;
+      env?: Record<string, string>;
+    },
+  ) {
+    this.logDir = join(opts.stateDir, name, 'outbound-log');
+    this.logFile = join(opts.stateDir, `${name}.log`);
+  }
+
+  async start(extraEnv: Record<string, string> = {}): Promise<void> {
+    mkdirSync(this.logDir, { recursive: true });
+    this.port = await freePort();
+    const { topics } = this.opts;
+    const out = createWriteStream(this.logFile, { flags: 'a' });
+    const child = spawn(
+      process.execPath,
+      [resolve(ROOT, 'dist', 'services', 'worker', 'main.js')],
+      {
+        env: {
+          ...process.env,
+          INTAKE_INSTANCE: this.name,
+          INTAKE_KAFKA_BROKERS: TEST_BROKER.brokers.join(','),
+          INTAKE_WORKER_ADMIN_PORT: String(this.port),
+          INTAKE_GROUP_ID: this.opts.groupId,
+          INTAKE_TOPIC_RAW: topics.raw,
+          INTAKE_TOPIC_PROCESSED: topics.processed,
+          INTAKE_TOPIC_DLQ: topics.dlq,
+          INTAKE_TOPIC_SCORES: topics.scores,
+          INTAKE_TOPIC_PROGRESS: topics.progress,
+          INTAKE_OUTBOUND_LOG_DIR: this.logDir,
+          ...this.opts.env,
+          ...extraEnv,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    child.stdout?.pipe(out);
+    child.stderr?.pipe(out);
+    this.child = child;
+  }
+
+  async ready(timeoutMs = 60_000): Promise<void> {
+    await waitFor(
+      async () => {
+        if (this.child?.exitCode !== null)
+          throw new Error(
+            `${this.name} exited (code ${this.child?.exitCode}); see ${this.logFile}`,
+          );
+        try {
+          return (await fetch(`http://127.0.0.1:${this.port}/readyz`)).status === 200;
+        } catch {
+          return false;
+        }
+      },
+      { timeoutMs, what: `${this.name} ready` },
+    );
+  }
+
+  async metric(name: string): Promise<number> {
+    const text = await (await fetch(`http://127.0.0.1:${this.port}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+  }
+
+  async kill(signal: NodeJS.Signals): Promise<number | null> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null)
+      return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill(signal);
+    return exited;
+  }
+
+  /** Resolves with the exit code once the process ended by itself. */
+  exited(): Promise<number | null> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null)
+      return Promise.resolve(child?.exitCode ?? null);
+    return new Promise((r) => child.once('exit', (code) => r(code)));
+  }
+}

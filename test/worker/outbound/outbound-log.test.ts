@@ -1,0 +1,110 @@
+/**
+ * The LMDB outbound log on disk (no Kafka involved): order, deletes, sequence numbers
+ * across reopen, crash survival (a child process killed with SIGKILL right after its
+ * append resolved), group commit, the fullness bound.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { NewEntry } from '../../../services/worker/outbound/log-port';
+import { openOutboundLog } from '../../../services/worker/outbound/outbound-log';
+import { silentLogger } from '../../support/fakes';
+
+const ROOT = resolve(__dirname, '..', '..', '..');
+const entry = (i: number, size = 100): NewEntry => ({
+  topic: 'intake.processed',
+  partition: i % 3,
+  key: `k${i}`,
+  value: Buffer.alloc(size, i % 256),
+  headers: { 'intake-id': `id-${i}` },
+  source: { topic: 'intake.raw', partition: i % 3, offset: String(i) },
+});
+
+describe('outbound log (LMDB)', () => {
+  let dir: string;
+  const open = (maxEntries = 1_000_000, maxBytes = 1 << 30) =>
+    openOutboundLog({ dir, maxEntries, maxBytes, logger: silentLogger() });
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'intake-log-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('returns appended entries in order, and forgets removed ones', async () => {
+    const log = await open();
+    const logged = await log.append([entry(1), entry(2), entry(3)]);
+    expect(logged.map((e) => e.seq)).toEqual([1n, 2n, 3n]);
+    await log.remove([2n]);
+    expect([...(log.pending() as Iterable<{ key: string }>)].map((e) => e.key)).toEqual([
+      'k1',
+      'k3',
+    ]);
+    expect(log.stats()).toMatchObject({ entries: 2, bytes: 200, appends: 3, removes: 1 });
+    await log.close();
+  });
+
+  it('keeps entries and increasing sequence numbers across a reopen', async () => {
+    let log = await open();
+    await log.append([entry(1), entry(2)]);
+    await log.close();
+    log = await open();
+    expect(log.stats().entries).toBe(2);
+    const [next] = await log.append([entry(3)]);
+    expect(next?.seq).toBe(3n);
+    const pending = [...(log.pending() as Iterable<{ value: Buffer; source: { offset: string } }>)];
+    expect(pending.map((e) => e.source.offset)).toEqual(['1', '2', '3']);
+    expect(pending[0]?.value.equals(Buffer.alloc(100, 1))).toBe(true);
+    await log.close();
+  });
+
+  it('keeps every appended entry when the process is killed with SIGKILL right after append resolved', async () => {
+    const script = join(dir, 'crash.js');
+    writeFileSync(
+      script,
+      `const { openOutboundLog } = require(${JSON.stringify(join(ROOT, 'dist/services/worker/outbound/outbound-log.js'))});
+       const pino = require(${JSON.stringify(join(ROOT, 'node_modules/pino'))});
+       (async () => {
+         const log = await openOutboundLog({ dir: ${JSON.stringify(join(dir, 'db'))}, maxEntries: 1e9, maxBytes: 1e12, logger: pino({ level: 'silent' }) });
+         const batch = Array.from({ length: 500 }, (_, i) => ({ topic: 't', partition: 0, key: 'k' + i, value: Buffer.from('v' + i),
+           headers: {}, source: { topic: 'raw', partition: 0, offset: String(i) } }));
+         await log.append(batch);
+         process.kill(process.pid, 'SIGKILL');
+       })();`,
+    );
+    const run = spawnSync(process.execPath, [script], { timeout: 60_000 });
+    expect(run.signal).toBe('SIGKILL');
+    dir = join(dir, 'db');
+    const log = await open();
+    expect(log.stats().entries).toBe(500);
+    await log.close();
+    dir = resolve(dir, '..');
+  });
+
+  it('group-commits: many appends in one turn share few syncs', async () => {
+    const log = await open();
+    await Promise.all(
+      Array.from({ length: 50 }, (_, b) =>
+        log.append(Array.from({ length: 20 }, (_, i) => entry(b * 20 + i))),
+      ),
+    );
+    const { appends, syncs } = log.stats();
+    expect(appends).toBe(1000);
+    expect(syncs).toBeLessThan(20);
+    await log.close();
+  });
+
+  it('is full above its entry or byte bound, and not after removes', async () => {
+    let log = await open(10);
+    const logged = await log.append(Array.from({ length: 10 }, (_, i) => entry(i)));
+    expect(log.isFull()).toBe(true);
+    await log.remove(logged.slice(0, 5).map((e) => e.seq));
+    expect(log.isFull()).toBe(false);
+    await log.close();
+    rmSync(dir, { recursive: true, force: true });
+    log = await open(1000, 1000);
+    await log.append([entry(1, 600), entry(2, 600)]);
+    expect(log.isFull()).toBe(true);
+    await log.close();
+  });
+});

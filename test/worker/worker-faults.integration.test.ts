@@ -1,0 +1,177 @@
+/**
+ * Real worker processes against a real broker, under faults: a crash between the log
+ * sync and the send, SIGKILL under continuous load, and workers joining and leaving.
+ * Every event written to the raw topic must reach the processed topic or the DLQ; after
+ * dedup by id nothing is missing. Duplicate counts are printed for the report.
+ */
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Admin, Producer } from 'kafkajs';
+import { toKafkaMessage, wrapEvent } from '../../lib/envelope';
+import { auditDelivery } from '../support/audit';
+import { createTopic, randomName, testKafka, waitFor } from '../support/kafka-helpers';
+import { ROOT, TEST_BROKER } from '../support/test-env';
+import { WorkerProcess } from '../support/worker-process';
+import type { WorkerTopics } from '../support/worker-process';
+
+const kafka = testKafka(TEST_BROKER.brokers);
+
+function rawEvent(
+  id: string,
+  key: string,
+): { key: string; value: string; headers: Record<string, string> } {
+  const r = wrapEvent(
+    { id, type: 'page_view', key, data: { path: '/' } },
+    {
+      source: 'faults',
+      pattern: 'request-ack',
+      receivedAt: new Date(),
+      meta: {},
+    },
+  );
+  if (!r.ok) throw new Error(r.reason);
+  const m = toKafkaMessage(r.envelope);
+  return { key, value: m.value as string, headers: m.headers as Record<string, string> };
+}
+
+describe('worker under faults (real processes, real broker)', () => {
+  let admin: Admin;
+  let producer: Producer;
+  const stateDir = resolve(ROOT, '.intake', randomName('test-workers'));
+
+  beforeAll(async () => {
+    mkdirSync(stateDir, { recursive: true });
+    admin = kafka.admin();
+    await admin.connect();
+    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+  });
+
+  afterAll(async () => {
+    await producer.disconnect();
+    await admin.disconnect();
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  async function freshTopics(): Promise<WorkerTopics> {
+    const topics = {
+      raw: randomName('raw'),
+      processed: randomName('processed'),
+      dlq: randomName('dlq'),
+      scores: randomName('scores'),
+      progress: randomName('progress'),
+    };
+    await createTopic(admin, topics.raw, 6);
+    for (const t of [topics.processed, topics.dlq, topics.scores]) await createTopic(admin, t, 6);
+    await createTopic(admin, topics.progress, 1);
+    return topics;
+  }
+
+  /** Writes `count` events (plus 2% garbage that must reach the DLQ); returns their ids. */
+  async function produce(topic: string, prefix: string, count: number): Promise<string[]> {
+    const ids: string[] = [];
+    const messages = Array.from({ length: count }, (_, i) => {
+      const id = `${prefix}-${i}`;
+      ids.push(id);
+      if (i % 100 === 99)
+        return { key: id, value: 'garbage, not an envelope', headers: { 'intake-id': id } };
+      return rawEvent(id, `visitor-${i % 50}`);
+    });
+    await producer.send({ topic, acks: -1, messages });
+    return ids;
+  }
+
+  it('resends what the log holds after a crash between the log sync and the send', async () => {
+    const topics = await freshTopics();
+    const groupId = randomName('g');
+    const ids = await produce(topics.raw, 'crash', 300);
+    const worker = new WorkerProcess('w-crash', { topics, groupId, stateDir });
+    await worker.start({ INTAKE_FAULT: 'crash-after-log-sync' });
+    await worker.exited(); // killed itself with SIGKILL right after its first durable append
+    expect(worker.child?.signalCode).toBe('SIGKILL');
+
+    await worker.start();
+    await worker.ready();
+    const audit = await auditDelivery(kafka, [topics.processed, topics.dlq], ids);
+    expect(audit.missing).toEqual([]);
+    expect(await worker.metric('intake_worker_resent_total')).toBeGreaterThan(0);
+    expect(readFileSync(worker.logFile, 'utf8')).toContain('outbound_log_resent');
+    console.log(
+      `crash-after-log-sync: ${ids.length} events, ${audit.duplicates} duplicates before dedup`,
+    );
+    await worker.kill('SIGTERM');
+  });
+
+  it('loses nothing when workers are killed with SIGKILL 3 times under continuous load', async () => {
+    const topics = await freshTopics();
+    const groupId = randomName('g');
+    const workers = [
+      new WorkerProcess('w-a', { topics, groupId, stateDir }),
+      new WorkerProcess('w-b', { topics, groupId, stateDir }),
+    ];
+    for (const w of workers) await w.start();
+    for (const w of workers) await w.ready();
+
+    const ids: string[] = [];
+    let stop = false;
+    const load = (async () => {
+      for (let round = 0; !stop && round < 400; round++) {
+        ids.push(...(await produce(topics.raw, `load-${round}`, 50)));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    for (let kill = 0; kill < 3; kill++) {
+      await new Promise((r) => setTimeout(r, 2500));
+      const victim = workers[kill % 2]!;
+      await victim.kill('SIGKILL');
+      await new Promise((r) => setTimeout(r, 500));
+      await victim.start();
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+    stop = true;
+    await load;
+    const audit = await auditDelivery(kafka, [topics.processed, topics.dlq], ids, 180_000);
+    expect(audit.missing).toEqual([]);
+    console.log(
+      `SIGKILL x3 under load: ${ids.length} events, ${audit.duplicates} duplicates before dedup, ` +
+        `processed ${audit.byTopic[topics.processed] ?? 0}, dlq ${audit.byTopic[topics.dlq] ?? 0}`,
+    );
+    for (const w of workers) await w.kill('SIGTERM');
+  });
+
+  it('loses nothing while workers join and leave during load, and a leaving worker exits 0', async () => {
+    const topics = await freshTopics();
+    const groupId = randomName('g');
+    const workers = ['w-1', 'w-2', 'w-3'].map(
+      (n) => new WorkerProcess(n, { topics, groupId, stateDir }),
+    );
+    await workers[0]!.start();
+    await workers[0]!.ready();
+    const ids: string[] = [];
+    let stop = false;
+    const load = (async () => {
+      for (let round = 0; !stop && round < 400; round++) {
+        ids.push(...(await produce(topics.raw, `rebalance-${round}`, 50)));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 1500));
+    await workers[1]!.start();
+    await new Promise((r) => setTimeout(r, 1500));
+    await workers[2]!.start();
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await workers[0]!.kill('SIGTERM')).toBe(0);
+    await new Promise((r) => setTimeout(r, 2000));
+    stop = true;
+    await load;
+    const audit = await auditDelivery(kafka, [topics.processed, topics.dlq], ids, 180_000);
+    expect(audit.missing).toEqual([]);
+    await waitFor(async () => (await workers[1]!.metric('intake_worker_consumed_total')) > 0, {
+      what: 'w-2 worked',
+    });
+    console.log(
+      `join/leave under load: ${ids.length} events, ${audit.duplicates} duplicates before dedup`,
+    );
+    for (const w of workers.slice(1)) expect(await w.kill('SIGTERM')).toBe(0);
+  });
+});
