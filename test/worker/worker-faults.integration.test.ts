@@ -73,7 +73,7 @@ describe('worker under faults (real processes, real broker)', () => {
     const messages = Array.from({ length: count }, (_, i) => {
       const id = `${prefix}-${i}`;
       ids.push(id);
-      if (i % 100 === 99)
+      if (i % 50 === 49)
         return { key: id, value: 'garbage, not an envelope', headers: { 'intake-id': id } };
       return rawEvent(id, `visitor-${i % 50}`);
     });
@@ -132,6 +132,7 @@ describe('worker under faults (real processes, real broker)', () => {
     await load;
     const audit = await auditDelivery(kafka, [topics.processed, topics.dlq], ids, 180_000);
     expect(audit.missing).toEqual([]);
+    expect(audit.byTopic[topics.dlq]).toBeGreaterThanOrEqual(ids.length / 50);
     console.log(
       `SIGKILL x3 under load: ${ids.length} events, ${audit.duplicates} duplicates before dedup, ` +
         `processed ${audit.byTopic[topics.processed] ?? 0}, dlq ${audit.byTopic[topics.dlq] ?? 0}`,
