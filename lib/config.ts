@@ -60,6 +60,20 @@ export class EnvReader {
     return fallback;
   }
 
+  /** A JSON value (an object, by default). */
+  json<T>(name: string, fallback: T): T {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    try {
+      const value = JSON.parse(raw) as unknown;
+      if (typeof value === 'object' && value !== null) return value as T;
+    } catch {
+      // reported below
+    }
+    this.problems.push(`${name} is not a JSON object`);
+    return fallback;
+  }
+
   /** Throws one `CONFIG_INVALID` error naming every bad variable, if any. */
   done(): void {
     if (this.problems.length > 0) {

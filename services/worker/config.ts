@@ -6,6 +6,8 @@ import { EnvReader, readKafkaConfig } from '../../lib/config';
 import type { KafkaConfig } from '../../lib/config';
 import { batchingDefaults } from '../../lib/kafka/batching-producer';
 import type { BatchingProducerOptions } from '../../lib/kafka/batching-producer';
+import { readPipelineConfig } from './pipeline/config';
+import type { PipelineConfig } from './pipeline/config';
 
 export interface WorkerConfig {
   instance: string;
@@ -20,6 +22,7 @@ export interface WorkerConfig {
   sbml: boolean;
   outboundLog: { dir: string; maxEntries: number; maxBytes: number };
   progressIntervalMs: number;
+  pipeline: PipelineConfig;
 }
 
 export const workerDefaults = {
@@ -83,6 +86,7 @@ export function loadWorkerConfig(
     progressIntervalMs: r.int('INTAKE_PROGRESS_INTERVAL_MS', workerDefaults.progressIntervalMs, {
       min: 10,
     }),
+    pipeline: readPipelineConfig(r),
   };
   r.done();
   return config;

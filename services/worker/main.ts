@@ -27,8 +27,8 @@ import { openOutboundLog } from './outbound/outbound-log';
 import { DeliveryProgress } from './outbound/progress';
 import { ProgressPublisher } from './outbound/progress-publisher';
 import { OutboundSender } from './outbound/sender';
-import { Pipeline } from './pipeline/pipeline';
-import { passThroughStep } from './pipeline/steps/pass-through-step';
+import { createPipeline } from './pipeline/create-pipeline';
+import { StateRestorer } from './state/state-restorer';
 
 const SHUTDOWN_DELIVERY_WAIT_MS = 10_000;
 
@@ -91,11 +91,19 @@ async function main(): Promise<void> {
     delivery = new DirectDelivery({ producer: directProducer });
   }
 
+  const { pipeline, scorer } = createPipeline({
+    logger,
+    config: config.pipeline,
+    instance: config.instance,
+  });
+  const restorer = new StateRestorer({ kafka, topic: topics.scores, scorer, logger });
   const consumer: RawConsumer = new RawConsumer({
     consumer: createConsumer(kafka, { groupId: config.groupId }),
     delivery,
     progress,
-    pipeline: new Pipeline([passThroughStep(config.instance)]),
+    pipeline,
+    onAssigned: (assigned) => restorer.assigned(assigned),
+    beforePartition: (partition) => restorer.ready(partition),
     partitions,
     topics: { ...topics, outputs: { scores: topics.scores } },
     metrics,

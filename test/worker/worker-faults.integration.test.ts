@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import type { Admin, Producer } from 'kafkajs';
 import { toKafkaMessage, wrapEvent } from '../../lib/envelope';
 import { auditDelivery } from '../support/audit';
-import { createTopic, randomName, testKafka, waitFor } from '../support/kafka-helpers';
+import { createTopic, randomName, readTopic, testKafka, waitFor } from '../support/kafka-helpers';
 import { ROOT, TEST_BROKER } from '../support/test-env';
 import { WorkerProcess } from '../support/worker-process';
 import type { WorkerTopics } from '../support/worker-process';
@@ -80,6 +80,53 @@ describe('worker under faults (real processes, real broker)', () => {
     await producer.send({ topic, acks: -1, messages });
     return ids;
   }
+
+  it('scores a known sequence to the expected value, also across a worker restart, and dead-letters bad shapes', async () => {
+    const topics = await freshTopics();
+    const groupId = randomName('g');
+    const send = async (id: string, type: string, data: unknown): Promise<void> => {
+      const r = wrapEvent(
+        { id, type, key: 'shopper', data },
+        { source: 's', pattern: 'request-ack', receivedAt: new Date(), meta: {} },
+      );
+      if (!r.ok) throw new Error(r.reason);
+      await producer.send({ topic: topics.raw, acks: -1, messages: [toKafkaMessage(r.envelope)] });
+    };
+    const latestScore = async (count: number): Promise<{ score: number; counts: unknown }> => {
+      const records = await readTopic(kafka, topics.scores, (m) => m.length >= count);
+      expect(records.length).toBeGreaterThanOrEqual(count);
+      return JSON.parse(records[records.length - 1]!.value) as { score: number; counts: unknown };
+    };
+    const first = new WorkerProcess('w-score-1', { topics, groupId, stateDir });
+    await first.start();
+    await first.ready();
+    await send('s1', 'page_view', { path: '/' });
+    await send('s2', 'product_view', { sku: 'A' });
+    await send('s3', 'product_view', { sku: 'B' });
+    await send('bad', 'add_to_cart', { sku: 'A', quantity: 0, price: 1 }); // quantity must be >= 1
+    expect((await latestScore(3)).counts).toEqual({
+      pageViews: 1,
+      productViews: 2,
+      carts: 0,
+      checkouts: 0,
+    });
+    expect(await first.kill('SIGTERM')).toBe(0);
+
+    const second = new WorkerProcess('w-score-2', { topics, groupId, stateDir });
+    await second.start();
+    await second.ready();
+    await send('s4', 'add_to_cart', { sku: 'A', quantity: 1, price: 10 });
+    const z = -3 + 0.3 * Math.log(2) + 0.8 * Math.log(3) + 1.5 * Math.log(2);
+    const latest = await latestScore(4);
+    expect(latest.counts).toEqual({ pageViews: 1, productViews: 2, carts: 1, checkouts: 0 });
+    expect(latest.score).toBe(Math.round((1 / (1 + Math.exp(-z))) * 10000) / 10000);
+
+    const dead = await readTopic(kafka, topics.dlq, (m) => m.length >= 1);
+    expect(dead[0]?.headers['intake-id']).toBe('bad');
+    expect(dead[0]?.headers['intake-dlq-step']).toBe('validate');
+    expect(dead[0]?.headers['intake-dlq-reason']).toMatch(/quantity must be >= 1/);
+    await second.kill('SIGTERM');
+  });
 
   it('resends what the log holds after a crash between the log sync and the send', async () => {
     const topics = await freshTopics();
