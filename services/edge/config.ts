@@ -20,6 +20,8 @@ export interface EdgeConfig {
   defaultSource: string;
   /** After SIGTERM: how long to keep serving while not ready, so the balancer moves away. */
   drainGraceMs: number;
+  /** Where the local view of the scores topic lives (rebuilt from Kafka at each start). */
+  viewDir: string;
 }
 
 export const edgeDefaults = {
@@ -62,6 +64,7 @@ export function loadEdgeConfig(env: Record<string, string | undefined> = process
     }),
     defaultSource: r.str('INTAKE_DEFAULT_SOURCE', edgeDefaults.defaultSource),
     drainGraceMs: r.int('INTAKE_DRAIN_GRACE_MS', edgeDefaults.drainGraceMs, { min: 0 }),
+    viewDir: r.str('INTAKE_EDGE_VIEW_DIR', `.intake/edge-${port}/views`),
   };
   r.done();
   return config;

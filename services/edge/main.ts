@@ -1,12 +1,16 @@
 /**
  * The edge service: owns startup and shutdown order.
  *
- * Start: config -> Kafka sink (partition metadata, producer) -> HTTP listener.
+ * Start: config -> Kafka sink (partition metadata, producer) -> views of the progress and
+ * scores topics (they catch up in the background) -> HTTP listener.
  * SIGTERM: turn not-ready -> keep serving for the grace period (the balancer moves away)
  * -> stop accepting connections and finish in-flight requests -> flush the producer ->
  * disconnect -> exit 0.
  */
 import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { TopicView, lmdbStore, memoryStore } from '../../lib/kafka/topic-view';
+import type { PartitionProgress } from './views/receipt';
 import { createLogger } from '../../lib/logger';
 import { createKafka, createProducer } from '../../lib/kafka/client';
 import { createRegistry } from '../../lib/metrics';
@@ -36,6 +40,23 @@ async function main(): Promise<void> {
   });
   let draining = false;
   await sink.start();
+  const { topics } = config.kafka;
+  const progress = new TopicView<PartitionProgress>({
+    kafka,
+    topic: topics.progress,
+    store: memoryStore(),
+    logger,
+    parse: (value) => JSON.parse(value.toString()) as PartitionProgress,
+  });
+  const scores = new TopicView<Record<string, unknown>>({
+    kafka,
+    topic: topics.scores,
+    store: lmdbStore(join(config.viewDir, 'scores')),
+    logger,
+    parse: (value) => JSON.parse(value.toString()) as Record<string, unknown>,
+  });
+  // The views fill in the background: look-ups answer 503 until they caught up.
+  await Promise.all([progress.start(), scores.start()]);
 
   const app = createApp({
     sink,
@@ -46,6 +67,7 @@ async function main(): Promise<void> {
     maxEventsPerRequest: config.maxEventsPerRequest,
     defaultSource: config.defaultSource,
     isDraining: () => draining,
+    lookups: { rawTopic: topics.raw, progress, scores },
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, (err?: Error) =>
@@ -67,6 +89,7 @@ async function main(): Promise<void> {
       server.closeIdleConnections();
     });
     await sink.stop();
+    await Promise.all([progress.stop(), scores.stop()]);
   });
 }
 

@@ -5,13 +5,19 @@
  * with the same id, and both edges and both workers did part of the work.
  */
 import { metricValue } from '../../services/cli/fleet/probe';
-import { readTopic, testKafka } from '../support/kafka-helpers';
+import { readTopic, testKafka, waitFor } from '../support/kafka-helpers';
 import { E2E_FLEET } from '../support/test-env';
 
 const EDGE_PORTS = [E2E_FLEET.httpPort + 1, E2E_FLEET.httpPort + 2];
 const WORKER_PORTS = [E2E_FLEET.workerBasePort, E2E_FLEET.workerBasePort + 1];
 
-async function post(body: unknown): Promise<{ status: number; ids: string[] }> {
+interface Answer {
+  status: number;
+  ids: string[];
+  receipts: string[];
+}
+
+async function post(body: unknown): Promise<Answer> {
   for (let attempt = 0; ; attempt++) {
     const res = await fetch(`${E2E_FLEET.baseUrl}/v1/events`, {
       method: 'POST',
@@ -23,8 +29,13 @@ async function post(body: unknown): Promise<{ status: number; ids: string[] }> {
       await new Promise((r) => setTimeout(r, 1000 * Number(res.headers.get('retry-after') ?? 1)));
       continue;
     }
-    const json = (await res.json()) as { accepted?: { id: string }[] };
-    return { status: res.status, ids: (json.accepted ?? []).map((a) => a.id) };
+    const json = (await res.json()) as { accepted?: { id: string; receipt: string }[] };
+    const accepted = json.accepted ?? [];
+    return {
+      status: res.status,
+      ids: accepted.map((a) => a.id),
+      receipts: accepted.map((a) => a.receipt),
+    };
   }
 }
 
@@ -52,10 +63,15 @@ describe('local fleet end to end', () => {
     const SINGLE = 1000;
     const BATCHES = 80;
     const BATCH_SIZE = 50;
-    const tasks: (() => Promise<{ status: number; ids: string[] }>)[] = [];
+    const tasks: (() => Promise<Answer>)[] = [];
     for (let i = 0; i < SINGLE; i++) {
       tasks.push(() =>
-        post({ id: `e2e-single-${i}`, type: 'page_view', key: `visitor-${i % 97}` }),
+        post({
+          id: `e2e-single-${i}`,
+          type: 'page_view',
+          key: `visitor-${i % 97}`,
+          data: { path: `/p/${i}` },
+        }),
       );
     }
     for (let b = 0; b < BATCHES; b++) {
@@ -104,6 +120,48 @@ describe('local fleet end to end', () => {
     for (const n of [...edgeCounts, ...workerCounts]) expect(n).toBeGreaterThan(0);
     expect(edgeCounts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(5000);
     expect(workerCounts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(5000);
+
+    // Any edge answers for any receipt, from Kafka positions: every one ends up delivered.
+    const receipts = answers.flatMap((a) => a.receipts).filter((_, i) => i % 250 === 0);
+    for (const receipt of receipts) {
+      for (const port of EDGE_PORTS) {
+        const status = await waitFor(
+          async () => {
+            const res = await fetch(`http://127.0.0.1:${port}/v1/receipts/${receipt}`);
+            const body = (await res.json()) as { status: string };
+            return res.status === 200 && body.status === 'delivered' ? body.status : undefined;
+          },
+          { timeoutMs: 30_000, what: `receipt ${receipt} delivered on port ${port}` },
+        );
+        expect(status).toBe('delivered');
+      }
+    }
+
+    // The visitor's propensity score, computed by the workers, is readable from any edge.
+    const pageViews = Array.from({ length: SINGLE }, (_, i) => i).filter(
+      (i) => i % 97 === 1,
+    ).length;
+    const productViews = Array.from({ length: BATCHES * BATCH_SIZE }, (_, j) => j).filter(
+      (j) => j % 97 === 1,
+    ).length;
+    const score = await waitFor(
+      async () => {
+        const res = await fetch(`${E2E_FLEET.baseUrl}/v1/visitors/visitor-1/score`);
+        if (res.status !== 200) return undefined;
+        const body = (await res.json()) as {
+          counts: { pageViews: number; productViews: number };
+          score: number;
+        };
+        return body.counts.pageViews === pageViews && body.counts.productViews === productViews
+          ? body
+          : undefined;
+      },
+      { timeoutMs: 30_000, what: 'visitor-1 score' },
+    );
+    expect(score.score).toBeGreaterThan(0);
+    expect(score.score).toBeLessThan(1);
+    const unknown = await fetch(`${E2E_FLEET.baseUrl}/v1/visitors/nobody-at-all/score`);
+    expect(unknown.status).toBe(404);
   });
 
   it('answers bad input through nginx with problem documents and keeps serving', async () => {

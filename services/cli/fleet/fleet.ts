@@ -108,7 +108,7 @@ function startService(plan: FleetPlan, spec: ProcessSpec): RunningProcess {
       [portVar]: String(spec.port),
       ...(spec.kind === 'worker'
         ? { INTAKE_OUTBOUND_LOG_DIR: join(plan.stateDir, spec.name, 'outbound-log') }
-        : {}),
+        : { INTAKE_EDGE_VIEW_DIR: join(plan.stateDir, spec.name, 'views') }),
     },
     log,
     cwd: plan.root,

@@ -9,6 +9,8 @@ import type { Logger } from '../../../lib/logger';
 import type { EdgeMetrics } from '../metrics';
 import type { Sink } from '../sink';
 import { eventsRoute } from './events-route';
+import { receiptRoute, scoreRoute } from './lookup-routes';
+import type { LookupDeps } from './lookup-routes';
 import { sendProblem } from './send-problem';
 
 export interface AppDeps {
@@ -21,6 +23,8 @@ export interface AppDeps {
   defaultSource: string;
   /** True once SIGTERM was received: `/readyz` answers 503 so the balancer moves away. */
   isDraining: () => boolean;
+  /** Receipt and score look-ups (absent in unit tests of the ingestion path). */
+  lookups?: LookupDeps;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -51,6 +55,11 @@ export function createApp(deps: AppDeps): Express {
     express.json({ limit: deps.maxBodyBytes, strict: false, type: 'application/json' }),
     eventsRoute(deps),
   );
+
+  if (deps.lookups) {
+    app.get('/v1/receipts/:receipt', receiptRoute(deps.lookups));
+    app.get('/v1/visitors/:id/score', scoreRoute(deps.lookups));
+  }
 
   app.use((req, res) => {
     sendProblem(res, 'not-found', `No route for ${req.method} ${req.path}; see docs/api.md.`);

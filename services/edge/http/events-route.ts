@@ -13,6 +13,7 @@ import type { Envelope } from '../../../lib/envelope';
 import type { Logger } from '../../../lib/logger';
 import type { EdgeMetrics } from '../metrics';
 import type { Sink } from '../sink';
+import { encodeReceipt } from '../views/receipt';
 import { sendProblem } from './send-problem';
 
 export interface EventsRouteDeps {
@@ -85,7 +86,11 @@ export function eventsRoute(deps: EventsRouteDeps): RequestHandler {
       stopTimer();
       deps.metrics.eventsAccepted.inc(stored.length);
       res.status(202).json({
-        accepted: stored.map((s, i) => ({ index: envelopes[i]!.index, id: s.id })),
+        accepted: stored.map((s, i) => ({
+          index: envelopes[i]!.index,
+          id: s.id,
+          receipt: encodeReceipt(s.partition, s.offset),
+        })),
         rejected,
       });
     } catch (err) {

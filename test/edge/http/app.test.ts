@@ -60,7 +60,10 @@ describe('edge HTTP app', () => {
   it('answers 202 with the id of one stored event', async () => {
     const res = await post(JSON.stringify({ type: 'page_view', id: 'e-1', key: 'v1' }));
     expect(res.status).toBe(202);
-    expect(await res.json()).toEqual({ accepted: [{ index: 0, id: 'e-1' }], rejected: [] });
+    expect(await res.json()).toEqual({
+      accepted: [{ index: 0, id: 'e-1', receipt: expect.stringMatching(/^r1/) }],
+      rejected: [],
+    });
     expect(sink.stored.map((e) => e.id)).toEqual(['e-1']);
   });
 

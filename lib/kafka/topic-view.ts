@@ -1,0 +1,172 @@
+/**
+ * A local, read-only view of a compacted topic: the latest value of every key, kept up
+ * to date by a consumer that reads the topic from the beginning and follows it (the
+ * "global table" pattern). Every edge holds the same view, derived from Kafka, so any
+ * edge answers for any key (a visitor's score, a partition's delivery progress) without
+ * per-request state of its own.
+ *
+ * Storage: in memory for small topics (one key per partition), or in an LMDB file for
+ * large ones (a key per visitor), so memory stays bounded whatever the key count.
+ * The view reads with a throwaway consumer group and never commits; `ready()` resolves
+ * once it caught up with the topic's end as it was at start.
+ */
+import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import type { Consumer, Kafka } from 'kafkajs';
+import { open } from 'lmdb';
+import type { RootDatabase } from 'lmdb';
+import type { Logger } from '../logger';
+import { withRetry } from '../retry';
+
+export interface ViewStore<T> {
+  get(key: string): T | undefined;
+  put(key: string, value: T): void;
+  delete(key: string): void;
+  readonly size: number;
+  close(): Promise<void>;
+}
+
+export function memoryStore<T>(): ViewStore<T> {
+  const map = new Map<string, T>();
+  return {
+    get: (key) => map.get(key),
+    put: (key, value) => void map.set(key, value),
+    delete: (key) => void map.delete(key),
+    get size() {
+      return map.size;
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+/** An LMDB-backed store; a view is rebuilt from Kafka at each start, so writes need no sync. */
+export function lmdbStore<T>(dir: string): ViewStore<T> {
+  rmSync(dir, { recursive: true, force: true });
+  const db: RootDatabase<T, string> = open<T, string>({
+    path: dir,
+    noSync: true,
+    compression: false,
+  });
+  let size = 0;
+  return {
+    get: (key) => db.get(key),
+    put: (key, value) => {
+      if (db.get(key) === undefined) size += 1;
+      void db.put(key, value);
+    },
+    delete: (key) => {
+      if (db.get(key) !== undefined) size -= 1;
+      void db.remove(key);
+    },
+    get size() {
+      return size;
+    },
+    close: async () => {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export class TopicView<T> {
+  private consumer: Consumer | null = null;
+  private caughtUp = false;
+  private readyPromise: Promise<void> = Promise.resolve();
+  private lastError: string | null = null;
+  private readonly groupId = `intake-view-${randomUUID()}`;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly deps: {
+      kafka: Kafka;
+      topic: string;
+      store: ViewStore<T>;
+      logger: Logger;
+      /** Parses a record value; null skips it. */
+      parse: (value: Buffer) => T | null;
+    },
+  ) {
+    this.log = deps.logger.child({ module: 'topic-view', topic: deps.topic });
+  }
+
+  async start(): Promise<void> {
+    const { kafka, topic, store, parse } = this.deps;
+    const admin = kafka.admin();
+    await admin.connect();
+    const ends = new Map<number, bigint>();
+    try {
+      for (const p of await withRetry(() => admin.fetchTopicOffsets(topic))) {
+        if (BigInt(p.high) > BigInt(p.low)) ends.set(p.partition, BigInt(p.high));
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    let markReady: () => void = () => undefined;
+    this.readyPromise = new Promise((resolve) => (markReady = resolve));
+    const check = (): void => {
+      if (!this.caughtUp && ends.size === 0) {
+        this.caughtUp = true;
+        this.log.info({ keys: store.size }, 'view_caught_up');
+        markReady();
+      }
+    };
+    check();
+    const consumer = kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false });
+    this.consumer = consumer;
+    consumer.on(consumer.events.CRASH, (e) => {
+      this.lastError = String(e.payload.error);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) {
+          if (!m.key) continue;
+          const key = m.key.toString();
+          const value = m.value ? parse(m.value) : null;
+          if (value === null) store.delete(key);
+          else store.put(key, value);
+        }
+        const end = ends.get(batch.partition);
+        const last = batch.messages[batch.messages.length - 1];
+        if (end !== undefined && last && BigInt(last.offset) + 1n >= end)
+          ends.delete(batch.partition);
+        this.lastError = null;
+        check();
+        await Promise.resolve();
+      },
+    });
+  }
+
+  /** Resolves once the view caught up with the topic's end at start. */
+  ready(): Promise<void> {
+    return this.readyPromise;
+  }
+
+  get isCaughtUp(): boolean {
+    return this.caughtUp;
+  }
+
+  get(key: string): T | undefined {
+    return this.deps.store.get(key);
+  }
+
+  health(): { ok: boolean; keys: number; caughtUp: boolean; lastError: string | null } {
+    return {
+      ok: this.caughtUp && this.lastError === null,
+      keys: this.deps.store.size,
+      caughtUp: this.caughtUp,
+      lastError: this.lastError,
+    };
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+    await this.deps.store.close();
+    const admin = this.deps.kafka.admin();
+    await admin.connect();
+    await admin.deleteGroups([this.groupId]).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
