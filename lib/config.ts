@@ -97,6 +97,8 @@ export interface KafkaConfig {
     scores: string;
     /** Compacted: per raw partition, the offset below which everything is delivered. */
     progress: string;
+    /** Request/response outcomes, read by the waiting edges. */
+    replies: string;
   };
 }
 
@@ -109,6 +111,7 @@ export const kafkaDefaults: KafkaConfig = {
     dlq: 'intake.dlq',
     scores: 'intake.scores',
     progress: 'intake.progress',
+    replies: 'intake.replies',
   },
 };
 
@@ -122,6 +125,7 @@ export function readKafkaConfig(r: EnvReader, clientId: string): KafkaConfig {
       dlq: r.str('INTAKE_TOPIC_DLQ', kafkaDefaults.topics.dlq),
       scores: r.str('INTAKE_TOPIC_SCORES', kafkaDefaults.topics.scores),
       progress: r.str('INTAKE_TOPIC_PROGRESS', kafkaDefaults.topics.progress),
+      replies: r.str('INTAKE_TOPIC_REPLIES', kafkaDefaults.topics.replies),
     },
   };
 }

@@ -25,6 +25,8 @@ export interface Envelope {
   pattern: Pattern;
   data: unknown;
   meta: RequestMeta;
+  /** Request/response: the edge instance waiting for the outcome (see intake.replies). */
+  replyTo?: string;
 }
 
 export interface RequestMeta {
@@ -39,6 +41,7 @@ export interface WrapContext {
   pattern: Pattern;
   receivedAt: Date;
   meta: RequestMeta;
+  replyTo?: string;
 }
 
 export type WrapResult = { ok: true; envelope: Envelope } | { ok: false; reason: string };
@@ -100,12 +103,15 @@ export function wrapEvent(input: unknown, ctx: WrapContext): WrapResult {
     meta: ctx.meta,
   };
   if (typeof event.ts === 'string') envelope.ts = event.ts;
+  if (ctx.replyTo !== undefined) envelope.replyTo = ctx.replyTo;
   return { ok: true, envelope };
 }
 
 export const HEADER_ID = 'intake-id';
 export const HEADER_SOURCE = 'intake-source';
 export const HEADER_TRACEPARENT = 'traceparent';
+/** On outbound records of a request/response event: the edge instance waiting for it. */
+export const HEADER_REPLY_TO = 'intake-reply-to';
 
 /** The Kafka message for an envelope: key = envelope key, value = JSON, id/source/trace headers. */
 export function toKafkaMessage(envelope: Envelope, extraHeaders: IHeaders = {}): Message {

@@ -16,11 +16,13 @@ export const PROBLEMS = {
   'payload-too-large': { status: 413, title: 'The body is too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported content type or encoding' },
   'invalid-events': { status: 422, title: 'No event in the request is valid' },
+  'rejected-by-rules': { status: 422, title: 'The business rules rejected the event' },
   'rate-limited': { status: 429, title: 'Too many requests' },
   'internal-error': { status: 500, title: 'Internal error' },
   'kafka-unavailable': { status: 503, title: 'Events could not be made durable in time' },
   overloaded: { status: 503, title: 'The edge is overloaded' },
   'shutting-down': { status: 503, title: 'This instance is shutting down' },
+  'processing-timeout': { status: 504, title: 'The event was not processed in time' },
 } as const;
 
 export type ProblemType = keyof typeof PROBLEMS;

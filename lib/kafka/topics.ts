@@ -38,6 +38,14 @@ export function intakeTopics(
     base(config.topics.dlq),
     compacted(config.topics.scores),
     compacted(config.topics.progress),
+    // Replies matter only while an edge waits for them: keep them an hour.
+    {
+      ...base(config.topics.replies),
+      configEntries: [
+        ...(base(config.topics.replies).configEntries ?? []),
+        { name: 'retention.ms', value: '3600000' },
+      ],
+    },
   ];
 }
 

@@ -22,6 +22,10 @@ export interface EdgeConfig {
   drainGraceMs: number;
   /** Where the local view of the scores topic lives (rebuilt from Kafka at each start). */
   viewDir: string;
+  /** Request/response: how long to wait for the processed result (then 504). */
+  responseTimeoutMs: number;
+  /** Request/response: requests waiting at once (beyond: 503). */
+  maxWaitingResponses: number;
 }
 
 export const edgeDefaults = {
@@ -64,6 +68,8 @@ export function loadEdgeConfig(env: Record<string, string | undefined> = process
     }),
     defaultSource: r.str('INTAKE_DEFAULT_SOURCE', edgeDefaults.defaultSource),
     drainGraceMs: r.int('INTAKE_DRAIN_GRACE_MS', edgeDefaults.drainGraceMs, { min: 0 }),
+    responseTimeoutMs: r.int('INTAKE_RESPONSE_TIMEOUT_MS', 10_000, { min: 10, max: 300_000 }),
+    maxWaitingResponses: r.int('INTAKE_MAX_WAITING_RESPONSES', 10_000, { min: 1 }),
     viewDir: r.str('INTAKE_EDGE_VIEW_DIR', `.intake/edge-${port}/views`),
   };
   r.done();

@@ -18,6 +18,7 @@ import { exitOnStartupFailure, handleShutdownSignals, sleep } from '../../lib/li
 import { loadEdgeConfig } from './config';
 import { createApp } from './http/app';
 import { createEdgeMetrics } from './metrics';
+import { ReplyWaiter } from './replies/reply-waiter';
 import { KafkaSink } from './sink';
 
 async function main(): Promise<void> {
@@ -55,8 +56,15 @@ async function main(): Promise<void> {
     logger,
     parse: (value) => JSON.parse(value.toString()) as Record<string, unknown>,
   });
+  const replies = new ReplyWaiter({
+    kafka,
+    topic: topics.replies,
+    instance: config.instance,
+    maxWaiting: config.maxWaitingResponses,
+    logger,
+  });
   // The views fill in the background: look-ups answer 503 until they caught up.
-  await Promise.all([progress.start(), scores.start()]);
+  await Promise.all([progress.start(), scores.start(), replies.start()]);
 
   const app = createApp({
     sink,
@@ -68,6 +76,7 @@ async function main(): Promise<void> {
     defaultSource: config.defaultSource,
     isDraining: () => draining,
     lookups: { rawTopic: topics.raw, progress, scores },
+    respond: { instance: config.instance, replies, timeoutMs: config.responseTimeoutMs },
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, (err?: Error) =>
@@ -89,7 +98,7 @@ async function main(): Promise<void> {
       server.closeIdleConnections();
     });
     await sink.stop();
-    await Promise.all([progress.stop(), scores.stop()]);
+    await Promise.all([progress.stop(), scores.stop(), replies.stop()]);
   });
 }
 

@@ -26,6 +26,7 @@ import type { OutboundLogPort } from './outbound/log-port';
 import { openOutboundLog } from './outbound/outbound-log';
 import { DeliveryProgress } from './outbound/progress';
 import { ProgressPublisher } from './outbound/progress-publisher';
+import { Replier } from './outbound/replier';
 import { OutboundSender } from './outbound/sender';
 import { createPipeline } from './pipeline/create-pipeline';
 import { StateRestorer } from './state/state-restorer';
@@ -41,7 +42,13 @@ async function main(): Promise<void> {
   const partitions = new TopicPartitions();
   const admin = kafka.admin();
   await admin.connect();
-  await partitions.refresh(admin, [topics.processed, topics.dlq, topics.scores, topics.progress]);
+  await partitions.refresh(admin, [
+    topics.processed,
+    topics.dlq,
+    topics.scores,
+    topics.progress,
+    topics.replies,
+  ]);
   await admin.disconnect();
 
   const kafkaProducer = createProducer(kafka);
@@ -55,6 +62,7 @@ async function main(): Promise<void> {
     backlog: () => sender?.backlog ?? 0,
   });
 
+  const replier = new Replier({ producer: kafkaProducer, partitions, topics, logger });
   let delivery: Delivery;
   let directProducer: BatchingProducer | null = null;
   if (config.sbml) {
@@ -70,6 +78,7 @@ async function main(): Promise<void> {
         metrics.delivered.inc(delivered.length);
         for (const d of delivered)
           progress.acknowledged(d.entry.source.partition, BigInt(d.entry.source.offset));
+        replier.delivered(delivered.map((d) => ({ ...d.entry, offset: d.offset })));
       },
       onFailure: () => metrics.sendFailures.inc(),
     });
@@ -88,7 +97,13 @@ async function main(): Promise<void> {
       logger,
       options: config.producer,
     });
-    delivery = new DirectDelivery({ producer: directProducer });
+    delivery = new DirectDelivery({
+      producer: directProducer,
+      onDelivered: (records) => {
+        metrics.delivered.inc(records.length);
+        replier.delivered(records);
+      },
+    });
   }
 
   const { pipeline, scorer } = createPipeline({

@@ -164,6 +164,48 @@ describe('local fleet end to end', () => {
     expect(unknown.status).toBe(404);
   });
 
+  it('answers request/response through nginx: 200 with the processed result, 422 when the rules reject it', async () => {
+    const url = `${E2E_FLEET.baseUrl}/v1/events?wait=processed`;
+    const json = { 'content-type': 'application/json' };
+    for (let i = 0; i < 6; i++) {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({
+          id: `rr-${i}`,
+          type: 'product_view',
+          key: 'rr-visitor',
+          data: { sku: `S${i}` },
+        }),
+      });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as {
+        outcome: string;
+        result: { id: string; propensity: number; enriched: { worker: string } };
+        position: { topic: string };
+      };
+      expect(body.outcome).toBe('processed');
+      expect(body.result.id).toBe(`rr-${i}`);
+      expect(body.result.propensity).toBeGreaterThan(0);
+      expect(body.result.enriched.worker).toMatch(/^worker-/);
+      expect(body.position.topic).toBe('intake.processed');
+    }
+    const bad = await fetch(url, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({
+        type: 'add_to_cart',
+        key: 'rr-visitor',
+        data: { sku: 'S1', quantity: 0, price: 1 },
+      }),
+    });
+    expect(bad.status).toBe(422);
+    expect(await bad.json()).toMatchObject({
+      detail: expect.stringMatching(/quantity must be >= 1/),
+      step: 'validate',
+    });
+  });
+
   it('answers bad input through nginx with problem documents and keeps serving', async () => {
     const url = `${E2E_FLEET.baseUrl}/v1/events`;
     const json = { 'content-type': 'application/json' };

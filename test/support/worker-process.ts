@@ -16,6 +16,7 @@ export interface WorkerTopics {
   dlq: string;
   scores: string;
   progress: string;
+  replies: string;
 }
 
 export async function freePort(): Promise<number> {
@@ -68,6 +69,7 @@ export class WorkerProcess {
           INTAKE_TOPIC_DLQ: topics.dlq,
           INTAKE_TOPIC_SCORES: topics.scores,
           INTAKE_TOPIC_PROGRESS: topics.progress,
+          INTAKE_TOPIC_REPLIES: topics.replies,
           INTAKE_OUTBOUND_LOG_DIR: this.logDir,
           ...this.opts.env,
           ...extraEnv,

@@ -11,6 +11,7 @@ import type { Sink } from '../sink';
 import { eventsRoute } from './events-route';
 import { receiptRoute, scoreRoute } from './lookup-routes';
 import type { LookupDeps } from './lookup-routes';
+import type { RespondDeps } from './respond';
 import { sendProblem } from './send-problem';
 
 export interface AppDeps {
@@ -25,6 +26,8 @@ export interface AppDeps {
   isDraining: () => boolean;
   /** Receipt and score look-ups (absent in unit tests of the ingestion path). */
   lookups?: LookupDeps;
+  /** Request/response (`?wait=processed`). */
+  respond?: RespondDeps;
 }
 
 export function createApp(deps: AppDeps): Express {

@@ -7,13 +7,14 @@
  * time, the answer is `503` with `Retry-After`, never `202`.
  */
 import type { Request, RequestHandler, Response } from 'express';
-import { IntakeError, isRetriable } from '../../../lib/errors';
 import { wrapEvent } from '../../../lib/envelope';
 import type { Envelope } from '../../../lib/envelope';
 import type { Logger } from '../../../lib/logger';
 import type { EdgeMetrics } from '../metrics';
 import type { Sink } from '../sink';
 import { encodeReceipt } from '../views/receipt';
+import { respondWhenProcessed, sendStoreFailure } from './respond';
+import type { RespondDeps } from './respond';
 import { sendProblem } from './send-problem';
 
 export interface EventsRouteDeps {
@@ -22,6 +23,8 @@ export interface EventsRouteDeps {
   metrics: EdgeMetrics;
   defaultSource: string;
   maxEventsPerRequest: number;
+  /** Request/response (`?wait=processed`); absent: answered 501. */
+  respond?: RespondDeps;
 }
 
 interface Rejected {
@@ -54,6 +57,15 @@ export function eventsRoute(deps: EventsRouteDeps): RequestHandler {
       );
       return;
     }
+    const waitProcessed = req.query.wait === 'processed';
+    if (waitProcessed && Array.isArray(body)) {
+      sendProblem(
+        res,
+        'bad-request',
+        '`wait=processed` takes one event per request (a JSON object), not an array.',
+      );
+      return;
+    }
     const receivedAt = new Date();
     const meta = {
       requestId: req.get('x-request-id'),
@@ -66,9 +78,10 @@ export function eventsRoute(deps: EventsRouteDeps): RequestHandler {
     items.forEach((item, index) => {
       const result = wrapEvent(item, {
         source: deps.defaultSource,
-        pattern: 'request-ack',
+        pattern: waitProcessed ? 'request-response' : 'request-ack',
         receivedAt,
         meta,
+        replyTo: waitProcessed ? deps.respond?.instance : undefined,
       });
       if (result.ok) envelopes.push({ index, envelope: result.envelope });
       else rejected.push({ index, reason: result.reason });
@@ -78,6 +91,14 @@ export function eventsRoute(deps: EventsRouteDeps): RequestHandler {
       sendProblem(res, 'invalid-events', 'Fix the events listed in "errors" and send them again.', {
         errors: rejected,
       });
+      return;
+    }
+    if (waitProcessed) {
+      if (!deps.respond) {
+        sendProblem(res, 'bad-request', 'This edge does not serve `wait=processed`.');
+        return;
+      }
+      await respondWhenProcessed(deps.respond, res, envelopes[0]!.envelope, deps.sink, log);
       return;
     }
     const stopTimer = deps.metrics.ackSeconds.startTimer();
@@ -95,20 +116,7 @@ export function eventsRoute(deps: EventsRouteDeps): RequestHandler {
       });
     } catch (err) {
       deps.metrics.eventsRejected.inc({ reason: 'unavailable' }, envelopes.length);
-      if (isRetriable(err)) {
-        const retryAfter = err instanceof IntakeError ? (err.retryAfterSeconds ?? 1) : 1;
-        const overloaded = err instanceof IntakeError && err.code === 'OVERLOADED';
-        sendProblem(
-          res,
-          overloaded ? 'overloaded' : 'kafka-unavailable',
-          `None of these events was accepted; retry the same request (same ids) after ${retryAfter} s.`,
-          {},
-          retryAfter,
-        );
-        return;
-      }
-      log.error({ err }, 'store_failed');
-      sendProblem(res, 'internal-error', 'The events could not be stored; they were not accepted.');
+      sendStoreFailure(res, err, log);
     }
   };
 }

@@ -6,7 +6,8 @@
  * deduplicate.
  */
 import type { KafkaMessage } from 'kafkajs';
-import { HEADER_ID, parseEnvelope } from '../../../lib/envelope';
+import { HEADER_ID, HEADER_REPLY_TO, parseEnvelope } from '../../../lib/envelope';
+import type { Reply } from '../../../lib/replies';
 import type { PartitionedRecord } from '../../../lib/kafka/batching-producer';
 import type { TopicPartitions } from '../../../lib/kafka/partitioner';
 import type { SideRecord, StepContext } from '../../../lib/pipeline';
@@ -25,6 +26,8 @@ export interface OutboundTopics {
   dlq: string;
   /** Topics of side outputs, by the output name steps emit to (e.g. `scores`). */
   outputs?: Record<string, string>;
+  /** Where replies of dropped request/response events go. */
+  replies?: string;
 }
 
 export interface BatchOutcome {
@@ -56,6 +59,10 @@ export async function processMessages(
       continue;
     }
     const outcome = await deps.pipeline.run(envelope, ctx);
+    // Request/response: the outputs carry the waiting edge, so their acknowledgement
+    // produces the reply (see services/worker/outbound/replier.ts).
+    const replyTo = envelope.pattern === 'request-response' ? envelope.replyTo : undefined;
+    const replyHeader = replyTo ? { [HEADER_REPLY_TO]: replyTo } : {};
     if (outcome.kind === 'ok') {
       result.processed += 1;
       const topic = deps.topics.processed;
@@ -67,16 +74,39 @@ export async function processMessages(
           partition: deps.partitions.partition(topic, outcome.event.key),
           key: outcome.event.key,
           value: JSON.stringify(outcome.event),
-          headers: { ...message.headers, [HEADER_ID]: outcome.event.id },
+          headers: { ...message.headers, [HEADER_ID]: outcome.event.id, ...replyHeader },
         },
       });
       for (const record of side)
         result.outbound.push(toSide(record, outcome.event.id, message.offset, deps));
     } else if (outcome.kind === 'dlq') {
       result.dlq += 1;
-      result.outbound.push(toDlq(message, ctx, outcome.step ?? 'unknown', outcome.reason, deps));
+      const dead = toDlq(message, ctx, outcome.step ?? 'unknown', outcome.reason, deps);
+      Object.assign(dead.record.headers ?? {}, replyHeader);
+      result.outbound.push(dead);
     } else {
       result.dropped += 1;
+      if (replyTo && deps.topics.replies) {
+        const reply: Reply = {
+          id: envelope.id,
+          replyTo,
+          outcome: 'dropped',
+          reason: outcome.reason,
+          step: outcome.step,
+          at: new Date().toISOString(),
+        };
+        result.outbound.push({
+          topic: deps.topics.replies,
+          outcome: 'side',
+          sourceOffset: message.offset,
+          record: {
+            partition: deps.partitions.partition(deps.topics.replies, replyTo),
+            key: replyTo,
+            value: JSON.stringify(reply),
+            headers: { [HEADER_ID]: envelope.id },
+          },
+        });
+      }
     }
   }
   return result;

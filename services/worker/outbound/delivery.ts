@@ -15,6 +15,7 @@ import type { BatchingProducer } from '../../../lib/kafka/batching-producer';
 import { IntakeError } from '../../../lib/errors';
 import type { OutboundRecord } from '../consumer/outbound';
 import type { NewEntry, OutboundEntry, OutboundLogPort } from './log-port';
+import type { DeliveredRecord } from './replier';
 import type { OutboundSender } from './sender';
 
 export interface Delivery {
@@ -97,7 +98,13 @@ export class DirectDelivery implements Delivery {
   readonly deferred = false;
   private failing: string | null = null;
 
-  constructor(private readonly deps: { producer: BatchingProducer }) {}
+  constructor(
+    private readonly deps: {
+      producer: BatchingProducer;
+      /** Called with each acknowledged record and its downstream offset. */
+      onDelivered?: (records: DeliveredRecord[]) => void;
+    },
+  ) {}
 
   async prepare(
     _sourceTopic: string,
@@ -107,7 +114,17 @@ export class DirectDelivery implements Delivery {
     const byTopic = new Map<string, OutboundRecord['record'][]>();
     for (const o of records) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o.record]);
     try {
-      await Promise.all([...byTopic].map(([topic, recs]) => this.deps.producer.send(topic, recs)));
+      const sent = await Promise.all(
+        [...byTopic].map(async ([topic, recs]) => {
+          const positions = await this.deps.producer.send(topic, recs);
+          return recs.map((r, i) => ({
+            ...positions[i]!,
+            headers: stringHeaders(r.headers),
+            value: r.value,
+          }));
+        }),
+      );
+      this.deps.onDelivered?.(sent.flat());
       this.failing = null;
     } catch (err) {
       this.failing = err instanceof Error ? err.message : String(err);

@@ -1,0 +1,121 @@
+/**
+ * Request/response at the edge: waits for the worker's reply to one event.
+ *
+ * Mechanism (chosen over running the pipeline inside the edge): the edge writes the event
+ * to the raw topic like any other, marked `request-response` with its own instance name
+ * in `replyTo`; whichever worker processes it writes a reply to the replies topic once the
+ * outputs were acknowledged downstream; every edge follows the replies topic from "now"
+ * and keeps the replies addressed to it. This keeps one code path for the business logic
+ * (the workers', with SBML and its guarantees), works with N edges and M workers behind
+ * the balancer (the edge that took the request gets the answer), and costs the edges only
+ * the request/response traffic, not the whole processed stream.
+ *
+ * Bounded: at most `maxWaiting` requests wait at once (beyond: OVERLOADED, 503); each
+ * waits at most its timeout (then 504: the event is still safe and its receipt works).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Consumer, Kafka } from 'kafkajs';
+import { IntakeError } from '../../../lib/errors';
+import type { Logger } from '../../../lib/logger';
+import { parseReply } from '../../../lib/replies';
+import type { Reply } from '../../../lib/replies';
+
+interface Waiter {
+  resolve(reply: Reply | null): void;
+  timer: NodeJS.Timeout;
+}
+
+export class ReplyWaiter {
+  private readonly waiting = new Map<string, Waiter>();
+  private consumer: Consumer | null = null;
+  private readonly groupId = `intake-replies-${randomUUID()}`;
+  private running = false;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly deps: {
+      kafka: Kafka;
+      topic: string;
+      instance: string;
+      maxWaiting: number;
+      logger: Logger;
+    },
+  ) {
+    this.log = deps.logger.child({ module: 'reply-waiter' });
+  }
+
+  async start(): Promise<void> {
+    const consumer = this.deps.kafka.consumer({
+      groupId: this.groupId,
+      allowAutoTopicCreation: false,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      this.running = true;
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.deps.topic, fromBeginning: false });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ message }) => {
+        if (message.key?.toString() !== this.deps.instance || !message.value) return;
+        const reply = parseReply(message.value);
+        const waiter = reply ? this.waiting.get(reply.id) : undefined;
+        if (reply && waiter) {
+          this.waiting.delete(reply.id);
+          clearTimeout(waiter.timer);
+          waiter.resolve(reply);
+        }
+        await Promise.resolve();
+      },
+    });
+  }
+
+  /**
+   * Registers interest in an event's reply before the event is written; the promise
+   * resolves with the reply, or null after `timeoutMs`. Throws OVERLOADED at once when
+   * `maxWaiting` requests already wait.
+   */
+  expect(id: string, timeoutMs: number): Promise<Reply | null> {
+    if (this.waiting.size >= this.deps.maxWaiting) {
+      throw new IntakeError('OVERLOADED', 'too many requests waiting for processing', {
+        retryAfterSeconds: 1,
+      });
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        resolve(null);
+      }, timeoutMs);
+      this.waiting.set(id, { resolve, timer });
+    });
+  }
+
+  /** Stops waiting for an event (e.g. it could not be stored). */
+  cancel(id: string): void {
+    const waiter = this.waiting.get(id);
+    if (!waiter) return;
+    clearTimeout(waiter.timer);
+    this.waiting.delete(id);
+    waiter.resolve(null);
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  get waitingCount(): number {
+    return this.waiting.size;
+  }
+
+  async stop(): Promise<void> {
+    for (const id of [...this.waiting.keys()]) this.cancel(id);
+    await this.consumer?.disconnect();
+    const admin = this.deps.kafka.admin();
+    await admin.connect();
+    await admin
+      .deleteGroups([this.groupId])
+      .catch((err: unknown) => this.log.debug({ err }, 'group_delete_failed'));
+    await admin.disconnect();
+  }
+}
