@@ -30,7 +30,8 @@ async function main(): Promise<void> {
   const metrics = createEdgeMetrics(registry, () => sink.inFlightBytes);
   const sink = new KafkaSink({
     producer: createProducer(kafka),
-    admin: kafka.admin(),
+    // NOTE: the sink's admin probes readiness: no retries, so an outage shows at once.
+    admin: kafka.admin({ retry: { retries: 0 } }),
     topic: config.kafka.topics.raw,
     logger,
     options: config.producer,

@@ -11,6 +11,7 @@ import type { BatchingProducerOptions, RecordPosition } from '../../lib/kafka/ba
 import { TopicPartitions } from '../../lib/kafka/partitioner';
 import type { Health } from '../../lib/lifecycle';
 import type { Logger } from '../../lib/logger';
+import { withRetry } from '../../lib/retry';
 
 export interface StoredEvent {
   id: string;
@@ -35,6 +36,8 @@ export interface KafkaSinkDeps {
   logger: Logger;
   options: BatchingProducerOptions;
   onBatch?: (records: number, bytes: number, ok: boolean, seconds: number) => void;
+  /** How often Kafka's reachability is probed for readiness (default 2000 ms). */
+  probeIntervalMs?: number;
 }
 
 export class KafkaSink implements Sink {
@@ -42,6 +45,8 @@ export class KafkaSink implements Sink {
   private readonly batcher: BatchingProducer;
   private connected = false;
   private lastError: string | null = null;
+  private probeTimer: NodeJS.Timeout | null = null;
+  private probing = false;
 
   constructor(private readonly deps: KafkaSinkDeps) {
     this.batcher = new BatchingProducer({
@@ -63,9 +68,28 @@ export class KafkaSink implements Sink {
 
   async start(): Promise<void> {
     await this.deps.admin.connect();
-    await this.partitions.refresh(this.deps.admin, [this.deps.topic]);
+    await withRetry(() => this.partitions.refresh(this.deps.admin, [this.deps.topic]));
     await this.deps.producer.connect();
     this.connected = true;
+    this.probeTimer = setInterval(() => void this.probe(), this.deps.probeIntervalMs ?? 2000);
+  }
+
+  /**
+   * Asks the cluster for its metadata (no retries): readiness follows Kafka's reachability
+   * even when no traffic flows, and recovers by itself when Kafka is back.
+   */
+  private async probe(): Promise<void> {
+    if (this.probing) return;
+    this.probing = true;
+    try {
+      await this.deps.admin.fetchTopicMetadata({ topics: [this.deps.topic] });
+      this.connected = true;
+      this.lastError = null;
+    } catch (err) {
+      this.lastError = `Kafka unreachable: ${(err as Error).message}`;
+    } finally {
+      this.probing = false;
+    }
   }
 
   async store(envelopes: Envelope[]): Promise<StoredEvent[]> {
@@ -103,6 +127,7 @@ export class KafkaSink implements Sink {
   }
 
   async stop(): Promise<void> {
+    if (this.probeTimer) clearInterval(this.probeTimer);
     await this.batcher.close();
     await this.deps.producer.disconnect();
     await this.deps.admin.disconnect();

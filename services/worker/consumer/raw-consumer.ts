@@ -111,6 +111,10 @@ export class RawConsumer {
       this.deps.progress.committed(batch.partition, perOffset, BigInt(last));
       release();
       metrics.consumed.inc(messages.length);
+      metrics.lag.set(
+        { partition: String(batch.partition) },
+        Number(BigInt(batch.highWatermark) - BigInt(last) - 1n),
+      );
       metrics.processed.inc(outcome.processed);
       metrics.dlq.inc(outcome.dlq);
       metrics.dropped.inc(outcome.dropped);

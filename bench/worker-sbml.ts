@@ -1,0 +1,342 @@
+/**
+ * Worker benchmark (not a test): in ONE run, on the same broker and the same input, how
+ * fast the worker moves events from the raw topic to the processed topic
+ *
+ *   - bare:     a kafkajs consume -> produce pass-through (no pipeline, no log): the ceiling
+ *   - sbml-off: the real worker process, send and wait for the ack before committing
+ *   - sbml-on:  the real worker process with its outbound log (the default)
+ *
+ * each with the pass-through pipeline (to measure the delivery machinery, not the business
+ * logic) and, for SBML on, also with the default validate/enrich/score pipeline; plus the
+ * time to resend 100,000 pending log entries after a restart. Figures are medians of
+ * `BENCH_REPS` runs with min/max; ratios are computed within the run. Results go to
+ * stdout and `bench/results-worker.json`.
+ *
+ *   npm run bench:worker          (BENCH_EVENTS=100000 BENCH_REPS=3 by default)
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import pino from 'pino';
+import { toKafkaMessage, wrapEvent } from '../lib/envelope';
+import { createProducer } from '../lib/kafka/client';
+import { projectRoot } from '../lib/paths';
+import { openOutboundLog } from '../services/worker/outbound/outbound-log';
+import { OutboundSender } from '../services/worker/outbound/sender';
+
+const ROOT = projectRoot(__dirname);
+const PORT = Number(process.env.BENCH_KAFKA_PORT ?? 49192);
+const N = Number(process.env.BENCH_EVENTS ?? 100_000);
+const REPS = Number(process.env.BENCH_REPS ?? 3);
+const RESEND = Number(process.env.BENCH_RESEND ?? 100_000);
+const PARTITIONS = 6;
+const brokerEnv = {
+  ...process.env,
+  INTAKE_STATE_DIR: join(ROOT, '.intake', 'bench'),
+  INTAKE_KAFKA_PORT: String(PORT),
+};
+const kafka = new Kafka({
+  clientId: 'bench',
+  brokers: [`127.0.0.1:${PORT}`],
+  logLevel: logLevel.NOTHING,
+});
+const silent = pino({ level: 'silent' });
+let seq = 0;
+const name = (prefix: string): string => `${prefix}-${Date.now()}-${seq++}`;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function createTopics(names: string[], partitions = PARTITIONS): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: names.map((topic) => ({ topic, numPartitions: partitions })),
+    waitForLeaders: true,
+  });
+  await admin.disconnect();
+}
+
+async function highWatermark(topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const offsets = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  return offsets.reduce((n, o) => n + Number(o.high), 0);
+}
+
+async function waitForCount(topic: string, count: number, timeoutMs = 600_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await highWatermark(topic)) < count) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${count} records in ${topic}`);
+    await sleep(50);
+  }
+}
+
+async function fillRaw(topic: string): Promise<void> {
+  const producer = kafka.producer();
+  await producer.connect();
+  for (let start = 0; start < N; start += 2000) {
+    const messages = Array.from({ length: Math.min(2000, N - start) }, (_, i) => {
+      const r = wrapEvent(
+        {
+          type: 'page_view',
+          key: `visitor-${(start + i) % 5000}`,
+          data: { path: `/products/${start + i}`, referrer: 'https://example.com/' },
+        },
+        {
+          source: 'bench',
+          pattern: 'request-ack',
+          receivedAt: new Date(),
+          meta: { userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0' },
+        },
+      );
+      if (!r.ok) throw new Error(r.reason);
+      return toKafkaMessage(r.envelope);
+    });
+    await producer.send({ topic, acks: -1, messages });
+  }
+  await producer.disconnect();
+}
+
+/** A bare consume -> produce pass-through; resolves with events/s. */
+async function runBare(raw: string): Promise<number> {
+  const out = name('bare-out');
+  await createTopics([out]);
+  const consumer = kafka.consumer({ groupId: name('bare') });
+  const producer = createProducer(kafka);
+  await producer.connect();
+  await consumer.connect();
+  await consumer.subscribe({ topic: raw, fromBeginning: true });
+  const started = Date.now();
+  await consumer.run({
+    autoCommit: false,
+    partitionsConsumedConcurrently: 3,
+    eachBatch: async ({ batch, heartbeat }) => {
+      await producer.sendBatch({
+        acks: -1,
+        topicMessages: [
+          {
+            topic: out,
+            messages: batch.messages.map((m) => ({
+              key: m.key,
+              value: m.value,
+              headers: m.headers,
+            })),
+          },
+        ],
+      });
+      await consumer.commitOffsets([
+        {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: (BigInt(batch.lastOffset()) + 1n).toString(),
+        },
+      ]);
+      await heartbeat();
+    },
+  });
+  await waitForCount(out, N);
+  const seconds = (Date.now() - started) / 1000;
+  await consumer.disconnect();
+  await producer.disconnect();
+  return N / seconds;
+}
+
+/** The real worker process on fresh outputs; resolves with events/s from ready to last ack. */
+async function runWorker(
+  raw: string,
+  sbml: boolean,
+  pipeline: string,
+): Promise<{ rate: number; rssMb: number }> {
+  const topics = {
+    processed: name('out'),
+    dlq: name('dlq'),
+    scores: name('scores'),
+    progress: name('progress'),
+    replies: name('replies'),
+  };
+  await createTopics(Object.values(topics));
+  const dir = mkdtempSync(join(tmpdir(), 'bench-worker-'));
+  const port = 49300 + (seq % 500);
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'services', 'worker', 'main.js')], {
+    env: {
+      ...process.env,
+      INTAKE_LOG_LEVEL: 'warn',
+      INTAKE_KAFKA_BROKERS: `127.0.0.1:${PORT}`,
+      INTAKE_GROUP_ID: name('workers'),
+      INTAKE_WORKER_ADMIN_PORT: String(port),
+      INTAKE_TOPIC_RAW: raw,
+      INTAKE_TOPIC_PROCESSED: topics.processed,
+      INTAKE_TOPIC_DLQ: topics.dlq,
+      INTAKE_TOPIC_SCORES: topics.scores,
+      INTAKE_TOPIC_PROGRESS: topics.progress,
+      INTAKE_TOPIC_REPLIES: topics.replies,
+      INTAKE_SBML: sbml ? 'on' : 'off',
+      INTAKE_PIPELINE: pipeline,
+      INTAKE_OUTBOUND_LOG_DIR: join(dir, 'log'),
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const started = Date.now();
+  let peakRss = 0;
+  const rss = setInterval(() => {
+    try {
+      const kb = Number(
+        execFileSync('ps', ['-o', 'rss=', '-p', String(child.pid)])
+          .toString()
+          .trim(),
+      );
+      peakRss = Math.max(peakRss, kb);
+    } catch {
+      // exited
+    }
+  }, 200);
+  try {
+    await waitForCount(topics.processed, N);
+  } finally {
+    clearInterval(rss);
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { rate: N / ((Date.now() - started) / 1000), rssMb: Math.round(peakRss / 1024) };
+}
+
+async function resendTime(): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-resend-'));
+  const topic = name('resend');
+  await createTopics([topic]);
+  let log = await openOutboundLog({ dir, maxEntries: 1e9, maxBytes: 1e12, logger: silent });
+  const value = Buffer.alloc(300, 'x');
+  for (let start = 0; start < RESEND; start += 1000) {
+    await log.append(
+      Array.from({ length: 1000 }, (_, i) => ({
+        topic,
+        partition: (start + i) % PARTITIONS,
+        key: `k${start + i}`,
+        value,
+        headers: { 'intake-id': `id-${start + i}` },
+        source: { topic: 'raw', partition: 0, offset: String(start + i) },
+      })),
+    );
+  }
+  await log.close();
+  const producer = createProducer(kafka);
+  await producer.connect();
+  const started = Date.now();
+  log = await openOutboundLog({ dir, maxEntries: 1e9, maxBytes: 1e12, logger: silent });
+  const sender = new OutboundSender({ log, producer, logger: silent });
+  const resent = await sender.resendPending();
+  const seconds = (Date.now() - started) / 1000;
+  if (resent !== RESEND || log.stats().entries !== 0)
+    throw new Error(`resent ${resent}, ${log.stats().entries} left`);
+  await log.close();
+  await producer.disconnect();
+  rmSync(dir, { recursive: true, force: true });
+  return seconds;
+}
+
+interface Figure {
+  median: number;
+  min: number;
+  max: number;
+  runs: number[];
+}
+
+function figure(runs: number[]): Figure {
+  const sorted = [...runs].sort((a, b) => a - b);
+  return {
+    median: sorted[Math.floor(sorted.length / 2)]!,
+    min: sorted[0]!,
+    max: sorted[sorted.length - 1]!,
+    runs,
+  };
+}
+
+async function main(): Promise<void> {
+  const kafkaSh = join(ROOT, 'infra', 'kafka', 'kafka.sh');
+  execFileSync(kafkaSh, ['stop'], { env: brokerEnv, stdio: 'inherit' });
+  rmSync(brokerEnv.INTAKE_STATE_DIR, { recursive: true, force: true });
+  execFileSync(kafkaSh, ['start'], { env: brokerEnv, stdio: 'inherit' });
+  execFileSync(kafkaSh, ['wait'], { env: brokerEnv, stdio: 'inherit' });
+  try {
+    const raw = name('raw');
+    await createTopics([raw]);
+    process.stderr.write(`bench: writing ${N} events (~300 B) to ${raw} ...\n`);
+    await fillRaw(raw);
+    const modes: [string, () => Promise<number>][] = [
+      ['bare consume->produce', () => runBare(raw)],
+      [
+        'worker, SBML off, pass-through',
+        async () => (await runWorker(raw, false, 'pass-through')).rate,
+      ],
+      [
+        'worker, SBML on, pass-through',
+        async () => (await runWorker(raw, true, 'pass-through')).rate,
+      ],
+      [
+        'worker, SBML on, validate,enrich,score',
+        async () => (await runWorker(raw, true, 'validate,enrich,score')).rate,
+      ],
+    ];
+    const runs = new Map<string, number[]>(modes.map(([m]) => [m, []]));
+    for (let rep = 0; rep < REPS; rep++) {
+      // Interleaved repetitions: drift on this shared machine hits every mode alike.
+      for (const [mode, run] of modes) {
+        const rate = await run();
+        runs.get(mode)!.push(Math.round(rate));
+        process.stderr.write(
+          `bench: rep ${rep + 1}/${REPS} ${mode}: ${Math.round(rate)} events/s\n`,
+        );
+      }
+    }
+    const results = Object.fromEntries([...runs].map(([m, r]) => [m, figure(r)]));
+    const rate = (m: string): number => results[m]!.median;
+    const resendSeconds = figure([await resendTime(), await resendTime()]);
+    const report = {
+      machine: { cores: (await import('node:os')).cpus().length, node: process.version },
+      events: N,
+      repetitions: REPS,
+      eventsPerSecond: results,
+      ratios: {
+        sbmlOnVsOff: +(
+          rate('worker, SBML on, pass-through') / rate('worker, SBML off, pass-through')
+        ).toFixed(3),
+        sbmlOnVsBare: +(
+          rate('worker, SBML on, pass-through') / rate('bare consume->produce')
+        ).toFixed(3),
+        sbmlOffVsBare: +(
+          rate('worker, SBML off, pass-through') / rate('bare consume->produce')
+        ).toFixed(3),
+      },
+      resend: { entries: RESEND, seconds: resendSeconds },
+      at: new Date().toISOString(),
+    };
+    writeFileSync(
+      join(ROOT, 'bench', 'results-worker.json'),
+      `${JSON.stringify(report, null, 2)}\n`,
+    );
+    console.log(
+      `\nWorker throughput, ${N} events of ~300 B, median of ${REPS} (min-max), events/s`,
+    );
+    console.table(
+      Object.fromEntries(
+        Object.entries(results).map(([m, f]) => [m, { median: f.median, min: f.min, max: f.max }]),
+      ),
+    );
+    console.log('ratios (same run):', report.ratios);
+    console.log(
+      `resend of ${RESEND} pending log entries: ${resendSeconds.median.toFixed(2)} s (runs ${resendSeconds.runs.map((s) => s.toFixed(2)).join(', ')})`,
+    );
+    console.log('written to bench/results-worker.json');
+  } finally {
+    execFileSync(kafkaSh, ['stop'], { env: brokerEnv, stdio: 'inherit' });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
