@@ -113,7 +113,7 @@ async function runBare(raw: string): Promise<number> {
   await consumer.run({
     autoCommit: false,
     partitionsConsumedConcurrently: 3,
-    eachBatch: async ({ batch, heartbeat }) => {
+    eachBatch: async ({ batch, ...payload }) => {
       await producer.sendBatch({
         acks: -1,
         topicMessages: [
@@ -134,7 +134,7 @@ async function runBare(raw: string): Promise<number> {
           offset: (BigInt(batch.lastOffset()) + 1n).toString(),
         },
       ]);
-      await heartbeat();
+      await payload.heartbeat();
     },
   });
   await waitForCount(out, N);
