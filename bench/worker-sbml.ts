@@ -23,6 +23,7 @@ import pino from 'pino';
 import { toKafkaMessage, wrapEvent } from '../lib/envelope';
 import { createProducer } from '../lib/kafka/client';
 import { projectRoot } from '../lib/paths';
+import { withRetry } from '../lib/retry';
 import { openOutboundLog } from '../services/worker/outbound/outbound-log';
 import { OutboundSender } from '../services/worker/outbound/sender';
 
@@ -60,7 +61,8 @@ async function createTopics(names: string[], partitions = PARTITIONS): Promise<v
 async function highWatermark(topic: string): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
-  const offsets = await admin.fetchTopicOffsets(topic);
+  // NOTE: right after a topic is created its leaders may not be known yet (retriable).
+  const offsets = await withRetry(() => admin.fetchTopicOffsets(topic));
   await admin.disconnect();
   return offsets.reduce((n, o) => n + Number(o.high), 0);
 }

@@ -5,6 +5,7 @@
  * the id and source also travel as headers, so a consumer can route or deduplicate
  * without parsing the value. Downstream records keep the same `id`.
  */
+import Ajv from 'ajv';
 import type { IHeaders, Message } from 'kafkajs';
 import { uuidv7 } from './uuid7';
 
@@ -42,61 +43,70 @@ export interface WrapContext {
   receivedAt: Date;
   meta: RequestMeta;
   replyTo?: string;
+  /** The partition key of events that name none (the request's visitor id). */
+  defaultKey?: string;
 }
 
 export type WrapResult = { ok: true; envelope: Envelope } | { ok: false; reason: string };
 
 const MAX_ID_LENGTH = 128;
+const shortString = { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH } as const;
 
-function optionalString(value: unknown, field: string): string | undefined | Error {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID_LENGTH) {
-    return new Error(
-      `"${field}" must be a non-empty string of at most ${MAX_ID_LENGTH} characters`,
-    );
+/** The JSON Schema of a client event, compiled once. */
+export const EVENT_SCHEMA = {
+  type: 'object',
+  required: ['type'],
+  additionalProperties: false,
+  properties: {
+    type: shortString,
+    id: shortString,
+    key: shortString,
+    visitorId: shortString,
+    deviceId: shortString,
+    ts: { type: 'string', maxLength: 64 },
+    data: {},
+  },
+} as const;
+
+const validateEvent = new Ajv({ allErrors: false, strict: true }).compile(EVENT_SCHEMA);
+
+function schemaReason(): string {
+  const e = validateEvent.errors?.[0];
+  if (!e) return 'invalid event';
+  if (e.keyword === 'additionalProperties') {
+    const extra = String((e.params as { additionalProperty?: string }).additionalProperty);
+    return `unknown field "${extra.slice(0, 64)}": put the payload under "data"`;
   }
-  return value;
+  const field = e.instancePath ? `"${e.instancePath.slice(1)}"` : 'an event';
+  if (e.keyword === 'required')
+    return `"${String((e.params as { missingProperty?: string }).missingProperty)}" is required`;
+  if (e.keyword === 'type' && !e.instancePath) return 'an event must be a JSON object';
+  return `${field} ${e.message ?? 'is invalid'} (strings: 1 to ${MAX_ID_LENGTH} characters)`;
 }
 
 /**
  * Wraps one client event into an envelope, or says why it cannot. An event is a JSON
- * object with a string `type`; optional `id` (kept as the idempotency key), `key` /
- * `visitorId` / `deviceId` (the partition key), `ts` and `data`.
+ * object (checked against `EVENT_SCHEMA`) with a string `type`; optional `id` (kept as
+ * the idempotency key), `key` / `visitorId` / `deviceId` (the partition key), `ts` (ISO
+ * 8601) and `data` (any JSON). Unknown top-level fields are refused, so a misspelt field
+ * is an error and not silently lost.
  */
 export function wrapEvent(input: unknown, ctx: WrapContext): WrapResult {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    return { ok: false, reason: 'an event must be a JSON object' };
-  }
-  const event = input as Record<string, unknown>;
-  if (
-    typeof event.type !== 'string' ||
-    event.type.length === 0 ||
-    event.type.length > MAX_ID_LENGTH
-  ) {
-    return {
-      ok: false,
-      reason: `"type" must be a non-empty string of at most ${MAX_ID_LENGTH} characters`,
-    };
-  }
-  const fields = {
-    id: optionalString(event.id, 'id'),
-    key: optionalString(event.key ?? event.visitorId ?? event.deviceId, 'key'),
-  };
-  for (const value of Object.values(fields)) {
-    if (value instanceof Error) return { ok: false, reason: value.message };
-  }
-  if (
-    event.ts !== undefined &&
-    (typeof event.ts !== 'string' || Number.isNaN(Date.parse(event.ts)))
-  ) {
+  if (!validateEvent(input)) return { ok: false, reason: schemaReason() };
+  const event = input as Record<string, unknown> & { type: string };
+  if (event.ts !== undefined && Number.isNaN(Date.parse(event.ts as string))) {
     return { ok: false, reason: '"ts" must be an ISO 8601 timestamp' };
   }
-  const id = (fields.id as string | undefined) ?? uuidv7(ctx.receivedAt.getTime());
+  const fields = {
+    id: event.id as string | undefined,
+    key: (event.key ?? event.visitorId ?? event.deviceId) as string | undefined,
+  };
+  const id = fields.id ?? uuidv7(ctx.receivedAt.getTime());
   const envelope: Envelope = {
     id,
     source: ctx.source,
     type: event.type,
-    key: (fields.key as string | undefined) ?? id,
+    key: fields.key ?? ctx.defaultKey ?? id,
     receivedAt: ctx.receivedAt.toISOString(),
     pattern: ctx.pattern,
     data: event.data ?? null,

@@ -4,6 +4,9 @@
  */
 import { EnvReader, readKafkaConfig } from '../../lib/config';
 import type { KafkaConfig } from '../../lib/config';
+import { IntakeError } from '../../lib/errors';
+import { parseApiKeys } from './http/auth';
+import type { AuthConfig } from './http/auth';
 import { batchingDefaults } from '../../lib/kafka/batching-producer';
 import type { BatchingProducerOptions } from '../../lib/kafka/batching-producer';
 
@@ -26,6 +29,10 @@ export interface EdgeConfig {
   responseTimeoutMs: number;
   /** Request/response: requests waiting at once (beyond: 503). */
   maxWaitingResponses: number;
+  /** One-way: events queued for the background send (beyond: dropped, counted). */
+  oneWayQueueEvents: number;
+  auth: AuthConfig;
+  corsOrigins: string[];
 }
 
 export const edgeDefaults = {
@@ -69,9 +76,25 @@ export function loadEdgeConfig(env: Record<string, string | undefined> = process
     defaultSource: r.str('INTAKE_DEFAULT_SOURCE', edgeDefaults.defaultSource),
     drainGraceMs: r.int('INTAKE_DRAIN_GRACE_MS', edgeDefaults.drainGraceMs, { min: 0 }),
     responseTimeoutMs: r.int('INTAKE_RESPONSE_TIMEOUT_MS', 10_000, { min: 10, max: 300_000 }),
+    auth: {
+      required: r.oneOf('INTAKE_AUTH', 'on', ['on', 'off'] as const) === 'on',
+      keys: parseApiKeys(r.list('INTAKE_API_KEYS', [])),
+      rateLimit: {
+        perSecond: r.int('INTAKE_RATE_LIMIT_PER_SECOND', 2000, { min: 1 }),
+        burst: r.int('INTAKE_RATE_LIMIT_BURST', 4000, { min: 1 }),
+      },
+    },
+    corsOrigins: r.list('INTAKE_CORS_ORIGINS', []),
+    oneWayQueueEvents: r.int('INTAKE_ONE_WAY_QUEUE_EVENTS', 50_000, { min: 1 }),
     maxWaitingResponses: r.int('INTAKE_MAX_WAITING_RESPONSES', 10_000, { min: 1 }),
     viewDir: r.str('INTAKE_EDGE_VIEW_DIR', `.intake/edge-${port}/views`),
   };
   r.done();
+  if (config.auth.required && config.auth.keys.size === 0) {
+    throw new IntakeError(
+      'CONFIG_INVALID',
+      'INTAKE_API_KEYS is empty while INTAKE_AUTH=on: set INTAKE_API_KEYS=source:key[,source:key] (or INTAKE_AUTH=off for an open edge).',
+    );
+  }
   return config;
 }

@@ -19,6 +19,7 @@ import { loadEdgeConfig } from './config';
 import { createApp } from './http/app';
 import { createEdgeMetrics } from './metrics';
 import { ReplyWaiter } from './replies/reply-waiter';
+import { OneWayQueue } from './one-way-queue';
 import { KafkaSink } from './sink';
 
 async function main(): Promise<void> {
@@ -67,6 +68,14 @@ async function main(): Promise<void> {
   // The views fill in the background: look-ups answer 503 until they caught up.
   await Promise.all([progress.start(), scores.start(), replies.start()]);
 
+  const oneWay = new OneWayQueue({
+    sink,
+    maxEvents: config.oneWayQueueEvents,
+    batchSize: 500,
+    logger,
+    onDrop: (count, reason) => metrics.eventsDropped.inc({ reason }, count),
+    onSent: (count) => metrics.oneWaySent.inc(count),
+  });
   const app = createApp({
     sink,
     logger,
@@ -78,6 +87,9 @@ async function main(): Promise<void> {
     isDraining: () => draining,
     lookups: { rawTopic: topics.raw, progress, scores },
     respond: { instance: config.instance, replies, timeoutMs: config.responseTimeoutMs },
+    oneWay,
+    auth: config.auth,
+    corsOrigins: config.corsOrigins,
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, (err?: Error) =>
@@ -98,6 +110,7 @@ async function main(): Promise<void> {
       server.close(() => resolve());
       server.closeIdleConnections();
     });
+    await oneWay.close();
     await sink.stop();
     await Promise.all([progress.stop(), scores.stop(), replies.stop()]);
   });

@@ -13,6 +13,9 @@ export interface EdgeMetrics {
   batchRecords: Histogram;
   produceFailures: Counter;
   inFlightBytes: Gauge;
+  /** One-way events lost by design: queue full, send failed, shutdown. */
+  eventsDropped: Counter<'reason'>;
+  oneWaySent: Counter;
 }
 
 export function createEdgeMetrics(registry: Registry, inFlightBytes: () => number): EdgeMetrics {
@@ -51,6 +54,17 @@ export function createEdgeMetrics(registry: Registry, inFlightBytes: () => numbe
     produceFailures: new Counter({
       name: 'intake_edge_produce_failures_total',
       help: 'Produce requests Kafka did not acknowledge',
+      registers,
+    }),
+    eventsDropped: new Counter({
+      name: 'intake_edge_events_dropped_total',
+      help: 'One-way events dropped (queue-full, send-failed, shutdown)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    oneWaySent: new Counter({
+      name: 'intake_edge_one_way_sent_total',
+      help: 'One-way events written to Kafka in the background',
       registers,
     }),
     inFlightBytes: new Gauge({

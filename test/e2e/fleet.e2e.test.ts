@@ -6,7 +6,9 @@
  */
 import { metricValue } from '../../services/cli/fleet/probe';
 import { readTopic, testKafka, waitFor } from '../support/kafka-helpers';
-import { E2E_FLEET } from '../support/test-env';
+import { E2E_FLEET, e2eApiKey } from '../support/test-env';
+
+const auth = (): Record<string, string> => ({ authorization: `Bearer ${e2eApiKey()}` });
 
 const EDGE_PORTS = [E2E_FLEET.httpPort + 1, E2E_FLEET.httpPort + 2];
 const WORKER_PORTS = [E2E_FLEET.workerBasePort, E2E_FLEET.workerBasePort + 1];
@@ -21,7 +23,7 @@ async function post(body: unknown): Promise<Answer> {
   for (let attempt = 0; ; attempt++) {
     const res = await fetch(`${E2E_FLEET.baseUrl}/v1/events`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...auth() },
       body: JSON.stringify(body),
     });
     // A well-behaved client retries 503 with the same ids (a resend is idempotent by id).
@@ -127,7 +129,9 @@ describe('local fleet end to end', () => {
       for (const port of EDGE_PORTS) {
         const status = await waitFor(
           async () => {
-            const res = await fetch(`http://127.0.0.1:${port}/v1/receipts/${receipt}`);
+            const res = await fetch(`http://127.0.0.1:${port}/v1/receipts/${receipt}`, {
+              headers: auth(),
+            });
             const body = (await res.json()) as { status: string };
             return res.status === 200 && body.status === 'delivered' ? body.status : undefined;
           },
@@ -146,7 +150,9 @@ describe('local fleet end to end', () => {
     ).length;
     const score = await waitFor(
       async () => {
-        const res = await fetch(`${E2E_FLEET.baseUrl}/v1/visitors/visitor-1/score`);
+        const res = await fetch(`${E2E_FLEET.baseUrl}/v1/visitors/visitor-1/score`, {
+          headers: auth(),
+        });
         if (res.status !== 200) return undefined;
         const body = (await res.json()) as {
           counts: { pageViews: number; productViews: number };
@@ -160,13 +166,15 @@ describe('local fleet end to end', () => {
     );
     expect(score.score).toBeGreaterThan(0);
     expect(score.score).toBeLessThan(1);
-    const unknown = await fetch(`${E2E_FLEET.baseUrl}/v1/visitors/nobody-at-all/score`);
+    const unknown = await fetch(`${E2E_FLEET.baseUrl}/v1/visitors/nobody-at-all/score`, {
+      headers: auth(),
+    });
     expect(unknown.status).toBe(404);
   });
 
   it('answers request/response through nginx: 200 with the processed result, 422 when the rules reject it', async () => {
     const url = `${E2E_FLEET.baseUrl}/v1/events?wait=processed`;
-    const json = { 'content-type': 'application/json' };
+    const json = { 'content-type': 'application/json', ...auth() };
     for (let i = 0; i < 6; i++) {
       const res = await fetch(url, {
         method: 'POST',
@@ -208,10 +216,10 @@ describe('local fleet end to end', () => {
 
   it('answers bad input through nginx with problem documents and keeps serving', async () => {
     const url = `${E2E_FLEET.baseUrl}/v1/events`;
-    const json = { 'content-type': 'application/json' };
+    const json = { 'content-type': 'application/json', ...auth() };
     const cases: [RequestInit, number][] = [
       [{ method: 'POST', headers: json, body: '{"type": nope' }, 400],
-      [{ method: 'POST', headers: { 'content-type': 'text/csv' }, body: 'a,b' }, 415],
+      [{ method: 'POST', headers: { 'content-type': 'text/csv', ...auth() }, body: 'a,b' }, 415],
       [
         {
           method: 'POST',

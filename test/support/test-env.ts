@@ -3,6 +3,7 @@
  * a developer's fleet (`npm run up` uses 8080/9092 and .intake/). Set
  * `INTAKE_TEST_PORT_OFFSET` (a multiple of 10) to run a second suite beside this one.
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export const ROOT = resolve(__dirname, '..', '..');
@@ -33,3 +34,7 @@ export const e2eEnv = (): Record<string, string> => ({
   INTAKE_EDGES: '2',
   INTAKE_WORKERS: '2',
 });
+
+/** The e2e fleet's API key (written by `intake up` into its state directory). */
+export const e2eApiKey = (): string =>
+  readFileSync(resolve(E2E_FLEET.stateDir, 'api-key'), 'utf8').trim();

@@ -5,7 +5,8 @@
  * edges (drain, flush their producers) -> workers (finish and commit the running batch)
  * -> broker.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sleep } from '../../../lib/lifecycle';
 import { createTopics, kafkaRunning, startKafka, stopKafka } from './kafka';
@@ -95,6 +96,19 @@ export async function up(
   return state;
 }
 
+/**
+ * The local fleet's API key: made once, kept in `<state>/api-key` (mode 600), given to
+ * every edge as the key of the source `local`.
+ */
+export function localApiKey(plan: FleetPlan): string {
+  const file = join(plan.stateDir, 'api-key');
+  if (!existsSync(file)) {
+    mkdirSync(plan.stateDir, { recursive: true });
+    writeFileSync(file, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
 function startService(plan: FleetPlan, spec: ProcessSpec): RunningProcess {
   const log = join(plan.logDir, `${spec.name}.log`);
   const portVar = spec.kind === 'edge' ? 'INTAKE_EDGE_PORT' : 'INTAKE_WORKER_ADMIN_PORT';
@@ -108,7 +122,10 @@ function startService(plan: FleetPlan, spec: ProcessSpec): RunningProcess {
       [portVar]: String(spec.port),
       ...(spec.kind === 'worker'
         ? { INTAKE_OUTBOUND_LOG_DIR: join(plan.stateDir, spec.name, 'outbound-log') }
-        : { INTAKE_EDGE_VIEW_DIR: join(plan.stateDir, spec.name, 'views') }),
+        : {
+            INTAKE_EDGE_VIEW_DIR: join(plan.stateDir, spec.name, 'views'),
+            INTAKE_API_KEYS: `local:${localApiKey(plan)}`,
+          }),
     },
     log,
     cwd: plan.root,

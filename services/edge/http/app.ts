@@ -3,6 +3,7 @@
  * that turns every failure into a problem document. It holds no per-event state, so any
  * instance can serve any request.
  */
+import cors from 'cors';
 import express from 'express';
 import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
 import type { Logger } from '../../../lib/logger';
@@ -12,6 +13,10 @@ import { eventsRoute } from './events-route';
 import { receiptRoute, scoreRoute } from './lookup-routes';
 import type { LookupDeps } from './lookup-routes';
 import type { RespondDeps } from './respond';
+import type { OneWayQueue } from '../one-way-queue';
+import type { BodyLimits } from './body';
+import { authenticate } from './auth';
+import type { AuthConfig } from './auth';
 import { sendProblem } from './send-problem';
 
 export interface AppDeps {
@@ -28,7 +33,16 @@ export interface AppDeps {
   lookups?: LookupDeps;
   /** Request/response (`?wait=processed`). */
   respond?: RespondDeps;
+  /** One-way (`?ack=none`). */
+  oneWay?: OneWayQueue;
+  bodyLimits?: BodyLimits;
+  /** API keys and rate limits of the /v1 routes (absent: open, for unit tests). */
+  auth?: AuthConfig;
+  /** Origins allowed to call from browsers (`*` for any); empty: no CORS headers. */
+  corsOrigins?: string[];
 }
+
+export const bodyDefaults: BodyLimits = { maxDepth: 32, maxRatio: 100 };
 
 export function createApp(deps: AppDeps): Express {
   const app = express();
@@ -53,10 +67,35 @@ export function createApp(deps: AppDeps): Express {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
+  if (deps.corsOrigins && deps.corsOrigins.length > 0) {
+    const origins = deps.corsOrigins;
+    app.use(
+      '/v1',
+      cors({
+        origin: origins.includes('*') ? true : origins,
+        methods: ['GET', 'POST'],
+        allowedHeaders: [
+          'Content-Type',
+          'Content-Encoding',
+          'Authorization',
+          'X-API-Key',
+          'traceparent',
+        ],
+        credentials: true,
+        maxAge: 600,
+      }),
+    );
+  }
+  if (deps.auth) app.use('/v1', authenticate(deps.auth));
+
   app.post(
     '/v1/events',
-    express.json({ limit: deps.maxBodyBytes, strict: false, type: 'application/json' }),
-    eventsRoute(deps),
+    express.raw({
+      limit: deps.maxBodyBytes,
+      type: ['application/json', 'application/x-ndjson'],
+      inflate: true,
+    }),
+    eventsRoute({ ...deps, bodyLimits: deps.bodyLimits ?? bodyDefaults }),
   );
 
   if (deps.lookups) {
@@ -118,6 +157,15 @@ function errorHandler(logger: Logger, maxBodyBytes: number): ErrorRequestHandler
         sendProblem(res, 'bad-request', 'The body ended before its declared length.');
         return;
       default:
+        if (typeof err.status === 'number' && err.status >= 400 && err.status < 500) {
+          // e.g. a body that claims gzip but is not: the client's mistake, not ours
+          sendProblem(
+            res,
+            'bad-request',
+            `The body could not be read: ${err.message ?? 'bad request'}.`,
+          );
+          return;
+        }
         log.error({ err }, 'unhandled_error');
         sendProblem(res, 'internal-error', 'Unexpected error; it was logged. Retry later.');
     }

@@ -1,18 +1,32 @@
 /**
- * `POST /v1/events` (request/acknowledge): one JSON event or a JSON array of events.
- * Each valid event is wrapped in the envelope and stored through the sink; the answer is
- * `202` only after the sink made every accepted event durable (Kafka acks=all). Invalid
- * items are listed under `rejected` by index while the valid ones are accepted; when no
- * item is valid the answer is `422`. When the sink cannot make the events durable in
- * time, the answer is `503` with `Retry-After`, never `202`.
+ * `POST /v1/events`: one JSON event, a JSON array of events, or NDJSON (one per line);
+ * gzip or deflate encoded or not. Three answers, chosen by the query:
+ *
+ * - request/acknowledge (default): every valid event is wrapped in the envelope and
+ *   stored; `202` only after the sink made every accepted event durable (Kafka acks=all),
+ *   with each one's `id` and `receipt`. Invalid items are listed under `rejected` by index
+ *   while the valid ones are accepted; when no item is valid, `422`. When the events
+ *   cannot be made durable in time, `503` with `Retry-After`, never `202`.
+ * - `?wait=processed` (request/response, one event): see `respond.ts`.
+ * - `?ack=none` (one-way): `204` at once; the events are queued for a background send and
+ *   may be lost in a crash or dropped when the queue is full (both counted).
+ *
+ * Visitor ids: an event without `key` / `visitorId` / `deviceId` is keyed by the
+ * request's visitor id: the `intake_vid` cookie, or a new UUIDv7 that the answer returns
+ * (`visitorId` in the body and a cookie), so a visitor's later events land on the same
+ * partition.
  */
 import type { Request, RequestHandler, Response } from 'express';
 import { wrapEvent } from '../../../lib/envelope';
-import type { Envelope } from '../../../lib/envelope';
+import type { Envelope, Pattern } from '../../../lib/envelope';
 import type { Logger } from '../../../lib/logger';
+import { uuidv7 } from '../../../lib/uuid7';
 import type { EdgeMetrics } from '../metrics';
+import type { OneWayQueue } from '../one-way-queue';
 import type { Sink } from '../sink';
 import { encodeReceipt } from '../views/receipt';
+import { BodyError, parseBody } from './body';
+import type { BodyLimits } from './body';
 import { respondWhenProcessed, sendStoreFailure } from './respond';
 import type { RespondDeps } from './respond';
 import { sendProblem } from './send-problem';
@@ -23,8 +37,11 @@ export interface EventsRouteDeps {
   metrics: EdgeMetrics;
   defaultSource: string;
   maxEventsPerRequest: number;
-  /** Request/response (`?wait=processed`); absent: answered 501. */
+  bodyLimits: BodyLimits;
+  /** Request/response (`?wait=processed`); absent: answered 400. */
   respond?: RespondDeps;
+  /** One-way (`?ack=none`); absent: answered 400. */
+  oneWay?: OneWayQueue;
 }
 
 interface Rejected {
@@ -32,24 +49,57 @@ interface Rejected {
   reason: string;
 }
 
+export const VISITOR_COOKIE = 'intake_vid';
+const VISITOR_COOKIE_MAX_AGE = 2 * 365 * 24 * 3600;
+const VISITOR_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
 export function eventsRoute(deps: EventsRouteDeps): RequestHandler {
   const log = deps.logger.child({ module: 'events-route' });
   return async (req: Request, res: Response): Promise<void> => {
-    if (!req.is('application/json')) {
+    const kind = req.is('application/json')
+      ? 'json'
+      : req.is('application/x-ndjson')
+        ? 'ndjson'
+        : null;
+    if (!kind || !Buffer.isBuffer(req.body)) {
       sendProblem(
         res,
         'unsupported-media-type',
-        'Send events as application/json (one object or an array).',
+        'Send events as application/json (an object or an array) or application/x-ndjson.',
       );
       return;
     }
-    const body: unknown = req.body;
-    const items: unknown[] = Array.isArray(body) ? body : [body];
-    if (items.length === 0) {
-      sendProblem(res, 'bad-request', 'The array holds no event; send at least one.');
+    const charset = /charset=([^;]+)/i
+      .exec(req.get('content-type') ?? '')?.[1]
+      ?.trim()
+      .toLowerCase();
+    if (charset && charset !== 'utf-8' && charset !== 'utf8') {
+      sendProblem(
+        res,
+        'unsupported-media-type',
+        `Events must be UTF-8, not ${charset.slice(0, 32)}.`,
+      );
       return;
     }
-    if (items.length > deps.maxEventsPerRequest) {
+    const pattern: Pattern =
+      req.query.wait === 'processed'
+        ? 'request-response'
+        : req.query.ack === 'none'
+          ? 'one-way'
+          : 'request-ack';
+    let parsed;
+    try {
+      const encoded =
+        req.get('content-encoding') && req.get('content-length')
+          ? Number(req.get('content-length'))
+          : null;
+      parsed = parseBody(req.body, kind, encoded, deps.bodyLimits);
+    } catch (err) {
+      if (!(err instanceof BodyError)) throw err;
+      sendProblem(res, err.problem, err.message);
+      return;
+    }
+    if (parsed.items.length > deps.maxEventsPerRequest) {
       sendProblem(
         res,
         'payload-too-large',
@@ -57,15 +107,15 @@ export function eventsRoute(deps: EventsRouteDeps): RequestHandler {
       );
       return;
     }
-    const waitProcessed = req.query.wait === 'processed';
-    if (waitProcessed && Array.isArray(body)) {
+    if (pattern === 'request-response' && !parsed.single) {
       sendProblem(
         res,
         'bad-request',
-        '`wait=processed` takes one event per request (a JSON object), not an array.',
+        '`wait=processed` takes one event per request (a JSON object).',
       );
       return;
     }
+    const visitor = visitorOf(req);
     const receivedAt = new Date();
     const meta = {
       requestId: req.get('x-request-id'),
@@ -73,27 +123,55 @@ export function eventsRoute(deps: EventsRouteDeps): RequestHandler {
       userAgent: req.get('user-agent'),
       traceparent: req.get('traceparent'),
     };
+    const source = typeof res.locals.source === 'string' ? res.locals.source : deps.defaultSource;
     const envelopes: { index: number; envelope: Envelope }[] = [];
     const rejected: Rejected[] = [];
-    items.forEach((item, index) => {
-      const result = wrapEvent(item, {
-        source: deps.defaultSource,
-        pattern: waitProcessed ? 'request-response' : 'request-ack',
+    let usedVisitor = false;
+    parsed.items.forEach((item, index) => {
+      if (!item.ok) {
+        rejected.push({ index, reason: item.reason });
+        return;
+      }
+      const result = wrapEvent(item.value, {
+        source,
+        pattern,
         receivedAt,
         meta,
-        replyTo: waitProcessed ? deps.respond?.instance : undefined,
+        defaultKey: visitor.id,
+        replyTo: pattern === 'request-response' ? deps.respond?.instance : undefined,
       });
-      if (result.ok) envelopes.push({ index, envelope: result.envelope });
-      else rejected.push({ index, reason: result.reason });
+      if (!result.ok) {
+        rejected.push({ index, reason: result.reason });
+        return;
+      }
+      if (result.envelope.key === visitor.id) usedVisitor = true;
+      envelopes.push({ index, envelope: result.envelope });
     });
     deps.metrics.eventsRejected.inc({ reason: 'invalid' }, rejected.length);
+    if (usedVisitor && visitor.fresh) {
+      res.cookie(VISITOR_COOKIE, visitor.id, {
+        maxAge: VISITOR_COOKIE_MAX_AGE * 1000,
+        httpOnly: true,
+        sameSite: 'lax',
+        path: '/',
+      });
+    }
     if (envelopes.length === 0) {
       sendProblem(res, 'invalid-events', 'Fix the events listed in "errors" and send them again.', {
         errors: rejected,
       });
       return;
     }
-    if (waitProcessed) {
+    if (pattern === 'one-way') {
+      if (!deps.oneWay) {
+        sendProblem(res, 'bad-request', 'This edge does not serve `ack=none`.');
+        return;
+      }
+      deps.oneWay.enqueue(envelopes.map((e) => e.envelope));
+      res.status(204).end();
+      return;
+    }
+    if (pattern === 'request-response') {
       if (!deps.respond) {
         sendProblem(res, 'bad-request', 'This edge does not serve `wait=processed`.');
         return;
@@ -113,10 +191,19 @@ export function eventsRoute(deps: EventsRouteDeps): RequestHandler {
           receipt: encodeReceipt(s.partition, s.offset),
         })),
         rejected,
+        ...(usedVisitor ? { visitorId: visitor.id } : {}),
       });
     } catch (err) {
       deps.metrics.eventsRejected.inc({ reason: 'unavailable' }, envelopes.length);
       sendStoreFailure(res, err, log);
     }
   };
+}
+
+/** The request's visitor id: from the cookie, or a new one. */
+function visitorOf(req: Request): { id: string; fresh: boolean } {
+  const match = new RegExp(`(?:^|;\\s*)${VISITOR_COOKIE}=([^;]+)`).exec(req.get('cookie') ?? '');
+  const fromCookie = match?.[1];
+  if (fromCookie && VISITOR_ID.test(fromCookie)) return { id: fromCookie, fresh: false };
+  return { id: uuidv7(), fresh: true };
 }

@@ -1,0 +1,121 @@
+/**
+ * Turns a request body (already size-limited and decompressed by the body reader) into
+ * the list of items it holds, or says precisely why it cannot:
+ *
+ * - `application/json`: one event (an object) or an array of events;
+ * - `application/x-ndjson`: one event per line (blank lines ignored); a line that is not
+ *   JSON is a per-item error, the other lines still count.
+ *
+ * Guards, each answered with a 4xx and never a crash: invalid UTF-8, empty bodies,
+ * nesting deeper than `maxDepth`, `__proto__` / `constructor` / `prototype` keys (no
+ * prototype pollution downstream), numbers JSON cannot carry (1e999), and a
+ * decompressed/compressed ratio above `maxRatio` (gzip bombs).
+ */
+import { TextDecoder } from 'node:util';
+import type { ProblemType } from '../../../lib/http/problem';
+
+export class BodyError extends Error {
+  constructor(
+    readonly problem: ProblemType,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type Item = { ok: true; value: unknown } | { ok: false; reason: string };
+
+export interface ParsedBody {
+  /** True when the body was a single JSON object (not an array or NDJSON). */
+  single: boolean;
+  items: Item[];
+}
+
+export interface BodyLimits {
+  maxDepth: number;
+  /** Largest decompressed/compressed size ratio accepted for an encoded body. */
+  maxRatio: number;
+}
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function parseBody(
+  body: Buffer,
+  contentType: 'json' | 'ndjson',
+  encodedLength: number | null,
+  limits: BodyLimits,
+): ParsedBody {
+  if (
+    encodedLength !== null &&
+    encodedLength > 0 &&
+    body.length / encodedLength > limits.maxRatio
+  ) {
+    throw new BodyError(
+      'payload-too-large',
+      `The body expands ${Math.round(body.length / encodedLength)}x when decompressed (at most ${limits.maxRatio}x).`,
+    );
+  }
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch {
+    throw new BodyError('bad-request', 'The body is not valid UTF-8.');
+  }
+  if (text.trim() === '')
+    throw new BodyError('bad-request', 'The body is empty; send at least one event.');
+  if (contentType === 'ndjson') {
+    const lines = text.split('\n').filter((l) => l.trim() !== '');
+    return { single: false, items: lines.map((line) => parseItem(line, limits)) };
+  }
+  let whole: unknown;
+  try {
+    whole = JSON.parse(text);
+  } catch (err) {
+    throw new BodyError('malformed-json', `The body is not valid JSON: ${(err as Error).message}.`);
+  }
+  if (Array.isArray(whole)) {
+    if (whole.length === 0)
+      throw new BodyError('bad-request', 'The array holds no event; send at least one.');
+    return {
+      single: false,
+      items: whole.map((value: unknown) => checked(value, limits.maxDepth - 1)),
+    };
+  }
+  return { single: true, items: [checked(whole, limits.maxDepth)] };
+}
+
+function checked(value: unknown, maxDepth: number): Item {
+  const problem = inspect(value, maxDepth);
+  return problem ? { ok: false, reason: problem } : { ok: true, value };
+}
+
+function parseItem(text: string, limits: BodyLimits): Item {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, reason: `not valid JSON: ${(err as Error).message}` };
+  }
+  return checked(value, limits.maxDepth);
+}
+
+/** Walks the value without recursion; returns what is wrong with it, or null. */
+function inspect(root: unknown, maxDepth: number): string | null {
+  const stack: [unknown, number][] = [[root, 0]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (typeof value === 'number' && !Number.isFinite(value)) return 'a number is out of range';
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth >= maxDepth) return `nesting deeper than ${maxDepth} levels`;
+    if (Array.isArray(value)) {
+      for (const v of value) stack.push([v, depth + 1]);
+      continue;
+    }
+    for (const [k, v] of Object.entries(value)) {
+      if (FORBIDDEN_KEYS.has(k)) return `the key "${k}" is not allowed`;
+      stack.push([v, depth + 1]);
+    }
+  }
+  return null;
+}
