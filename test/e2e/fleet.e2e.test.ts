@@ -4,6 +4,10 @@
  * posted as single and batched requests; each appears exactly once in intake.processed
  * with the same id, and both edges and both workers did part of the work.
  */
+import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { metricValue } from '../../services/cli/fleet/probe';
 import { readTopic, testKafka, waitFor } from '../support/kafka-helpers';
 import { E2E_FLEET, e2eApiKey } from '../support/test-env';
@@ -212,6 +216,77 @@ describe('local fleet end to end', () => {
       detail: expect.stringMatching(/quantity must be >= 1/),
       step: 'validate',
     });
+  });
+
+  it('accepts NDJSON and gzip through nginx, and one-way events with 204', async () => {
+    const url = `${E2E_FLEET.baseUrl}/v1/events`;
+    const ndjson = ['nd-1', 'nd-2', 'nd-3']
+      .map((id) => JSON.stringify({ id, type: 'page_view', key: 'nd', data: { path: '/' } }))
+      .join('\n');
+    const nd = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson', ...auth() },
+      body: ndjson,
+    });
+    expect(nd.status).toBe(202);
+    expect(((await nd.json()) as { accepted: unknown[] }).accepted).toHaveLength(3);
+
+    const gz = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', ...auth() },
+      body: gzipSync(
+        JSON.stringify([{ id: 'gz-1', type: 'page_view', key: 'gz', data: { path: '/' } }]),
+      ),
+    });
+    expect(gz.status).toBe(202);
+
+    const oneWayIds = Array.from({ length: 50 }, (_, i) => `ow-${i}`);
+    const ow = await fetch(`${url}?ack=none`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...auth() },
+      body: JSON.stringify(oneWayIds.map((id) => ({ id, type: 'telemetry', key: 'device-1' }))),
+    });
+    expect(ow.status).toBe(204);
+    const kafka = testKafka(E2E_FLEET.brokers);
+    const raw = await readTopic(
+      kafka,
+      'intake.raw',
+      (m) => oneWayIds.every((id) => m.some((r) => r.headers['intake-id'] === id)),
+      30_000,
+    );
+    const seen = new Set(raw.map((r) => r.headers['intake-id']));
+    expect(oneWayIds.filter((id) => !seen.has(id))).toEqual([]);
+    for (const id of ['nd-1', 'nd-2', 'nd-3', 'gz-1']) expect(seen.has(id)).toBe(true);
+    const sent = await Promise.all(
+      EDGE_PORTS.map((p) => counter(p, 'intake_edge_one_way_sent_total')),
+    );
+    expect(sent.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(50);
+  });
+
+  it('serves TLS with the local certificate and keeps /metrics off the public listener', async () => {
+    const ca = readFileSync(resolve(E2E_FLEET.stateDir, 'nginx', 'tls', 'cert.pem'));
+    const status = await new Promise<number>((done, fail) => {
+      const req = httpsRequest(
+        {
+          host: '127.0.0.1',
+          port: E2E_FLEET.httpPort + 363,
+          path: '/v1/events',
+          method: 'POST',
+          ca,
+          headers: { 'content-type': 'application/json', ...auth() },
+        },
+        (res) => {
+          res.resume();
+          done(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', fail);
+      req.end(JSON.stringify({ type: 'page_view', key: 'tls', data: { path: '/' } }));
+    });
+    expect(status).toBe(202);
+    const metrics = await fetch(`${E2E_FLEET.baseUrl}/metrics`);
+    expect(metrics.status).toBe(404);
+    expect(metrics.headers.get('content-type')).toContain('application/problem+json');
   });
 
   it('answers bad input through nginx with problem documents and keeps serving', async () => {

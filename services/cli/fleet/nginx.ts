@@ -32,6 +32,11 @@ export function renderNginxConfig(
     LISTEN: `127.0.0.1:${plan.httpPort}`,
     UPSTREAM_SERVERS: upstreams,
     MAX_BODY: String(maxBodyBytes),
+    TLS_LISTEN: `127.0.0.1:${plan.tlsPort}`,
+    TLS_CERT: join(plan.stateDir, 'nginx', 'tls', 'cert.pem'),
+    TLS_KEY: join(plan.stateDir, 'nginx', 'tls', 'key.pem'),
+    RATE_PER_IP: '20000',
+    BURST_PER_IP: '40000',
   };
   return template.replace(/\{\{([A-Z_]+)\}\}/g, (match, name: string) => {
     const value = values[name];
@@ -40,9 +45,45 @@ export function renderNginxConfig(
   });
 }
 
+/** A self-signed certificate for 127.0.0.1 and localhost, made once (openssl). */
+export function ensureLocalCertificate(plan: FleetPlan): void {
+  const dir = join(plan.stateDir, 'nginx', 'tls');
+  if (existsSync(join(dir, 'cert.pem')) && existsSync(join(dir, 'key.pem'))) return;
+  mkdirSync(dir, { recursive: true });
+  try {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '825',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'pipe' },
+    );
+  } catch (err) {
+    throw new Error(
+      `could not make the local TLS certificate with openssl (apt-get install openssl): ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
 export function writeNginxConfig(plan: FleetPlan): string {
   const dir = join(plan.stateDir, 'nginx');
   mkdirSync(join(dir, 'tmp'), { recursive: true });
+  ensureLocalCertificate(plan);
   const template = readFileSync(join(plan.root, 'infra', 'nginx', 'nginx.conf.tmpl'), 'utf8');
   const file = join(dir, 'nginx.conf');
   writeFileSync(file, renderNginxConfig(plan, template));

@@ -18,6 +18,8 @@ export interface FleetPlan {
   stateDir: string;
   logDir: string;
   httpPort: number;
+  /** nginx's TLS listener (self-signed certificate for local use). */
+  tlsPort: number;
   kafkaPort: number;
   partitions: number;
   edges: ProcessSpec[];
@@ -42,6 +44,7 @@ export function makePlan(root: string, options: PlanOptions = {}, env = process.
     stateDir,
     logDir: resolve(stateDir, 'logs'),
     httpPort,
+    tlsPort: r.int('INTAKE_HTTPS_PORT', httpPort + 363, { min: 1, max: 65535 }),
     kafkaPort: r.int('INTAKE_KAFKA_PORT', 9092, { min: 1, max: 65535 }),
     partitions: r.int('INTAKE_PARTITIONS', 6, { min: 1, max: 1000 }),
     edges: specs('edge', options.edges ?? r.int('INTAKE_EDGES', 2, { min: 1, max: 32 }), edgeBase),
