@@ -3,10 +3,13 @@
  * that turns every failure into a problem document. It holds no per-event state, so any
  * instance can serve any request.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import cors from 'cors';
 import express from 'express';
 import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
 import type { Logger } from '../../../lib/logger';
+import { projectRoot } from '../../../lib/paths';
 import type { EdgeMetrics } from '../metrics';
 import type { Sink } from '../sink';
 import { eventsRoute } from './events-route';
@@ -62,6 +65,10 @@ export function createApp(deps: AppDeps): Express {
       instance: deps.instance,
       kafka: sink,
     });
+  });
+  const openapi = readFileSync(join(projectRoot(), 'docs', 'openapi.json'), 'utf8');
+  app.get('/openapi.json', (_req, res) => {
+    res.type('application/json').send(openapi);
   });
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());

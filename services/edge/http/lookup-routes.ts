@@ -12,10 +12,12 @@ import { decodeReceipt, receiptStatus } from '../views/receipt';
 import type { PartitionProgress } from '../views/receipt';
 import { sendProblem } from './send-problem';
 
+type View<T> = Pick<TopicView<T>, 'isCaughtUp' | 'get'>;
+
 export interface LookupDeps {
   rawTopic: string;
-  progress: TopicView<PartitionProgress>;
-  scores: TopicView<Record<string, unknown>>;
+  progress: View<PartitionProgress>;
+  scores: View<Record<string, unknown>>;
 }
 
 function sendNotReady(res: Response, what: string): void {
