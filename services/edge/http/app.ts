@@ -110,6 +110,22 @@ export function createApp(deps: AppDeps): Express {
     app.get('/v1/visitors/:id/score', scoreRoute(deps.lookups));
   }
 
+  const methods: [string, string][] = [
+    ['/v1/events', 'POST'],
+    ['/v1/receipts/:receipt', 'GET'],
+    ['/v1/visitors/:id/score', 'GET'],
+    ['/healthz', 'GET'],
+    ['/readyz', 'GET'],
+    ['/metrics', 'GET'],
+    ['/openapi.json', 'GET'],
+  ];
+  for (const [path, allow] of methods) {
+    app.all(path, (req, res) => {
+      res.setHeader('Allow', allow);
+      sendProblem(res, 'method-not-allowed', `${req.method} is not supported here; use ${allow}.`);
+    });
+  }
+
   app.use((req, res) => {
     sendProblem(res, 'not-found', `No route for ${req.method} ${req.path}; see docs/api.md.`);
   });

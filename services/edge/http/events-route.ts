@@ -7,7 +7,7 @@
  *   with each one's `id` and `receipt`. Invalid items are listed under `rejected` by index
  *   while the valid ones are accepted; when no item is valid, `422`. When the events
  *   cannot be made durable in time, `503` with `Retry-After`, never `202`.
- * - `?wait=processed` (request/response, one event): see `respond.ts`.
+ * - `?wait=processed` (request/response): see `respond.ts`; it wins over `ack=none`.
  * - `?ack=none` (one-way): `204` at once; the events are queued for a background send and
  *   may be lost in a crash or dropped when the queue is full (both counted).
  *
@@ -81,6 +81,15 @@ export function eventsRoute(deps: EventsRouteDeps): RequestHandler {
       );
       return;
     }
+    const { wait, ack } = req.query;
+    if ((wait !== undefined && wait !== 'processed') || (ack !== undefined && ack !== 'none')) {
+      sendProblem(
+        res,
+        'bad-request',
+        'Unknown query: use `wait=processed` (request/response) or `ack=none` (one-way).',
+      );
+      return;
+    }
     const pattern: Pattern =
       req.query.wait === 'processed'
         ? 'request-response'
@@ -104,14 +113,6 @@ export function eventsRoute(deps: EventsRouteDeps): RequestHandler {
         res,
         'payload-too-large',
         `At most ${deps.maxEventsPerRequest} events per request; split the batch.`,
-      );
-      return;
-    }
-    if (pattern === 'request-response' && !parsed.single) {
-      sendProblem(
-        res,
-        'bad-request',
-        '`wait=processed` takes one event per request (a JSON object).',
       );
       return;
     }
@@ -176,7 +177,15 @@ export function eventsRoute(deps: EventsRouteDeps): RequestHandler {
         sendProblem(res, 'bad-request', 'This edge does not serve `wait=processed`.');
         return;
       }
-      await respondWhenProcessed(deps.respond, res, envelopes[0]!.envelope, deps.sink, log);
+      await respondWhenProcessed(
+        deps.respond,
+        res,
+        envelopes,
+        parsed.single,
+        rejected,
+        deps.sink,
+        log,
+      );
       return;
     }
     const stopTimer = deps.metrics.ackSeconds.startTimer();

@@ -13,6 +13,7 @@ import type { Response } from 'express';
 import { IntakeError, isRetriable } from '../../../lib/errors';
 import type { Envelope } from '../../../lib/envelope';
 import type { Logger } from '../../../lib/logger';
+import type { Reply } from '../../../lib/replies';
 import type { ReplyWaiter } from '../replies/reply-waiter';
 import type { Sink } from '../sink';
 import { encodeReceipt } from '../views/receipt';
@@ -41,10 +42,41 @@ export function sendStoreFailure(res: Response, err: unknown, log: Logger): void
   sendProblem(res, 'internal-error', 'The events could not be stored; they were not accepted.');
 }
 
+/** Stores the events and waits for each one's reply (null: timed out). */
+async function storeAndWait(
+  deps: RespondDeps,
+  envelopes: Envelope[],
+  sink: Sink,
+): Promise<{ receipts: string[]; replies: (Reply | null)[] }> {
+  const waiting: Promise<Reply | null>[] = [];
+  try {
+    for (const e of envelopes) waiting.push(deps.replies.expect(e.id, deps.timeoutMs));
+    const stored = await sink.store(envelopes);
+    return {
+      receipts: stored.map((s) => encodeReceipt(s.partition, s.offset)),
+      replies: await Promise.all(waiting),
+    };
+  } catch (err) {
+    for (const e of envelopes) deps.replies.cancel(e.id);
+    await Promise.all(waiting);
+    throw err;
+  }
+}
+
+const TIMEOUT_DETAIL = (ms: number): string =>
+  `The event is durable but was not processed within ${ms} ms; follow it with its receipt.`;
+
+/**
+ * One event: 200 / 422 / 504 as above. Several (a JSON array or NDJSON): 200 with one
+ * result per event (`outcome`: processed, dropped, rejected or timeout) and the items
+ * that were not events under `rejected`.
+ */
 export async function respondWhenProcessed(
   deps: RespondDeps,
   res: Response,
-  envelope: Envelope,
+  events: { index: number; envelope: Envelope }[],
+  single: boolean,
+  rejected: { index: number; reason: string }[],
   sink: Sink,
   log: Logger,
 ): Promise<void> {
@@ -58,47 +90,58 @@ export async function respondWhenProcessed(
     );
     return;
   }
-  let reply;
-  let receipt: string;
+  let outcome;
   try {
-    const waiting = deps.replies.expect(envelope.id, deps.timeoutMs);
-    try {
-      const [stored] = await sink.store([envelope]);
-      receipt = encodeReceipt(stored!.partition, stored!.offset);
-    } catch (err) {
-      deps.replies.cancel(envelope.id);
-      await waiting;
-      throw err;
-    }
-    reply = await waiting;
+    outcome = await storeAndWait(
+      deps,
+      events.map((e) => e.envelope),
+      sink,
+    );
   } catch (err) {
     sendStoreFailure(res, err, log);
     return;
   }
-  if (!reply) {
-    sendProblem(
-      res,
-      'processing-timeout',
-      `The event is durable but was not processed within ${deps.timeoutMs} ms; follow it with its receipt.`,
-      { id: envelope.id, receipt },
-    );
-    return;
-  }
-  if (reply.outcome === 'rejected') {
-    sendProblem(res, 'rejected-by-rules', reply.reason ?? 'rejected', {
-      id: envelope.id,
-      receipt,
-      step: reply.step,
+  const results = events.map(({ index, envelope }, i) => {
+    const reply = outcome.replies[i];
+    const base = { index, id: envelope.id, receipt: outcome.receipts[i]! };
+    if (!reply)
+      return { ...base, outcome: 'timeout' as const, reason: TIMEOUT_DETAIL(deps.timeoutMs) };
+    return {
+      ...base,
+      outcome: reply.outcome,
+      result: reply.result,
       position: reply.position,
-    });
+      reason: reply.reason,
+      step: reply.step,
+    };
+  });
+  if (!single) {
+    res.status(200).json({ results, rejected });
     return;
   }
-  res.status(200).json({
-    id: envelope.id,
-    receipt,
-    outcome: reply.outcome,
-    result: reply.result ?? null,
-    position: reply.position ?? null,
-    reason: reply.reason,
-  });
+  const [first] = results;
+  if (first!.outcome === 'timeout') {
+    sendProblem(res, 'processing-timeout', TIMEOUT_DETAIL(deps.timeoutMs), {
+      id: first!.id,
+      receipt: first!.receipt,
+    });
+  } else if (first!.outcome === 'rejected') {
+    const { id, receipt, step, position } = first!;
+    sendProblem(res, 'rejected-by-rules', first!.reason ?? 'rejected', {
+      id,
+      receipt,
+      step,
+      position,
+    });
+  } else {
+    const { id, receipt, outcome: o, result, position, reason } = first!;
+    res.status(200).json({
+      id,
+      receipt,
+      outcome: o,
+      result: result ?? null,
+      position: position ?? null,
+      reason,
+    });
+  }
 }

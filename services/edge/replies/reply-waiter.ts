@@ -26,7 +26,9 @@ interface Waiter {
 }
 
 export class ReplyWaiter {
-  private readonly waiting = new Map<string, Waiter>();
+  /** Waiters by event id (a request may carry the same id twice). */
+  private readonly waiting = new Map<string, Waiter[]>();
+  private count = 0;
   private consumer: Consumer | null = null;
   private readonly groupId = `intake-replies-${randomUUID()}`;
   private running = false;
@@ -60,12 +62,7 @@ export class ReplyWaiter {
       eachMessage: async ({ message }) => {
         if (message.key?.toString() !== this.deps.instance || !message.value) return;
         const reply = parseReply(message.value);
-        const waiter = reply ? this.waiting.get(reply.id) : undefined;
-        if (reply && waiter) {
-          this.waiting.delete(reply.id);
-          clearTimeout(waiter.timer);
-          waiter.resolve(reply);
-        }
+        if (reply) this.settle(reply.id, reply);
         await Promise.resolve();
       },
     });
@@ -77,27 +74,39 @@ export class ReplyWaiter {
    * `maxWaiting` requests already wait.
    */
   expect(id: string, timeoutMs: number): Promise<Reply | null> {
-    if (this.waiting.size >= this.deps.maxWaiting) {
+    if (this.count >= this.deps.maxWaiting) {
       throw new IntakeError('OVERLOADED', 'too many requests waiting for processing', {
         retryAfterSeconds: 1,
       });
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(id);
-        resolve(null);
-      }, timeoutMs);
-      this.waiting.set(id, { resolve, timer });
+      const waiter: Waiter = {
+        resolve,
+        timer: setTimeout(() => this.remove(id, waiter, null), timeoutMs),
+      };
+      this.waiting.set(id, [...(this.waiting.get(id) ?? []), waiter]);
+      this.count += 1;
     });
+  }
+
+  private settle(id: string, reply: Reply | null): void {
+    for (const waiter of [...(this.waiting.get(id) ?? [])]) this.remove(id, waiter, reply);
+  }
+
+  private remove(id: string, waiter: Waiter, reply: Reply | null): void {
+    const list = this.waiting.get(id);
+    if (!list?.includes(waiter)) return;
+    clearTimeout(waiter.timer);
+    const rest = list.filter((w) => w !== waiter);
+    if (rest.length > 0) this.waiting.set(id, rest);
+    else this.waiting.delete(id);
+    this.count -= 1;
+    waiter.resolve(reply);
   }
 
   /** Stops waiting for an event (e.g. it could not be stored). */
   cancel(id: string): void {
-    const waiter = this.waiting.get(id);
-    if (!waiter) return;
-    clearTimeout(waiter.timer);
-    this.waiting.delete(id);
-    waiter.resolve(null);
+    this.settle(id, null);
   }
 
   get isRunning(): boolean {
@@ -105,7 +114,7 @@ export class ReplyWaiter {
   }
 
   get waitingCount(): number {
-    return this.waiting.size;
+    return this.count;
   }
 
   async stop(): Promise<void> {

@@ -176,11 +176,13 @@ describe('OpenAPI document vs the implementation', () => {
     const media = response.content[contentType];
     expect(media).toBeDefined();
     const body: unknown = await res.json();
-    // Refs inside the document resolve against it: compile through the registered document.
-    const schema = media!.schema as { $ref?: string };
-    const validate = ajv.compile(
-      schema.$ref?.startsWith('#') ? { $ref: `openapi${schema.$ref}` } : schema,
-    );
+    // The schema is compiled where it sits in the registered document (a JSON pointer), so
+    // its own refs resolve against the document.
+    const escape = (part: string): string => part.replace(/~/g, '~0').replace(/\//g, '~1');
+    const at = documented!.$ref
+      ? `${documented!.$ref}/content/${escape(contentType)}/schema`
+      : `#/paths/${escape(path)}/${method}/responses/${res.status}/content/${escape(contentType)}/schema`;
+    const validate = ajv.compile({ $ref: `openapi${at}` });
     const valid = validate(body);
     expect(valid ? [] : validate.errors).toEqual([]);
   });

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# `npm run fuzz:api`: schemathesis (from PyPI, installed into .intake/venv when missing)
+# against the OpenAPI document served by a running fleet, with the fleet's API key.
+# Start the fleet first: `npm run up -- --detach`. Fails on any 5xx or any answer that
+# does not match the document.
+#   INTAKE_FUZZ_URL       base URL (default http://127.0.0.1:${INTAKE_HTTP_PORT:-8080})
+#   INTAKE_FUZZ_EXAMPLES  examples per operation (default 100)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+state="${INTAKE_STATE_DIR:-$root/.intake}"
+url="${INTAKE_FUZZ_URL:-http://127.0.0.1:${INTAKE_HTTP_PORT:-8080}}"
+venv="$root/.intake/venv"
+if [[ ! -x "$venv/bin/schemathesis" ]]; then
+  echo "fuzz:api: installing schemathesis into $venv (pip) ..." >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q schemathesis
+fi
+[[ -f "$state/api-key" ]] || { echo "fuzz:api: no $state/api-key: start the fleet with 'npm run up -- --detach'" >&2; exit 1; }
+curl -sf "$url/healthz" >/dev/null || { echo "fuzz:api: nothing answers at $url: start the fleet with 'npm run up -- --detach'" >&2; exit 1; }
+exec "$venv/bin/schemathesis" run "$url/openapi.json" \
+  --url "$url" \
+  -H "Authorization: Bearer $(cat "$state/api-key")" \
+  --checks all \
+  --max-examples "${INTAKE_FUZZ_EXAMPLES:-100}" \
+  --request-timeout 15 \
+  --suppress-health-check all \
+  "$@"
