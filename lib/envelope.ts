@@ -43,8 +43,8 @@ export interface WrapContext {
   receivedAt: Date;
   meta: RequestMeta;
   replyTo?: string;
-  /** The partition key of events that name none (the request's visitor id). */
-  defaultKey?: string;
+  /** The partition key of events that name none (the request's visitor id); called only then. */
+  defaultKey?: () => string;
 }
 
 export type WrapResult = { ok: true; envelope: Envelope } | { ok: false; reason: string };
@@ -106,7 +106,7 @@ export function wrapEvent(input: unknown, ctx: WrapContext): WrapResult {
     id,
     source: ctx.source,
     type: event.type,
-    key: fields.key ?? ctx.defaultKey ?? id,
+    key: fields.key ?? ctx.defaultKey?.() ?? id,
     receivedAt: ctx.receivedAt.toISOString(),
     pattern: ctx.pattern,
     data: event.data ?? null,

@@ -48,9 +48,10 @@ export function makePlan(root: string, options: PlanOptions = {}, env = process.
     kafkaPort: r.int('INTAKE_KAFKA_PORT', 9092, { min: 1, max: 65535 }),
     partitions: r.int('INTAKE_PARTITIONS', 6, { min: 1, max: 1000 }),
     edges: specs('edge', options.edges ?? r.int('INTAKE_EDGES', 2, { min: 1, max: 32 }), edgeBase),
+    // NOTE: 0 workers is allowed for edge benchmarks (nothing consumes intake.raw).
     workers: specs(
       'worker',
-      options.workers ?? r.int('INTAKE_WORKERS', 2, { min: 1, max: 32 }),
+      options.workers ?? r.int('INTAKE_WORKERS', 2, { min: 0, max: 32 }),
       workerBase,
     ),
     serviceEnv: { INTAKE_DRAIN_GRACE_MS: r.str('INTAKE_DRAIN_GRACE_MS', '1000') },

@@ -138,14 +138,16 @@ export function eventsRoute(deps: EventsRouteDeps): RequestHandler {
         pattern,
         receivedAt,
         meta,
-        defaultKey: visitor.id,
+        defaultKey: () => {
+          usedVisitor = true;
+          return visitor.id;
+        },
         replyTo: pattern === 'request-response' ? deps.respond?.instance : undefined,
       });
       if (!result.ok) {
         rejected.push({ index, reason: result.reason });
         return;
       }
-      if (result.envelope.key === visitor.id) usedVisitor = true;
       envelopes.push({ index, envelope: result.envelope });
     });
     deps.metrics.eventsRejected.inc({ reason: 'invalid' }, rejected.length);
@@ -209,10 +211,17 @@ export function eventsRoute(deps: EventsRouteDeps): RequestHandler {
   };
 }
 
-/** The request's visitor id: from the cookie, or a new one. */
-function visitorOf(req: Request): { id: string; fresh: boolean } {
-  const match = new RegExp(`(?:^|;\\s*)${VISITOR_COOKIE}=([^;]+)`).exec(req.get('cookie') ?? '');
-  const fromCookie = match?.[1];
+const COOKIE = new RegExp(`(?:^|;\\s*)${VISITOR_COOKIE}=([^;]+)`);
+
+/** The request's visitor: from the cookie, or a new id made only if an event needs it. */
+function visitorOf(req: Request): { readonly id: string; fresh: boolean } {
+  const fromCookie = COOKIE.exec(req.get('cookie') ?? '')?.[1];
   if (fromCookie && VISITOR_ID.test(fromCookie)) return { id: fromCookie, fresh: false };
-  return { id: uuidv7(), fresh: true };
+  let id: string | undefined;
+  return {
+    get id() {
+      return (id ??= uuidv7());
+    },
+    fresh: true,
+  };
 }

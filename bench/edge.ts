@@ -1,0 +1,184 @@
+/**
+ * Edge benchmark (not a test): in ONE run on this machine, through nginx and directly,
+ * how many single-event requests/s and batched events/s the edge takes, against a bare
+ * `node:http` handler that parses the body and answers 202 without Kafka (the HTTP
+ * ceiling of this machine), with the same load generator (autocannon) and connections.
+ *
+ *   npm run bench:edge     (BENCH_SECONDS=10 BENCH_CONNECTIONS=50 BENCH_BATCH=100)
+ *
+ * The fleet runs with 1 or 2 edges and no workers (nothing else competes for the two
+ * cores); every figure is the median of BENCH_REPS runs, interleaved. Results go to stdout
+ * and bench/results-edge.json.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { projectRoot } from '../lib/paths';
+
+const ROOT = projectRoot(__dirname);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const BATCH = Number(process.env.BENCH_BATCH ?? 100);
+const REPS = Number(process.env.BENCH_REPS ?? 3);
+const HTTP_PORT = 47080;
+const BARE_PORT = 47999;
+const STATE = join(ROOT, '.intake', 'bench-edge');
+const fleetEnv = (edges: number): NodeJS.ProcessEnv => ({
+  ...process.env,
+  INTAKE_STATE_DIR: STATE,
+  INTAKE_HTTP_PORT: String(HTTP_PORT),
+  INTAKE_KAFKA_PORT: '47092',
+  INTAKE_WORKER_BASE_PORT: '47101',
+  INTAKE_EDGES: String(edges),
+  INTAKE_WORKERS: '0',
+  INTAKE_LOG_LEVEL: 'warn',
+  // The per-key limit would cap the load generator's single key: lift it for the benchmark.
+  INTAKE_RATE_LIMIT_PER_SECOND: '1000000',
+  INTAKE_RATE_LIMIT_BURST: '1000000',
+});
+const cli = (edges: number, ...args: string[]): void => {
+  execFileSync(process.execPath, [join(ROOT, 'dist', 'services', 'cli', 'main.js'), ...args], {
+    env: fleetEnv(edges),
+    stdio: 'inherit',
+  });
+};
+
+const event = (i: number): object => ({
+  type: 'page_view',
+  key: `visitor-${i % 1000}`,
+  data: { path: `/products/${i}`, referrer: 'https://example.com/' },
+});
+const single = JSON.stringify(event(1));
+const batch = JSON.stringify(Array.from({ length: BATCH }, (_, i) => event(i)));
+
+/** The HTTP ceiling: parse the JSON body and answer 202, no Kafka. */
+const BARE = `
+const http = require('node:http');
+http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    try { JSON.parse(Buffer.concat(chunks).toString()); } catch { res.writeHead(400).end(); return; }
+    res.writeHead(202, { 'content-type': 'application/json' }).end('{"accepted":[]}');
+  });
+}).listen(${BARE_PORT}, '127.0.0.1');
+`;
+
+async function load(
+  url: string,
+  body: string,
+  key: string,
+): Promise<{ rps: number; p99: number; errors: number }> {
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    connections: CONNECTIONS,
+    duration: SECONDS,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body,
+  });
+  const non2xx = result.non2xx + result.errors + result.timeouts;
+  return { rps: result.requests.average, p99: result.latency.p99, errors: non2xx };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  const bare: ChildProcess = spawn(process.execPath, ['-e', BARE], { stdio: 'inherit' });
+  const rows: Record<string, { runs: number[]; p99: number[]; errors: number; unit: string }> = {};
+  const record = (
+    name: string,
+    unit: string,
+    r: { rps: number; p99: number; errors: number },
+    factor = 1,
+  ): void => {
+    rows[name] ??= { runs: [], p99: [], errors: 0, unit };
+    rows[name].runs.push(Math.round(r.rps * factor));
+    rows[name].p99.push(r.p99);
+    rows[name].errors += r.errors;
+    process.stderr.write(
+      `bench: ${name}: ${Math.round(r.rps * factor)} ${unit}, p99 ${r.p99} ms, non-2xx ${r.errors}\n`,
+    );
+  };
+  try {
+    for (const edges of [1, 2]) {
+      cli(edges, 'down');
+      cli(edges, 'up', '--detach');
+      const key = readFileSync(join(STATE, 'api-key'), 'utf8').trim();
+      const nginx = `http://127.0.0.1:${HTTP_PORT}/v1/events`;
+      const direct = `http://127.0.0.1:${HTTP_PORT + 1}/v1/events`;
+      const bareUrl = `http://127.0.0.1:${BARE_PORT}/`;
+      for (let rep = 0; rep < REPS; rep++) {
+        if (edges === 1) {
+          record('bare node:http, single', 'req/s', await load(bareUrl, single, key));
+          record('edge direct (1), single', 'req/s', await load(direct, single, key));
+          record('bare node:http, batched', 'events/s', await load(bareUrl, batch, key), BATCH);
+          record('edge direct (1), batched', 'events/s', await load(direct, batch, key), BATCH);
+        }
+        record(`nginx + ${edges} edge(s), single`, 'req/s', await load(nginx, single, key));
+        record(
+          `nginx + ${edges} edge(s), batched`,
+          'events/s',
+          await load(nginx, batch, key),
+          BATCH,
+        );
+      }
+      cli(edges, 'down');
+    }
+  } finally {
+    bare.kill();
+  }
+  const m = (name: string): number => median(rows[name]!.runs);
+  const report = {
+    method: {
+      seconds: SECONDS,
+      connections: CONNECTIONS,
+      batch: BATCH,
+      repetitions: REPS,
+      generator: 'autocannon (same process for every target)',
+    },
+    results: Object.fromEntries(
+      Object.entries(rows).map(([name, r]) => [
+        name,
+        {
+          unit: r.unit,
+          median: median(r.runs),
+          runs: r.runs,
+          p99ms: median(r.p99),
+          non2xx: r.errors,
+        },
+      ]),
+    ),
+    ratios: {
+      edgeVsBareSingle: +(m('edge direct (1), single') / m('bare node:http, single')).toFixed(3),
+      edgeVsBareBatched: +(m('edge direct (1), batched') / m('bare node:http, batched')).toFixed(3),
+      twoEdgesVsOneSingle: +(
+        m('nginx + 2 edge(s), single') / m('nginx + 1 edge(s), single')
+      ).toFixed(3),
+    },
+    at: new Date().toISOString(),
+  };
+  writeFileSync(join(ROOT, 'bench', 'results-edge.json'), `${JSON.stringify(report, null, 2)}\n`);
+  console.log(
+    `\nEdge throughput (${SECONDS} s x ${REPS}, ${CONNECTIONS} connections, batches of ${BATCH}), medians`,
+  );
+  console.table(
+    Object.fromEntries(
+      Object.entries(report.results).map(([k, v]) => [
+        k,
+        { [v.unit]: v.median, 'p99 ms': v.p99ms, 'non-2xx': v.non2xx },
+      ]),
+    ),
+  );
+  console.log('ratios (same run):', report.ratios);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
