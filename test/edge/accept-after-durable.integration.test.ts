@@ -4,15 +4,14 @@
  * record at that position is the event.
  */
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Admin } from 'kafkajs';
 import { createProducer } from '../../lib/kafka/client';
 import { createRegistry } from '../../lib/metrics';
-import { createApp } from '../../services/edge/http/app';
 import { createEdgeMetrics } from '../../services/edge/metrics';
 import { KafkaSink } from '../../services/edge/sink';
 import { batchingDefaults } from '../../lib/kafka/batching-producer';
 import { createTopic, randomName, readTopic, testKafka } from '../support/kafka-helpers';
+import { startTestApp } from '../support/edge-app';
 import { silentLogger } from '../support/fakes';
 import { TEST_BROKER } from '../support/test-env';
 
@@ -36,20 +35,16 @@ describe('edge with a real Kafka sink', () => {
       options: batchingDefaults,
     });
     await sink.start();
-    const app = createApp({
+    const started = await startTestApp({
       sink,
-      logger: silentLogger(),
       metrics: createEdgeMetrics(createRegistry('edge', 'it'), () => sink.inFlightBytes),
       instance: 'edge-it',
       maxBodyBytes: 1024 * 1024,
       maxEventsPerRequest: 1000,
       defaultSource: 'it',
-      isDraining: () => false,
     });
-    server = await new Promise((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = started.server;
+    base = `${started.base}`;
   });
 
   afterAll(async () => {

@@ -5,15 +5,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { Admin } from 'kafkajs';
 import { createProducer } from '../../lib/kafka/client';
 import { createRegistry } from '../../lib/metrics';
-import { createApp } from '../../services/edge/http/app';
 import { createEdgeMetrics } from '../../services/edge/metrics';
 import { KafkaSink } from '../../services/edge/sink';
 import { brokerEnv } from '../support/broker-setup';
+import { startTestApp } from '../support/edge-app';
 import { silentLogger } from '../support/fakes';
 import { createTopic, randomName, readTopic, testKafka, waitFor } from '../support/kafka-helpers';
 import { ROOT, TEST_BROKER } from '../support/test-env';
@@ -52,20 +51,16 @@ describe('edge while Kafka is down (real broker stopped and restarted)', () => {
       probeIntervalMs: 200,
     });
     await sink.start();
-    const app = createApp({
+    const started = await startTestApp({
       sink,
-      logger: silentLogger(),
       metrics: createEdgeMetrics(createRegistry('edge', 'outage'), () => sink.inFlightBytes),
       instance: 'edge-outage',
       maxBodyBytes: 1 << 20,
       maxEventsPerRequest: 100,
       defaultSource: 'outage',
-      isDraining: () => false,
     });
-    server = await new Promise((r) => {
-      const s = app.listen(0, '127.0.0.1', () => r(s));
-    });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = started.server;
+    base = `${started.base}`;
   });
 
   afterAll(async () => {

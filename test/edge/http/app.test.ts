@@ -1,11 +1,10 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { IntakeError } from '../../../lib/errors';
 import { createRegistry } from '../../../lib/metrics';
-import { createApp } from '../../../services/edge/http/app';
 import { createEdgeMetrics } from '../../../services/edge/metrics';
-import { MemorySink, silentLogger } from '../../support/fakes';
+import { MemorySink } from '../../support/fakes';
+import { startTestApp } from '../../support/edge-app';
 
 const PROBLEM = 'application/problem+json';
 
@@ -17,20 +16,16 @@ describe('edge HTTP app', () => {
 
   beforeAll(async () => {
     sink = new MemorySink();
-    const app = createApp({
+    const started = await startTestApp({
       sink,
-      logger: silentLogger(),
       metrics: createEdgeMetrics(createRegistry('edge', 'test'), () => 0),
       instance: 'edge-test',
-      maxBodyBytes: 64 * 1024,
       maxEventsPerRequest: 100,
       defaultSource: 'test',
       isDraining: () => draining,
     });
-    server = await new Promise((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = started.server;
+    base = `${started.base}`;
   });
 
   afterAll(async () => {

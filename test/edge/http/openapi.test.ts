@@ -5,17 +5,16 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import { createRegistry } from '../../../lib/metrics';
 import { projectRoot } from '../../../lib/paths';
 import type { Reply } from '../../../lib/replies';
 import { parseApiKeys } from '../../../services/edge/http/auth';
-import { createApp } from '../../../services/edge/http/app';
 import { createEdgeMetrics } from '../../../services/edge/metrics';
 import { encodeReceipt } from '../../../services/edge/views/receipt';
-import { MemorySink, silentLogger } from '../../support/fakes';
+import { MemorySink } from '../../support/fakes';
+import { startTestApp } from '../../support/edge-app';
 
 type Spec = {
   paths: Record<
@@ -41,15 +40,13 @@ describe('OpenAPI document vs the implementation', () => {
   let base: string;
 
   beforeAll(async () => {
-    const app = createApp({
+    const started = await startTestApp({
       sink: new MemorySink(),
-      logger: silentLogger(),
       metrics: createEdgeMetrics(createRegistry('edge', 'oa'), () => 0),
       instance: 'edge-oa',
       maxBodyBytes: 4096,
       maxEventsPerRequest: 10,
       defaultSource: 'd',
-      isDraining: () => false,
       auth: {
         required: true,
         keys: parseApiKeys(['web:k1']),
@@ -88,10 +85,8 @@ describe('OpenAPI document vs the implementation', () => {
         },
       },
     });
-    server = await new Promise((r) => {
-      const s = app.listen(0, '127.0.0.1', () => r(s));
-    });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = started.server;
+    base = `${started.base}`;
   });
   afterAll(async () => new Promise((r) => server.close(r)));
 

@@ -4,13 +4,12 @@
  * after the timeout, 503 when the events could not be stored.
  */
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { IntakeError } from '../../../lib/errors';
 import { createRegistry } from '../../../lib/metrics';
 import type { Reply } from '../../../lib/replies';
-import { createApp } from '../../../services/edge/http/app';
 import { createEdgeMetrics } from '../../../services/edge/metrics';
-import { MemorySink, silentLogger } from '../../support/fakes';
+import { MemorySink } from '../../support/fakes';
+import { startTestApp } from '../../support/edge-app';
 
 class FakeReplies {
   isRunning = true;
@@ -33,21 +32,17 @@ describe('POST /v1/events?wait=processed', () => {
   let url: string;
 
   beforeAll(async () => {
-    const app = createApp({
+    const started = await startTestApp({
       sink,
-      logger: silentLogger(),
       metrics: createEdgeMetrics(createRegistry('edge', 'rr'), () => 0),
       instance: 'edge-t',
       maxBodyBytes: 65536,
       maxEventsPerRequest: 10,
       defaultSource: 'test',
-      isDraining: () => false,
       respond: { instance: 'edge-t', replies, timeoutMs: 50 },
     });
-    server = await new Promise((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/events?wait=processed`;
+    server = started.server;
+    url = `${started.base}/v1/events?wait=processed`;
   });
   afterAll(async () => new Promise((resolve) => server.close(resolve)));
   beforeEach(() => {

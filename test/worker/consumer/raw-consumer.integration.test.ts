@@ -2,10 +2,9 @@
  * The thin worker against a real broker: every raw record reaches the processed topic or
  * the DLQ, and the input offset is committed only after the downstream acknowledgement.
  */
-import type { Admin, Producer, ProducerBatch, RecordMetadata } from 'kafkajs';
+import type { Admin, Producer } from 'kafkajs';
 import { toKafkaMessage, wrapEvent } from '../../../lib/envelope';
 import { BatchingProducer, batchingDefaults } from '../../../lib/kafka/batching-producer';
-import type { SendBatchPort } from '../../../lib/kafka/batching-producer';
 import { createConsumer, createProducer } from '../../../lib/kafka/client';
 import { TopicPartitions } from '../../../lib/kafka/partitioner';
 import { createRegistry } from '../../../lib/metrics';
@@ -23,19 +22,8 @@ import {
   waitFor,
 } from '../../support/kafka-helpers';
 import { silentLogger } from '../../support/fakes';
+import { Gate } from '../../support/gate';
 import { TEST_BROKER } from '../../support/test-env';
-
-/** Holds downstream requests until opened: the real broker acknowledges them later. */
-class Gate implements SendBatchPort {
-  open = false;
-  requests = 0;
-  constructor(private readonly real: Producer) {}
-  async sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
-    this.requests += 1;
-    await waitFor(() => this.open, { timeoutMs: 60_000, intervalMs: 20, what: 'gate' });
-    return this.real.sendBatch(batch);
-  }
-}
 
 describe('RawConsumer (real broker)', () => {
   const kafka = testKafka(TEST_BROKER.brokers);

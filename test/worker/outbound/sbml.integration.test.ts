@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Admin, Producer, ProducerBatch, RecordMetadata } from 'kafkajs';
+import type { Admin, Producer } from 'kafkajs';
 import { toKafkaMessage, wrapEvent } from '../../../lib/envelope';
 import { IntakeError } from '../../../lib/errors';
 import { createConsumer, createProducer } from '../../../lib/kafka/client';
@@ -28,20 +28,9 @@ import { Pipeline } from '../../../services/worker/pipeline/pipeline';
 import { passThroughStep } from '../../../services/worker/pipeline/steps/pass-through-step';
 import { auditDelivery } from '../../support/audit';
 import { silentLogger } from '../../support/fakes';
+import { Gate } from '../../support/gate';
 import { createTopic, randomName, testKafka, waitFor } from '../../support/kafka-helpers';
 import { TEST_BROKER } from '../../support/test-env';
-
-/** Holds downstream requests until opened; the real broker acknowledges them afterwards. */
-class Gate {
-  open = false;
-  requests = 0;
-  constructor(private readonly real: Producer) {}
-  async sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
-    this.requests += 1;
-    await waitFor(() => this.open, { timeoutMs: 120_000, intervalMs: 20, what: 'gate' });
-    return this.real.sendBatch(batch);
-  }
-}
 
 /** Wraps the real log; appends fail while `failing` (a full disk, a broken store). */
 class FlakyLog implements OutboundLogPort {
