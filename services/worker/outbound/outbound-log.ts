@@ -13,10 +13,12 @@
  * - Deletes are committed too, but a delete lost in a crash only means a resend of an
  *   already acknowledged record: a downstream duplicate with the same id.
  *
- * Why LMDB: a memory-mapped B+tree with synced, batched commits from a writer thread; for
- * this append-then-delete pattern it needs one fsync per batch and no compaction. SQLite
- * (better-sqlite3, WAL, synchronous=FULL) is the alternative we measured; see
- * `bench/outbound-log-stores.ts` and docs/performance.md.
+ * Why LMDB: a memory-mapped B+tree with synced commits from its own writer thread, so a
+ * sync never blocks the event loop (heartbeats, other partitions); appends of one turn
+ * share a commit. SQLite (better-sqlite3, WAL, synchronous=FULL) appends faster in
+ * isolation for small chunks but syncs on the main thread; LMDB was faster for the loaded
+ * worker's shape (3 partitions at once, large chunks). Figures: `npm run
+ * bench:outbound-log`, docs/performance.md.
  */
 import { open } from 'lmdb';
 import type { RootDatabase } from 'lmdb';
