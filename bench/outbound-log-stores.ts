@@ -28,7 +28,12 @@ interface Store {
 
 /** LMDB through the worker's real implementation (synced commits, group commit per turn). */
 async function lmdbStore(dir: string): Promise<Store> {
-  const log = await openOutboundLog({ dir, maxEntries: 1e12, maxBytes: 1e15, logger: pino({ level: 'silent' }) });
+  const log = await openOutboundLog({
+    dir,
+    maxEntries: 1e12,
+    maxBytes: 1e15,
+    logger: pino({ level: 'silent' }),
+  });
   return {
     append: async (entries) => (await log.append(entries)).map((e) => e.seq),
     remove: (seqs) => log.remove(seqs),
@@ -41,11 +46,26 @@ function sqliteStore(dir: string): Promise<Store> {
   const db = new Database(join(dir, 'outbound.db'));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
-  db.exec('CREATE TABLE IF NOT EXISTS outbound (seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT, part INTEGER, k TEXT, v BLOB, h TEXT, src TEXT)');
-  const insert = db.prepare('INSERT INTO outbound (topic, part, k, v, h, src) VALUES (?, ?, ?, ?, ?, ?)');
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS outbound (seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT, part INTEGER, k TEXT, v BLOB, h TEXT, src TEXT)',
+  );
+  const insert = db.prepare(
+    'INSERT INTO outbound (topic, part, k, v, h, src) VALUES (?, ?, ?, ?, ?, ?)',
+  );
   const del = db.prepare('DELETE FROM outbound WHERE seq = ?');
   const appendMany = db.transaction((entries: NewEntry[]) =>
-    entries.map((e) => BigInt(insert.run(e.topic, e.partition, e.key, e.value, JSON.stringify(e.headers), JSON.stringify(e.source)).lastInsertRowid)),
+    entries.map((e) =>
+      BigInt(
+        insert.run(
+          e.topic,
+          e.partition,
+          e.key,
+          e.value,
+          JSON.stringify(e.headers),
+          JSON.stringify(e.source),
+        ).lastInsertRowid,
+      ),
+    ),
   );
   const removeMany = db.transaction((seqs: bigint[]) => {
     for (const s of seqs) del.run(s);
@@ -69,7 +89,11 @@ async function run(
 ): Promise<{ recordsPerSecond: number; p50ms: number; p99ms: number }> {
   const latencies: number[] = [];
   const started = process.hrtime.bigint();
-  await Promise.all(Array.from({ length: streams }, (_, s) => stream(store, chunk, size, Math.floor(N / streams), s, latencies)));
+  await Promise.all(
+    Array.from({ length: streams }, (_, s) =>
+      stream(store, chunk, size, Math.floor(N / streams), s, latencies),
+    ),
+  );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   latencies.sort((a, b) => a - b);
   return {
@@ -79,7 +103,14 @@ async function run(
   };
 }
 
-async function stream(store: Store, chunk: number, size: number, count: number, id: number, latencies: number[]): Promise<void> {
+async function stream(
+  store: Store,
+  chunk: number,
+  size: number,
+  count: number,
+  id: number,
+  latencies: number[],
+): Promise<void> {
   const value = Buffer.alloc(size, 'x');
   const pending: bigint[][] = [];
   for (let done = 0; done < count; done += chunk) {
@@ -120,11 +151,16 @@ async function main(): Promise<void> {
         await store.close();
         rmSync(dir, { recursive: true, force: true });
         results.push({ store: name, chunk, bytes: size, streams, ...r });
-        process.stderr.write(`bench: ${name} chunk=${chunk} bytes=${size} streams=${streams}: ${r.recordsPerSecond} records/s, append p50 ${r.p50ms} ms p99 ${r.p99ms} ms\n`);
+        process.stderr.write(
+          `bench: ${name} chunk=${chunk} bytes=${size} streams=${streams}: ${r.recordsPerSecond} records/s, append p50 ${r.p50ms} ms p99 ${r.p99ms} ms\n`,
+        );
       }
     }
   }
-  writeFileSync(join(projectRoot(__dirname), 'bench', 'results-outbound-log.json'), `${JSON.stringify({ records: N, ackLag: ACK_LAG, results, at: new Date().toISOString() }, null, 2)}\n`);
+  writeFileSync(
+    join(projectRoot(__dirname), 'bench', 'results-outbound-log.json'),
+    `${JSON.stringify({ records: N, ackLag: ACK_LAG, results, at: new Date().toISOString() }, null, 2)}\n`,
+  );
   console.table(results);
 }
 

@@ -33,6 +33,7 @@ export interface EdgeConfig {
   oneWayQueueEvents: number;
   auth: AuthConfig;
   corsOrigins: string[];
+  accessLog: 'all' | 'errors' | 'off';
 }
 
 export const edgeDefaults = {
@@ -85,6 +86,7 @@ export function loadEdgeConfig(env: Record<string, string | undefined> = process
       },
     },
     corsOrigins: r.list('INTAKE_CORS_ORIGINS', []),
+    accessLog: r.oneOf('INTAKE_ACCESS_LOG', 'errors', ['all', 'errors', 'off'] as const),
     oneWayQueueEvents: r.int('INTAKE_ONE_WAY_QUEUE_EVENTS', 50_000, { min: 1 }),
     maxWaitingResponses: r.int('INTAKE_MAX_WAITING_RESPONSES', 10_000, { min: 1 }),
     viewDir: r.str('INTAKE_EDGE_VIEW_DIR', `.intake/edge-${port}/views`),

@@ -28,7 +28,11 @@ async function main(): Promise<void> {
   const kafka = createKafka(config.kafka, logger);
   const registry = createRegistry('edge', config.instance);
   // NOTE: the gauge reads the sink only on scrape, after it exists.
-  const metrics = createEdgeMetrics(registry, () => sink.inFlightBytes);
+  const metrics = createEdgeMetrics(
+    registry,
+    () => sink.inFlightBytes,
+    () => sink.isHealthy(),
+  );
   const sink = new KafkaSink({
     producer: createProducer(kafka),
     // NOTE: the sink's admin probes readiness: no retries, so an outage shows at once.
@@ -90,6 +94,7 @@ async function main(): Promise<void> {
     oneWay,
     auth: config.auth,
     corsOrigins: config.corsOrigins,
+    accessLog: config.accessLog,
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, (err?: Error) =>

@@ -18,8 +18,20 @@ export interface EdgeMetrics {
   oneWaySent: Counter;
 }
 
-export function createEdgeMetrics(registry: Registry, inFlightBytes: () => number): EdgeMetrics {
+export function createEdgeMetrics(
+  registry: Registry,
+  inFlightBytes: () => number,
+  kafkaUp: () => boolean = () => true,
+): EdgeMetrics {
   const registers = [registry];
+  new Gauge({
+    name: 'intake_edge_kafka_up',
+    help: '1 while Kafka is reachable and acknowledging, 0 otherwise',
+    registers,
+    collect() {
+      this.set(kafkaUp() ? 1 : 0);
+    },
+  });
   return {
     registry,
     requests: new Counter({

@@ -7,9 +7,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import cors from 'cors';
 import express from 'express';
+import { pinoHttp } from 'pino-http';
 import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
 import type { Logger } from '../../../lib/logger';
 import { projectRoot } from '../../../lib/paths';
+import { uuidv7 } from '../../../lib/uuid7';
 import type { EdgeMetrics } from '../metrics';
 import type { Sink } from '../sink';
 import { eventsRoute } from './events-route';
@@ -43,6 +45,8 @@ export interface AppDeps {
   auth?: AuthConfig;
   /** Origins allowed to call from browsers (`*` for any); empty: no CORS headers. */
   corsOrigins?: string[];
+  /** Access log: `errors` (4xx/5xx only, the default) or `all`; `off` in unit tests. */
+  accessLog?: 'all' | 'errors' | 'off';
 }
 
 export const bodyDefaults: BodyLimits = { maxDepth: 32, maxRatio: 100 };
@@ -52,6 +56,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   app.use(countRequests(deps.metrics));
+  if (deps.accessLog && deps.accessLog !== 'off') app.use(accessLog(deps.logger, deps.accessLog));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', instance: deps.instance });
@@ -131,6 +136,36 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use(errorHandler(deps.logger, deps.maxBodyBytes));
   return app;
+}
+
+/**
+ * pino-http access log with a request id: nginx's `X-Request-Id` when present (so both
+ * logs join), else a new one; echoed in the answer. Only 4xx/5xx by default: 2xx at full
+ * rate would cost more than the request itself.
+ */
+function accessLog(logger: Logger, mode: 'all' | 'errors'): RequestHandler {
+  return pinoHttp({
+    logger: logger.child({ module: 'access' }),
+    genReqId: (req, res) => {
+      const given = req.headers['x-request-id'];
+      const id = typeof given === 'string' && given.length <= 128 ? given : uuidv7();
+      res.setHeader('X-Request-Id', id);
+      return id;
+    },
+    customLogLevel: (_req, res, err) => {
+      if (err || res.statusCode >= 500) return 'error';
+      if (res.statusCode >= 400) return 'warn';
+      return mode === 'all' ? 'info' : 'silent';
+    },
+    serializers: {
+      req: (req: { id: unknown; method: unknown; url: unknown; remoteAddress: unknown }) => ({
+        id: req.id,
+        method: req.method,
+        url: req.url,
+        remoteAddress: req.remoteAddress,
+      }),
+    },
+  });
 }
 
 function countRequests(metrics: EdgeMetrics): RequestHandler {
