@@ -34,6 +34,8 @@ export interface EdgeConfig {
   auth: AuthConfig;
   corsOrigins: string[];
   accessLog: 'all' | 'errors' | 'off';
+  /** One-way UDP listener: port 0 (the default) keeps it off. */
+  udp: { host: string; port: number; source: string };
 }
 
 export const edgeDefaults = {
@@ -86,6 +88,11 @@ export function loadEdgeConfig(env: Record<string, string | undefined> = process
       },
     },
     corsOrigins: r.list('INTAKE_CORS_ORIGINS', []),
+    udp: {
+      host: r.str('INTAKE_UDP_HOST', '127.0.0.1'),
+      port: r.int('INTAKE_UDP_PORT', 0, { min: 0, max: 65535 }),
+      source: r.str('INTAKE_UDP_SOURCE', 'udp'),
+    },
     accessLog: r.oneOf('INTAKE_ACCESS_LOG', 'errors', ['all', 'errors', 'off'] as const),
     oneWayQueueEvents: r.int('INTAKE_ONE_WAY_QUEUE_EVENTS', 50_000, { min: 1 }),
     maxWaitingResponses: r.int('INTAKE_MAX_WAITING_RESPONSES', 10_000, { min: 1 }),

@@ -16,7 +16,8 @@ import { createKafka, createProducer } from '../../lib/kafka/client';
 import { createRegistry } from '../../lib/metrics';
 import { exitOnStartupFailure, handleShutdownSignals, sleep } from '../../lib/lifecycle';
 import { loadEdgeConfig } from './config';
-import { createApp } from './http/app';
+import { bodyDefaults, createApp } from './http/app';
+import { UdpListener } from './udp/udp-listener';
 import { createEdgeMetrics } from './metrics';
 import { ReplyWaiter } from './replies/reply-waiter';
 import { OneWayQueue } from './one-way-queue';
@@ -80,6 +81,18 @@ async function main(): Promise<void> {
     onDrop: (count, reason) => metrics.eventsDropped.inc({ reason }, count),
     onSent: (count) => metrics.oneWaySent.inc(count),
   });
+  const udp =
+    config.udp.port > 0
+      ? new UdpListener({
+          ...config.udp,
+          queue: oneWay,
+          limits: bodyDefaults,
+          logger,
+          onDatagram: (_events, invalid) =>
+            metrics.eventsRejected.inc({ reason: 'invalid' }, invalid),
+        })
+      : null;
+  if (udp) logger.info({ host: config.udp.host, port: await udp.start() }, 'udp_listening');
   const app = createApp({
     sink,
     logger,
@@ -115,6 +128,7 @@ async function main(): Promise<void> {
       server.close(() => resolve());
       server.closeIdleConnections();
     });
+    await udp?.stop();
     await oneWay.close();
     await sink.stop();
     await Promise.all([progress.stop(), scores.stop(), replies.stop()]);
