@@ -158,6 +158,7 @@ async function runWorker(
     scores: name('scores'),
     progress: name('progress'),
     replies: name('replies'),
+    rejections: name('rejections'),
   };
   await createTopics(Object.values(topics));
   const dir = mkdtempSync(join(tmpdir(), 'bench-worker-'));
@@ -175,6 +176,7 @@ async function runWorker(
       INTAKE_TOPIC_SCORES: topics.scores,
       INTAKE_TOPIC_PROGRESS: topics.progress,
       INTAKE_TOPIC_REPLIES: topics.replies,
+      INTAKE_TOPIC_REJECTIONS: topics.rejections,
       INTAKE_SBML: sbml ? 'on' : 'off',
       INTAKE_PIPELINE: pipeline,
       INTAKE_OUTBOUND_LOG_DIR: join(dir, 'log'),

@@ -99,6 +99,8 @@ export interface KafkaConfig {
     progress: string;
     /** Request/response outcomes, read by the waiting edges. */
     replies: string;
+    /** Compacted: why a raw record went to the DLQ, keyed `<raw topic>/<partition>/<offset>` (for receipts). */
+    rejections: string;
   };
 }
 
@@ -111,6 +113,7 @@ export const kafkaDefaults: KafkaConfig = {
     dlq: 'intake.dlq',
     scores: 'intake.scores',
     progress: 'intake.progress',
+    rejections: 'intake.rejections',
     replies: 'intake.replies',
   },
 };
@@ -126,6 +129,7 @@ export function readKafkaConfig(r: EnvReader, clientId: string): KafkaConfig {
       scores: r.str('INTAKE_TOPIC_SCORES', kafkaDefaults.topics.scores),
       progress: r.str('INTAKE_TOPIC_PROGRESS', kafkaDefaults.topics.progress),
       replies: r.str('INTAKE_TOPIC_REPLIES', kafkaDefaults.topics.replies),
+      rejections: r.str('INTAKE_TOPIC_REJECTIONS', kafkaDefaults.topics.rejections),
     },
   };
 }

@@ -38,6 +38,7 @@ export function intakeTopics(
     base(config.topics.dlq),
     compacted(config.topics.scores),
     compacted(config.topics.progress),
+    compacted(config.topics.rejections),
     // Replies matter only while an edge waits for them: keep them an hour.
     {
       ...base(config.topics.replies),

@@ -10,7 +10,7 @@
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { TopicView, lmdbStore, memoryStore } from '../../lib/kafka/topic-view';
-import type { PartitionProgress } from './views/receipt';
+import type { PartitionProgress, Rejection } from './views/receipt';
 import { createLogger } from '../../lib/logger';
 import { createKafka, createProducer } from '../../lib/kafka/client';
 import { createRegistry } from '../../lib/metrics';
@@ -63,6 +63,13 @@ async function main(): Promise<void> {
     logger,
     parse: (value) => JSON.parse(value.toString()) as Record<string, unknown>,
   });
+  const rejections = new TopicView<Rejection>({
+    kafka,
+    topic: topics.rejections,
+    store: lmdbStore(join(config.viewDir, 'rejections')),
+    logger,
+    parse: (value) => JSON.parse(value.toString()) as Rejection,
+  });
   const replies = new ReplyWaiter({
     kafka,
     topic: topics.replies,
@@ -71,7 +78,7 @@ async function main(): Promise<void> {
     logger,
   });
   // The views fill in the background: look-ups answer 503 until they caught up.
-  await Promise.all([progress.start(), scores.start(), replies.start()]);
+  await Promise.all([progress.start(), scores.start(), rejections.start(), replies.start()]);
 
   const oneWay = new OneWayQueue({
     sink,
@@ -102,7 +109,7 @@ async function main(): Promise<void> {
     maxEventsPerRequest: config.maxEventsPerRequest,
     defaultSource: config.defaultSource,
     isDraining: () => draining,
-    lookups: { rawTopic: topics.raw, progress, scores },
+    lookups: { rawTopic: topics.raw, progress, scores, rejections },
     respond: { instance: config.instance, replies, timeoutMs: config.responseTimeoutMs },
     oneWay,
     auth: config.auth,
@@ -131,7 +138,7 @@ async function main(): Promise<void> {
     await udp?.stop();
     await oneWay.close();
     await sink.stop();
-    await Promise.all([progress.stop(), scores.stop(), replies.stop()]);
+    await Promise.all([progress.stop(), scores.stop(), rejections.stop(), replies.stop()]);
   });
 }
 

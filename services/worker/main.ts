@@ -48,6 +48,7 @@ async function main(): Promise<void> {
     topics.scores,
     topics.progress,
     topics.replies,
+    topics.rejections,
   ]);
   await admin.disconnect();
 
@@ -120,7 +121,7 @@ async function main(): Promise<void> {
     onAssigned: (assigned) => restorer.assigned(assigned),
     beforePartition: (partition) => restorer.ready(partition),
     partitions,
-    topics: { ...topics, outputs: { scores: topics.scores } },
+    topics: { ...topics, outputs: { scores: topics.scores, rejections: topics.rejections } },
     metrics,
     logger,
     partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,

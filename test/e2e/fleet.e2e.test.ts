@@ -218,6 +218,30 @@ describe('local fleet end to end', () => {
     });
   });
 
+  it('answers a receipt with rejected and the reason once the workers dead-lettered the event', async () => {
+    const accepted = await post({
+      type: 'add_to_cart',
+      key: 'rejected-visitor',
+      data: { sku: 'S1', quantity: 0, price: 1 },
+    });
+    expect(accepted.status).toBe(202);
+    const receipt = accepted.receipts[0]!;
+    const body = await waitFor(
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${EDGE_PORTS[1]}/v1/receipts/${receipt}`, {
+          headers: auth(),
+        });
+        const json = (await res.json()) as { status: string; reason?: string; step?: string };
+        return json.status === 'rejected' ? json : undefined;
+      },
+      { timeoutMs: 30_000, what: 'receipt rejected' },
+    );
+    expect(body).toMatchObject({
+      step: 'validate',
+      reason: expect.stringMatching(/quantity must be >= 1/),
+    });
+  });
+
   it('accepts NDJSON and gzip through nginx, and one-way events with 204', async () => {
     const url = `${E2E_FLEET.baseUrl}/v1/events`;
     const ndjson = ['nd-1', 'nd-2', 'nd-3']

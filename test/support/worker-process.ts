@@ -17,6 +17,7 @@ export interface WorkerTopics {
   scores: string;
   progress: string;
   replies: string;
+  rejections: string;
 }
 
 export async function freePort(): Promise<number> {
@@ -70,6 +71,7 @@ export class WorkerProcess {
           INTAKE_TOPIC_SCORES: topics.scores,
           INTAKE_TOPIC_PROGRESS: topics.progress,
           INTAKE_TOPIC_REPLIES: topics.replies,
+          INTAKE_TOPIC_REJECTIONS: topics.rejections,
           INTAKE_OUTBOUND_LOG_DIR: this.logDir,
           ...this.opts.env,
           ...extraEnv,

@@ -61,11 +61,13 @@ describe('worker under faults (real processes, real broker)', () => {
       scores: randomName('scores'),
       progress: randomName('progress'),
       replies: randomName('replies'),
+      rejections: randomName('rejections'),
     };
     await createTopic(admin, topics.raw, 6);
     for (const t of [topics.processed, topics.dlq, topics.scores]) await createTopic(admin, t, 6);
     await createTopic(admin, topics.progress, 1);
     await createTopic(admin, topics.replies, 1);
+    await createTopic(admin, topics.rejections, 1);
     return topics;
   }
 

@@ -1,15 +1,16 @@
 /**
  * Look-ups that any edge answers from views of compacted topics (no per-event state):
  * - `GET /v1/receipts/:receipt`: `queued`, `processed` or `delivered`, from the workers'
- *   published delivery progress per raw partition;
+ *   published delivery progress per raw partition, or `rejected` with the reason when the
+ *   compacted rejections topic names the event's position;
  * - `GET /v1/visitors/:id/score`: the visitor's purchase-propensity score, from the
  *   compacted scores topic (request/acknowledge's "use the id later" case).
  * While a view has not caught up with its topic, the answer is 503 with Retry-After.
  */
 import type { RequestHandler, Response } from 'express';
 import type { TopicView } from '../../../lib/kafka/topic-view';
-import { decodeReceipt, receiptStatus } from '../views/receipt';
-import type { PartitionProgress } from '../views/receipt';
+import { decodeReceipt, receiptStatus, rejectionKey } from '../views/receipt';
+import type { PartitionProgress, Rejection } from '../views/receipt';
 import { sendProblem } from './send-problem';
 
 type View<T> = Pick<TopicView<T>, 'isCaughtUp' | 'get'>;
@@ -18,6 +19,8 @@ export interface LookupDeps {
   rawTopic: string;
   progress: View<PartitionProgress>;
   scores: View<Record<string, unknown>>;
+  /** Absent: receipts never say `rejected`. */
+  rejections?: View<Rejection>;
 }
 
 function sendNotReady(res: Response, what: string): void {
@@ -47,9 +50,13 @@ export function receiptRoute(deps: LookupDeps): RequestHandler {
       return;
     }
     const progress = deps.progress.get(`${deps.rawTopic}/${position.partition}`);
+    const status = receiptStatus(position, progress);
+    const rejection =
+      status === 'queued' ? undefined : deps.rejections?.get(rejectionKey(deps.rawTopic, position));
     res.json({
       receipt,
-      status: receiptStatus(position, progress),
+      status: rejection ? 'rejected' : status,
+      ...(rejection ? { reason: rejection.reason, step: rejection.step } : {}),
       partition: position.partition,
       offset: position.offset.toString(),
       progress: progress

@@ -26,7 +26,17 @@ export function decodeReceipt(receipt: string): ReceiptPosition | null {
   return { partition: Number(match[1]), offset: BigInt(match[2]!) };
 }
 
-export type ReceiptStatus = 'queued' | 'processed' | 'delivered';
+export type ReceiptStatus = 'queued' | 'processed' | 'delivered' | 'rejected';
+
+/** Why a raw record went to the DLQ (from the compacted rejections topic). */
+export interface Rejection {
+  reason: string;
+  step: string;
+  at: string;
+}
+
+export const rejectionKey = (topic: string, p: ReceiptPosition): string =>
+  `${topic}/${p.partition}/${p.offset}`;
 
 export interface PartitionProgress {
   /** Exclusive: every raw offset below it is delivered downstream. */

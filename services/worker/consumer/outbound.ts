@@ -55,7 +55,7 @@ export async function processMessages(
       envelope = parseEnvelope(message.value);
     } catch (err) {
       result.dlq += 1;
-      result.outbound.push(toDlq(message, ctx, 'parse', (err as Error).message, deps));
+      result.outbound.push(...rejectedOutputs(message, ctx, 'parse', (err as Error).message, deps));
       continue;
     }
     const outcome = await deps.pipeline.run(envelope, ctx);
@@ -81,9 +81,15 @@ export async function processMessages(
         result.outbound.push(toSide(record, outcome.event.id, message.offset, deps));
     } else if (outcome.kind === 'dlq') {
       result.dlq += 1;
-      const dead = toDlq(message, ctx, outcome.step ?? 'unknown', outcome.reason, deps);
-      Object.assign(dead.record.headers ?? {}, replyHeader);
-      result.outbound.push(dead);
+      const [dead, ...rest] = rejectedOutputs(
+        message,
+        ctx,
+        outcome.step ?? 'unknown',
+        outcome.reason,
+        deps,
+      );
+      Object.assign(dead!.record.headers ?? {}, replyHeader);
+      result.outbound.push(dead!, ...rest);
     } else {
       result.dropped += 1;
       if (replyTo && deps.topics.replies) {
@@ -131,6 +137,26 @@ function toSide(
       headers: { [HEADER_ID]: id },
     },
   };
+}
+
+/**
+ * A rejected record: the dead letter, and (when the `rejections` output is configured)
+ * the reason keyed by the raw position, so any edge can answer its receipt `rejected`.
+ */
+function rejectedOutputs(
+  message: KafkaMessage,
+  ctx: StepContext,
+  step: string,
+  reason: string,
+  deps: { topics: OutboundTopics; partitions: TopicPartitions },
+): OutboundRecord[] {
+  const dead = toDlq(message, ctx, step, reason, deps);
+  if (!deps.topics.outputs?.rejections) return [dead];
+  const id =
+    message.headers?.[HEADER_ID]?.toString() ?? `${ctx.topic}-${ctx.partition}-${ctx.offset}`;
+  const key = `${ctx.topic}/${ctx.partition}/${ctx.offset}`;
+  const value = { reason: reason.slice(0, 1000), step, at: new Date().toISOString() };
+  return [dead, toSide({ output: 'rejections', key, value }, id, ctx.offset, deps)];
 }
 
 function toDlq(
