@@ -46,7 +46,7 @@ export class KafkaSink implements Sink {
   private connected = false;
   private lastError: string | null = null;
   private probeTimer: NodeJS.Timeout | null = null;
-  private probing = false;
+  private probing: Promise<void> | null = null;
 
   constructor(private readonly deps: KafkaSinkDeps) {
     this.batcher = new BatchingProducer({
@@ -71,7 +71,11 @@ export class KafkaSink implements Sink {
     await withRetry(() => this.partitions.refresh(this.deps.admin, [this.deps.topic]));
     await this.deps.producer.connect();
     this.connected = true;
-    this.probeTimer = setInterval(() => void this.probe(), this.deps.probeIntervalMs ?? 2000);
+    this.probeTimer = setInterval(() => {
+      this.probing ??= this.probe().finally(() => {
+        this.probing = null;
+      });
+    }, this.deps.probeIntervalMs ?? 2000);
   }
 
   /**
@@ -79,16 +83,12 @@ export class KafkaSink implements Sink {
    * even when no traffic flows, and recovers by itself when Kafka is back.
    */
   private async probe(): Promise<void> {
-    if (this.probing) return;
-    this.probing = true;
     try {
       await this.deps.admin.fetchTopicMetadata({ topics: [this.deps.topic] });
       this.connected = true;
       this.lastError = null;
     } catch (err) {
       this.lastError = `Kafka unreachable: ${(err as Error).message}`;
-    } finally {
-      this.probing = false;
     }
   }
 
@@ -128,6 +128,7 @@ export class KafkaSink implements Sink {
 
   async stop(): Promise<void> {
     if (this.probeTimer) clearInterval(this.probeTimer);
+    await this.probing; // NOTE: a probe in flight must end before the admin disconnects
     await this.batcher.close();
     await this.deps.producer.disconnect();
     await this.deps.admin.disconnect();
