@@ -19,6 +19,8 @@ export interface EdgeConfig {
   /** Largest accepted request body, in bytes (after decompression). */
   maxBodyBytes: number;
   maxEventsPerRequest: number;
+  /** Largest event of a batch (array or NDJSON), in bytes; a single event is bounded by maxBodyBytes. */
+  maxEventBytes: number;
   /** The source recorded in envelopes until API keys name one. */
   defaultSource: string;
   /** After SIGTERM: how long to keep serving while not ready, so the balancer moves away. */
@@ -73,6 +75,7 @@ export function loadEdgeConfig(env: Record<string, string | undefined> = process
       }),
     },
     maxBodyBytes: r.int('INTAKE_MAX_BODY_BYTES', edgeDefaults.maxBodyBytes, { min: 1024 }),
+    maxEventBytes: r.int('INTAKE_MAX_EVENT_BYTES', 128 * 1024, { min: 64 }),
     maxEventsPerRequest: r.int('INTAKE_MAX_EVENTS_PER_REQUEST', edgeDefaults.maxEventsPerRequest, {
       min: 1,
     }),

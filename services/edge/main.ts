@@ -115,6 +115,7 @@ async function main(): Promise<void> {
     auth: config.auth,
     corsOrigins: config.corsOrigins,
     accessLog: config.accessLog,
+    bodyLimits: { ...bodyDefaults, maxEventBytes: config.maxEventBytes },
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, (err?: Error) =>

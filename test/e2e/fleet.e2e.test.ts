@@ -176,7 +176,7 @@ describe('local fleet end to end', () => {
     expect(unknown.status).toBe(404);
   });
 
-  it('answers request/response through nginx: 200 with the processed result, 422 when the rules reject it', async () => {
+  it('answers request/response through nginx: 200 with the processed result, 504 past the timeout, 422 when the rules reject it', async () => {
     const url = `${E2E_FLEET.baseUrl}/v1/events?wait=processed`;
     const json = { 'content-type': 'application/json', ...auth() };
     for (let i = 0; i < 6; i++) {
@@ -202,6 +202,33 @@ describe('local fleet end to end', () => {
       expect(body.result.enriched.worker).toMatch(/^worker-/);
       expect(body.position.topic).toBe('intake.processed');
     }
+    // A client may wait less than the edge's maximum: past it, 504 with the receipt, and the
+    // event is durable all the same (its receipt ends up delivered).
+    const slow = await fetch(`${url}&timeout=1`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({
+        id: 'rr-timeout',
+        type: 'page_view',
+        key: 'rr-visitor',
+        data: { path: '/' },
+      }),
+    });
+    expect(slow.status).toBe(504);
+    const timedOut = (await slow.json()) as { receipt: string; type: string };
+    expect(timedOut.type).toMatch(/processing-timeout$/);
+    const after = await waitFor(
+      async () => {
+        const res = await fetch(`${E2E_FLEET.baseUrl}/v1/receipts/${timedOut.receipt}`, {
+          headers: auth(),
+        });
+        const body = (await res.json()) as { status: string };
+        return body.status === 'delivered' ? body.status : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the timed-out event delivered' },
+    );
+    expect(after).toBe('delivered');
+
     const bad = await fetch(url, {
       method: 'POST',
       headers: json,

@@ -49,7 +49,7 @@ export interface AppDeps {
   accessLog?: 'all' | 'errors' | 'off';
 }
 
-export const bodyDefaults: BodyLimits = { maxDepth: 32, maxRatio: 100 };
+export const bodyDefaults: BodyLimits = { maxDepth: 32, maxRatio: 100, maxEventBytes: 128 * 1024 };
 
 export function createApp(deps: AppDeps): Express {
   const app = express();

@@ -9,7 +9,9 @@
  * Guards, each answered with a 4xx and never a crash: invalid UTF-8, empty bodies,
  * nesting deeper than `maxDepth`, `__proto__` / `constructor` / `prototype` keys (no
  * prototype pollution downstream), numbers JSON cannot carry (1e999), and a
- * decompressed/compressed ratio above `maxRatio` (gzip bombs).
+ * decompressed/compressed ratio above `maxRatio` (gzip bombs). In a batch (array or
+ * NDJSON), an event larger than `maxEventBytes` is a per-item error; a single event is
+ * bounded by the body limit.
  */
 import { TextDecoder } from 'node:util';
 import type { ProblemType } from '../../../lib/http/problem';
@@ -35,6 +37,8 @@ export interface BodyLimits {
   maxDepth: number;
   /** Largest decompressed/compressed size ratio accepted for an encoded body. */
   maxRatio: number;
+  /** Largest event of a batch, in bytes of its JSON text. */
+  maxEventBytes: number;
 }
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -66,7 +70,12 @@ export function parseBody(
     throw new BodyError('bad-request', 'The body is empty; send at least one event.');
   if (contentType === 'ndjson') {
     const lines = text.split('\n').filter((l) => l.trim() !== '');
-    return { single: false, items: lines.map((line) => parseItem(line, limits)) };
+    return {
+      single: false,
+      items: lines.map((line) =>
+        Buffer.byteLength(line) > limits.maxEventBytes ? tooLarge(limits) : parseItem(line, limits),
+      ),
+    };
   }
   let whole: unknown;
   try {
@@ -79,11 +88,20 @@ export function parseBody(
       throw new BodyError('bad-request', 'The array holds no event; send at least one.');
     return {
       single: false,
-      items: whole.map((value: unknown) => checked(value, limits.maxDepth - 1)),
+      items: whole.map((value: unknown) =>
+        Buffer.byteLength(JSON.stringify(value) ?? '') > limits.maxEventBytes
+          ? tooLarge(limits)
+          : checked(value, limits.maxDepth - 1),
+      ),
     };
   }
   return { single: true, items: [checked(whole, limits.maxDepth)] };
 }
+
+const tooLarge = (limits: BodyLimits): Item => ({
+  ok: false,
+  reason: `the event is larger than ${limits.maxEventBytes} bytes`,
+});
 
 function checked(value: unknown, maxDepth: number): Item {
   const problem = inspect(value, maxDepth);

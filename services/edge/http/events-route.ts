@@ -81,12 +81,18 @@ export function eventsRoute(deps: EventsRouteDeps): RequestHandler {
       );
       return;
     }
-    const { wait, ack } = req.query;
-    if ((wait !== undefined && wait !== 'processed') || (ack !== undefined && ack !== 'none')) {
+    const { wait, ack, timeout } = req.query;
+    const badTimeout =
+      timeout !== undefined && !(typeof timeout === 'string' && /^[1-9][0-9]{0,8}$/.test(timeout));
+    if (
+      (wait !== undefined && wait !== 'processed') ||
+      (ack !== undefined && ack !== 'none') ||
+      badTimeout
+    ) {
       sendProblem(
         res,
         'bad-request',
-        'Unknown query: use `wait=processed` (request/response) or `ack=none` (one-way).',
+        'Unknown query: use `wait=processed` (request/response, optionally `timeout=<ms>`) or `ack=none` (one-way).',
       );
       return;
     }
@@ -179,8 +185,14 @@ export function eventsRoute(deps: EventsRouteDeps): RequestHandler {
         sendProblem(res, 'bad-request', 'This edge does not serve `wait=processed`.');
         return;
       }
+      // `timeout` (ms) lets a client wait less than the configured maximum, never more.
+      const asked = Number(req.query.timeout);
+      const timeoutMs =
+        Number.isInteger(asked) && asked > 0
+          ? Math.min(asked, deps.respond.timeoutMs)
+          : deps.respond.timeoutMs;
       await respondWhenProcessed(
-        deps.respond,
+        { ...deps.respond, timeoutMs },
         res,
         envelopes,
         parsed.single,

@@ -85,6 +85,27 @@ describe('edge front door', () => {
     expect(json.rejected).toEqual([{ index: 1, reason: expect.stringMatching(/not valid JSON/) }]);
   });
 
+  it('rejects a batch event over the per-event limit as an item, accepting the others', async () => {
+    const limited = await listen({
+      bodyLimits: { maxDepth: 32, maxRatio: 100, maxEventBytes: 1000 },
+    });
+    const body = JSON.stringify([
+      { type: 'big', key: 'v', data: 'x'.repeat(2000) },
+      { type: 'small', key: 'v' },
+    ]);
+    const res = await fetch(`${limited.base}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      body,
+    });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({
+      accepted: [{ index: 1 }],
+      rejected: [{ index: 0, reason: expect.stringMatching(/larger than 1000 bytes/) }],
+    });
+    await new Promise((r) => limited.server.close(r));
+  });
+
   it('accepts gzip, and refuses a gzip bomb by its expansion ratio', async () => {
     expect(
       (
