@@ -5,6 +5,9 @@
 import { EnvReader, readKafkaConfig } from '../../lib/config';
 import type { KafkaConfig } from '../../lib/config';
 import { IntakeError } from '../../lib/errors';
+import { streamDefaults } from './stream/stream-session';
+import { subscribeDefaults } from './subscribe/subscribe-routes';
+import type { SubscribeLimits } from './subscribe/subscribe-routes';
 import { parseApiKeys } from './http/auth';
 import type { AuthConfig } from './http/auth';
 import { batchingDefaults } from '../../lib/kafka/batching-producer';
@@ -36,6 +39,16 @@ export interface EdgeConfig {
   auth: AuthConfig;
   corsOrigins: string[];
   accessLog: 'all' | 'errors' | 'off';
+  /** Streaming ingest (`/v1/stream`, WebSocket and chunked NDJSON). */
+  stream: {
+    maxMessageBytes: number;
+    maxPendingEvents: number;
+    ackIntervalMs: number;
+    pingIntervalMs: number;
+    idleTimeoutMs: number;
+  };
+  /** Publish/subscribe (`/v1/subscribe/:topic`). */
+  subscribe: SubscribeLimits;
   /** One-way UDP listener: port 0 (the default) keeps it off. */
   udp: { host: string; port: number; source: string };
 }
@@ -91,6 +104,30 @@ export function loadEdgeConfig(env: Record<string, string | undefined> = process
       },
     },
     corsOrigins: r.list('INTAKE_CORS_ORIGINS', []),
+    stream: {
+      maxMessageBytes: r.int('INTAKE_STREAM_MAX_MESSAGE_BYTES', 1024 * 1024, { min: 1024 }),
+      maxPendingEvents: r.int('INTAKE_STREAM_MAX_PENDING_EVENTS', streamDefaults.maxPendingEvents, {
+        min: 1,
+      }),
+      ackIntervalMs: r.int('INTAKE_STREAM_ACK_INTERVAL_MS', streamDefaults.ackIntervalMs, {
+        min: 0,
+        max: 1000,
+      }),
+      pingIntervalMs: r.int('INTAKE_STREAM_PING_MS', 30_000, { min: 100 }),
+      idleTimeoutMs: r.int('INTAKE_STREAM_IDLE_TIMEOUT_MS', 300_000, { min: 100 }),
+    },
+    subscribe: {
+      maxSubscribers: r.int('INTAKE_SUBSCRIBE_MAX', subscribeDefaults.maxSubscribers, { min: 0 }),
+      maxBufferedBytes: r.int(
+        'INTAKE_SUBSCRIBE_MAX_BUFFERED_BYTES',
+        subscribeDefaults.maxBufferedBytes,
+        { min: 1024 },
+      ),
+      heartbeatMs: r.int('INTAKE_SUBSCRIBE_HEARTBEAT_MS', subscribeDefaults.heartbeatMs, {
+        min: 100,
+      }),
+      ringSize: r.int('INTAKE_SUBSCRIBE_REPLAY_EVENTS', subscribeDefaults.ringSize, { min: 0 }),
+    },
     udp: {
       host: r.str('INTAKE_UDP_HOST', '127.0.0.1'),
       port: r.int('INTAKE_UDP_PORT', 0, { min: 0, max: 65535 }),

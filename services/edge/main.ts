@@ -4,7 +4,7 @@
  * Start: config -> Kafka sink (partition metadata, producer) -> views of the progress and
  * scores topics (they catch up in the background) -> HTTP listener.
  * SIGTERM: turn not-ready -> keep serving for the grace period (the balancer moves away)
- * -> stop accepting connections and finish in-flight requests -> flush the producer ->
+ * -> let streams' pending events be acked, close streams and subscriptions -> stop accepting connections and finish in-flight requests -> flush the producer ->
  * disconnect -> exit 0.
  */
 import type { Server } from 'node:http';
@@ -22,6 +22,9 @@ import { createEdgeMetrics } from './metrics';
 import { ReplyWaiter } from './replies/reply-waiter';
 import { OneWayQueue } from './one-way-queue';
 import { KafkaSink } from './sink';
+import { createKeyChecker } from './http/auth';
+import { WsStreamServer, attachUpgrades } from './stream/ws-stream';
+import { Fanouts, WsSubscribeRoute } from './subscribe/subscribe-routes';
 
 async function main(): Promise<void> {
   const config = loadEdgeConfig();
@@ -29,11 +32,12 @@ async function main(): Promise<void> {
   const kafka = createKafka(config.kafka, logger);
   const registry = createRegistry('edge', config.instance);
   // NOTE: the gauge reads the sink only on scrape, after it exists.
-  const metrics = createEdgeMetrics(
-    registry,
-    () => sink.inFlightBytes,
-    () => sink.isHealthy(),
-  );
+  const metrics = createEdgeMetrics(registry, {
+    inFlightBytes: () => sink.inFlightBytes,
+    kafkaUp: () => sink.isHealthy(),
+    streams: () => wsStreams.connections,
+    subscribers: () => fanouts.count,
+  });
   const sink = new KafkaSink({
     producer: createProducer(kafka),
     // NOTE: the sink's admin probes readiness: no retries, so an outage shows at once.
@@ -100,6 +104,32 @@ async function main(): Promise<void> {
         })
       : null;
   if (udp) logger.info({ host: config.udp.host, port: await udp.start() }, 'udp_listening');
+  const fanouts = new Fanouts(
+    kafka,
+    { processed: topics.processed, scores: topics.scores, dlq: topics.dlq },
+    logger,
+    config.subscribe,
+    (reason) => metrics.subscribersDropped.inc({ reason }),
+  );
+  const streamLimits = {
+    ...bodyDefaults,
+    maxEventBytes: config.maxEventBytes,
+    maxPendingEvents: config.stream.maxPendingEvents,
+    ackIntervalMs: config.stream.ackIntervalMs,
+  };
+  const wsStreams = new WsStreamServer({
+    sink,
+    logger,
+    instance: config.instance,
+    defaultSource: config.defaultSource,
+    limits: streamLimits,
+    maxMessageBytes: config.stream.maxMessageBytes,
+    pingIntervalMs: config.stream.pingIntervalMs,
+    idleTimeoutMs: config.stream.idleTimeoutMs,
+    isDraining: () => draining,
+    onAccepted: (n) => metrics.eventsAccepted.inc(n),
+    onRejected: (n) => metrics.eventsRejected.inc({ reason: 'invalid' }, n),
+  });
   const app = createApp({
     sink,
     logger,
@@ -116,6 +146,8 @@ async function main(): Promise<void> {
     corsOrigins: config.corsOrigins,
     accessLog: config.accessLog,
     bodyLimits: { ...bodyDefaults, maxEventBytes: config.maxEventBytes },
+    stream: streamLimits,
+    fanouts,
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, (err?: Error) =>
@@ -123,6 +155,17 @@ async function main(): Promise<void> {
     );
   });
   server.keepAliveTimeout = 65_000; // longer than nginx's upstream keepalive_timeout
+  // NOTE: streams last as long as the client sends; their idle timeouts bound them instead.
+  server.requestTimeout = 0;
+  attachUpgrades(
+    server,
+    { '/v1/stream': wsStreams, '/v1/subscribe/': new WsSubscribeRoute(fanouts) },
+    {
+      checkKey: createKeyChecker(config.auth),
+      isDraining: () => draining,
+      defaultSource: config.defaultSource,
+    },
+  );
   logger.info(
     { host: config.host, port: config.port, topic: config.kafka.topics.raw },
     'edge_listening',
@@ -132,6 +175,8 @@ async function main(): Promise<void> {
     draining = true;
     logger.info({ graceMs: config.drainGraceMs }, 'draining');
     await sleep(config.drainGraceMs);
+    await wsStreams.close(config.producer.ackTimeoutMs);
+    await fanouts.stop();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();

@@ -16,20 +16,43 @@ export interface EdgeMetrics {
   /** One-way events lost by design: queue full, send failed, shutdown. */
   eventsDropped: Counter<'reason'>;
   oneWaySent: Counter;
+  /** Subscribers disconnected by the edge (slow-consumer). */
+  subscribersDropped: Counter<'reason'>;
 }
 
-export function createEdgeMetrics(
-  registry: Registry,
-  inFlightBytes: () => number,
-  kafkaUp: () => boolean = () => true,
-): EdgeMetrics {
+/** Gauges read on scrape from the parts that own the numbers. */
+export interface EdgeGauges {
+  inFlightBytes: () => number;
+  kafkaUp?: () => boolean;
+  streams?: () => number;
+  subscribers?: () => number;
+}
+
+export function createEdgeMetrics(registry: Registry, gauges: EdgeGauges): EdgeMetrics {
   const registers = [registry];
+  const { inFlightBytes, kafkaUp = () => true, streams = () => 0, subscribers = () => 0 } = gauges;
   new Gauge({
     name: 'intake_edge_kafka_up',
     help: '1 while Kafka is reachable and acknowledging, 0 otherwise',
     registers,
     collect() {
       this.set(kafkaUp() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'intake_edge_streams',
+    help: 'Open WebSocket ingest streams',
+    registers,
+    collect() {
+      this.set(streams());
+    },
+  });
+  new Gauge({
+    name: 'intake_edge_subscribers',
+    help: 'Open subscriptions (SSE and WebSocket)',
+    registers,
+    collect() {
+      this.set(subscribers());
     },
   });
   return {
@@ -71,6 +94,12 @@ export function createEdgeMetrics(
     eventsDropped: new Counter({
       name: 'intake_edge_events_dropped_total',
       help: 'One-way events dropped (queue-full, send-failed, shutdown)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    subscribersDropped: new Counter({
+      name: 'intake_edge_subscribers_dropped_total',
+      help: 'Subscribers disconnected by the edge, by reason',
       labelNames: ['reason'],
       registers,
     }),

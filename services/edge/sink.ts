@@ -23,6 +23,11 @@ export interface Sink {
   /** Resolves only after every envelope is durable (for Kafka: acknowledged by all in-sync replicas). */
   store(envelopes: Envelope[]): Promise<StoredEvent[]>;
   isHealthy(): boolean;
+  /**
+   * False while `bytes` more would pass the in-flight bound: streams stop reading their
+   * socket (TCP backpressure) instead of being refused.
+   */
+  hasRoom(bytes: number): boolean;
   health(): Health;
   start(): Promise<void>;
   /** Takes no new events, and waits until those accepted were stored or failed. */
@@ -109,6 +114,10 @@ export class KafkaSink implements Sink {
       partition: p.partition,
       offset: p.offset,
     }));
+  }
+
+  hasRoom(bytes: number): boolean {
+    return this.batcher.inFlightBytes + bytes <= this.deps.options.maxInFlightBytes;
   }
 
   get inFlightBytes(): number {

@@ -37,7 +37,9 @@ describe('edge with a real Kafka sink', () => {
     await sink.start();
     const started = await startTestApp({
       sink,
-      metrics: createEdgeMetrics(createRegistry('edge', 'it'), () => sink.inFlightBytes),
+      metrics: createEdgeMetrics(createRegistry('edge', 'it'), {
+        inFlightBytes: () => sink.inFlightBytes,
+      }),
       instance: 'edge-it',
       maxBodyBytes: 1024 * 1024,
       maxEventsPerRequest: 1000,

@@ -21,7 +21,7 @@ export async function startTestApp(
 ): Promise<TestApp> {
   const app = createApp({
     logger: silentLogger(),
-    metrics: createEdgeMetrics(createRegistry('edge', 'test'), () => 0),
+    metrics: createEdgeMetrics(createRegistry('edge', 'test'), { inFlightBytes: () => 0 }),
     instance: 'edge-test',
     maxBodyBytes: 64 * 1024,
     maxEventsPerRequest: 100,

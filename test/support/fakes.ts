@@ -76,6 +76,13 @@ export class MemorySink implements Sink {
     return this.healthy;
   }
 
+  /** Tests fill it to see a stream stop reading. */
+  full = false;
+
+  hasRoom(): boolean {
+    return !this.full;
+  }
+
   health(): Health {
     return { ok: this.healthy };
   }

@@ -23,6 +23,10 @@ import type { BodyLimits } from './body';
 import { authenticate } from './auth';
 import type { AuthConfig } from './auth';
 import { sendProblem } from './send-problem';
+import { chunkedStreamRoute } from '../stream/chunked-stream';
+import type { StreamLimits } from '../stream/stream-session';
+import { sseSubscribeRoute } from '../subscribe/subscribe-routes';
+import type { Fanouts } from '../subscribe/subscribe-routes';
 
 export interface AppDeps {
   sink: Sink;
@@ -41,6 +45,10 @@ export interface AppDeps {
   /** One-way (`?ack=none`). */
   oneWay?: OneWayQueue;
   bodyLimits?: BodyLimits;
+  /** Chunked NDJSON streaming (`POST /v1/stream`); absent: 404. */
+  stream?: StreamLimits;
+  /** Subscriptions (`GET /v1/subscribe/:topic`); absent: 404. */
+  fanouts?: Fanouts;
   /** API keys and rate limits of the /v1 routes (absent: open, for unit tests). */
   auth?: AuthConfig;
   /** Origins allowed to call from browsers (`*` for any); empty: no CORS headers. */
@@ -110,6 +118,27 @@ export function createApp(deps: AppDeps): Express {
     eventsRoute({ ...deps, bodyLimits: deps.bodyLimits ?? bodyDefaults }),
   );
 
+  if (deps.stream) {
+    app.post(
+      '/v1/stream',
+      chunkedStreamRoute({
+        ...deps,
+        limits: deps.stream,
+        onAccepted: (n) => deps.metrics.eventsAccepted.inc(n),
+        onRejected: (n) => deps.metrics.eventsRejected.inc({ reason: 'invalid' }, n),
+      }),
+    );
+    app.get('/v1/stream', (_req, res) => {
+      res.setHeader('Upgrade', 'websocket');
+      sendProblem(
+        res,
+        'upgrade-required',
+        'Open /v1/stream as a WebSocket, or POST an NDJSON stream to it.',
+      );
+    });
+  }
+  if (deps.fanouts) app.get('/v1/subscribe/:topic', sseSubscribeRoute(deps.fanouts));
+
   if (deps.lookups) {
     app.get('/v1/receipts/:receipt', receiptRoute(deps.lookups));
     app.get('/v1/visitors/:id/score', scoreRoute(deps.lookups));
@@ -117,6 +146,8 @@ export function createApp(deps: AppDeps): Express {
 
   const methods: [string, string][] = [
     ['/v1/events', 'POST'],
+    ['/v1/stream', 'GET, POST'],
+    ['/v1/subscribe/:topic', 'GET'],
     ['/v1/receipts/:receipt', 'GET'],
     ['/v1/visitors/:id/score', 'GET'],
     ['/healthz', 'GET'],
@@ -161,11 +192,16 @@ function accessLog(logger: Logger, mode: 'all' | 'errors'): RequestHandler {
       req: (req: { id: unknown; method: unknown; url: unknown; remoteAddress: unknown }) => ({
         id: req.id,
         method: req.method,
-        url: req.url,
+        url: typeof req.url === 'string' ? withoutApiKey(req.url) : req.url,
         remoteAddress: req.remoteAddress,
       }),
     },
   });
+}
+
+/** The access log never shows a key given in the query (`?api_key=`). */
+export function withoutApiKey(url: string): string {
+  return url.replace(/([?&]api_key=)[^&]*/g, '$1[Redacted]');
 }
 
 function countRequests(metrics: EdgeMetrics): RequestHandler {

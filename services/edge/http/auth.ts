@@ -11,11 +11,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
+import type { ProblemType } from '../../../lib/http/problem';
 import { sendProblem } from './send-problem';
 
 export interface ApiKey {
   source: string;
   enabled: boolean;
+  /** Topics this key may subscribe to (`GET /v1/subscribe/:topic`); `*` for all. */
+  topics: ReadonlySet<string>;
 }
 
 export interface AuthConfig {
@@ -25,22 +28,45 @@ export interface AuthConfig {
   rateLimit: { perSecond: number; burst: number };
 }
 
-/** Parses `source:key` entries; a leading `!` disables a key (403, distinguishable from unknown). */
+/**
+ * Parses `source:key[:topic+topic]` entries; a leading `!` disables a key (403,
+ * distinguishable from unknown). The optional third part names the topics the key may
+ * subscribe to (`*` for all); without it the key can send but not subscribe.
+ */
 export function parseApiKeys(entries: string[]): Map<string, ApiKey> {
   const keys = new Map<string, ApiKey>();
   for (const entry of entries) {
     const enabled = !entry.startsWith('!');
-    const [source, key] = (enabled ? entry : entry.slice(1)).split(':', 2);
+    const [source, key, topics] = (enabled ? entry : entry.slice(1)).split(':', 3);
     if (!source || !key)
-      throw new Error(`INTAKE_API_KEYS entry "${entry.slice(0, 8)}..." is not source:key`);
-    keys.set(key, { source, enabled });
+      throw new Error(
+        `INTAKE_API_KEYS entry "${entry.slice(0, 8)}..." is not source:key[:topic+topic]`,
+      );
+    keys.set(key, { source, enabled, topics: new Set(topics ? topics.split('+') : []) });
   }
   return keys;
 }
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
-export function authenticate(config: AuthConfig): RequestHandler {
+/** What the credentials of a request allow, or the problem to answer with. */
+export type AuthResult =
+  | { ok: true; source: string | null; topics: ReadonlySet<string> }
+  | { ok: false; problem: ProblemType; detail: string; retryAfterSeconds?: number };
+
+export interface Credentials {
+  authorization?: string;
+  apiKey?: string;
+  /** `?api_key=` for WebSocket and EventSource clients, which cannot set headers. */
+  queryKey?: string;
+  ip?: string;
+}
+
+/**
+ * Checks a request's key and takes a rate-limit token: the one decision behind the
+ * Express middleware and the WebSocket upgrade.
+ */
+export function createKeyChecker(config: AuthConfig): (c: Credentials) => AuthResult {
   const byHash = new Map([...config.keys].map(([key, value]) => [sha256(key), value]));
   const buckets = new TokenBuckets(config.rateLimit.perSecond, config.rateLimit.burst);
   // Hashing every request's key showed in the CPU profile: remember the last few.
@@ -51,57 +77,73 @@ export function authenticate(config: AuthConfig): RequestHandler {
     hashes.set(key, hash);
     return hash;
   };
-  return (req, res, next) => {
-    const header = req.get('authorization');
-    const key = header?.toLowerCase().startsWith('bearer ')
-      ? header.slice(7).trim()
-      : req.get('x-api-key');
+  return (c) => {
+    const key = c.authorization?.toLowerCase().startsWith('bearer ')
+      ? c.authorization.slice(7).trim()
+      : (c.apiKey ?? c.queryKey);
     if (!key) {
-      if (config.required) {
-        res.setHeader('WWW-Authenticate', 'Bearer realm="intake"');
-        sendProblem(
-          res,
-          'unauthorized',
-          'Send your API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`.',
-        );
-        return;
-      }
-      return limit(buckets, `ip:${req.ip ?? ''}`, res, next);
+      if (config.required)
+        return {
+          ok: false,
+          problem: 'unauthorized',
+          detail: 'Send your API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`.',
+        };
+      return limited(buckets, `ip:${c.ip ?? ''}`, { ok: true, source: null, topics: ALL_TOPICS });
     }
     const hash = hashes.get(key) ?? remember(key);
     const found = byHash.get(hash);
     if (!found || !found.enabled) {
-      sendProblem(
-        res,
-        'forbidden',
-        found ? 'This API key is disabled; ask for a new one.' : 'This API key is not valid.',
-      );
-      return;
+      return {
+        ok: false,
+        problem: 'forbidden',
+        detail: found
+          ? 'This API key is disabled; ask for a new one.'
+          : 'This API key is not valid.',
+      };
     }
-    res.locals.source = found.source;
-    limit(buckets, hash, res, next);
+    return limited(buckets, hash, { ok: true, source: found.source, topics: found.topics });
   };
 }
 
-function limit(
-  buckets: TokenBuckets,
-  id: string,
-  res: Parameters<RequestHandler>[1],
-  next: () => void,
-): void {
+/** An open edge (no keys required) lets anyone subscribe to any topic. */
+const ALL_TOPICS: ReadonlySet<string> = new Set(['*']);
+
+export function mayRead(topics: ReadonlySet<string>, topic: string): boolean {
+  return topics.has('*') || topics.has(topic);
+}
+
+function limited(buckets: TokenBuckets, id: string, granted: AuthResult): AuthResult {
   const wait = buckets.take(id);
-  if (wait > 0) {
-    const seconds = Math.max(1, Math.ceil(wait));
-    sendProblem(
-      res,
-      'rate-limited',
-      `Too many requests for this key; retry after ${seconds} s.`,
-      {},
-      seconds,
-    );
-    return;
-  }
-  next();
+  if (wait <= 0) return granted;
+  const seconds = Math.max(1, Math.ceil(wait));
+  return {
+    ok: false,
+    problem: 'rate-limited',
+    detail: `Too many requests for this key; retry after ${seconds} s.`,
+    retryAfterSeconds: seconds,
+  };
+}
+
+export function authenticate(config: AuthConfig): RequestHandler {
+  const check = createKeyChecker(config);
+  return (req, res, next) => {
+    const query = req.query.api_key;
+    const result = check({
+      authorization: req.get('authorization'),
+      apiKey: req.get('x-api-key'),
+      queryKey: typeof query === 'string' ? query : undefined,
+      ip: req.ip,
+    });
+    if (!result.ok) {
+      if (result.problem === 'unauthorized')
+        res.setHeader('WWW-Authenticate', 'Bearer realm="intake"');
+      sendProblem(res, result.problem, result.detail, {}, result.retryAfterSeconds);
+      return;
+    }
+    if (result.source !== null) res.locals.source = result.source;
+    res.locals.topics = result.topics;
+    next();
+  };
 }
 
 /** Token buckets by id, bounded in number (the least recently used is forgotten). */

@@ -18,7 +18,7 @@ describe('edge HTTP app', () => {
     sink = new MemorySink();
     const started = await startTestApp({
       sink,
-      metrics: createEdgeMetrics(createRegistry('edge', 'test'), () => 0),
+      metrics: createEdgeMetrics(createRegistry('edge', 'test'), { inFlightBytes: () => 0 }),
       instance: 'edge-test',
       maxEventsPerRequest: 100,
       defaultSource: 'test',

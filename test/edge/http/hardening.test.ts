@@ -22,7 +22,7 @@ const SLOW_KEY = 'slow-key-0123456789';
 
 async function listen(deps: Partial<Parameters<typeof createApp>[0]> = {}) {
   const sink = new MemorySink();
-  const metrics = createEdgeMetrics(createRegistry('edge', 'hard'), () => 0);
+  const metrics = createEdgeMetrics(createRegistry('edge', 'hard'), { inFlightBytes: () => 0 });
   const oneWay = new OneWayQueue({
     sink,
     maxEvents: 5,

@@ -42,7 +42,7 @@ describe('OpenAPI document vs the implementation', () => {
   beforeAll(async () => {
     const started = await startTestApp({
       sink: new MemorySink(),
-      metrics: createEdgeMetrics(createRegistry('edge', 'oa'), () => 0),
+      metrics: createEdgeMetrics(createRegistry('edge', 'oa'), { inFlightBytes: () => 0 }),
       instance: 'edge-oa',
       maxBodyBytes: 4096,
       maxEventsPerRequest: 10,

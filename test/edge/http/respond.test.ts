@@ -34,7 +34,7 @@ describe('POST /v1/events?wait=processed', () => {
   beforeAll(async () => {
     const started = await startTestApp({
       sink,
-      metrics: createEdgeMetrics(createRegistry('edge', 'rr'), () => 0),
+      metrics: createEdgeMetrics(createRegistry('edge', 'rr'), { inFlightBytes: () => 0 }),
       instance: 'edge-t',
       maxBodyBytes: 65536,
       maxEventsPerRequest: 10,

@@ -1,0 +1,198 @@
+/**
+ * One shared Kafka consumer per edge per topic, fanning records out to every local
+ * subscriber (SSE or WebSocket): a thousand dashboards cost the broker one consumer.
+ *
+ * - The consumer uses a group of its own (never committed) and starts at the topic's end
+ *   when the first subscriber asks for the topic; it keeps following the topic until the
+ *   edge stops.
+ * - Positions: a subscriber's position is the next offset of every partition (a vector,
+ *   sent as the SSE event id `0:12,1:40,...`). The last `ringSize` records stay in memory,
+ *   so a subscriber that reconnects with `Last-Event-ID` gets what it missed; a position
+ *   older than that is a gap, refused (410) rather than silently skipped.
+ * - Delivery to a subscriber is synchronous and never waits: a subscriber that cannot keep
+ *   up is its own transport's business (bounded buffer, then disconnect), never the
+ *   consumer's, so one slow reader cannot stall the others.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Admin, Consumer, Kafka } from 'kafkajs';
+import type { Logger } from '../../../lib/logger';
+import { withRetry } from '../../../lib/retry';
+
+export interface FanoutRecord {
+  partition: number;
+  offset: bigint;
+  key: string | null;
+  /** The record's `type` field, when its value is a JSON object with one. */
+  type: string | null;
+  value: string;
+}
+
+export type Position = Map<number, bigint>;
+
+export interface Subscriber {
+  deliver(record: FanoutRecord): void;
+  end(reason: 'shutting-down'): void;
+}
+
+export interface FanoutDeps {
+  kafka: Kafka;
+  topic: string;
+  logger: Logger;
+  ringSize: number;
+}
+
+export class TopicFanout {
+  private consumer: Consumer | null = null;
+  private readonly ring: FanoutRecord[] = [];
+  /** Per partition: the first offset still in the ring's reach (older ones were evicted). */
+  private readonly oldest: Position = new Map();
+  private readonly next: Position = new Map();
+  private readonly subscribers = new Set<Subscriber>();
+  private started: Promise<void> | null = null;
+  private readonly log: Logger;
+
+  constructor(private readonly deps: FanoutDeps) {
+    this.log = deps.logger.child({ module: 'fanout', topic: deps.topic });
+  }
+
+  get size(): number {
+    return this.subscribers.size;
+  }
+
+  /** Starts the shared consumer once; resolves when it reads from the topic's end. */
+  ready(): Promise<void> {
+    this.started ??= this.start().catch((err: unknown) => {
+      this.started = null;
+      throw err;
+    });
+    return this.started;
+  }
+
+  private async start(): Promise<void> {
+    const { kafka, topic } = this.deps;
+    const admin: Admin = kafka.admin();
+    await admin.connect();
+    try {
+      for (const p of await withRetry(() => admin.fetchTopicOffsets(topic))) {
+        this.next.set(p.partition, BigInt(p.high));
+        this.oldest.set(p.partition, BigInt(p.high));
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    const consumer = kafka.consumer({
+      groupId: `intake-fanout-${randomUUID()}`,
+      allowAutoTopicCreation: false,
+    });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: false });
+    const joined = new Promise<void>((resolve) =>
+      consumer.on(consumer.events.GROUP_JOIN, () => resolve()),
+    );
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) this.publish(batch.partition, m.offset, m.key, m.value);
+        await Promise.resolve();
+      },
+    });
+    for (const [partition, offset] of this.next) {
+      consumer.seek({ topic, partition, offset: offset.toString() });
+    }
+    await joined;
+    this.log.info({ partitions: this.next.size }, 'fanout_started');
+  }
+
+  private publish(
+    partition: number,
+    offset: string,
+    key: Buffer | null,
+    value: Buffer | null,
+  ): void {
+    const at = BigInt(offset);
+    if (at < (this.next.get(partition) ?? 0n)) return; // a re-fetch after a rebalance
+    this.next.set(partition, at + 1n);
+    const text = value?.toString('utf8') ?? 'null';
+    const record: FanoutRecord = {
+      partition,
+      offset: at,
+      key: key?.toString() ?? null,
+      type: typeOf(text),
+      value: text,
+    };
+    this.ring.push(record);
+    if (this.ring.length > this.deps.ringSize) {
+      const evicted = this.ring.shift()!;
+      this.oldest.set(evicted.partition, evicted.offset + 1n);
+    }
+    for (const s of this.subscribers) s.deliver(record);
+  }
+
+  /** The position a new subscriber starts from ("now"). */
+  position(): Position {
+    return new Map(this.next);
+  }
+
+  /** False when `from` is older than the ring reaches (a gap: the events between are gone). */
+  covers(from: Position): boolean {
+    for (const [partition, offset] of from) {
+      if (offset < (this.oldest.get(partition) ?? 0n)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Adds a subscriber from `from` (replaying what the ring holds since then), or from now.
+   * Returns false when `from` is older than the ring reaches (a gap).
+   */
+  subscribe(subscriber: Subscriber, from?: Position): boolean {
+    if (from) {
+      if (!this.covers(from)) return false;
+      for (const r of this.ring) {
+        if (r.offset >= (from.get(r.partition) ?? 0n)) subscriber.deliver(r);
+      }
+    }
+    this.subscribers.add(subscriber);
+    return true;
+  }
+
+  unsubscribe(subscriber: Subscriber): void {
+    this.subscribers.delete(subscriber);
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.subscribers) s.end('shutting-down');
+    this.subscribers.clear();
+    await this.consumer?.disconnect();
+  }
+}
+
+/** Reads `"type"` from a JSON object's text without keeping the parsed value. */
+function typeOf(text: string): string | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === 'object' && value !== null && 'type' in value) {
+      const t = (value).type;
+      return typeof t === 'string' ? t : null;
+    }
+  } catch {
+    // not JSON: no type
+  }
+  return null;
+}
+
+/** `0:12,1:40` <-> a position; null when the text is not one. */
+export function parsePosition(text: string): Position | null {
+  const position: Position = new Map();
+  for (const part of text.split(',')) {
+    const m = /^(\d{1,5}):(\d{1,19})$/.exec(part.trim());
+    if (!m) return null;
+    position.set(Number(m[1]), BigInt(m[2]!));
+  }
+  return position.size > 0 ? position : null;
+}
+
+export function formatPosition(position: Position): string {
+  return [...position].map(([p, o]) => `${p}:${o}`).join(',');
+}

@@ -1,0 +1,275 @@
+/**
+ * Publish/subscribe for consumers over HTTP: `GET /v1/subscribe/:topic` as Server-Sent
+ * Events, or the same path as a WebSocket (Upgrade). Filters: `?key=a,b` and `?type=x,y`.
+ * Start: now, or after the position in `Last-Event-ID` (the header EventSource resends on
+ * reconnect, or `?lastEventId=`).
+ *
+ * - Topics are named by their short names (`processed`, `scores`, `dlq`); a key may read
+ *   a topic only when `INTAKE_API_KEYS` grants it (`source:key:processed+scores`).
+ * - Each edge holds at most `maxSubscribers` subscriptions (then 503 with Retry-After);
+ *   each may hold `maxBufferedBytes` unsent before it is dropped as a slow consumer.
+ * - SSE: `id:` is the resume position, `data:` the record's value (JSON); a comment
+ *   every `heartbeatMs` keeps proxies from closing an idle stream; `event: error` with
+ *   the reason precedes a disconnect by the edge. WebSocket: one JSON message per record,
+ *   `{"id": ..., "key": ..., "value": {...}}`, and `{"error": reason}` before a close.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Kafka } from 'kafkajs';
+import type { Request, RequestHandler, Response } from 'express';
+import { WebSocketServer } from 'ws';
+import type { ProblemType } from '../../../lib/http/problem';
+import type { Logger } from '../../../lib/logger';
+import { mayRead } from '../http/auth';
+import { sendProblem } from '../http/send-problem';
+import type { Access, UpgradeRoute } from '../stream/ws-stream';
+import { refuseUpgrade } from '../stream/ws-stream';
+import { TopicFanout, parsePosition } from './fanout';
+import type { Position } from './fanout';
+import { Subscription, parseFilter } from './subscription';
+import type { Filter, SubscriptionTransport } from './subscription';
+
+export interface SubscribeLimits {
+  maxSubscribers: number;
+  maxBufferedBytes: number;
+  heartbeatMs: number;
+  ringSize: number;
+}
+
+export const subscribeDefaults: SubscribeLimits = {
+  maxSubscribers: 1000,
+  maxBufferedBytes: 1024 * 1024,
+  heartbeatMs: 15_000,
+  ringSize: 10_000,
+};
+
+/** The fan-outs of one edge, by short topic name, started on first use. */
+export class Fanouts {
+  private readonly byName = new Map<string, TopicFanout>();
+  private subscribers = 0;
+
+  constructor(
+    kafka: Kafka,
+    topics: Record<string, string>,
+    logger: Logger,
+    readonly limits: SubscribeLimits,
+    readonly onDropped: (reason: 'slow-consumer') => void = () => undefined,
+  ) {
+    for (const [name, topic] of Object.entries(topics)) {
+      this.byName.set(name, new TopicFanout({ kafka, topic, logger, ringSize: limits.ringSize }));
+    }
+  }
+
+  get names(): string[] {
+    return [...this.byName.keys()];
+  }
+
+  get count(): number {
+    return this.subscribers;
+  }
+
+  get(name: string): TopicFanout | undefined {
+    return this.byName.get(name);
+  }
+
+  /** Takes a subscription slot; false when the edge holds as many as it may. */
+  take(): boolean {
+    if (this.subscribers >= this.limits.maxSubscribers) return false;
+    this.subscribers += 1;
+    return true;
+  }
+
+  release(): void {
+    this.subscribers -= 1;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.byName.values()].map((f) => f.stop()));
+  }
+}
+
+type Prepared =
+  | { ok: true; fanout: TopicFanout; filter: Filter; from: Position | undefined }
+  | { ok: false; problem: ProblemType; detail: string; retryAfter?: number };
+
+/** The checks both transports share, before anything is sent. */
+async function prepare(
+  fanouts: Fanouts,
+  name: string,
+  topics: ReadonlySet<string>,
+  lastEventId: string | undefined,
+  query: { key?: unknown; type?: unknown },
+): Promise<Prepared> {
+  const fanout = fanouts.get(name);
+  if (!fanout) {
+    return {
+      ok: false,
+      problem: 'not-found',
+      detail: `No topic "${name.slice(0, 64)}" to subscribe to; use one of: ${fanouts.names.join(', ')}.`,
+    };
+  }
+  if (!mayRead(topics, name)) {
+    return {
+      ok: false,
+      problem: 'forbidden',
+      detail: `This API key may not read "${name}"; ask for a key that grants it.`,
+    };
+  }
+  let from: Position | undefined;
+  if (lastEventId !== undefined && lastEventId !== '') {
+    const parsed = parsePosition(lastEventId);
+    if (!parsed) {
+      return {
+        ok: false,
+        problem: 'bad-request',
+        detail: 'Last-Event-ID is not a position (partition:offset,...); resubscribe without it.',
+      };
+    }
+    from = parsed;
+  }
+  try {
+    await fanout.ready();
+  } catch {
+    return {
+      ok: false,
+      problem: 'kafka-unavailable',
+      detail: 'The topic cannot be read now; retry.',
+      retryAfter: 2,
+    };
+  }
+  if (from && !fanout.covers(from)) {
+    return {
+      ok: false,
+      problem: 'position-gone',
+      detail: 'Events after this position are no longer held by the edge; resubscribe from now.',
+    };
+  }
+  if (!fanouts.take()) {
+    return {
+      ok: false,
+      problem: 'overloaded',
+      detail: 'This edge serves as many subscribers as it may; retry (another edge may take it).',
+      retryAfter: 5,
+    };
+  }
+  return { ok: true, fanout, filter: parseFilter(query.key, query.type), from };
+}
+
+export function sseSubscribeRoute(fanouts: Fanouts): RequestHandler {
+  return async (req: Request, res: Response) => {
+    const lastEventId = req.get('last-event-id') ?? stringOf(req.query.lastEventId);
+    const topics = (res.locals.topics as ReadonlySet<string> | undefined) ?? new Set(['*']);
+    const p = await prepare(fanouts, String(req.params.topic), topics, lastEventId, req.query);
+    if (!p.ok) {
+      sendProblem(res, p.problem, p.detail, {}, p.retryAfter);
+      return;
+    }
+    res.status(200).set({
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache',
+      'X-Accel-Buffering': 'no',
+    });
+    res.flushHeaders();
+    res.write('retry: 2000\n: subscribed\n\n');
+    const transport: SubscriptionTransport = {
+      send: (id, record) => {
+        const data = record.value.includes('\n')
+          ? record.value.split('\n').join('\ndata: ')
+          : record.value;
+        res.write(`id: ${id}\ndata: ${data}\n\n`);
+      },
+      buffered: () => res.writableLength,
+      end: (reason) => {
+        res.end(`event: error\ndata: {"reason":"${reason}"}\n\n`);
+        setTimeout(() => res.destroy(), 1000).unref();
+      },
+    };
+    serve(
+      fanouts,
+      p,
+      transport,
+      (stop) => req.on('close', stop),
+      (beat) => {
+        const timer = setInterval(() => res.write(': heartbeat\n\n'), fanouts.limits.heartbeatMs);
+        beat(() => clearInterval(timer));
+      },
+    );
+  };
+}
+
+/** Subscribes, and undoes it all when the client goes. */
+function serve(
+  fanouts: Fanouts,
+  p: Extract<Prepared, { ok: true }>,
+  transport: SubscriptionTransport,
+  onClose: (stop: () => void) => void,
+  heartbeat: (registerStop: (stop: () => void) => void) => void,
+): void {
+  const position = p.from ? new Map(p.from) : p.fanout.position();
+  const sub = new Subscription(transport, p.filter, position, fanouts.limits.maxBufferedBytes, () =>
+    fanouts.onDropped('slow-consumer'),
+  );
+  let stopBeat: () => void = () => undefined;
+  heartbeat((stop) => (stopBeat = stop));
+  p.fanout.subscribe(sub, p.from);
+  onClose(() => {
+    stopBeat();
+    p.fanout.unsubscribe(sub);
+    fanouts.release();
+  });
+}
+
+export class WsSubscribeRoute implements UpgradeRoute {
+  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+
+  constructor(private readonly fanouts: Fanouts) {}
+
+  handle(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, access: Access): void {
+    const name = decodeURIComponent(url.pathname.slice('/v1/subscribe/'.length));
+    const lastEventId =
+      (typeof req.headers['last-event-id'] === 'string'
+        ? req.headers['last-event-id']
+        : undefined) ??
+      url.searchParams.get('lastEventId') ??
+      undefined;
+    void prepare(this.fanouts, name, access.topics, lastEventId, {
+      key: url.searchParams.get('key') ?? undefined,
+      type: url.searchParams.get('type') ?? undefined,
+    }).then((p) => {
+      if (!p.ok) {
+        refuseUpgrade(socket, p.problem, p.detail, p.retryAfter);
+        return;
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        const transport: SubscriptionTransport = {
+          send: (id, record) =>
+            ws.send(JSON.stringify({ id, key: record.key, value: jsonOrText(record.value) })),
+          buffered: () => ws.bufferedAmount,
+          end: (reason) => ws.close(reason === 'slow-consumer' ? 1008 : 1001, reason),
+        };
+        serve(
+          this.fanouts,
+          p,
+          transport,
+          (stop) => ws.on('close', stop),
+          (beat) => {
+            const timer = setInterval(() => ws.ping(), this.fanouts.limits.heartbeatMs);
+            beat(() => clearInterval(timer));
+          },
+        );
+      });
+    });
+  }
+}
+
+function jsonOrText(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+function stringOf(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
