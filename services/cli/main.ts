@@ -9,7 +9,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { EnvReader, readKafkaConfig } from '../../lib/config';
 import { sleep } from '../../lib/lifecycle';
 import { replayDlq } from './dlq/replay';
-import { FleetAlreadyRunning, down, runningFleet, up } from './fleet/fleet';
+import { FleetAlreadyRunning, down, restartProcess, runningFleet, up } from './fleet/fleet';
 import { kafkaBrokers, makePlan } from './fleet/plan';
 import type { FleetPlan } from './fleet/plan';
 import { fleetStatus, statusLine } from './fleet/status';
@@ -55,6 +55,14 @@ program
     const plan = makePlan(root);
     const stopped = await down(plan, say);
     say(stopped ? 'fleet stopped' : 'no fleet is running');
+  });
+
+program
+  .command('restart')
+  .description('restart one edge or worker of the running fleet (e.g. one that was killed)')
+  .argument('<name>', 'the process, as `intake status` names it (edge-1, worker-2, ...)')
+  .action(async (name: string) => {
+    await restartProcess(makePlan(root), name, say);
   });
 
 program

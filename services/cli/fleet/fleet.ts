@@ -3,7 +3,7 @@
  * separate processes. `up` starts them in dependency order and waits until each is
  * ready; `down` stops them in the order that loses nothing: nginx (no new requests) ->
  * edges (drain, flush their producers) -> workers (finish and commit the running batch)
- * -> broker.
+ * -> broker. `restartProcess` brings one edge or worker back.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -124,7 +124,7 @@ function startService(plan: FleetPlan, spec: ProcessSpec): RunningProcess {
         ? { INTAKE_OUTBOUND_LOG_DIR: join(plan.stateDir, spec.name, 'outbound-log') }
         : {
             INTAKE_EDGE_VIEW_DIR: join(plan.stateDir, spec.name, 'views'),
-            INTAKE_API_KEYS: `local:${localApiKey(plan)}`,
+            INTAKE_API_KEYS: `local:${localApiKey(plan)}:*`,
           }),
     },
     log,
@@ -158,6 +158,35 @@ function tail(file: string, lines = 15): string {
   } catch {
     return '(no log)';
   }
+}
+
+/**
+ * (Re)starts one edge or worker of the running fleet by name, e.g. after it crashed or was
+ * killed: a live one is stopped first (SIGTERM, so it drains). Resolves once it is ready.
+ */
+export async function restartProcess(
+  plan: FleetPlan,
+  name: string,
+  report: Reporter,
+): Promise<RunningProcess> {
+  const state = readState(plan.stateDir);
+  if (!state) throw new Error('no fleet is running; start one with `npm run up`');
+  const spec = [...state.plan.edges, ...state.plan.workers].find((s) => s.name === name);
+  if (!spec) {
+    const names = [...state.plan.edges, ...state.plan.workers].map((s) => s.name).join(', ');
+    throw new Error(`the fleet has no process "${name}"; it has ${names}`);
+  }
+  const old = state.processes.find((p) => p.name === name);
+  if (old && isAlive(old.pid)) {
+    report(`stopping ${name} (pid ${old.pid}) ...`);
+    await stopProcess(old.pid);
+  }
+  const started = startService(state.plan, spec);
+  state.processes = [...state.processes.filter((p) => p.name !== name), started];
+  writeState(state);
+  await waitUntilReady({ ...state, processes: [started] }, 60_000);
+  report(`${name} running (pid ${started.pid})`);
+  return started;
 }
 
 /** Stops a fleet from its record; also stops a broker left without a record. */

@@ -173,7 +173,7 @@ function typeOf(text: string): string | null {
   try {
     const value: unknown = JSON.parse(text);
     if (typeof value === 'object' && value !== null && 'type' in value) {
-      const t = (value).type;
+      const t = value.type;
       return typeof t === 'string' ? t : null;
     }
   } catch {
