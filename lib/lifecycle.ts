@@ -15,6 +15,9 @@ export interface Component {
   health(): Health;
 }
 
+/** Bounds every service's shutdown; deployments size their grace periods from it. */
+export const shutdownDefaults = { forceAfterMs: 30_000 };
+
 /**
  * Runs `shutdown` once on SIGTERM or SIGINT, then exits 0 (1 if shutdown failed). A
  * second signal exits at once with 1; `forceAfterMs` bounds a stuck shutdown.
@@ -22,7 +25,7 @@ export interface Component {
 export function handleShutdownSignals(
   logger: Logger,
   shutdown: (signal: string) => Promise<void>,
-  forceAfterMs = 30_000,
+  forceAfterMs = shutdownDefaults.forceAfterMs,
 ): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -36,6 +36,8 @@ export const workerDefaults = {
   outboundLogMaxEntries: 200_000,
   outboundLogMaxBytes: 256 * 1024 * 1024,
   progressIntervalMs: 1000,
+  /** At shutdown, how long to wait for the outbound log to drain (the rest is resent at start). */
+  shutdownDeliveryWaitMs: 10_000,
 };
 
 export function loadWorkerConfig(

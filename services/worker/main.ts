@@ -17,7 +17,7 @@ import { exitOnStartupFailure, handleShutdownSignals, sleep } from '../../lib/li
 import { createLogger } from '../../lib/logger';
 import type { Logger } from '../../lib/logger';
 import { createRegistry } from '../../lib/metrics';
-import { loadWorkerConfig } from './config';
+import { loadWorkerConfig, workerDefaults } from './config';
 import { RawConsumer } from './consumer/raw-consumer';
 import { createWorkerMetrics } from './metrics';
 import { DirectDelivery, LoggedDelivery } from './outbound/delivery';
@@ -30,8 +30,6 @@ import { Replier } from './outbound/replier';
 import { OutboundSender } from './outbound/sender';
 import { createPipeline } from './pipeline/create-pipeline';
 import { StateRestorer } from './state/state-restorer';
-
-const SHUTDOWN_DELIVERY_WAIT_MS = 10_000;
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
@@ -169,7 +167,7 @@ async function main(): Promise<void> {
   handleShutdownSignals(logger, async () => {
     await consumer.stop();
     if (sender) {
-      await Promise.race([sender.drain(), sleep(SHUTDOWN_DELIVERY_WAIT_MS)]);
+      await Promise.race([sender.drain(), sleep(workerDefaults.shutdownDeliveryWaitMs)]);
       sender.stop();
     }
     await directProducer?.close();
