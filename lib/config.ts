@@ -101,6 +101,8 @@ export interface KafkaConfig {
     replies: string;
     /** Compacted: why a raw record went to the DLQ, keyed `<raw topic>/<partition>/<offset>` (for receipts). */
     rejections: string;
+    /** Compacted: each puller upstream's resume position, written in the same transaction as its events. */
+    pullerPositions: string;
   };
 }
 
@@ -115,6 +117,7 @@ export const kafkaDefaults: KafkaConfig = {
     progress: 'intake.progress',
     rejections: 'intake.rejections',
     replies: 'intake.replies',
+    pullerPositions: 'intake.puller-positions',
   },
 };
 
@@ -130,6 +133,7 @@ export function readKafkaConfig(r: EnvReader, clientId: string): KafkaConfig {
       progress: r.str('INTAKE_TOPIC_PROGRESS', kafkaDefaults.topics.progress),
       replies: r.str('INTAKE_TOPIC_REPLIES', kafkaDefaults.topics.replies),
       rejections: r.str('INTAKE_TOPIC_REJECTIONS', kafkaDefaults.topics.rejections),
+      pullerPositions: r.str('INTAKE_TOPIC_PULLER_POSITIONS', kafkaDefaults.topics.pullerPositions),
     },
   };
 }

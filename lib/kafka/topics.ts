@@ -39,6 +39,7 @@ export function intakeTopics(
     compacted(config.topics.scores),
     compacted(config.topics.progress),
     compacted(config.topics.rejections),
+    compacted(config.topics.pullerPositions),
     // Replies matter only while an edge waits for them: keep them an hour.
     {
       ...base(config.topics.replies),

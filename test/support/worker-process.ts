@@ -1,6 +1,7 @@
 /**
- * Runs real worker processes (the built `dist/services/worker/main.js`) against the test
- * broker, for the fault tests: start, SIGKILL, SIGTERM, restart with the same outbound log.
+ * Runs real service processes (the built `dist/services/<service>/main.js`) against the
+ * test broker, for the fault tests: start, SIGKILL, SIGTERM, restart (a worker keeps its
+ * outbound log).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -31,49 +32,35 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export class WorkerProcess {
+/** A built service (`dist/services/<service>/main.js`) as a child process with an admin port. */
+export class ServiceProcess {
   child: ChildProcess | null = null;
   port = 0;
   readonly logFile: string;
-  readonly logDir: string;
 
   constructor(
     readonly name: string,
-    private readonly opts: {
-      topics: WorkerTopics;
-      groupId: string;
-      stateDir: string;
-      env?: Record<string, string>;
-    },
+    private readonly service: 'worker' | 'puller',
+    stateDir: string,
+    /** The service's environment, given its admin port. */
+    private readonly env: (port: number) => Record<string, string>,
   ) {
-    this.logDir = join(opts.stateDir, name, 'outbound-log');
-    this.logFile = join(opts.stateDir, `${name}.log`);
+    mkdirSync(stateDir, { recursive: true });
+    this.logFile = join(stateDir, `${name}.log`);
   }
 
   async start(extraEnv: Record<string, string> = {}): Promise<void> {
-    mkdirSync(this.logDir, { recursive: true });
     this.port = await freePort();
-    const { topics } = this.opts;
     const out = createWriteStream(this.logFile, { flags: 'a' });
     const child = spawn(
       process.execPath,
-      [resolve(ROOT, 'dist', 'services', 'worker', 'main.js')],
+      [resolve(ROOT, 'dist', 'services', this.service, 'main.js')],
       {
         env: {
           ...process.env,
           INTAKE_INSTANCE: this.name,
           INTAKE_KAFKA_BROKERS: TEST_BROKER.brokers.join(','),
-          INTAKE_WORKER_ADMIN_PORT: String(this.port),
-          INTAKE_GROUP_ID: this.opts.groupId,
-          INTAKE_TOPIC_RAW: topics.raw,
-          INTAKE_TOPIC_PROCESSED: topics.processed,
-          INTAKE_TOPIC_DLQ: topics.dlq,
-          INTAKE_TOPIC_SCORES: topics.scores,
-          INTAKE_TOPIC_PROGRESS: topics.progress,
-          INTAKE_TOPIC_REPLIES: topics.replies,
-          INTAKE_TOPIC_REJECTIONS: topics.rejections,
-          INTAKE_OUTBOUND_LOG_DIR: this.logDir,
-          ...this.opts.env,
+          ...this.env(this.port),
           ...extraEnv,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -122,5 +109,37 @@ export class WorkerProcess {
     if (!child || child.exitCode !== null || child.signalCode !== null)
       return Promise.resolve(child?.exitCode ?? null);
     return new Promise((r) => child.once('exit', (code) => r(code)));
+  }
+}
+
+export class WorkerProcess extends ServiceProcess {
+  readonly logDir: string;
+
+  constructor(
+    name: string,
+    opts: {
+      topics: WorkerTopics;
+      groupId: string;
+      stateDir: string;
+      env?: Record<string, string>;
+    },
+  ) {
+    const logDir = join(opts.stateDir, name, 'outbound-log');
+    const { topics } = opts;
+    super(name, 'worker', opts.stateDir, (port) => ({
+      INTAKE_WORKER_ADMIN_PORT: String(port),
+      INTAKE_GROUP_ID: opts.groupId,
+      INTAKE_TOPIC_RAW: topics.raw,
+      INTAKE_TOPIC_PROCESSED: topics.processed,
+      INTAKE_TOPIC_DLQ: topics.dlq,
+      INTAKE_TOPIC_SCORES: topics.scores,
+      INTAKE_TOPIC_PROGRESS: topics.progress,
+      INTAKE_TOPIC_REPLIES: topics.replies,
+      INTAKE_TOPIC_REJECTIONS: topics.rejections,
+      INTAKE_OUTBOUND_LOG_DIR: logDir,
+      ...opts.env,
+    }));
+    this.logDir = logDir;
+    mkdirSync(logDir, { recursive: true });
   }
 }
