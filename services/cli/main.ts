@@ -3,13 +3,22 @@
  * `npm run status`). `up` starts the local fleet and shows a live status line until
  * Ctrl-C, which stops it cleanly; `up --detach` returns once the fleet is ready.
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { Kafka, logLevel } from 'kafkajs';
 import { EnvReader, readKafkaConfig } from '../../lib/config';
 import { sleep } from '../../lib/lifecycle';
 import { replayDlq } from './dlq/replay';
-import { FleetAlreadyRunning, down, restartProcess, runningFleet, up } from './fleet/fleet';
+import {
+  FleetAlreadyRunning,
+  down,
+  localApiKey,
+  restartProcess,
+  runningFleet,
+  up,
+} from './fleet/fleet';
+import { streamStdin } from './stream/stream-stdin';
 import { kafkaBrokers, makePlan } from './fleet/plan';
 import type { FleetPlan } from './fleet/plan';
 import { fleetStatus, statusLine } from './fleet/status';
@@ -63,6 +72,28 @@ program
   .argument('<name>', 'the process, as `intake status` names it (edge-1, worker-2, ...)')
   .action(async (name: string) => {
     await restartProcess(makePlan(root), name, say);
+  });
+
+program
+  .command('stream')
+  .description('send NDJSON events from stdin over one WebSocket stream (resends after reconnects)')
+  .option('--url <url>', 'the stream endpoint (default: the local fleet through nginx)')
+  .option('--key <key>', 'API key (default: $INTAKE_API_KEY, else the local fleet key)')
+  .action(async (opts: { url?: string; key?: string }) => {
+    const plan = makePlan(root);
+    const key =
+      opts.key ??
+      process.env.INTAKE_API_KEY ??
+      (existsSync(join(plan.stateDir, 'api-key')) ? localApiKey(plan) : undefined);
+    const summary = await streamStdin({
+      url: opts.url ?? `ws://127.0.0.1:${plan.httpPort}/v1/stream`,
+      apiKey: key,
+      input: process.stdin,
+      progress: Boolean(process.stderr.isTTY),
+    });
+    say(
+      `${summary.acked} of ${summary.sent} events acknowledged (${summary.rejected} refused, ${summary.reconnects} reconnects) in ${summary.seconds.toFixed(1)} s`,
+    );
   });
 
 program
@@ -155,6 +186,13 @@ function printWelcome(plan: FleetPlan, seconds: number, detached: boolean): void
       `                     -H 'content-type: application/json' \\`,
       `                     -d '{"type":"page_view","key":"visitor-1","data":{"path":"/"}}'`,
       `  Read results:    npm run kafka -- console-consumer --bootstrap-server 127.0.0.1:${plan.kafkaPort} --topic intake.processed --from-beginning`,
+      `  Subscribe:       curl -N "${url}/v1/subscribe/processed?key=visitor-1" -H "Authorization: Bearer $(cat ${plan.stateDir}/api-key)"`,
+      `  Stream:          npm run intake -- stream < events.ndjson   (WebSocket, resends after a reconnect)`,
+      ...(plan.demo.length > 0
+        ? [
+            `  Demo puller:     pulls the SSE stream of 127.0.0.1:${plan.demo[0]!.port}/events into intake.raw (INTAKE_DEMO_PULLER=off to skip)`,
+          ]
+        : []),
       `  Logs:            ${plan.logDir}/`,
       `  Status:          npm run status`,
       detached ? '  Stop:            npm run down' : '  Stop:            Ctrl-C (or npm run down)',

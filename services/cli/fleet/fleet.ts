@@ -71,6 +71,12 @@ export async function up(
       for (const w of plan.workers) state.processes.push(startService(plan, w));
       writeState(state);
     });
+    if (plan.demo.length > 0) {
+      await step('demo upstream and puller', () => {
+        for (const d of plan.demo) state.processes.push(startService(plan, d));
+        writeState(state);
+      });
+    }
     await step(`${plan.edges.length} edges`, () => {
       for (const e of plan.edges) state.processes.push(startService(plan, e));
       writeState(state);
@@ -111,7 +117,6 @@ export function localApiKey(plan: FleetPlan): string {
 
 function startService(plan: FleetPlan, spec: ProcessSpec): RunningProcess {
   const log = join(plan.logDir, `${spec.name}.log`);
-  const portVar = spec.kind === 'edge' ? 'INTAKE_EDGE_PORT' : 'INTAKE_WORKER_ADMIN_PORT';
   const pid = spawnDetached({
     command: process.execPath,
     args: ['--enable-source-maps', serviceEntry(plan.root, spec.kind)],
@@ -119,18 +124,40 @@ function startService(plan: FleetPlan, spec: ProcessSpec): RunningProcess {
       ...plan.serviceEnv,
       INTAKE_INSTANCE: spec.name,
       INTAKE_KAFKA_BROKERS: kafkaBrokers(plan),
-      [portVar]: String(spec.port),
-      ...(spec.kind === 'worker'
-        ? { INTAKE_OUTBOUND_LOG_DIR: join(plan.stateDir, spec.name, 'outbound-log') }
-        : {
-            INTAKE_EDGE_VIEW_DIR: join(plan.stateDir, spec.name, 'views'),
-            INTAKE_API_KEYS: `local:${localApiKey(plan)}:*`,
-          }),
+      ...serviceEnv(plan, spec),
     },
     log,
     cwd: plan.root,
   });
   return { name: spec.name, kind: spec.kind, pid, port: spec.port, log };
+}
+
+/** What each kind of process needs beside the shared environment. */
+function serviceEnv(plan: FleetPlan, spec: ProcessSpec): Record<string, string> {
+  const port = String(spec.port);
+  switch (spec.kind) {
+    case 'edge':
+      return {
+        INTAKE_EDGE_PORT: port,
+        INTAKE_EDGE_VIEW_DIR: join(plan.stateDir, spec.name, 'views'),
+        INTAKE_API_KEYS: `local:${localApiKey(plan)}:*`,
+      };
+    case 'worker':
+      return {
+        INTAKE_WORKER_ADMIN_PORT: port,
+        INTAKE_OUTBOUND_LOG_DIR: join(plan.stateDir, spec.name, 'outbound-log'),
+      };
+    case 'demo-upstream':
+      return { INTAKE_DEMO_UPSTREAM_PORT: port };
+    case 'puller': {
+      const upstream = plan.demo.find((d) => d.kind === 'demo-upstream');
+      const url = `http://127.0.0.1:${upstream?.port ?? 0}/events`;
+      return {
+        INTAKE_PULLER_ADMIN_PORT: port,
+        INTAKE_PULLER_UPSTREAMS: JSON.stringify([{ name: 'demo', url, format: 'sse' }]),
+      };
+    }
+  }
 }
 
 async function waitUntilReady(state: FleetState, timeoutMs: number): Promise<void> {
@@ -171,9 +198,10 @@ export async function restartProcess(
 ): Promise<RunningProcess> {
   const state = readState(plan.stateDir);
   if (!state) throw new Error('no fleet is running; start one with `npm run up`');
-  const spec = [...state.plan.edges, ...state.plan.workers].find((s) => s.name === name);
+  const specs = [...state.plan.edges, ...state.plan.workers, ...(state.plan.demo ?? [])];
+  const spec = specs.find((s) => s.name === name);
   if (!spec) {
-    const names = [...state.plan.edges, ...state.plan.workers].map((s) => s.name).join(', ');
+    const names = specs.map((s) => s.name).join(', ');
     throw new Error(`the fleet has no process "${name}"; it has ${names}`);
   }
   const old = state.processes.find((p) => p.name === name);
@@ -212,7 +240,7 @@ export async function down(plan: FleetPlan, report: Reporter): Promise<boolean> 
 }
 
 async function stopAll(state: FleetState, plan: FleetPlan, report: Reporter): Promise<void> {
-  for (const kind of ['nginx', 'edge', 'worker'] as const) {
+  for (const kind of ['nginx', 'puller', 'demo-upstream', 'edge', 'worker'] as const) {
     const group = state.processes.filter((p) => p.kind === kind);
     if (group.length === 0) continue;
     const results = await Promise.all(group.map((p) => stopProcess(p.pid)));

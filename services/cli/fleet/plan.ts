@@ -7,9 +7,11 @@
 import { resolve } from 'node:path';
 import { EnvReader } from '../../../lib/config';
 
+export type ServiceKind = 'edge' | 'worker' | 'puller' | 'demo-upstream';
+
 export interface ProcessSpec {
   name: string;
-  kind: 'edge' | 'worker';
+  kind: ServiceKind;
   port: number;
 }
 
@@ -24,6 +26,8 @@ export interface FleetPlan {
   partitions: number;
   edges: ProcessSpec[];
   workers: ProcessSpec[];
+  /** The demo: a numbered SSE upstream and a puller reading it (`INTAKE_DEMO_PULLER=off`: none). */
+  demo: ProcessSpec[];
   /** Extra environment for every edge and worker. */
   serviceEnv: Record<string, string>;
 }
@@ -54,6 +58,20 @@ export function makePlan(root: string, options: PlanOptions = {}, env = process.
       options.workers ?? r.int('INTAKE_WORKERS', 2, { min: 0, max: 32 }),
       workerBase,
     ),
+    demo: r.bool('INTAKE_DEMO_PULLER', true)
+      ? [
+          {
+            name: 'demo-upstream',
+            kind: 'demo-upstream',
+            port: r.int('INTAKE_DEMO_UPSTREAM_PORT', httpPort + 60, { min: 1, max: 65535 }),
+          },
+          {
+            name: 'puller-1',
+            kind: 'puller',
+            port: r.int('INTAKE_PULLER_ADMIN_PORT', workerBase + 49, { min: 1, max: 65535 }),
+          },
+        ]
+      : [],
     serviceEnv: { INTAKE_DRAIN_GRACE_MS: r.str('INTAKE_DRAIN_GRACE_MS', '1000') },
   };
   r.done();

@@ -3,6 +3,7 @@
  * group with stdout and stderr appended to `<state>/logs/<name>.log`, so a Ctrl-C in the
  * terminal reaches only the supervisor, which then stops everything in order.
  */
+import type { ServiceKind } from './plan';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
@@ -59,5 +60,5 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-export const serviceEntry = (root: string, service: 'edge' | 'worker'): string =>
+export const serviceEntry = (root: string, service: ServiceKind): string =>
   join(root, 'dist', 'services', service, 'main.js');

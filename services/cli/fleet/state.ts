@@ -4,11 +4,11 @@
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FleetPlan } from './plan';
+import type { FleetPlan, ServiceKind } from './plan';
 
 export interface RunningProcess {
   name: string;
-  kind: 'edge' | 'worker' | 'nginx';
+  kind: ServiceKind | 'nginx';
   pid: number;
   port: number;
   log: string;

@@ -21,9 +21,14 @@ export async function fleetStatus(state: FleetState): Promise<ProcessStatus[]> {
       const alive = isAlive(p.pid);
       const ready =
         alive && (p.kind === 'nginx' ? await isReady(p.port, '/healthz') : await isReady(p.port));
-      const counter =
-        p.kind === 'edge' ? 'intake_edge_events_accepted_total' : 'intake_worker_consumed_total';
-      const events = alive && p.kind !== 'nginx' ? await readCounter(p.port, counter) : 0;
+      const counter = {
+        edge: 'intake_edge_events_accepted_total',
+        worker: 'intake_worker_consumed_total',
+        puller: 'intake_puller_events_total',
+        'demo-upstream': '',
+        nginx: '',
+      }[p.kind];
+      const events = alive && counter !== '' ? await readCounter(p.port, counter) : 0;
       return { name: p.name, pid: p.pid, port: p.port, alive, ready, events };
     }),
   );
