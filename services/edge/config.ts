@@ -6,6 +6,7 @@ import { EnvReader, readKafkaConfig } from '../../lib/config';
 import type { KafkaConfig } from '../../lib/config';
 import { IntakeError } from '../../lib/errors';
 import { streamDefaults } from './stream/stream-session';
+import { FETCH_MAX_BYTES } from './subscribe/fanout';
 import { subscribeDefaults } from './subscribe/subscribe-routes';
 import type { SubscribeLimits } from './subscribe/subscribe-routes';
 import { parseApiKeys } from './http/auth';
@@ -121,7 +122,7 @@ export function loadEdgeConfig(env: Record<string, string | undefined> = process
       maxBufferedBytes: r.int(
         'INTAKE_SUBSCRIBE_MAX_BUFFERED_BYTES',
         subscribeDefaults.maxBufferedBytes,
-        { min: 1024 },
+        { min: 2 * FETCH_MAX_BYTES },
       ),
       heartbeatMs: r.int('INTAKE_SUBSCRIBE_HEARTBEAT_MS', subscribeDefaults.heartbeatMs, {
         min: 100,

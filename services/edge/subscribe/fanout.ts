@@ -41,6 +41,9 @@ export interface FanoutDeps {
   ringSize: number;
 }
 
+/** The most one fetch of the shared consumer brings (a subscriber's buffer must hold it). */
+export const FETCH_MAX_BYTES = 1024 * 1024;
+
 export class TopicFanout {
   private consumer: Consumer | null = null;
   private readonly ring: FanoutRecord[] = [];
@@ -83,6 +86,9 @@ export class TopicFanout {
     const consumer = kafka.consumer({
       groupId: `intake-fanout-${randomUUID()}`,
       allowAutoTopicCreation: false,
+      // NOTE: a fetch is delivered to every subscriber at once; its size bounds the burst.
+      maxBytes: FETCH_MAX_BYTES,
+      maxBytesPerPartition: FETCH_MAX_BYTES / 2,
     });
     this.consumer = consumer;
     await consumer.connect();
@@ -97,10 +103,11 @@ export class TopicFanout {
         await Promise.resolve();
       },
     });
+    await joined;
+    // NOTE: seek only once the group exists; records fetched before it are skipped by publish().
     for (const [partition, offset] of this.next) {
       consumer.seek({ topic, partition, offset: offset.toString() });
     }
-    await joined;
     this.log.info({ partitions: this.next.size }, 'fanout_started');
   }
 

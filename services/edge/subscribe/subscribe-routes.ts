@@ -7,7 +7,9 @@
  * - Topics are named by their short names (`processed`, `scores`, `dlq`); a key may read
  *   a topic only when `INTAKE_API_KEYS` grants it (`source:key:processed+scores`).
  * - Each edge holds at most `maxSubscribers` subscriptions (then 503 with Retry-After);
- *   each may hold `maxBufferedBytes` unsent before it is dropped as a slow consumer.
+ *   each may hold `maxBufferedBytes` unsent before it is dropped as a slow consumer. One
+ *   fetch of the shared consumer (at most 1 MiB) is delivered at once, so the bound must
+ *   stay above that, or healthy subscribers are dropped in bursts.
  * - SSE: `id:` is the resume position, `data:` the record's value (JSON); a comment
  *   every `heartbeatMs` keeps proxies from closing an idle stream; `event: error` with
  *   the reason precedes a disconnect by the edge. WebSocket: one JSON message per record,
@@ -38,7 +40,7 @@ export interface SubscribeLimits {
 
 export const subscribeDefaults: SubscribeLimits = {
   maxSubscribers: 1000,
-  maxBufferedBytes: 1024 * 1024,
+  maxBufferedBytes: 4 * 1024 * 1024,
   heartbeatMs: 15_000,
   ringSize: 10_000,
 };
@@ -47,6 +49,7 @@ export const subscribeDefaults: SubscribeLimits = {
 export class Fanouts {
   private readonly byName = new Map<string, TopicFanout>();
   private subscribers = 0;
+  readonly log: Logger;
 
   constructor(
     kafka: Kafka,
@@ -55,6 +58,7 @@ export class Fanouts {
     readonly limits: SubscribeLimits,
     readonly onDropped: (reason: 'slow-consumer') => void = () => undefined,
   ) {
+    this.log = logger.child({ module: 'subscribe' });
     for (const [name, topic] of Object.entries(topics)) {
       this.byName.set(name, new TopicFanout({ kafka, topic, logger, ringSize: limits.ringSize }));
     }
@@ -129,7 +133,8 @@ async function prepare(
   }
   try {
     await fanout.ready();
-  } catch {
+  } catch (err) {
+    fanouts.log.warn({ err, topic: name }, 'fanout_start_failed');
     return {
       ok: false,
       problem: 'kafka-unavailable',

@@ -1,0 +1,192 @@
+/**
+ * Subscriptions against a real broker: the edge app's SSE route over one shared fan-out
+ * consumer. A filtered subscriber receives exactly the matching records; a resume with
+ * Last-Event-ID gets what it missed; a subscriber that never reads is disconnected as a
+ * slow consumer while a normal one keeps receiving everything; a key without the topic
+ * grant is refused.
+ */
+import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { Admin, Producer } from 'kafkajs';
+import { parseApiKeys } from '../../../services/edge/http/auth';
+import { Fanouts } from '../../../services/edge/subscribe/subscribe-routes';
+import { createTopic, randomName, testKafka, waitFor } from '../../support/kafka-helpers';
+import { startTestApp } from '../../support/edge-app';
+import type { TestApp } from '../../support/edge-app';
+import { MemorySink, silentLogger } from '../../support/fakes';
+import { TEST_BROKER } from '../../support/test-env';
+
+const READER = 'k-reader';
+const WRITER_ONLY = 'k-writer';
+
+interface SseEvent {
+  id?: string;
+  event?: string;
+  data: string;
+}
+
+/** An SSE reader over fetch: collects events until aborted. */
+function subscribe(url: string, headers: Record<string, string> = {}) {
+  const events: SseEvent[] = [];
+  const controller = new AbortController();
+  const opened = fetch(url, {
+    headers: { authorization: `Bearer ${READER}`, ...headers },
+    signal: controller.signal,
+  });
+  const done = opened.then(async (res) => {
+    const decoder = new TextDecoder();
+    let text = '';
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        text += decoder.decode(chunk, { stream: true });
+        let end;
+        while ((end = text.indexOf('\n\n')) >= 0) {
+          const block = text.slice(0, end);
+          text = text.slice(end + 2);
+          const e: SseEvent = { data: '' };
+          for (const line of block.split('\n')) {
+            if (line.startsWith('id: ')) e.id = line.slice(4);
+            else if (line.startsWith('event: ')) e.event = line.slice(7);
+            else if (line.startsWith('data: ')) e.data = line.slice(6);
+          }
+          if (e.data) events.push(e);
+        }
+      }
+    } catch {
+      // aborted
+    }
+  });
+  return { events, opened, close: () => controller.abort(), done };
+}
+
+describe('subscriptions (real broker)', () => {
+  const kafka = testKafka(TEST_BROKER.brokers);
+  const topic = randomName('sub');
+  let admin: Admin;
+  let producer: Producer;
+  let app: TestApp;
+  let fanouts: Fanouts;
+  let dropped = 0;
+
+  const publish = async (records: { key: string; type: string; n: number }[]): Promise<void> => {
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: records.map((r) => ({
+        key: r.key,
+        value: JSON.stringify({ id: `${r.key}-${r.n}`, type: r.type, n: r.n }),
+      })),
+    });
+  };
+
+  beforeAll(async () => {
+    admin = kafka.admin();
+    await admin.connect();
+    await createTopic(admin, topic, 3);
+    producer = kafka.producer();
+    await producer.connect();
+    fanouts = new Fanouts(
+      kafka,
+      { processed: topic },
+      silentLogger(),
+      {
+        maxSubscribers: 10,
+        maxBufferedBytes: 2 * 1024 * 1024,
+        heartbeatMs: 60_000,
+        ringSize: 1000,
+      },
+      () => (dropped += 1),
+    );
+    app = await startTestApp({
+      sink: new MemorySink(),
+      fanouts,
+      auth: {
+        required: true,
+        keys: parseApiKeys([`dash:${READER}:processed`, `app:${WRITER_ONLY}`]),
+        rateLimit: { perSecond: 1000, burst: 1000 },
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await fanouts.stop();
+    await app.close();
+    await producer.disconnect();
+    await admin.disconnect();
+  });
+
+  it('delivers exactly the records matching the key and type filter, and resumes after Last-Event-ID', async () => {
+    const sub = subscribe(`${app.base}/v1/subscribe/processed?key=alice&type=click`);
+    expect((await sub.opened).status).toBe(200);
+    await publish([
+      { key: 'alice', type: 'click', n: 1 },
+      { key: 'bob', type: 'click', n: 2 },
+      { key: 'alice', type: 'view', n: 3 },
+      { key: 'alice', type: 'click', n: 4 },
+    ]);
+    await waitFor(() => sub.events.length >= 2, { what: 'two matching events' });
+    await new Promise((r) => setTimeout(r, 500));
+    sub.close();
+    expect(sub.events.map((e) => (JSON.parse(e.data) as { n: number }).n)).toEqual([1, 4]);
+
+    // Resume after the first event: the second one again, plus what came meanwhile.
+    await publish([{ key: 'alice', type: 'click', n: 5 }]);
+    const resumed = subscribe(`${app.base}/v1/subscribe/processed?key=alice&type=click`, {
+      'last-event-id': sub.events[0]!.id!,
+    });
+    await waitFor(() => resumed.events.length >= 2, { what: 'the missed events' });
+    resumed.close();
+    expect(resumed.events.map((e) => (JSON.parse(e.data) as { n: number }).n)).toEqual([4, 5]);
+  });
+
+  it('disconnects a subscriber that does not read, without holding up the others', async () => {
+    const healthy = subscribe(`${app.base}/v1/subscribe/processed`);
+    await healthy.opened;
+    // A raw client that sends the request and then never reads its socket.
+    const port = (app.server.address() as AddressInfo).port;
+    const slow = connect(port, '127.0.0.1');
+    let slowClosed = false;
+    slow.on('close', () => (slowClosed = true));
+    slow.on('error', () => undefined);
+    slow.write(
+      `GET /v1/subscribe/processed HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${READER}\r\n\r\n`,
+    );
+    await waitFor(() => fanouts.count === 2, { what: 'both subscribed' });
+    slow.pause();
+    const big = 'x'.repeat(2000);
+    const N = 8000; // ~16 MB: far beyond the 2 MiB buffer plus the kernel's socket buffers
+    for (let i = 0; i < N; i += 500) {
+      await producer.send({
+        topic,
+        messages: Array.from({ length: 500 }, (_, j) => ({
+          key: `k${(i + j) % 10}`,
+          value: JSON.stringify({ type: 'bulk', n: i + j, pad: big }),
+        })),
+      });
+    }
+    await waitFor(() => dropped >= 1, { what: 'the slow subscriber dropped' });
+    await waitFor(() => healthy.events.filter((e) => e.data.includes('"bulk"')).length >= N, {
+      what: 'the healthy subscriber got everything',
+    });
+    healthy.close();
+    slow.destroy();
+    expect(dropped).toBe(1);
+    await waitFor(() => slowClosed || slow.destroyed, { what: 'slow socket closed' });
+  });
+
+  it('refuses a key without the topic grant (403) and an unknown topic (404)', async () => {
+    const denied = await fetch(`${app.base}/v1/subscribe/processed`, {
+      headers: { authorization: `Bearer ${WRITER_ONLY}` },
+    });
+    expect(denied.status).toBe(403);
+    expect(denied.headers.get('content-type')).toContain('application/problem+json');
+    const unknown = await fetch(`${app.base}/v1/subscribe/nope`, {
+      headers: { authorization: `Bearer ${READER}` },
+    });
+    expect(unknown.status).toBe(404);
+    const badId = await fetch(`${app.base}/v1/subscribe/processed`, {
+      headers: { authorization: `Bearer ${READER}`, 'last-event-id': 'garbage' },
+    });
+    expect(badId.status).toBe(400);
+  });
+});
