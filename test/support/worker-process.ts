@@ -9,7 +9,8 @@ import { createServer } from 'node:net';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ROOT, TEST_BROKER } from './test-env';
-import { waitFor } from './kafka-helpers';
+import type { Admin } from 'kafkajs';
+import { createTopic, randomName, waitFor } from './kafka-helpers';
 
 export interface WorkerTopics {
   raw: string;
@@ -19,6 +20,24 @@ export interface WorkerTopics {
   progress: string;
   replies: string;
   rejections: string;
+}
+
+/** Fresh random topics for a worker group: raw and outputs with `partitions`, the rest 1. */
+export async function createWorkerTopics(admin: Admin, partitions: number): Promise<WorkerTopics> {
+  const topics = {
+    raw: randomName('raw'),
+    processed: randomName('processed'),
+    dlq: randomName('dlq'),
+    scores: randomName('scores'),
+    progress: randomName('progress'),
+    replies: randomName('replies'),
+    rejections: randomName('rejections'),
+  };
+  for (const t of [topics.raw, topics.processed, topics.dlq, topics.scores])
+    await createTopic(admin, t, partitions);
+  for (const t of [topics.progress, topics.replies, topics.rejections])
+    await createTopic(admin, t, 1);
+  return topics;
 }
 
 export async function freePort(): Promise<number> {

@@ -9,9 +9,9 @@ import { resolve } from 'node:path';
 import type { Admin, Producer } from 'kafkajs';
 import { toKafkaMessage, wrapEvent } from '../../lib/envelope';
 import { auditDelivery } from '../support/audit';
-import { createTopic, randomName, readTopic, testKafka, waitFor } from '../support/kafka-helpers';
+import { randomName, readTopic, testKafka, waitFor } from '../support/kafka-helpers';
 import { ROOT, TEST_BROKER } from '../support/test-env';
-import { WorkerProcess } from '../support/worker-process';
+import { WorkerProcess, createWorkerTopics } from '../support/worker-process';
 import type { WorkerTopics } from '../support/worker-process';
 
 const kafka = testKafka(TEST_BROKER.brokers);
@@ -53,23 +53,7 @@ describe('worker under faults (real processes, real broker)', () => {
     rmSync(stateDir, { recursive: true, force: true });
   });
 
-  async function freshTopics(): Promise<WorkerTopics> {
-    const topics = {
-      raw: randomName('raw'),
-      processed: randomName('processed'),
-      dlq: randomName('dlq'),
-      scores: randomName('scores'),
-      progress: randomName('progress'),
-      replies: randomName('replies'),
-      rejections: randomName('rejections'),
-    };
-    await createTopic(admin, topics.raw, 6);
-    for (const t of [topics.processed, topics.dlq, topics.scores]) await createTopic(admin, t, 6);
-    await createTopic(admin, topics.progress, 1);
-    await createTopic(admin, topics.replies, 1);
-    await createTopic(admin, topics.rejections, 1);
-    return topics;
-  }
+  const freshTopics = (): Promise<WorkerTopics> => createWorkerTopics(admin, 6);
 
   /** Writes `count` events (plus 2% garbage that must reach the DLQ); returns their ids. */
   async function produce(topic: string, prefix: string, count: number): Promise<string[]> {
