@@ -14,8 +14,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
 import { projectRoot } from '../lib/paths';
+import { load, median } from './harness';
 
 const ROOT = projectRoot(__dirname);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -66,28 +66,6 @@ http.createServer((req, res) => {
 }).listen(${BARE_PORT}, '127.0.0.1');
 `;
 
-async function load(
-  url: string,
-  body: string,
-  key: string,
-): Promise<{ rps: number; p99: number; errors: number }> {
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    connections: CONNECTIONS,
-    duration: SECONDS,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-    body,
-  });
-  const non2xx = result.non2xx + result.errors + result.timeouts;
-  return { rps: result.requests.average, p99: result.latency.p99, errors: non2xx };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
 async function main(): Promise<void> {
   const bare: ChildProcess = spawn(process.execPath, ['-e', BARE], { stdio: 'inherit' });
   const rows: Record<string, { runs: number[]; p99: number[]; errors: number; unit: string }> = {};
@@ -115,16 +93,38 @@ async function main(): Promise<void> {
       const bareUrl = `http://127.0.0.1:${BARE_PORT}/`;
       for (let rep = 0; rep < REPS; rep++) {
         if (edges === 1) {
-          record('bare node:http, single', 'req/s', await load(bareUrl, single, key));
-          record('edge direct (1), single', 'req/s', await load(direct, single, key));
-          record('bare node:http, batched', 'events/s', await load(bareUrl, batch, key), BATCH);
-          record('edge direct (1), batched', 'events/s', await load(direct, batch, key), BATCH);
+          record(
+            'bare node:http, single',
+            'req/s',
+            await load(bareUrl, single, key, SECONDS, CONNECTIONS),
+          );
+          record(
+            'edge direct (1), single',
+            'req/s',
+            await load(direct, single, key, SECONDS, CONNECTIONS),
+          );
+          record(
+            'bare node:http, batched',
+            'events/s',
+            await load(bareUrl, batch, key, SECONDS, CONNECTIONS),
+            BATCH,
+          );
+          record(
+            'edge direct (1), batched',
+            'events/s',
+            await load(direct, batch, key, SECONDS, CONNECTIONS),
+            BATCH,
+          );
         }
-        record(`nginx + ${edges} edge(s), single`, 'req/s', await load(nginx, single, key));
+        record(
+          `nginx + ${edges} edge(s), single`,
+          'req/s',
+          await load(nginx, single, key, SECONDS, CONNECTIONS),
+        );
         record(
           `nginx + ${edges} edge(s), batched`,
           'events/s',
-          await load(nginx, batch, key),
+          await load(nginx, batch, key, SECONDS, CONNECTIONS),
           BATCH,
         );
       }
