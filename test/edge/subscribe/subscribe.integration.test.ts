@@ -3,13 +3,15 @@
  * consumer. A filtered subscriber receives exactly the matching records; a resume with
  * Last-Event-ID gets what it missed; a subscriber that never reads is disconnected as a
  * slow consumer while a normal one keeps receiving everything; a key without the topic
- * grant is refused.
+ * grant is refused. The WebSocket variant filters the same way.
  */
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Admin, Producer } from 'kafkajs';
-import { parseApiKeys } from '../../../services/edge/http/auth';
-import { Fanouts } from '../../../services/edge/subscribe/subscribe-routes';
+import { WebSocket } from 'ws';
+import { createKeyChecker, parseApiKeys } from '../../../services/edge/http/auth';
+import { attachUpgrades } from '../../../services/edge/stream/ws-stream';
+import { Fanouts, WsSubscribeRoute } from '../../../services/edge/subscribe/subscribe-routes';
 import { createTopic, randomName, testKafka, waitFor } from '../../support/kafka-helpers';
 import { startTestApp } from '../../support/edge-app';
 import type { TestApp } from '../../support/edge-app';
@@ -97,15 +99,21 @@ describe('subscriptions (real broker)', () => {
       },
       () => (dropped += 1),
     );
+    const auth = {
+      required: true,
+      keys: parseApiKeys([`dash:${READER}:processed`, `app:${WRITER_ONLY}`]),
+      rateLimit: { perSecond: 1000, burst: 1000 },
+    };
     app = await startTestApp({
       sink: new MemorySink(),
       fanouts,
-      auth: {
-        required: true,
-        keys: parseApiKeys([`dash:${READER}:processed`, `app:${WRITER_ONLY}`]),
-        rateLimit: { perSecond: 1000, burst: 1000 },
-      },
+      auth,
     });
+    attachUpgrades(
+      app.server,
+      { '/v1/subscribe/': new WsSubscribeRoute(fanouts) },
+      { checkKey: createKeyChecker(auth), isDraining: () => false, defaultSource: 'test' },
+    );
   });
 
   afterAll(async () => {
@@ -172,6 +180,34 @@ describe('subscriptions (real broker)', () => {
     slow.destroy();
     expect(dropped).toBe(1);
     await waitFor(() => slowClosed || slow.destroyed, { what: 'slow socket closed' });
+  });
+
+  it('serves the same subscription over a WebSocket', async () => {
+    const port = (app.server.address() as AddressInfo).port;
+    const got: { key: string; value: { n: number } }[] = [];
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/subscribe/processed?type=ws`, {
+      headers: { authorization: `Bearer ${READER}` },
+    });
+    ws.on('message', (d: Buffer) => got.push(JSON.parse(d.toString()) as (typeof got)[number]));
+    await new Promise((r) => ws.once('open', r));
+    await publish([
+      { key: 'w', type: 'ws', n: 1 },
+      { key: 'w', type: 'other', n: 2 },
+      { key: 'w', type: 'ws', n: 3 },
+    ]);
+    await waitFor(() => got.length >= 2, { what: 'two WebSocket messages' });
+    ws.close();
+    expect(got.map((m) => m.value.n)).toEqual([1, 3]);
+    expect(got[0]?.key).toBe('w');
+
+    const refused = await new Promise<number>((resolve) => {
+      const denied = new WebSocket(`ws://127.0.0.1:${port}/v1/subscribe/processed`, {
+        headers: { authorization: `Bearer ${WRITER_ONLY}` },
+      });
+      denied.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      denied.on('error', () => undefined);
+    });
+    expect(refused).toBe(403);
   });
 
   it('refuses a key without the topic grant (403) and an unknown topic (404)', async () => {
