@@ -8,6 +8,10 @@ import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { Kafka, logLevel } from 'kafkajs';
 import { EnvReader, readKafkaConfig } from '../../lib/config';
+import type { KafkaConfig } from '../../lib/config';
+import { Presets, SingleBar } from 'cli-progress';
+import { hasLoss, summary } from './audit/analyze';
+import { parseSince, runAudit } from './audit/audit';
 import { sleep } from '../../lib/lifecycle';
 import { replayDlq } from './dlq/replay';
 import {
@@ -142,14 +146,7 @@ program
       dryRun?: boolean;
       brokers?: string;
     }) => {
-      const env = new EnvReader(process.env);
-      const kafkaConfig = readKafkaConfig(env, 'intake-cli');
-      env.done();
-      const plan = makePlan(root);
-      const brokers =
-        opts.brokers?.split(',') ??
-        (process.env.INTAKE_KAFKA_BROKERS ? kafkaConfig.brokers : [kafkaBrokers(plan)]);
-      const kafka = new Kafka({ clientId: 'intake-cli', brokers, logLevel: logLevel.WARN });
+      const { kafka, kafkaConfig } = cliKafka(opts.brokers);
       const result = await replayDlq({
         kafka,
         dlqTopic: kafkaConfig.topics.dlq,
@@ -167,6 +164,59 @@ program
       );
     },
   );
+
+program
+  .command('audit')
+  .description(
+    'audit intake.raw, intake.processed and intake.dlq by event id: lost, unprocessed, duplicates, order',
+  )
+  .option('--acked <file>', 'ids a client was told were accepted (one per line, or NDJSON with id)')
+  .option('--since <when>', 'scan from this time (30m, 2h, 1d or ISO) instead of the beginning')
+  .option('--json', 'print the whole report as JSON')
+  .option(
+    '--brokers <list>',
+    'Kafka bootstrap brokers (default: INTAKE_KAFKA_BROKERS or the local fleet)',
+  )
+  .action(async (opts: { acked?: string; since?: string; json?: boolean; brokers?: string }) => {
+    const { kafka, kafkaConfig } = cliKafka(opts.brokers);
+    const bar = process.stderr.isTTY
+      ? new SingleBar(
+          { format: 'scanning {bar} {value}/{total} records', hideCursor: true },
+          Presets.shades_classic,
+        )
+      : null;
+    bar?.start(1, 0);
+    const report = await runAudit(kafka, kafkaConfig.topics, {
+      ackedFile: opts.acked,
+      sinceMs: opts.since ? parseSince(opts.since) : undefined,
+      onProgress: (read, total) => {
+        bar?.setTotal(Math.max(1, total));
+        bar?.update(read);
+      },
+    });
+    bar?.stop();
+    if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    else console.table(summary(report));
+    if (hasLoss(report)) {
+      say('acknowledged events are missing: see the report (exit 1)');
+      process.exitCode = 1;
+    }
+  });
+
+/** A Kafka client for CLI commands: --brokers, else INTAKE_KAFKA_BROKERS, else the local fleet. */
+function cliKafka(brokersOption: string | undefined): { kafka: Kafka; kafkaConfig: KafkaConfig } {
+  const env = new EnvReader(process.env);
+  const kafkaConfig = readKafkaConfig(env, 'intake-cli');
+  env.done();
+  const plan = makePlan(root);
+  const brokers =
+    brokersOption?.split(',') ??
+    (process.env.INTAKE_KAFKA_BROKERS ? kafkaConfig.brokers : [kafkaBrokers(plan)]);
+  return {
+    kafka: new Kafka({ clientId: 'intake-cli', brokers, logLevel: logLevel.WARN }),
+    kafkaConfig,
+  };
+}
 
 function positive(value: string): number {
   const n = Number(value);
