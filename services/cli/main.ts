@@ -72,7 +72,7 @@ program
 
 program
   .command('restart')
-  .description('restart one edge or worker of the running fleet (e.g. one that was killed)')
+  .description('restart one process of the running fleet: edge-1, worker-2, puller-1, kafka, ...')
   .argument('<name>', 'the process, as `intake status` names it (edge-1, worker-2, ...)')
   .action(async (name: string) => {
     await restartProcess(makePlan(root), name, say);

@@ -188,8 +188,9 @@ function tail(file: string, lines = 15): string {
 }
 
 /**
- * (Re)starts one edge or worker of the running fleet by name, e.g. after it crashed or was
- * killed: a live one is stopped first (SIGTERM, so it drains). Resolves once it is ready.
+ * (Re)starts one process of the running fleet by name (an edge, a worker, the puller, or
+ * `kafka`), e.g. after it crashed or was killed: a live one is stopped first (SIGTERM, so
+ * it drains). Resolves once it is ready.
  */
 export async function restartProcess(
   plan: FleetPlan,
@@ -198,6 +199,13 @@ export async function restartProcess(
 ): Promise<RunningProcess> {
   const state = readState(plan.stateDir);
   if (!state) throw new Error('no fleet is running; start one with `npm run up`');
+  if (name === 'kafka') {
+    // The broker keeps its data directory: a restart after a crash recovers its log.
+    if (await kafkaRunning(state.plan)) await stopKafka(state.plan);
+    await startKafka(state.plan);
+    report(`Kafka broker running on ${kafkaBrokers(state.plan)}`);
+    return { name, kind: 'kafka', pid: 0, port: state.plan.kafkaPort, log: '' };
+  }
   const specs = [...state.plan.edges, ...state.plan.workers, ...(state.plan.demo ?? [])];
   const spec = specs.find((s) => s.name === name);
   if (!spec) {

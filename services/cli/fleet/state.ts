@@ -8,7 +8,7 @@ import type { FleetPlan, ServiceKind } from './plan';
 
 export interface RunningProcess {
   name: string;
-  kind: ServiceKind | 'nginx';
+  kind: ServiceKind | 'nginx' | 'kafka';
   pid: number;
   port: number;
   log: string;

@@ -27,6 +27,7 @@ export async function fleetStatus(state: FleetState): Promise<ProcessStatus[]> {
         puller: 'intake_puller_events_total',
         'demo-upstream': '',
         nginx: '',
+        kafka: '',
       }[p.kind];
       const events = alive && counter !== '' ? await readCounter(p.port, counter) : 0;
       return { name: p.name, pid: p.pid, port: p.port, alive, ready, events };
