@@ -1,7 +1,8 @@
-// Three projects, run in this order by `npm test` (scripts/test.sh):
+// Four projects, run in this order by `npm test` (scripts/test.sh):
 //   unit         fakes only, no broker          test/**/*.test.ts
 //   integration  a real broker the setup starts  test/**/*.integration.test.ts
 //   e2e          the real local fleet            test/**/*.e2e.test.ts
+//   faults       a fleet broken under load       test/faults/*.faults.test.ts
 const transform = {
   '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }],
 };
@@ -34,6 +35,14 @@ module.exports = {
       testMatch: ['<rootDir>/test/**/*.e2e.test.ts'],
       globalSetup: '<rootDir>/test/support/fleet-setup.ts',
       globalTeardown: '<rootDir>/test/support/fleet-teardown.ts',
+      setupFilesAfterEnv: ['<rootDir>/test/support/long-timeout.ts'],
+    },
+    {
+      ...common,
+      displayName: 'faults',
+      testMatch: ['<rootDir>/test/faults/**/*.faults.test.ts'],
+      globalSetup: '<rootDir>/test/faults/setup.ts',
+      globalTeardown: '<rootDir>/test/faults/teardown.ts',
       setupFilesAfterEnv: ['<rootDir>/test/support/long-timeout.ts'],
     },
   ],

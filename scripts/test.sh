@@ -2,7 +2,8 @@
 # `npm test`: the whole suite, in CI order: install/build what is missing -> lint ->
 # typecheck -> unit -> integration (starts and stops a real broker on 127.0.0.1:19092)
 # -> end to end (starts and stops a real fleet: broker, nginx, 2 edges, 2 workers, on
-# ports 29092/28080, so it never collides with a fleet started by `npm run up`).
+# ports 29092/28080, so it never collides with a fleet started by `npm run up`) -> fault
+# scenarios (a fleet on 58080/59092 broken under load, 20 s each, audited).
 # The last line sums the test counts of every stage: "tests: N passed, N failed".
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,7 +35,7 @@ npx eslint . || { echo "lint failed: run 'npm run format', then fix what remains
 npx prettier --check . >/dev/null || { echo "formatting differs: run 'npm run format'"; exit 1; }
 stage "typecheck"
 npx tsc -p tsconfig.json --noEmit
-for project in unit integration e2e; do
+for project in unit integration e2e faults; do
   stage "$project tests"
   npx jest --selectProjects "$project" --runInBand --json --outputFile="$results/$project.json"
 done

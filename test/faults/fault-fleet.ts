@@ -1,0 +1,89 @@
+/**
+ * The fleet the fault scenarios break: started by the project's own CLI on ports of its
+ * own (nginx 58080, broker 59092, workers 59101+), no demo puller, so it never collides
+ * with a developer's fleet, the e2e fleet or the container stack.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { readState } from '../../services/cli/fleet/state';
+import { ROOT } from '../support/test-env';
+import { waitFor } from '../support/kafka-helpers';
+
+const offset = Number(process.env.INTAKE_TEST_PORT_OFFSET ?? 0);
+
+export const FAULT_FLEET = {
+  httpPort: 58080 + offset,
+  kafkaPort: 59092 + offset,
+  workerBasePort: 59101 + offset,
+  stateDir: resolve(ROOT, '.intake', `faults${offset === 0 ? '' : `-${offset}`}`),
+};
+
+export const faultEnv = (): Record<string, string> => ({
+  INTAKE_STATE_DIR: FAULT_FLEET.stateDir,
+  INTAKE_HTTP_PORT: String(FAULT_FLEET.httpPort),
+  INTAKE_KAFKA_PORT: String(FAULT_FLEET.kafkaPort),
+  INTAKE_WORKER_BASE_PORT: String(FAULT_FLEET.workerBasePort),
+  INTAKE_EDGES: '2',
+  INTAKE_WORKERS: '2',
+  INTAKE_DEMO_PULLER: 'off',
+  INTAKE_RATE_LIMIT_PER_SECOND: '100000',
+  INTAKE_RATE_LIMIT_BURST: '100000',
+});
+
+export function fleetCli(...args: string[]): void {
+  execFileSync(process.execPath, [resolve(ROOT, 'dist', 'services', 'cli', 'main.js'), ...args], {
+    env: { ...process.env, ...faultEnv() },
+    stdio: 'inherit',
+  });
+}
+
+export const faultKafka = (): Kafka =>
+  new Kafka({
+    clientId: 'faults',
+    brokers: [`127.0.0.1:${FAULT_FLEET.kafkaPort}`],
+    logLevel: logLevel.NOTHING,
+  });
+
+export const apiKey = (): string =>
+  readFileSync(resolve(FAULT_FLEET.stateDir, 'api-key'), 'utf8').trim();
+
+/** The pid of a fleet process by name (`edge-1`, `worker-2`, `kafka`). */
+export function pidOf(name: string): number {
+  if (name === 'kafka') {
+    const file = resolve(FAULT_FLEET.stateDir, `kafka-${FAULT_FLEET.kafkaPort}`, 'kafka.pid');
+    return Number(readFileSync(file, 'utf8').trim());
+  }
+  const p = readState(FAULT_FLEET.stateDir)?.processes.find((x) => x.name === name);
+  if (!p) throw new Error(`no process ${name} in the fault fleet`);
+  return p.pid;
+}
+
+/** Waits until the workers' group has consumed intake.raw to its end; returns how long it took. */
+export async function waitForLagZero(timeoutMs = 180_000): Promise<number> {
+  const started = Date.now();
+  const admin = faultKafka().admin();
+  await admin.connect();
+  try {
+    await waitFor(
+      async () => {
+        try {
+          const ends = await admin.fetchTopicOffsets('intake.raw');
+          const [group] = await admin.fetchOffsets({
+            groupId: 'intake-workers',
+            topics: ['intake.raw'],
+          });
+          const committed = new Map(group!.partitions.map((p) => [p.partition, BigInt(p.offset)]));
+          return ends.every((e) => (committed.get(e.partition) ?? -1n) >= BigInt(e.high));
+        } catch {
+          return false;
+        }
+      },
+      { timeoutMs, intervalMs: 250, what: 'consumer lag back to zero' },
+    );
+  } finally {
+    await admin.disconnect();
+  }
+  return Date.now() - started;
+}
