@@ -2,6 +2,7 @@
 //   unit         fakes only, no broker          test/**/*.test.ts
 //   integration  a real broker the setup starts  test/**/*.integration.test.ts
 //   e2e          the real local fleet            test/**/*.e2e.test.ts
+//   containers   images + docker-compose stack   test/**/*.containers.test.ts (needs Docker)
 const transform = {
   '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }],
 };
@@ -18,7 +19,12 @@ module.exports = {
       ...common,
       displayName: 'unit',
       testMatch: ['<rootDir>/test/**/*.test.ts'],
-      testPathIgnorePatterns: ['\\.integration\\.test\\.ts$', '\\.e2e\\.test\\.ts$', '/faults/'],
+      testPathIgnorePatterns: [
+        '\\.integration\\.test\\.ts$',
+        '\\.e2e\\.test\\.ts$',
+        '\\.containers\\.test\\.ts$',
+        '/faults/',
+      ],
     },
     {
       ...common,
@@ -34,6 +40,12 @@ module.exports = {
       testMatch: ['<rootDir>/test/**/*.e2e.test.ts'],
       globalSetup: '<rootDir>/test/support/fleet-setup.ts',
       globalTeardown: '<rootDir>/test/support/fleet-teardown.ts',
+      setupFilesAfterEnv: ['<rootDir>/test/support/long-timeout.ts'],
+    },
+    {
+      ...common,
+      displayName: 'containers',
+      testMatch: ['<rootDir>/test/**/*.containers.test.ts'],
       setupFilesAfterEnv: ['<rootDir>/test/support/long-timeout.ts'],
     },
   ],
