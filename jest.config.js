@@ -1,8 +1,9 @@
-// Four projects, run in this order by `npm test` (scripts/test.sh):
+// Five projects, run in this order by `npm test` (scripts/test.sh):
 //   unit         fakes only, no broker          test/**/*.test.ts
 //   integration  a real broker the setup starts  test/**/*.integration.test.ts
 //   e2e          the real local fleet            test/**/*.e2e.test.ts
 //   faults       a fleet broken under load       test/faults/*.faults.test.ts
+//   containers   images + docker-compose stack   test/**/*.containers.test.ts (needs Docker)
 const transform = {
   '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }],
 };
@@ -19,7 +20,12 @@ module.exports = {
       ...common,
       displayName: 'unit',
       testMatch: ['<rootDir>/test/**/*.test.ts'],
-      testPathIgnorePatterns: ['\\.integration\\.test\\.ts$', '\\.e2e\\.test\\.ts$', '/faults/'],
+      testPathIgnorePatterns: [
+        '\\.integration\\.test\\.ts$',
+        '\\.e2e\\.test\\.ts$',
+        '\\.containers\\.test\\.ts$',
+        '/faults/',
+      ],
     },
     {
       ...common,
@@ -43,6 +49,12 @@ module.exports = {
       testMatch: ['<rootDir>/test/faults/**/*.faults.test.ts'],
       globalSetup: '<rootDir>/test/faults/setup.ts',
       globalTeardown: '<rootDir>/test/faults/teardown.ts',
+      setupFilesAfterEnv: ['<rootDir>/test/support/long-timeout.ts'],
+    },
+    {
+      ...common,
+      displayName: 'containers',
+      testMatch: ['<rootDir>/test/**/*.containers.test.ts'],
       setupFilesAfterEnv: ['<rootDir>/test/support/long-timeout.ts'],
     },
   ],

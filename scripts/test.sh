@@ -3,7 +3,10 @@
 # typecheck -> unit -> integration (starts and stops a real broker on 127.0.0.1:19092)
 # -> end to end (starts and stops a real fleet: broker, nginx, 2 edges, 2 workers, on
 # ports 29092/28080, so it never collides with a fleet started by `npm run up`) -> fault
-# scenarios (a fleet on 58080/59092 broken under load, 20 s each, audited).
+# scenarios (a fleet on 58080/59092 broken under load, 20 s each, audited)
+# -> containers (the images and docker-compose.yml: nginx 127.0.0.1:38080, Kafka 39092;
+# installs/starts the Docker engine when it can, else SKIPPED loudly; off with
+# INTAKE_CONTAINER_TESTS=off).
 # The last line sums the test counts of every stage: "tests: N passed, N failed".
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -39,3 +42,14 @@ for project in unit integration e2e faults; do
   stage "$project tests"
   npx jest --selectProjects "$project" --runInBand --json --outputFile="$results/$project.json"
 done
+stage "containers tests"
+if [[ "${INTAKE_CONTAINER_TESTS:-auto}" == off ]]; then
+  echo "containers: SKIPPED (INTAKE_CONTAINER_TESTS=off)"
+elif ! engine_problem="$(bash scripts/test-containers.sh --engine-only 2>&1)"; then
+  echo "##################################################################"
+  echo "## containers: SKIPPED: no Docker engine could be started:"
+  echo "$engine_problem" | sed 's/^/##   /'
+  echo "##################################################################"
+else
+  npx jest --selectProjects containers --runInBand --json --outputFile="$results/containers.json"
+fi
