@@ -1,6 +1,6 @@
 /**
  * The demo upstream of the local fleet: a numbered SSE stream on
- * 127.0.0.1:`INTAKE_DEMO_UPSTREAM_PORT` (default 8140) at `INTAKE_DEMO_RATE` events a
+ * `INTAKE_DEMO_UPSTREAM_HOST`:`INTAKE_DEMO_UPSTREAM_PORT` (default 127.0.0.1:8140) at `INTAKE_DEMO_RATE` events a
  * second (default 2), for the demo puller to pull into intake.raw.
  */
 import { EnvReader } from '../../lib/config';
@@ -10,13 +10,14 @@ import { createNumberedSse } from './numbered-sse';
 
 async function main(): Promise<void> {
   const r = new EnvReader(process.env);
+  const host = r.str('INTAKE_DEMO_UPSTREAM_HOST', '127.0.0.1');
   const port = r.int('INTAKE_DEMO_UPSTREAM_PORT', 8140, { min: 0, max: 65535 });
   const rate = r.int('INTAKE_DEMO_RATE', 2, { min: 1, max: 100_000 });
   r.done();
   const logger = createLogger('demo-upstream');
   const sse = createNumberedSse({ ratePerSecond: rate });
-  await new Promise<void>((resolve) => sse.server.listen(port, '127.0.0.1', resolve));
-  logger.info({ port, rate }, 'demo_upstream_listening');
+  await new Promise<void>((resolve) => sse.server.listen(port, host, resolve));
+  logger.info({ host, port, rate }, 'demo_upstream_listening');
   handleShutdownSignals(logger, async () => {
     sse.server.closeAllConnections();
     await new Promise<void>((resolve) => sse.server.close(() => resolve()));
