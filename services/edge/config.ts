@@ -2,6 +2,7 @@
  * Edge configuration: one defaults object, read from `INTAKE_*` environment variables
  * and validated once at start.
  */
+import { hostname } from 'node:os';
 import { EnvReader, readKafkaConfig } from '../../lib/config';
 import type { KafkaConfig } from '../../lib/config';
 import { IntakeError } from '../../lib/errors';
@@ -67,7 +68,7 @@ export function loadEdgeConfig(env: Record<string, string | undefined> = process
   const r = new EnvReader(env);
   const port = r.int('INTAKE_EDGE_PORT', edgeDefaults.port, { min: 0, max: 65535 });
   const config: EdgeConfig = {
-    instance: r.str('INTAKE_INSTANCE', `edge-${port}`),
+    instance: r.str('INTAKE_INSTANCE', `edge-${hostname()}-${port}`),
     host: r.str('INTAKE_EDGE_HOST', edgeDefaults.host),
     port,
     kafka: readKafkaConfig(r, 'intake-edge'),

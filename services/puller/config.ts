@@ -7,6 +7,7 @@
  * to one puller. Kafka enforces it: a second puller on the same upstream fences the first
  * (transactional id `intake-puller-<name>`), so they never both write.
  */
+import { hostname } from 'node:os';
 import { EnvReader, readKafkaConfig } from '../../lib/config';
 import type { KafkaConfig } from '../../lib/config';
 import { IntakeError } from '../../lib/errors';
@@ -31,7 +32,7 @@ export function loadPullerConfig(
   const r = new EnvReader(env);
   const port = r.int('INTAKE_PULLER_ADMIN_PORT', 9150, { min: 0, max: 65535 });
   const config: PullerConfig = {
-    instance: r.str('INTAKE_INSTANCE', `puller-${port}`),
+    instance: r.str('INTAKE_INSTANCE', `puller-${hostname()}-${port}`),
     adminHost: r.str('INTAKE_PULLER_ADMIN_HOST', '127.0.0.1'),
     adminPort: port,
     kafka: readKafkaConfig(r, 'intake-puller'),

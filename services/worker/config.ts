@@ -2,6 +2,7 @@
  * Worker configuration: one defaults object, read from `INTAKE_*` environment variables
  * and validated once at start.
  */
+import { hostname } from 'node:os';
 import { EnvReader, readKafkaConfig } from '../../lib/config';
 import type { KafkaConfig } from '../../lib/config';
 import { batchingDefaults } from '../../lib/kafka/batching-producer';
@@ -48,7 +49,7 @@ export function loadWorkerConfig(
     min: 0,
     max: 65535,
   });
-  const instance = r.str('INTAKE_INSTANCE', `worker-${adminPort}`);
+  const instance = r.str('INTAKE_INSTANCE', `worker-${hostname()}-${adminPort}`);
   const config: WorkerConfig = {
     instance,
     adminHost: r.str('INTAKE_WORKER_ADMIN_HOST', workerDefaults.adminHost),
