@@ -3,7 +3,8 @@
  * own (nginx 58080, broker 59092, workers 59101+), no demo puller, so it never collides
  * with a developer's fleet, the e2e fleet or the container stack.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -11,6 +12,7 @@ import { readState } from '../../services/cli/fleet/state';
 import { ROOT } from '../support/test-env';
 import { waitFor } from '../support/kafka-helpers';
 
+const run = promisify(execFile);
 const offset = Number(process.env.INTAKE_TEST_PORT_OFFSET ?? 0);
 
 export const FAULT_FLEET = {
@@ -31,6 +33,16 @@ export const faultEnv = (): Record<string, string> => ({
   INTAKE_RATE_LIMIT_PER_SECOND: '100000',
   INTAKE_RATE_LIMIT_BURST: '100000',
 });
+
+/**
+ * The CLI without blocking the event loop: the load generator runs in this process and
+ * must keep its arrival rate while a restart waits for readiness.
+ */
+export async function fleetCliAsync(...args: string[]): Promise<void> {
+  await run(process.execPath, [resolve(ROOT, 'dist', 'services', 'cli', 'main.js'), ...args], {
+    env: { ...process.env, ...faultEnv() },
+  });
+}
 
 export function fleetCli(...args: string[]): void {
   execFileSync(process.execPath, [resolve(ROOT, 'dist', 'services', 'cli', 'main.js'), ...args], {

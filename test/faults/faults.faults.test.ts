@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../support/test-env';
-import { fleetCli, pidOf } from './fault-fleet';
+import { fleetCliAsync, pidOf } from './fault-fleet';
 import { FULL, LOAD_SECONDS, RATE, RESULTS_DIR, runScenario, sleep } from './scenario';
 import type { ScenarioResult } from './scenario';
 
@@ -17,7 +17,7 @@ const gap = (LOAD_SECONDS * 1000) / 7;
 async function killAndRestart(name: string, downMs: number): Promise<void> {
   process.kill(pidOf(name), 'SIGKILL');
   await sleep(downMs);
-  fleetCli('restart', name);
+  await fleetCliAsync('restart', name);
 }
 
 describe('fault scenarios (real fleet, steady load, audited)', () => {
@@ -74,7 +74,7 @@ describe('fault scenarios (real fleet, steady load, audited)', () => {
     const r = await runScenario('broker-clean-restart', async () => {
       await sleep(gap * 2);
       const from = Date.now();
-      fleetCli('restart', 'kafka');
+      await fleetCliAsync('restart', 'kafka');
       return { from, to: Date.now() };
     });
     results.push(r);
@@ -86,7 +86,7 @@ describe('fault scenarios (real fleet, steady load, audited)', () => {
       await sleep(gap);
       const from = Date.now();
       for (const name of ['edge-1', 'edge-2', 'worker-1', 'worker-2']) {
-        fleetCli('restart', name);
+        await fleetCliAsync('restart', name);
         await sleep(1000);
       }
       return { from, to: Date.now() };
