@@ -15,6 +15,8 @@ export const FULL = process.env.INTAKE_FAULTS_FULL === '1';
 /** Seconds of load per scenario: short in `npm test`, longer in `npm run faults`. */
 export const LOAD_SECONDS = FULL ? 60 : 20;
 export const RATE = 100; // requests a second, 5 events each
+/** Steady load after the fault, for the p99 after it. */
+const AFTER_MS = 10_000;
 
 export interface ScenarioResult {
   scenario: string;
@@ -37,14 +39,20 @@ export async function runScenario(
   inject: () => Promise<{ from: number; to: number }>,
 ): Promise<ScenarioResult> {
   const started = Date.now();
+  const stop = new AbortController();
   const load = runLoad({
     url: `http://127.0.0.1:${FAULT_FLEET.httpPort}/v1/events`,
     apiKey: apiKey(),
     rate: RATE,
-    durationMs: LOAD_SECONDS * 1000,
+    durationMs: 15 * 60_000, // until stopped below
     batch: 5,
+    signal: stop.signal,
   });
   const window = await inject();
+  // Load goes on for LOAD_SECONDS in all, and at least AFTER_MS after the fault ended.
+  const end = Math.max(started + LOAD_SECONDS * 1000, window.to + AFTER_MS);
+  await sleep(end - Date.now());
+  stop.abort();
   const loaded = await load;
   const recoveryMs = await waitForLagZero();
   const ackedFile = join(RESULTS_DIR, `${name}.acked`);

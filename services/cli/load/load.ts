@@ -21,6 +21,7 @@ export interface LoadOptions {
   maxInFlight?: number;
   /** How long after the run a request may still be retried. */
   retryForMs?: number;
+  /** Stops sending new requests (those sent are still retried until answered or the deadline). */
   signal?: AbortSignal;
 }
 
@@ -86,7 +87,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       }
       result.statuses[status] = (result.statuses[status] ?? 0) + 1;
       if (status === 202) return;
-      if ((status !== 0 && !RETRIABLE.has(status)) || Date.now() > deadline || o.signal?.aborted) {
+      if ((status !== 0 && !RETRIABLE.has(status)) || Date.now() > deadline) {
         result.failed += 1;
         return;
       }
