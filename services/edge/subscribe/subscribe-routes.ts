@@ -193,7 +193,7 @@ export function sseSubscribeRoute(fanouts: Fanouts): RequestHandler {
       fanouts,
       p,
       transport,
-      (stop) => req.on('close', stop),
+      (stop) => res.on('close', stop),
       (beat) => {
         const timer = setInterval(() => res.write(': heartbeat\n\n'), fanouts.limits.heartbeatMs);
         beat(() => clearInterval(timer));
