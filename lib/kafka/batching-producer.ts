@@ -35,6 +35,8 @@ export interface RecordPosition {
 /** The part of a kafkajs `Producer` this module uses (a fake in unit tests). */
 export interface SendBatchPort {
   sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]>;
+  /** After a failed request: start over with a new producer id (see resettable-producer.ts). */
+  reset?(): Promise<void>;
 }
 
 export interface BatchingProducerOptions {
@@ -228,6 +230,10 @@ export class BatchingProducer {
       const error = fromKafkaError(err, 'Kafka did not acknowledge the batch');
       this.log.warn({ err: error, records }, 'produce_failed');
       for (const p of batch) this.settle(p, () => p.reject(error));
+      // The next request must not reuse the failed one's sequence numbers.
+      await this.deps.producer.reset?.().catch((e: unknown) => {
+        this.log.warn({ err: e }, 'producer_reset_failed');
+      });
     }
   }
 

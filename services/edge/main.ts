@@ -13,6 +13,7 @@ import { TopicView, lmdbStore, memoryStore } from '../../lib/kafka/topic-view';
 import type { PartitionProgress, Rejection } from './views/receipt';
 import { createLogger } from '../../lib/logger';
 import { createKafka, createProducer } from '../../lib/kafka/client';
+import { ResettableProducer } from '../../lib/kafka/resettable-producer';
 import { createRegistry } from '../../lib/metrics';
 import { exitOnStartupFailure, handleShutdownSignals, sleep } from '../../lib/lifecycle';
 import { loadEdgeConfig } from './config';
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
     subscribers: () => fanouts.count,
   });
   const sink = new KafkaSink({
-    producer: createProducer(kafka),
+    producer: new ResettableProducer(() => createProducer(kafka)),
     // NOTE: the sink's admin probes readiness: no retries, so an outage shows at once.
     admin: kafka.admin({ retry: { retries: 0 } }),
     topic: config.kafka.topics.raw,

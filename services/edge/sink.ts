@@ -3,12 +3,13 @@
  * event is durable. `KafkaSink` appends to `intake.raw` (acks=all) through one batching
  * producer; unit tests use an in-memory sink.
  */
-import type { Admin, Producer } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import type { Envelope } from '../../lib/envelope';
 import { toKafkaMessage } from '../../lib/envelope';
 import { BatchingProducer } from '../../lib/kafka/batching-producer';
 import type { BatchingProducerOptions, RecordPosition } from '../../lib/kafka/batching-producer';
 import { TopicPartitions } from '../../lib/kafka/partitioner';
+import type { ResettableProducer } from '../../lib/kafka/resettable-producer';
 import type { Health } from '../../lib/lifecycle';
 import type { Logger } from '../../lib/logger';
 import { withRetry } from '../../lib/retry';
@@ -35,7 +36,7 @@ export interface Sink {
 }
 
 export interface KafkaSinkDeps {
-  producer: Producer;
+  producer: ResettableProducer;
   admin: Admin;
   topic: string;
   logger: Logger;

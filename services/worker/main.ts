@@ -13,6 +13,7 @@ import { startAdminServer } from '../../lib/http/admin-server';
 import { BatchingProducer } from '../../lib/kafka/batching-producer';
 import { createConsumer, createKafka, createProducer } from '../../lib/kafka/client';
 import { TopicPartitions } from '../../lib/kafka/partitioner';
+import { ResettableProducer } from '../../lib/kafka/resettable-producer';
 import { exitOnStartupFailure, handleShutdownSignals, sleep } from '../../lib/lifecycle';
 import { createLogger } from '../../lib/logger';
 import type { Logger } from '../../lib/logger';
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
   ]);
   await admin.disconnect();
 
-  const kafkaProducer = createProducer(kafka);
+  const kafkaProducer = new ResettableProducer(() => createProducer(kafka));
   await kafkaProducer.connect();
 
   let log: OutboundLogPort | null = null;

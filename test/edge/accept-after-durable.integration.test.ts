@@ -6,6 +6,7 @@
 import type { Server } from 'node:http';
 import type { Admin } from 'kafkajs';
 import { createProducer } from '../../lib/kafka/client';
+import { ResettableProducer } from '../../lib/kafka/resettable-producer';
 import { createRegistry } from '../../lib/metrics';
 import { createEdgeMetrics } from '../../services/edge/metrics';
 import { KafkaSink } from '../../services/edge/sink';
@@ -28,7 +29,7 @@ describe('edge with a real Kafka sink', () => {
     await admin.connect();
     await createTopic(admin, topic, 3);
     sink = new KafkaSink({
-      producer: createProducer(kafka),
+      producer: new ResettableProducer(() => createProducer(kafka)),
       admin: kafka.admin(),
       topic,
       logger: silentLogger(),

@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import type { Admin } from 'kafkajs';
 import { createProducer } from '../../lib/kafka/client';
+import { ResettableProducer } from '../../lib/kafka/resettable-producer';
 import { createRegistry } from '../../lib/metrics';
 import { createEdgeMetrics } from '../../services/edge/metrics';
 import { KafkaSink } from '../../services/edge/sink';
@@ -44,7 +45,7 @@ describe('edge while Kafka is down (real broker stopped and restarted)', () => {
     await createTopic(admin, topic, 3);
     await admin.disconnect();
     sink = new KafkaSink({
-      producer: createProducer(kafka),
+      producer: new ResettableProducer(() => createProducer(kafka)),
       admin: kafka.admin({ retry: { retries: 0 } }),
       topic,
       logger: silentLogger(),

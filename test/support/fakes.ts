@@ -25,6 +25,13 @@ export class FakeBroker implements SendBatchPort {
   /** When false, requests wait until `release()`. */
   autoAck = true;
   failWith: Error | null = null;
+  /** How often the producer was started over (a new producer id). */
+  resets = 0;
+
+  reset(): Promise<void> {
+    this.resets += 1;
+    return Promise.resolve();
+  }
 
   async sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
     this.requests.push(batch);

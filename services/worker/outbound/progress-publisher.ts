@@ -30,7 +30,7 @@ export class ProgressPublisher {
 
   constructor(
     private readonly deps: {
-      producer: Producer;
+      producer: Pick<Producer, 'send'>;
       progress: DeliveryProgress;
       partitions: TopicPartitions;
       rawTopic: string;

@@ -26,7 +26,7 @@ export class Replier {
 
   constructor(
     private readonly deps: {
-      producer: Producer;
+      producer: Pick<Producer, 'send'>;
       partitions: TopicPartitions;
       topics: { processed: string; dlq: string; replies: string };
       logger: Logger;

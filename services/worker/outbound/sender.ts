@@ -21,6 +21,8 @@ import type { OutboundEntry, OutboundLogPort } from './log-port';
 
 export interface SendPort {
   sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]>;
+  /** After a failed request: start over with a new producer id (lib/kafka/resettable-producer.ts). */
+  reset?(): Promise<void>;
 }
 
 export interface SenderOptions {
@@ -151,6 +153,10 @@ export class OutboundSender {
           { err: error, entries: chunk.length, retryInMs: backoff },
           'outbound_send_failed',
         );
+        // The next request must not reuse the failed one's sequence numbers.
+        await this.deps.producer.reset?.().catch((e: unknown) => {
+          this.log.warn({ err: e }, 'producer_reset_failed');
+        });
         await sleep(backoff * (0.5 + Math.random()));
         backoff = Math.min(backoff * 2, this.options.retryMaxMs);
       }

@@ -16,6 +16,7 @@ import type { Admin } from 'kafkajs';
 import { StreamClient } from '../../../lib/client/stream-client';
 import { batchingDefaults } from '../../../lib/kafka/batching-producer';
 import { createProducer } from '../../../lib/kafka/client';
+import { ResettableProducer } from '../../../lib/kafka/resettable-producer';
 import { bodyDefaults } from '../../../services/edge/http/app';
 import { KafkaSink } from '../../../services/edge/sink';
 import { streamDefaults } from '../../../services/edge/stream/stream-session';
@@ -60,7 +61,7 @@ describe('one stream, four workers (real broker, real worker processes)', () => 
       { what: 'all four workers in the group' },
     );
     sink = new KafkaSink({
-      producer: createProducer(kafka),
+      producer: new ResettableProducer(() => createProducer(kafka)),
       admin: kafka.admin(),
       topic: topics.raw,
       logger: silentLogger(),
