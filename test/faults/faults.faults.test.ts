@@ -58,6 +58,21 @@ describe('fault scenarios (real fleet, steady load, audited)', () => {
     expect(r.unprocessed).toBe(0);
   });
 
+  it('worker SIGSTOP beyond the session timeout: the group moves on, the resumed worker loses nothing', async () => {
+    const r = await runScenario('worker-sigstop-40s', async () => {
+      await sleep(gap);
+      const from = Date.now();
+      const pid = pidOf('worker-1');
+      process.kill(pid, 'SIGSTOP');
+      await sleep(40_000); // kafkajs' session timeout is 30 s: the group rebalances without it
+      process.kill(pid, 'SIGCONT');
+      return { from, to: Date.now() };
+    });
+    results.push(r);
+    expect(r.lost).toBe(0);
+    expect(r.unprocessed).toBe(0);
+  });
+
   it('broker SIGKILL and restart with its data kept: 503s while down, nothing acknowledged lost', async () => {
     const r = await runScenario('broker-sigkill-restart', async () => {
       await sleep(gap * 2);

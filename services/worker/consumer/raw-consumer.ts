@@ -3,7 +3,8 @@
  *
  * Per chunk of a fetched batch: run the pipeline -> hand the outbound records to the
  * delivery (SBML: append to the durable outbound log with one sync; or send and wait) ->
- * only then commit the input offsets -> release the records to the sender.
+ * only then commit the input offsets -> release the records to the sender (also when the
+ * commit fails: the log holds them, so sending is always safe).
  *
  * - Offsets are never auto-committed, and never ahead of durability: a crash at any point
  *   either re-reads uncommitted input or resends from the log (duplicates keep their id).
@@ -99,9 +100,22 @@ export class RawConsumer {
       const release = await this.handOff(payload, outcome.outbound);
       if (!release) return;
       const last = messages[messages.length - 1]!.offset;
-      await consumer.commitOffsets([
-        { topic: batch.topic, partition: batch.partition, offset: nextOffset(last) },
-      ]);
+      try {
+        await consumer.commitOffsets([
+          { topic: batch.topic, partition: batch.partition, offset: nextOffset(last) },
+        ]);
+      } catch (err) {
+        // The entries are durable in the log whatever the commit did: send them. A commit
+        // can be written and still answered with an error (a worker paused past its session
+        // timeout: the broker took the commit, the group moved on); withholding the entries
+        // then would leave them unsent until this worker restarts.
+        release();
+        if (!lostMembership(err)) throw err;
+        // The group moved on: the new owner re-reads what was not committed (duplicates keep
+        // their id); kafkajs rejoins on the next heartbeat.
+        this.log.warn({ err, partition: batch.partition }, 'commit_refused_group_moved_on');
+        return;
+      }
       payload.resolveOffset(last);
       const perOffset = new Map<bigint, number>();
       if (delivery.deferred) {
@@ -187,6 +201,24 @@ export class RawConsumer {
     this.running = false;
     await this.deps.consumer.disconnect();
   }
+}
+
+/** True for the commit errors that mean this member is no longer in the group's generation. */
+export function lostMembership(err: unknown): boolean {
+  for (let e = err as { type?: string; message?: string; cause?: unknown } | undefined; e;) {
+    if (
+      [
+        'UNKNOWN_MEMBER_ID',
+        'ILLEGAL_GENERATION',
+        'REBALANCE_IN_PROGRESS',
+        'FENCED_INSTANCE_ID',
+      ].includes(e.type ?? '') ||
+      /not aware of this member|generation/i.test(e.message ?? '')
+    )
+      return true;
+    e = e.cause as typeof e;
+  }
+  return false;
 }
 
 function nextOffset(offset: string): string {
