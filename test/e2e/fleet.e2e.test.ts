@@ -302,7 +302,11 @@ describe('local fleet end to end', () => {
     const raw = await readTopic(
       kafka,
       'intake.raw',
-      (m) => oneWayIds.every((id) => m.some((r) => r.headers['intake-id'] === id)),
+      // NOTE: partitions are read concurrently: wait for every id, not only the last sent.
+      (m) => {
+        const ids = new Set(m.map((r) => r.headers['intake-id']));
+        return [...oneWayIds, 'nd-1', 'nd-2', 'nd-3', 'gz-1'].every((id) => ids.has(id));
+      },
       30_000,
     );
     const seen = new Set(raw.map((r) => r.headers['intake-id']));
