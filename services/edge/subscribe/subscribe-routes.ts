@@ -169,6 +169,11 @@ export function sseSubscribeRoute(fanouts: Fanouts): RequestHandler {
       sendProblem(res, p.problem, p.detail, {}, p.retryAfter);
       return;
     }
+    // NOTE: a client gone while the fan-out started would never emit 'close' to serve().
+    if (req.socket.destroyed) {
+      fanouts.release();
+      return;
+    }
     res.status(200).set({
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache',
@@ -245,7 +250,18 @@ export class WsSubscribeRoute implements UpgradeRoute {
         refuseUpgrade(socket, p.problem, p.detail, p.retryAfter);
         return;
       }
+      // The slot is held from prepare(): give it back if the upgrade never completes
+      // (ws does not call back for a socket that closed meanwhile).
+      let served = false;
+      if (socket.destroyed) {
+        this.fanouts.release();
+        return;
+      }
+      socket.once('close', () => {
+        if (!served) this.fanouts.release();
+      });
       this.wss.handleUpgrade(req, socket, head, (ws) => {
+        served = true;
         const transport: SubscriptionTransport = {
           send: (id, record) =>
             ws.send(JSON.stringify({ id, key: record.key, value: jsonOrText(record.value) })),
