@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { readCounter } from '../../services/cli/fleet/probe';
 import { readState } from '../../services/cli/fleet/state';
 import { ROOT } from '../support/test-env';
 import { waitFor } from '../support/kafka-helpers';
@@ -72,7 +73,10 @@ export function pidOf(name: string): number {
   return p.pid;
 }
 
-/** Waits until the workers' group has consumed intake.raw to its end; returns how long it took. */
+/**
+ * Waits until the workers' group has consumed intake.raw to its end and their outbound logs
+ * are empty (everything delivered); returns how long it took.
+ */
 export async function waitForLagZero(timeoutMs = 180_000): Promise<number> {
   const started = Date.now();
   const admin = faultKafka().admin();
@@ -87,7 +91,15 @@ export async function waitForLagZero(timeoutMs = 180_000): Promise<number> {
             topics: ['intake.raw'],
           });
           const committed = new Map(group!.partitions.map((p) => [p.partition, BigInt(p.offset)]));
-          return ends.every((e) => (committed.get(e.partition) ?? -1n) >= BigInt(e.high));
+          if (!ends.every((e) => (committed.get(e.partition) ?? -1n) >= BigInt(e.high)))
+            return false;
+          // SBML commits once an entry is in the outbound log: delivered means the logs are empty.
+          const pending = await Promise.all(
+            [0, 1].map((i) =>
+              readCounter(FAULT_FLEET.workerBasePort + i, 'intake_worker_outbound_log_entries'),
+            ),
+          );
+          return pending.every((n) => n === 0);
         } catch {
           return false;
         }
