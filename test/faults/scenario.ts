@@ -20,6 +20,8 @@ const AFTER_MS = 10_000;
 
 export interface ScenarioResult {
   scenario: string;
+  /** When the scenario began (ms since the epoch): the report's row order. */
+  started: number;
   acknowledged: number;
   lost: number;
   unprocessed: number;
@@ -66,6 +68,7 @@ export async function runScenario(
   const ackedIds = new Set(loaded.acked.map((a) => a.id));
   const result: ScenarioResult = {
     scenario: name,
+    started,
     acknowledged: ackedIds.size,
     lost: report.lost.length + report.ackedUnprocessed.length,
     unprocessed: report.unprocessed.length,
