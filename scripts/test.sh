@@ -3,7 +3,7 @@
 # typecheck -> unit -> integration (starts and stops a real broker on 127.0.0.1:19092)
 # -> end to end (starts and stops a real fleet: broker, nginx, 2 edges, 2 workers, on
 # ports 29092/28080, so it never collides with a fleet started by `npm run up`) -> fault
-# scenarios (a fleet on 58080/59092 broken under load, 20 s each, audited)
+# scenarios (a fleet on 24080/25092 broken under load, 20 s each, audited)
 # -> containers (the images and docker-compose.yml: nginx 127.0.0.1:38080, Kafka 39092;
 # installs/starts the Docker engine when it can, else SKIPPED loudly; off with
 # INTAKE_CONTAINER_TESTS=off).

@@ -15,6 +15,9 @@
 #   INTAKE_STATE_DIR       where data, logs and the pid file live   (default: <repo>/.intake)
 #   INTAKE_KAFKA_PORT      client port on 127.0.0.1                 (default: 9092)
 #   INTAKE_KAFKA_CONTROLLER_PORT  KRaft controller port              (default: client port + 1)
+#   INTAKE_KAFKA_FLEET_PORT       when set: a second listener (FLEET) advertised on this
+#                          port, for a proxy in front of the broker (the fault scenarios)
+#   INTAKE_KAFKA_FLEET_LISTEN_PORT  where that listener binds         (default: client port + 2)
 #   INTAKE_KAFKA_PARTITIONS default partitions of new topics        (default: 6)
 #   INTAKE_KAFKA_HEAP      broker heap                              (default: 768m)
 #   INTAKE_CACHE           jar cache, shared by every clone          (default: ~/.cache/intake)
@@ -29,6 +32,8 @@ state="${INTAKE_STATE_DIR:-$root/.intake}"
 port="${INTAKE_KAFKA_PORT:-9092}"
 controller_port="${INTAKE_KAFKA_CONTROLLER_PORT:-$((port + 1))}"
 partitions="${INTAKE_KAFKA_PARTITIONS:-6}"
+fleet_port="${INTAKE_KAFKA_FLEET_PORT:-}"
+fleet_listen_port="${INTAKE_KAFKA_FLEET_LISTEN_PORT:-$((port + 2))}"
 heap="${INTAKE_KAFKA_HEAP:-768m}"
 kdir="$state/kafka-$port"
 data="$kdir/data"
@@ -65,8 +70,16 @@ start() {
   if pid_alive; then echo "kafka.sh: broker already running (pid $(cat "$pidfile"))" >&2; return 0; fi
   port_open "$port" && die "port $port is in use by another process; stop it or set INTAKE_KAFKA_PORT"
   mkdir -p "$kdir" "$state/logs"
+  # Kafka answers with the advertised address of the listener a client came in on: clients
+  # of the FLEET listener keep going through the proxy on $fleet_port.
+  local fleet_listener="" fleet_advertised=""
+  if [[ -n "$fleet_port" ]]; then
+    fleet_listener=",FLEET://127.0.0.1:$fleet_listen_port"
+    fleet_advertised=",FLEET://127.0.0.1:$fleet_port"
+  fi
   sed -e "s|@PORT@|$port|g" -e "s|@CONTROLLER_PORT@|$controller_port|g" \
       -e "s|@DATA_DIR@|$data|g" -e "s|@PARTITIONS@|$partitions|g" \
+      -e "s|@FLEET_LISTENER@|$fleet_listener|g" -e "s|@FLEET_ADVERTISED@|$fleet_advertised|g" \
       "$here/server.properties.tmpl" > "$kdir/server.properties"
   if [[ ! -f "$data/meta.properties" ]]; then
     local cluster_id

@@ -1,15 +1,25 @@
 /**
  * The fleet the fault scenarios break: started by the project's own CLI on ports of its
- * own (nginx 58080, broker 59092, workers 59101+), no demo puller, so it never collides
- * with a developer's fleet, the e2e fleet or the container stack.
+ * own (nginx 24080, broker 25092, workers 25101+), no demo puller, so it never collides
+ * with a developer's fleet, the e2e fleet or the container stack. Its edges and workers
+ * reach the broker through the TCP fault proxy (tcp-fault-proxy.ts, a child process on
+ * 25095, control port 25096) in front of a second broker listener (25094) advertised on
+ * the proxy's port; tools, the audit and the tests' admin clients use the direct 25092.
+ *
+ * Every port is below Linux's ephemeral range (32768-60999): the scenarios open and drop
+ * many connections, and while the broker is down the kernel may hand its port to one of
+ * them as a local port, after which the restarted broker cannot bind it (a run on 59092
+ * failed exactly so).
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { readCounter } from '../../services/cli/fleet/probe';
-import { readState } from '../../services/cli/fleet/state';
+import { spawnDetached, stopProcess } from '../../services/cli/fleet/processes';
+import { isAlive, readState } from '../../services/cli/fleet/state';
+import { FaultProxyControl } from './tcp-fault-proxy';
 import { ROOT } from '../support/test-env';
 import { waitFor } from '../support/kafka-helpers';
 
@@ -17,9 +27,13 @@ const run = promisify(execFile);
 const offset = Number(process.env.INTAKE_TEST_PORT_OFFSET ?? 0);
 
 export const FAULT_FLEET = {
-  httpPort: 58080 + offset,
-  kafkaPort: 59092 + offset,
-  workerBasePort: 59101 + offset,
+  httpPort: 24080 + offset,
+  kafkaPort: 25092 + offset,
+  /** The broker's FLEET listener (kafka.sh: client port + 2), behind the proxy. */
+  kafkaFleetListenPort: 25094 + offset,
+  proxyPort: 25095 + offset,
+  proxyControlPort: 25096 + offset,
+  workerBasePort: 25101 + offset,
   stateDir: resolve(ROOT, '.intake', `faults${offset === 0 ? '' : `-${offset}`}`),
 };
 
@@ -27,6 +41,7 @@ export const faultEnv = (): Record<string, string> => ({
   INTAKE_STATE_DIR: FAULT_FLEET.stateDir,
   INTAKE_HTTP_PORT: String(FAULT_FLEET.httpPort),
   INTAKE_KAFKA_PORT: String(FAULT_FLEET.kafkaPort),
+  INTAKE_KAFKA_FLEET_PORT: String(FAULT_FLEET.proxyPort),
   INTAKE_WORKER_BASE_PORT: String(FAULT_FLEET.workerBasePort),
   INTAKE_EDGES: '2',
   INTAKE_WORKERS: '2',
@@ -111,3 +126,51 @@ export async function waitForLagZero(timeoutMs = 180_000): Promise<number> {
   }
   return Date.now() - started;
 }
+
+const proxyPidFile = (): string => resolve(FAULT_FLEET.stateDir, 'fault-proxy.pid');
+
+/**
+ * Starts the fault proxy (the build's dist/test/faults/tcp-fault-proxy.js) as a detached
+ * child process, in pass mode, and waits until its control port answers.
+ */
+export async function startFaultProxy(): Promise<void> {
+  const entry = resolve(ROOT, 'dist', 'test', 'faults', 'tcp-fault-proxy.js');
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
+  const pid = spawnDetached({
+    command: process.execPath,
+    args: [
+      entry,
+      '--listen',
+      String(FAULT_FLEET.proxyPort),
+      '--target',
+      `127.0.0.1:${FAULT_FLEET.kafkaFleetListenPort}`,
+      '--control',
+      String(FAULT_FLEET.proxyControlPort),
+    ],
+    env: {},
+    log: resolve(FAULT_FLEET.stateDir, 'fault-proxy.log'),
+    cwd: ROOT,
+  });
+  writeFileSync(proxyPidFile(), String(pid));
+  await waitFor(
+    async () => {
+      if (!isAlive(pid)) throw new Error('the fault proxy exited; see fault-proxy.log');
+      return faultProxy()
+        .stats()
+        .then(() => true)
+        .catch(() => false);
+    },
+    { timeoutMs: 10_000, intervalMs: 100, what: 'the fault proxy' },
+  );
+}
+
+/** Stops the fault proxy started by `startFaultProxy` (if any). */
+export async function stopFaultProxy(): Promise<void> {
+  if (!existsSync(proxyPidFile())) return;
+  const pid = Number(readFileSync(proxyPidFile(), 'utf8'));
+  if (isAlive(pid)) await stopProcess(pid, 5000);
+  rmSync(proxyPidFile(), { force: true });
+}
+
+export const faultProxy = (): FaultProxyControl =>
+  new FaultProxyControl(FAULT_FLEET.proxyControlPort);

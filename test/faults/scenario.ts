@@ -7,7 +7,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { runAudit } from '../../services/cli/audit/audit';
-import { percentile, runLoad } from '../../services/cli/load/load';
+import { percentile, runLoad, statusesBetween } from '../../services/cli/load/load';
+import type { LoadResult } from '../../services/cli/load/load';
 import { kafkaDefaults } from '../../lib/config';
 import { FAULT_FLEET, apiKey, faultKafka, waitForLagZero } from './fault-fleet';
 
@@ -32,14 +33,20 @@ export interface ScenarioResult {
   retries: number;
   failedRequests: number;
   statuses: Record<string, number>;
+  /** Answers that came while the fault lasted, and after it. */
+  statusesDuring: Record<string, number>;
+  statusesAfter: Record<string, number>;
 }
 
 export const RESULTS_DIR = resolve(FAULT_FLEET.stateDir, '..', 'faults-results');
 
+/** The record, and every answer the load generator got (for checks of their own). */
+export type ScenarioRun = ScenarioResult & Pick<LoadResult, 'answers'>;
+
 export async function runScenario(
   name: string,
   inject: () => Promise<{ from: number; to: number }>,
-): Promise<ScenarioResult> {
+): Promise<ScenarioRun> {
   const started = Date.now();
   const stop = new AbortController();
   const load = runLoad({
@@ -50,7 +57,13 @@ export async function runScenario(
     batch: 5,
     signal: stop.signal,
   });
-  const window = await inject();
+  let window: { from: number; to: number };
+  try {
+    window = await inject();
+  } catch (err) {
+    stop.abort(); // no new requests into the next scenario (those sent still retry)
+    throw err;
+  }
   // Load goes on for LOAD_SECONDS in all, and at least AFTER_MS after the fault ended.
   const end = Math.max(started + LOAD_SECONDS * 1000, window.to + AFTER_MS);
   await sleep(end - Date.now());
@@ -79,10 +92,12 @@ export async function runScenario(
     retries: loaded.retries,
     failedRequests: loaded.failed,
     statuses: loaded.statuses,
+    statusesDuring: statusesBetween(loaded.answers, window.from, window.to),
+    statusesAfter: statusesBetween(loaded.answers, window.to),
   };
   writeFileSync(join(RESULTS_DIR, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
   console.log(`${name}: ${JSON.stringify(result)}`);
-  return result;
+  return { ...result, answers: loaded.answers };
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

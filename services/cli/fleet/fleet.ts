@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { sleep } from '../../../lib/lifecycle';
 import { createTopics, kafkaRunning, startKafka, stopKafka } from './kafka';
 import type { FleetPlan, ProcessSpec } from './plan';
-import { kafkaBrokers } from './plan';
+import { kafkaBrokers, serviceKafkaBrokers } from './plan';
 import { startNginx } from './nginx';
 import { isReady } from './probe';
 import { serviceEntry, spawnDetached, stopProcess } from './processes';
@@ -123,7 +123,7 @@ function startService(plan: FleetPlan, spec: ProcessSpec): RunningProcess {
     env: {
       ...plan.serviceEnv,
       INTAKE_INSTANCE: spec.name,
-      INTAKE_KAFKA_BROKERS: kafkaBrokers(plan),
+      INTAKE_KAFKA_BROKERS: serviceKafkaBrokers(plan),
       ...serviceEnv(plan, spec),
     },
     log,

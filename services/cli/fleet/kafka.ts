@@ -19,6 +19,7 @@ export async function kafkaScript(plan: FleetPlan, ...args: string[]): Promise<s
       ...process.env,
       INTAKE_STATE_DIR: plan.stateDir,
       INTAKE_KAFKA_PORT: String(plan.kafkaPort),
+      INTAKE_KAFKA_FLEET_PORT: String(plan.kafkaFleetPort ?? ''),
     },
     maxBuffer: 16 * 1024 * 1024,
   });

@@ -23,6 +23,12 @@ export interface FleetPlan {
   /** nginx's TLS listener (self-signed certificate for local use). */
   tlsPort: number;
   kafkaPort: number;
+  /**
+   * Where edges and workers reach the broker, when not on `kafkaPort`: the port a second
+   * listener of the broker is advertised on (`INTAKE_KAFKA_FLEET_PORT`, e.g. a fault
+   * proxy in front of it). Tools and the CLI keep the direct listener.
+   */
+  kafkaFleetPort?: number;
   partitions: number;
   edges: ProcessSpec[];
   workers: ProcessSpec[];
@@ -50,6 +56,7 @@ export function makePlan(root: string, options: PlanOptions = {}, env = process.
     httpPort,
     tlsPort: r.int('INTAKE_HTTPS_PORT', httpPort + 363, { min: 1, max: 65535 }),
     kafkaPort: r.int('INTAKE_KAFKA_PORT', 9092, { min: 1, max: 65535 }),
+    kafkaFleetPort: r.int('INTAKE_KAFKA_FLEET_PORT', 0, { min: 0, max: 65535 }) || undefined,
     partitions: r.int('INTAKE_PARTITIONS', 6, { min: 1, max: 1000 }),
     edges: specs('edge', options.edges ?? r.int('INTAKE_EDGES', 2, { min: 1, max: 32 }), edgeBase),
     // NOTE: 0 workers is allowed for edge benchmarks (nothing consumes intake.raw).
@@ -87,3 +94,7 @@ function specs(kind: 'edge' | 'worker', count: number, basePort: number): Proces
 }
 
 export const kafkaBrokers = (plan: FleetPlan): string => `127.0.0.1:${plan.kafkaPort}`;
+
+/** The bootstrap address of the fleet's edges and workers. */
+export const serviceKafkaBrokers = (plan: FleetPlan): string =>
+  `127.0.0.1:${plan.kafkaFleetPort ?? plan.kafkaPort}`;

@@ -41,7 +41,10 @@ export interface LoadResult {
   /** Requests given up (deadline) or not sent (in-flight bound): their events are not acknowledged. */
   failed: number;
   dropped: number;
+  /** Answers by status (0: no answer: connection refused, reset or timed out), retries included. */
   statuses: Record<string, number>;
+  /** Every answer with when it came (ms since the epoch), for statuses during and after a fault. */
+  answers: { at: number; status: number }[];
 }
 
 const RETRIABLE = new Set([429, 502, 503, 504]);
@@ -55,6 +58,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     failed: 0,
     dropped: 0,
     statuses: {},
+    answers: [],
   };
   const maxInFlight = o.maxInFlight ?? 256;
   const deadline = Date.now() + o.durationMs + (o.retryForMs ?? 60_000);
@@ -86,6 +90,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         status = 0; // connection refused or reset: retried like a 503
       }
       result.statuses[status] = (result.statuses[status] ?? 0) + 1;
+      result.answers.push({ at: Date.now(), status });
       if (status === 202) return;
       if ((status !== 0 && !RETRIABLE.has(status)) || Date.now() > deadline) {
         result.failed += 1;
@@ -123,6 +128,18 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   }
   await Promise.all(pending);
   return result;
+}
+
+/** Answers by status among those that came in [from, to). */
+export function statusesBetween(
+  answers: LoadResult['answers'],
+  from: number,
+  to = Infinity,
+): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const a of answers)
+    if (a.at >= from && a.at < to) counts[a.status] = (counts[a.status] ?? 0) + 1;
+  return counts;
 }
 
 /** The p-th percentile (0..100) of the answer times of acks sent in [from, to). */

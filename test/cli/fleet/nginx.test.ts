@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { renderNginxConfig } from '../../../services/cli/fleet/nginx';
 import { makePlan } from '../../../services/cli/fleet/plan';
+import { batchingDefaults } from '../../../lib/kafka/batching-producer';
 
 const root = resolve(__dirname, '..', '..', '..');
 const template = readFileSync(resolve(root, 'infra', 'nginx', 'nginx.conf.tmpl'), 'utf8');
@@ -21,6 +22,29 @@ describe('nginx config', () => {
     expect(conf).toMatch(/client_max_body_size \d+;/);
     expect(conf).toContain('escape=json');
     expect(conf).not.toMatch(/\{\{/);
+  });
+
+  it('gives up on a hung edge before a client would, and resends its POSTs to the next edge', () => {
+    const conf = renderNginxConfig(makePlan(root, {}, { INTAKE_STATE_DIR: '/tmp/x' }), template);
+    const api = conf.slice(conf.indexOf('location / {'));
+    const seconds = (name: string): number =>
+      Number(new RegExp(`${name} (\\d+)s;`).exec(api)?.[1] ?? NaN);
+    // The edge answers by its own Kafka ack timeout (10 s) first; nginx only times out a hung one.
+    expect(seconds('proxy_read_timeout')).toBeGreaterThan(batchingDefaults.ackTimeoutMs / 1000);
+    expect(seconds('proxy_read_timeout')).toBeLessThanOrEqual(20);
+    expect(seconds('proxy_send_timeout')).toBeLessThanOrEqual(20);
+    expect(api).toMatch(/proxy_next_upstream error timeout http_502 non_idempotent;/);
+    expect(conf).toMatch(/server 127\.0\.0\.1:\d+ max_fails=1 fail_timeout=\d+s;/);
+    // The docker-compose nginx behaves the same.
+    const compose = readFileSync(resolve(root, 'infra', 'images', 'nginx.compose.conf'), 'utf8');
+    const composeApi = compose.slice(compose.indexOf('location / {'));
+    for (const line of ['proxy_read_timeout', 'proxy_send_timeout', 'proxy_next_upstream '])
+      expect(composeApi).toContain(
+        api
+          .split('\n')
+          .find((l) => l.includes(line))!
+          .trim(),
+      );
   });
 
   it('refuses a template with an unknown placeholder', () => {
