@@ -21,7 +21,7 @@ if [[ ! -f "$stamp" || package-lock.json -nt "$stamp" ]]; then
   touch "$stamp"
 fi
 
-if [[ ! -f dist/.build-stamp ]] || [[ -n "$(find lib services bench tsconfig.json tsconfig.build.json package.json -newer dist/.build-stamp -print -quit)" ]]; then
+if [[ ! -f dist/.build-stamp ]] || [[ -n "$(find lib services bench test/faults/tcp-fault-proxy.ts tsconfig.json tsconfig.build.json package.json -newer dist/.build-stamp -print -quit)" ]]; then
   say "building (tsc) ..."
   npx tsc -p tsconfig.build.json
   touch dist/.build-stamp
