@@ -1,13 +1,22 @@
 /**
- * The fleet the fault scenarios break: started by the project's own CLI on ports of its
- * own (nginx 58080, broker 59092, workers 59101+), no demo puller, so it never collides
- * with a developer's fleet, the e2e fleet or the container stack.
+ * The fleets the fault scenarios break: started by the project's own CLI on ports of their
+ * own, no demo puller, so they never collide with a developer's fleet, the e2e fleet or
+ * the container stack. FAULT_FLEET (nginx 58080, broker 59092, workers 59101+; one broker)
+ * runs for the whole faults project; BROKERS3_FLEET (nginx 27080, brokers 27092-27094 with
+ * controllers on 27095-27097, workers 27101+; replication factor 3, min ISR 2) only while
+ * brokers3.faults.test.ts runs. NOTE: BROKERS3_FLEET's ports are below Linux's ephemeral
+ * range (32768-60999), so no client connection of a neighbour can be holding one when a
+ * broker binds it (seen on the shared machine). Every helper takes the fleet it acts on
+ * (FAULT_FLEET by default).
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { brokerPid } from '../../services/cli/fleet/kafka';
+import { kafkaBrokerList, kafkaNodes, makePlan } from '../../services/cli/fleet/plan';
+import type { FleetPlan } from '../../services/cli/fleet/plan';
 import { readCounter } from '../../services/cli/fleet/probe';
 import { readState } from '../../services/cli/fleet/state';
 import { ROOT } from '../support/test-env';
@@ -16,20 +25,46 @@ import { waitFor } from '../support/kafka-helpers';
 const run = promisify(execFile);
 const offset = Number(process.env.INTAKE_TEST_PORT_OFFSET ?? 0);
 
-export const FAULT_FLEET = {
+const suffix = offset === 0 ? '' : `-${offset}`;
+
+export interface FaultFleet {
+  /** How the report names it. */
+  label: string;
+  httpPort: number;
+  kafkaPort: number;
+  brokers: 1 | 3;
+  workerBasePort: number;
+  stateDir: string;
+}
+
+const WORKERS = 2;
+
+export const FAULT_FLEET: FaultFleet = {
+  label: '2 edges, 2 workers, 1 broker',
   httpPort: 58080 + offset,
   kafkaPort: 59092 + offset,
+  brokers: 1,
   workerBasePort: 59101 + offset,
-  stateDir: resolve(ROOT, '.intake', `faults${offset === 0 ? '' : `-${offset}`}`),
+  stateDir: resolve(ROOT, '.intake', `faults${suffix}`),
 };
 
-export const faultEnv = (): Record<string, string> => ({
-  INTAKE_STATE_DIR: FAULT_FLEET.stateDir,
-  INTAKE_HTTP_PORT: String(FAULT_FLEET.httpPort),
-  INTAKE_KAFKA_PORT: String(FAULT_FLEET.kafkaPort),
-  INTAKE_WORKER_BASE_PORT: String(FAULT_FLEET.workerBasePort),
+export const BROKERS3_FLEET: FaultFleet = {
+  label: '2 edges, 2 workers, 3 brokers (RF 3, min ISR 2)',
+  httpPort: 27080 + offset,
+  kafkaPort: 27092 + offset,
+  brokers: 3,
+  workerBasePort: 27101 + offset,
+  stateDir: resolve(ROOT, '.intake', `faults-brokers3${suffix}`),
+};
+
+export const faultEnv = (fleet: FaultFleet = FAULT_FLEET): Record<string, string> => ({
+  INTAKE_STATE_DIR: fleet.stateDir,
+  INTAKE_HTTP_PORT: String(fleet.httpPort),
+  INTAKE_KAFKA_PORT: String(fleet.kafkaPort),
+  INTAKE_BROKERS: String(fleet.brokers),
+  INTAKE_WORKER_BASE_PORT: String(fleet.workerBasePort),
   INTAKE_EDGES: '2',
-  INTAKE_WORKERS: '2',
+  INTAKE_WORKERS: String(WORKERS),
   INTAKE_DEMO_PULLER: 'off',
   INTAKE_RATE_LIMIT_PER_SECOND: '100000',
   INTAKE_RATE_LIMIT_BURST: '100000',
@@ -40,36 +75,50 @@ export const faultEnv = (): Record<string, string> => ({
  * must keep its arrival rate while a restart waits for readiness.
  */
 export async function fleetCliAsync(...args: string[]): Promise<void> {
-  await run(process.execPath, [resolve(ROOT, 'dist', 'services', 'cli', 'main.js'), ...args], {
-    env: { ...process.env, ...faultEnv() },
-  });
+  await fleetCommandAsync(FAULT_FLEET, ...args);
+}
+
+export async function fleetCommandAsync(fleet: FaultFleet, ...args: string[]): Promise<void> {
+  await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...faultEnv(fleet) } });
 }
 
 export function fleetCli(...args: string[]): void {
-  execFileSync(process.execPath, [resolve(ROOT, 'dist', 'services', 'cli', 'main.js'), ...args], {
-    env: { ...process.env, ...faultEnv() },
+  fleetCommand(FAULT_FLEET, ...args);
+}
+
+export function fleetCommand(fleet: FaultFleet, ...args: string[]): void {
+  execFileSync(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...faultEnv(fleet) },
     stdio: 'inherit',
   });
 }
 
-export const faultKafka = (): Kafka =>
+const CLI = resolve(ROOT, 'dist', 'services', 'cli', 'main.js');
+
+/** The plan the CLI makes for the fleet: its brokers' names and ports. */
+const planOf = (fleet: FaultFleet): FleetPlan => makePlan(ROOT, {}, faultEnv(fleet));
+
+export const faultKafka = (fleet: FaultFleet = FAULT_FLEET): Kafka =>
   new Kafka({
     clientId: 'faults',
-    brokers: [`127.0.0.1:${FAULT_FLEET.kafkaPort}`],
+    brokers: kafkaBrokerList(planOf(fleet)),
     logLevel: logLevel.NOTHING,
   });
 
-export const apiKey = (): string =>
-  readFileSync(resolve(FAULT_FLEET.stateDir, 'api-key'), 'utf8').trim();
+export const apiKey = (fleet: FaultFleet = FAULT_FLEET): string =>
+  readFileSync(resolve(fleet.stateDir, 'api-key'), 'utf8').trim();
 
-/** The pid of a fleet process by name (`edge-1`, `worker-2`, `kafka`). */
-export function pidOf(name: string): number {
-  if (name === 'kafka') {
-    const file = resolve(FAULT_FLEET.stateDir, `kafka-${FAULT_FLEET.kafkaPort}`, 'kafka.pid');
-    return Number(readFileSync(file, 'utf8').trim());
+/** The pid of a fleet process by name (`edge-1`, `worker-2`, `kafka`, `kafka-2`). */
+export function pidOf(name: string, fleet: FaultFleet = FAULT_FLEET): number {
+  const plan = planOf(fleet);
+  const broker = kafkaNodes(plan).find((node) => node.name === name);
+  if (broker) {
+    const pid = brokerPid(plan, broker);
+    if (pid === null) throw new Error(`${name} of the fleet ${fleet.label} is not running`);
+    return pid;
   }
-  const p = readState(FAULT_FLEET.stateDir)?.processes.find((x) => x.name === name);
-  if (!p) throw new Error(`no process ${name} in the fault fleet`);
+  const p = readState(fleet.stateDir)?.processes.find((x) => x.name === name);
+  if (!p) throw new Error(`no process ${name} in the fleet ${fleet.label}`);
   return p.pid;
 }
 
@@ -77,9 +126,12 @@ export function pidOf(name: string): number {
  * Waits until the workers' group has consumed intake.raw to its end and their outbound logs
  * are empty (everything delivered); returns how long it took.
  */
-export async function waitForLagZero(timeoutMs = 180_000): Promise<number> {
+export async function waitForLagZero(
+  fleet: FaultFleet = FAULT_FLEET,
+  timeoutMs = 180_000,
+): Promise<number> {
   const started = Date.now();
-  const admin = faultKafka().admin();
+  const admin = faultKafka(fleet).admin();
   await admin.connect();
   try {
     await waitFor(
@@ -95,8 +147,8 @@ export async function waitForLagZero(timeoutMs = 180_000): Promise<number> {
             return false;
           // SBML commits once an entry is in the outbound log: delivered means the logs are empty.
           const pending = await Promise.all(
-            [0, 1].map((i) =>
-              readCounter(FAULT_FLEET.workerBasePort + i, 'intake_worker_outbound_log_entries'),
+            Array.from({ length: WORKERS }, (_, i) =>
+              readCounter(fleet.workerBasePort + i, 'intake_worker_outbound_log_entries'),
             ),
           );
           return pending.every((n) => n === 0);

@@ -8,8 +8,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { runAudit } from '../../services/cli/audit/audit';
 import { percentile, runLoad } from '../../services/cli/load/load';
+import type { Ack } from '../../services/cli/load/load';
 import { kafkaDefaults } from '../../lib/config';
 import { FAULT_FLEET, apiKey, faultKafka, waitForLagZero } from './fault-fleet';
+import type { FaultFleet } from './fault-fleet';
 
 export const FULL = process.env.INTAKE_FAULTS_FULL === '1';
 /** Seconds of load per scenario: short in `npm test`, longer in `npm run faults`. */
@@ -20,6 +22,8 @@ const AFTER_MS = 10_000;
 
 export interface ScenarioResult {
   scenario: string;
+  /** The fleet it ran on (FaultFleet.label). */
+  fleet: string;
   /** When the scenario began (ms since the epoch): the report's row order. */
   started: number;
   acknowledged: number;
@@ -34,17 +38,23 @@ export interface ScenarioResult {
   statuses: Record<string, number>;
 }
 
+/** A scenario's record and, for checks of its own, every acknowledgement of the load. */
+export interface ScenarioRun extends ScenarioResult {
+  acks: Ack[];
+}
+
 export const RESULTS_DIR = resolve(FAULT_FLEET.stateDir, '..', 'faults-results');
 
 export async function runScenario(
   name: string,
   inject: () => Promise<{ from: number; to: number }>,
-): Promise<ScenarioResult> {
+  fleet: FaultFleet = FAULT_FLEET,
+): Promise<ScenarioRun> {
   const started = Date.now();
   const stop = new AbortController();
   const load = runLoad({
-    url: `http://127.0.0.1:${FAULT_FLEET.httpPort}/v1/events`,
-    apiKey: apiKey(),
+    url: `http://127.0.0.1:${fleet.httpPort}/v1/events`,
+    apiKey: apiKey(fleet),
     rate: RATE,
     durationMs: 15 * 60_000, // until stopped below
     batch: 5,
@@ -56,18 +66,19 @@ export async function runScenario(
   await sleep(end - Date.now());
   stop.abort();
   const loaded = await load;
-  const recoveryMs = await waitForLagZero();
+  const recoveryMs = await waitForLagZero(fleet);
   const ackedFile = join(RESULTS_DIR, `${name}.acked`);
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(ackedFile, loaded.acked.map((a) => a.id).join('\n'));
   // NOTE: the previous scenario ended with lag zero: what was written since is this one's.
-  const report = await runAudit(faultKafka(), kafkaDefaults.topics, {
+  const report = await runAudit(faultKafka(fleet), kafkaDefaults.topics, {
     ackedFile,
     sinceMs: started - 500,
   });
   const ackedIds = new Set(loaded.acked.map((a) => a.id));
   const result: ScenarioResult = {
     scenario: name,
+    fleet: fleet.label,
     started,
     acknowledged: ackedIds.size,
     lost: report.lost.length + report.ackedUnprocessed.length,
@@ -82,7 +93,7 @@ export async function runScenario(
   };
   writeFileSync(join(RESULTS_DIR, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
   console.log(`${name}: ${JSON.stringify(result)}`);
-  return result;
+  return { ...result, acks: loaded.acked };
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
