@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs a real single-node Apache Kafka (KRaft) from Maven Central jars, and Kafka's own
-# CLI tools from the same jars.
+# Runs a real Apache Kafka (KRaft) node from Maven Central jars, and Kafka's own CLI tools
+# from the same jars. One node by default; a node of a multi-node cluster when
+# INTAKE_KAFKA_VOTERS lists several voters (the fleet's `--brokers 3` runs this once per node).
 #
 #   kafka.sh fetch            fetch the jars into the cache (a no-op when cached)
 #   kafka.sh start            format storage on first use, start the broker in the background
@@ -20,6 +21,11 @@
 #   INTAKE_KAFKA_FLEET_LISTEN_PORT  where that listener binds         (default: client port + 2)
 #   INTAKE_KAFKA_PARTITIONS default partitions of new topics        (default: 6)
 #   INTAKE_KAFKA_HEAP      broker heap                              (default: 768m)
+#   INTAKE_KAFKA_JVM_OPTS  extra JVM options of the broker           (default: none)
+#   INTAKE_KAFKA_NODE_ID   this node's id                           (default: 1)
+#   INTAKE_KAFKA_VOTERS    the controller quorum, id@host:port,...  (default: this node alone)
+#   INTAKE_KAFKA_REPLICATION  replication factor of internal and new topics (default: 1);
+#                          min.insync.replicas is 2 from a replication factor of 2 up, else 1
 #   INTAKE_CACHE           jar cache, shared by every clone          (default: ~/.cache/intake)
 set -euo pipefail
 
@@ -35,6 +41,10 @@ partitions="${INTAKE_KAFKA_PARTITIONS:-6}"
 fleet_port="${INTAKE_KAFKA_FLEET_PORT:-}"
 fleet_listen_port="${INTAKE_KAFKA_FLEET_LISTEN_PORT:-$((port + 2))}"
 heap="${INTAKE_KAFKA_HEAP:-768m}"
+node_id="${INTAKE_KAFKA_NODE_ID:-1}"
+voters="${INTAKE_KAFKA_VOTERS:-$node_id@127.0.0.1:$controller_port}"
+replication="${INTAKE_KAFKA_REPLICATION:-1}"
+min_isr=$(( replication >= 2 ? 2 : 1 ))
 kdir="$state/kafka-$port"
 data="$kdir/data"
 pidfile="$kdir/kafka.pid"
@@ -65,6 +75,19 @@ pid_alive() { [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+new_cluster_id() {
+  java -cp "$libs/*" -Dlog4j2.configurationFile="$here/log4j2.properties" \
+    -Dintake.log.level=WARN kafka.tools.StorageTool random-uuid
+}
+
+# The nodes of one cluster are formatted with the same cluster id, kept in the state dir.
+node_cluster_id() {
+  [[ "$voters" == *,* ]] || { new_cluster_id; return; }
+  local file="$state/kafka-cluster-id"
+  [[ -s "$file" ]] || new_cluster_id >"$file"
+  cat "$file"
+}
+
 start() {
   fetch
   if pid_alive; then echo "kafka.sh: broker already running (pid $(cat "$pidfile"))" >&2; return 0; fi
@@ -80,18 +103,20 @@ start() {
   sed -e "s|@PORT@|$port|g" -e "s|@CONTROLLER_PORT@|$controller_port|g" \
       -e "s|@DATA_DIR@|$data|g" -e "s|@PARTITIONS@|$partitions|g" \
       -e "s|@FLEET_LISTENER@|$fleet_listener|g" -e "s|@FLEET_ADVERTISED@|$fleet_advertised|g" \
+      -e "s|@NODE_ID@|$node_id|g" -e "s|@VOTERS@|$voters|g" \
+      -e "s|@REPLICATION@|$replication|g" -e "s|@MIN_ISR@|$min_isr|g" \
       "$here/server.properties.tmpl" > "$kdir/server.properties"
   if [[ ! -f "$data/meta.properties" ]]; then
     local cluster_id
-    cluster_id="$(java -cp "$libs/*" -Dlog4j2.configurationFile="$here/log4j2.properties" \
-      -Dintake.log.level=WARN kafka.tools.StorageTool random-uuid)"
+    cluster_id="$(node_cluster_id)"
     java -cp "$libs/*" -Dlog4j2.configurationFile="$here/log4j2.properties" -Dintake.log.level=WARN \
       kafka.tools.StorageTool format -t "$cluster_id" -c "$kdir/server.properties" >>"$logfile" 2>&1 \
       || die "formatting the storage in $data failed; see $logfile"
   fi
   echo "==== broker start $(date -u +%FT%TZ) ====" >>"$logfile"
   wc -c <"$logfile" >"$kdir/log-offset"
-  setsid java -Xms"$heap" -Xmx"$heap" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+  # shellcheck disable=SC2086 # INTAKE_KAFKA_JVM_OPTS is a list of options
+  setsid java ${INTAKE_KAFKA_JVM_OPTS:-} -Xms"$heap" -Xmx"$heap" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
     -Djava.awt.headless=true -Dlog4j2.configurationFile="$here/log4j2.properties" \
     -cp "$libs/*" kafka.Kafka "$kdir/server.properties" >>"$logfile" 2>&1 </dev/null &
   echo $! >"$pidfile"

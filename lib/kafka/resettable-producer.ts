@@ -12,6 +12,7 @@
  * what the failed request wrote is at worst written again (same event id, a duplicate).
  */
 import type { Producer, ProducerBatch, ProducerRecord, RecordMetadata } from 'kafkajs';
+import { assertAcknowledged } from './acknowledged';
 
 type Listener = Parameters<Producer['on']>;
 
@@ -42,8 +43,11 @@ export class ResettableProducer {
     return this.producer.send(record);
   }
 
-  sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
-    return this.producer.sendBatch(batch);
+  /** Rejects when the answer leaves out a partition of the batch (see acknowledged.ts). */
+  async sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
+    const metadata = await this.producer.sendBatch(batch);
+    assertAcknowledged(batch.topicMessages ?? [], metadata);
+    return metadata;
   }
 
   /**

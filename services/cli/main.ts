@@ -23,7 +23,7 @@ import {
   up,
 } from './fleet/fleet';
 import { streamStdin } from './stream/stream-stdin';
-import { kafkaBrokers, makePlan } from './fleet/plan';
+import { kafkaBrokerList, kafkaBrokers, makePlan } from './fleet/plan';
 import type { FleetPlan } from './fleet/plan';
 import { fleetStatus, statusLine } from './fleet/status';
 import { readState } from './fleet/state';
@@ -44,22 +44,34 @@ program
   .option('-d, --detach', 'return once the fleet is ready, leaving it running')
   .addOption(new Option('--edges <n>', 'edge processes').argParser(positive))
   .addOption(new Option('--workers <n>', 'worker processes').argParser(positive))
-  .action(async (opts: { detach?: boolean; edges?: number; workers?: number }) => {
-    const plan = makePlan(root, { edges: opts.edges, workers: opts.workers });
-    const started = Date.now();
-    try {
-      await up(plan, say, opts.detach ? null : process.pid);
-    } catch (err) {
-      if (err instanceof FleetAlreadyRunning) {
-        say(err.message);
-        process.exitCode = opts.detach ? 0 : 1;
-        return;
+  .addOption(
+    new Option(
+      '--brokers <n>',
+      'Kafka brokers: 1, or 3 (replication factor 3, min.insync.replicas=2)',
+    ).choices(['1', '3']),
+  )
+  .action(
+    async (opts: { detach?: boolean; edges?: number; workers?: number; brokers?: string }) => {
+      const plan = makePlan(root, {
+        edges: opts.edges,
+        workers: opts.workers,
+        brokers: opts.brokers === undefined ? undefined : Number(opts.brokers),
+      });
+      const started = Date.now();
+      try {
+        await up(plan, say, opts.detach ? null : process.pid);
+      } catch (err) {
+        if (err instanceof FleetAlreadyRunning) {
+          say(err.message);
+          process.exitCode = opts.detach ? 0 : 1;
+          return;
+        }
+        throw err;
       }
-      throw err;
-    }
-    printWelcome(plan, (Date.now() - started) / 1000, Boolean(opts.detach));
-    if (!opts.detach) await supervise(plan);
-  });
+      printWelcome(plan, (Date.now() - started) / 1000, Boolean(opts.detach));
+      if (!opts.detach) await supervise(plan);
+    },
+  );
 
 program
   .command('down')
@@ -72,7 +84,9 @@ program
 
 program
   .command('restart')
-  .description('restart one process of the running fleet: edge-1, worker-2, puller-1, kafka, ...')
+  .description(
+    'restart one process of the running fleet: edge-1, worker-2, puller-1, kafka (kafka-2 with three brokers), ...',
+  )
   .argument('<name>', 'the process, as `intake status` names it (edge-1, worker-2, ...)')
   .action(async (name: string) => {
     await restartProcess(makePlan(root), name, say);
@@ -211,7 +225,7 @@ function cliKafka(brokersOption: string | undefined): { kafka: Kafka; kafkaConfi
   const plan = makePlan(root);
   const brokers =
     brokersOption?.split(',') ??
-    (process.env.INTAKE_KAFKA_BROKERS ? kafkaConfig.brokers : [kafkaBrokers(plan)]);
+    (process.env.INTAKE_KAFKA_BROKERS ? kafkaConfig.brokers : kafkaBrokerList(plan));
   return {
     kafka: new Kafka({ clientId: 'intake-cli', brokers, logLevel: logLevel.WARN }),
     kafkaConfig,
@@ -229,13 +243,13 @@ function printWelcome(plan: FleetPlan, seconds: number, detached: boolean): void
   process.stdout.write(
     [
       '',
-      `Intake is running (ready in ${seconds.toFixed(1)} s): ${plan.edges.length} edges, ${plan.workers.length} workers, Kafka on 127.0.0.1:${plan.kafkaPort}.`,
+      `Intake is running (ready in ${seconds.toFixed(1)} s): ${plan.edges.length} edges, ${plan.workers.length} workers, Kafka on ${kafkaBrokers(plan)}.`,
       '',
       `  API key:         ${plan.stateDir}/api-key (source "local")`,
       `  Send an event:   curl -si ${url}/v1/events -H "Authorization: Bearer $(cat ${plan.stateDir}/api-key)" \\`,
       `                     -H 'content-type: application/json' \\`,
       `                     -d '{"type":"page_view","key":"visitor-1","data":{"path":"/"}}'`,
-      `  Read results:    npm run kafka -- console-consumer --bootstrap-server 127.0.0.1:${plan.kafkaPort} --topic intake.processed --from-beginning`,
+      `  Read results:    npm run kafka -- console-consumer --bootstrap-server ${kafkaBrokers(plan)} --topic intake.processed --from-beginning`,
       `  Subscribe:       curl -N "${url}/v1/subscribe/processed?key=visitor-1" -H "Authorization: Bearer $(cat ${plan.stateDir}/api-key)"`,
       `  Stream:          npm run intake -- stream < events.ndjson   (WebSocket, resends after a reconnect)`,
       ...(plan.demo.length > 0

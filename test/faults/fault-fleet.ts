@@ -1,21 +1,27 @@
 /**
- * The fleet the fault scenarios break: started by the project's own CLI on ports of its
- * own (nginx 24080, broker 25092, workers 25101+), no demo puller, so it never collides
- * with a developer's fleet, the e2e fleet or the container stack. Its edges and workers
- * reach the broker through the TCP fault proxy (tcp-fault-proxy.ts, a child process on
- * 25095, control port 25096) in front of a second broker listener (25094) advertised on
- * the proxy's port; tools, the audit and the tests' admin clients use the direct 25092.
+ * The fleets the fault scenarios break: started by the project's own CLI on ports of their
+ * own, no demo puller, so they never collide with a developer's fleet, the e2e fleet or
+ * the container stack. FAULT_FLEET (nginx 24080, broker 25092, workers 25101+; one broker)
+ * runs for the whole faults project; its edges and workers reach the broker through the
+ * TCP fault proxy (tcp-fault-proxy.ts, a child process on 25095, control port 25096) in
+ * front of a second broker listener (25094) advertised on the proxy's port; tools, the
+ * audit and the tests' admin clients use the direct 25092. BROKERS3_FLEET (nginx 27080,
+ * brokers 27092-27094 with controllers on 27095-27097, workers 27101+; replication factor
+ * 3, min ISR 2) only runs while brokers3.faults.test.ts does. Every helper takes the fleet
+ * it acts on (FAULT_FLEET by default).
  *
  * Every port is below Linux's ephemeral range (32768-60999): the scenarios open and drop
- * many connections, and while the broker is down the kernel may hand its port to one of
- * them as a local port, after which the restarted broker cannot bind it (a run on 59092
- * failed exactly so).
+ * many connections, and while a broker is down the kernel may hand its port to one of them
+ * as a local port, after which the restarted broker cannot bind it (runs failed so).
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { brokerPid } from '../../services/cli/fleet/kafka';
+import { kafkaBrokerList, kafkaNodes, makePlan } from '../../services/cli/fleet/plan';
+import type { FleetPlan } from '../../services/cli/fleet/plan';
 import { readCounter } from '../../services/cli/fleet/probe';
 import { spawnDetached, stopProcess } from '../../services/cli/fleet/processes';
 import { isAlive, readState } from '../../services/cli/fleet/state';
@@ -26,25 +32,59 @@ import { waitFor } from '../support/kafka-helpers';
 const run = promisify(execFile);
 const offset = Number(process.env.INTAKE_TEST_PORT_OFFSET ?? 0);
 
-export const FAULT_FLEET = {
+const suffix = offset === 0 ? '' : `-${offset}`;
+
+export interface FaultFleet {
+  /** How the report names it. */
+  label: string;
+  httpPort: number;
+  kafkaPort: number;
+  brokers: 1 | 3;
+  workerBasePort: number;
+  stateDir: string;
+  /** The TCP fault proxy between the services and the broker (one broker only). */
+  proxy?: {
+    /** The broker's FLEET listener (kafka.sh: client port + 2), behind the proxy. */
+    kafkaFleetListenPort: number;
+    port: number;
+    controlPort: number;
+  };
+}
+
+const WORKERS = 2;
+
+export const FAULT_FLEET: FaultFleet = {
+  label: '2 edges, 2 workers, 1 broker behind a fault proxy',
   httpPort: 24080 + offset,
   kafkaPort: 25092 + offset,
-  /** The broker's FLEET listener (kafka.sh: client port + 2), behind the proxy. */
-  kafkaFleetListenPort: 25094 + offset,
-  proxyPort: 25095 + offset,
-  proxyControlPort: 25096 + offset,
+  brokers: 1,
   workerBasePort: 25101 + offset,
-  stateDir: resolve(ROOT, '.intake', `faults${offset === 0 ? '' : `-${offset}`}`),
+  stateDir: resolve(ROOT, '.intake', `faults${suffix}`),
+  proxy: {
+    kafkaFleetListenPort: 25094 + offset,
+    port: 25095 + offset,
+    controlPort: 25096 + offset,
+  },
 };
 
-export const faultEnv = (): Record<string, string> => ({
-  INTAKE_STATE_DIR: FAULT_FLEET.stateDir,
-  INTAKE_HTTP_PORT: String(FAULT_FLEET.httpPort),
-  INTAKE_KAFKA_PORT: String(FAULT_FLEET.kafkaPort),
-  INTAKE_KAFKA_FLEET_PORT: String(FAULT_FLEET.proxyPort),
-  INTAKE_WORKER_BASE_PORT: String(FAULT_FLEET.workerBasePort),
+export const BROKERS3_FLEET: FaultFleet = {
+  label: '2 edges, 2 workers, 3 brokers (RF 3, min ISR 2)',
+  httpPort: 27080 + offset,
+  kafkaPort: 27092 + offset,
+  brokers: 3,
+  workerBasePort: 27101 + offset,
+  stateDir: resolve(ROOT, '.intake', `faults-brokers3${suffix}`),
+};
+
+export const faultEnv = (fleet: FaultFleet = FAULT_FLEET): Record<string, string> => ({
+  INTAKE_STATE_DIR: fleet.stateDir,
+  INTAKE_HTTP_PORT: String(fleet.httpPort),
+  INTAKE_KAFKA_PORT: String(fleet.kafkaPort),
+  INTAKE_BROKERS: String(fleet.brokers),
+  ...(fleet.proxy ? { INTAKE_KAFKA_FLEET_PORT: String(fleet.proxy.port) } : {}),
+  INTAKE_WORKER_BASE_PORT: String(fleet.workerBasePort),
   INTAKE_EDGES: '2',
-  INTAKE_WORKERS: '2',
+  INTAKE_WORKERS: String(WORKERS),
   INTAKE_DEMO_PULLER: 'off',
   INTAKE_RATE_LIMIT_PER_SECOND: '100000',
   INTAKE_RATE_LIMIT_BURST: '100000',
@@ -55,36 +95,50 @@ export const faultEnv = (): Record<string, string> => ({
  * must keep its arrival rate while a restart waits for readiness.
  */
 export async function fleetCliAsync(...args: string[]): Promise<void> {
-  await run(process.execPath, [resolve(ROOT, 'dist', 'services', 'cli', 'main.js'), ...args], {
-    env: { ...process.env, ...faultEnv() },
-  });
+  await fleetCommandAsync(FAULT_FLEET, ...args);
+}
+
+export async function fleetCommandAsync(fleet: FaultFleet, ...args: string[]): Promise<void> {
+  await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...faultEnv(fleet) } });
 }
 
 export function fleetCli(...args: string[]): void {
-  execFileSync(process.execPath, [resolve(ROOT, 'dist', 'services', 'cli', 'main.js'), ...args], {
-    env: { ...process.env, ...faultEnv() },
+  fleetCommand(FAULT_FLEET, ...args);
+}
+
+export function fleetCommand(fleet: FaultFleet, ...args: string[]): void {
+  execFileSync(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...faultEnv(fleet) },
     stdio: 'inherit',
   });
 }
 
-export const faultKafka = (): Kafka =>
+const CLI = resolve(ROOT, 'dist', 'services', 'cli', 'main.js');
+
+/** The plan the CLI makes for the fleet: its brokers' names and ports. */
+const planOf = (fleet: FaultFleet): FleetPlan => makePlan(ROOT, {}, faultEnv(fleet));
+
+export const faultKafka = (fleet: FaultFleet = FAULT_FLEET): Kafka =>
   new Kafka({
     clientId: 'faults',
-    brokers: [`127.0.0.1:${FAULT_FLEET.kafkaPort}`],
+    brokers: kafkaBrokerList(planOf(fleet)),
     logLevel: logLevel.NOTHING,
   });
 
-export const apiKey = (): string =>
-  readFileSync(resolve(FAULT_FLEET.stateDir, 'api-key'), 'utf8').trim();
+export const apiKey = (fleet: FaultFleet = FAULT_FLEET): string =>
+  readFileSync(resolve(fleet.stateDir, 'api-key'), 'utf8').trim();
 
-/** The pid of a fleet process by name (`edge-1`, `worker-2`, `kafka`). */
-export function pidOf(name: string): number {
-  if (name === 'kafka') {
-    const file = resolve(FAULT_FLEET.stateDir, `kafka-${FAULT_FLEET.kafkaPort}`, 'kafka.pid');
-    return Number(readFileSync(file, 'utf8').trim());
+/** The pid of a fleet process by name (`edge-1`, `worker-2`, `kafka`, `kafka-2`). */
+export function pidOf(name: string, fleet: FaultFleet = FAULT_FLEET): number {
+  const plan = planOf(fleet);
+  const broker = kafkaNodes(plan).find((node) => node.name === name);
+  if (broker) {
+    const pid = brokerPid(plan, broker);
+    if (pid === null) throw new Error(`${name} of the fleet ${fleet.label} is not running`);
+    return pid;
   }
-  const p = readState(FAULT_FLEET.stateDir)?.processes.find((x) => x.name === name);
-  if (!p) throw new Error(`no process ${name} in the fault fleet`);
+  const p = readState(fleet.stateDir)?.processes.find((x) => x.name === name);
+  if (!p) throw new Error(`no process ${name} in the fleet ${fleet.label}`);
   return p.pid;
 }
 
@@ -92,9 +146,12 @@ export function pidOf(name: string): number {
  * Waits until the workers' group has consumed intake.raw to its end and their outbound logs
  * are empty (everything delivered); returns how long it took.
  */
-export async function waitForLagZero(timeoutMs = 180_000): Promise<number> {
+export async function waitForLagZero(
+  fleet: FaultFleet = FAULT_FLEET,
+  timeoutMs = 180_000,
+): Promise<number> {
   const started = Date.now();
-  const admin = faultKafka().admin();
+  const admin = faultKafka(fleet).admin();
   await admin.connect();
   try {
     await waitFor(
@@ -110,8 +167,8 @@ export async function waitForLagZero(timeoutMs = 180_000): Promise<number> {
             return false;
           // SBML commits once an entry is in the outbound log: delivered means the logs are empty.
           const pending = await Promise.all(
-            [0, 1].map((i) =>
-              readCounter(FAULT_FLEET.workerBasePort + i, 'intake_worker_outbound_log_entries'),
+            Array.from({ length: WORKERS }, (_, i) =>
+              readCounter(fleet.workerBasePort + i, 'intake_worker_outbound_log_entries'),
             ),
           );
           return pending.every((n) => n === 0);
@@ -127,6 +184,8 @@ export async function waitForLagZero(timeoutMs = 180_000): Promise<number> {
   return Date.now() - started;
 }
 
+const FAULT_PROXY = FAULT_FLEET.proxy!;
+
 const proxyPidFile = (): string => resolve(FAULT_FLEET.stateDir, 'fault-proxy.pid');
 
 /**
@@ -134,6 +193,7 @@ const proxyPidFile = (): string => resolve(FAULT_FLEET.stateDir, 'fault-proxy.pi
  * child process, in pass mode, and waits until its control port answers.
  */
 export async function startFaultProxy(): Promise<void> {
+  const proxy = FAULT_PROXY;
   const entry = resolve(ROOT, 'dist', 'test', 'faults', 'tcp-fault-proxy.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
   const pid = spawnDetached({
@@ -141,11 +201,11 @@ export async function startFaultProxy(): Promise<void> {
     args: [
       entry,
       '--listen',
-      String(FAULT_FLEET.proxyPort),
+      String(proxy.port),
       '--target',
-      `127.0.0.1:${FAULT_FLEET.kafkaFleetListenPort}`,
+      `127.0.0.1:${proxy.kafkaFleetListenPort}`,
       '--control',
-      String(FAULT_FLEET.proxyControlPort),
+      String(proxy.controlPort),
     ],
     env: {},
     log: resolve(FAULT_FLEET.stateDir, 'fault-proxy.log'),
@@ -172,5 +232,4 @@ export async function stopFaultProxy(): Promise<void> {
   rmSync(proxyPidFile(), { force: true });
 }
 
-export const faultProxy = (): FaultProxyControl =>
-  new FaultProxyControl(FAULT_FLEET.proxyControlPort);
+export const faultProxy = (): FaultProxyControl => new FaultProxyControl(FAULT_PROXY.controlPort);

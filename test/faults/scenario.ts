@@ -8,9 +8,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { runAudit } from '../../services/cli/audit/audit';
 import { percentile, runLoad, statusesBetween } from '../../services/cli/load/load';
-import type { LoadResult } from '../../services/cli/load/load';
+import type { Ack, LoadResult } from '../../services/cli/load/load';
 import { kafkaDefaults } from '../../lib/config';
 import { FAULT_FLEET, apiKey, faultKafka, waitForLagZero } from './fault-fleet';
+import type { FaultFleet } from './fault-fleet';
 
 export const FULL = process.env.INTAKE_FAULTS_FULL === '1';
 /** Seconds of load per scenario: short in `npm test`, longer in `npm run faults`. */
@@ -23,6 +24,8 @@ export interface ScenarioResult {
   scenario: string;
   /** When the scenario began (ms since the epoch): the report's row order. */
   started: number;
+  /** The fleet it ran on (FaultFleet.label). */
+  fleet: string;
   acknowledged: number;
   lost: number;
   unprocessed: number;
@@ -40,18 +43,19 @@ export interface ScenarioResult {
 
 export const RESULTS_DIR = resolve(FAULT_FLEET.stateDir, '..', 'faults-results');
 
-/** The record, and every answer the load generator got (for checks of their own). */
-export type ScenarioRun = ScenarioResult & Pick<LoadResult, 'answers'>;
+/** The record, and every answer and acknowledgement of the load (for checks of their own). */
+export type ScenarioRun = ScenarioResult & Pick<LoadResult, 'answers'> & { acks: Ack[] };
 
 export async function runScenario(
   name: string,
   inject: () => Promise<{ from: number; to: number }>,
+  fleet: FaultFleet = FAULT_FLEET,
 ): Promise<ScenarioRun> {
   const started = Date.now();
   const stop = new AbortController();
   const load = runLoad({
-    url: `http://127.0.0.1:${FAULT_FLEET.httpPort}/v1/events`,
-    apiKey: apiKey(),
+    url: `http://127.0.0.1:${fleet.httpPort}/v1/events`,
+    apiKey: apiKey(fleet),
     rate: RATE,
     durationMs: 15 * 60_000, // until stopped below
     batch: 5,
@@ -69,12 +73,12 @@ export async function runScenario(
   await sleep(end - Date.now());
   stop.abort();
   const loaded = await load;
-  const recoveryMs = await waitForLagZero();
+  const recoveryMs = await waitForLagZero(fleet);
   const ackedFile = join(RESULTS_DIR, `${name}.acked`);
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(ackedFile, loaded.acked.map((a) => a.id).join('\n'));
   // NOTE: the previous scenario ended with lag zero: what was written since is this one's.
-  const report = await runAudit(faultKafka(), kafkaDefaults.topics, {
+  const report = await runAudit(faultKafka(fleet), kafkaDefaults.topics, {
     ackedFile,
     sinceMs: started - 500,
   });
@@ -82,6 +86,7 @@ export async function runScenario(
   const result: ScenarioResult = {
     scenario: name,
     started,
+    fleet: fleet.label,
     acknowledged: ackedIds.size,
     lost: report.lost.length + report.ackedUnprocessed.length,
     unprocessed: report.unprocessed.length,
@@ -97,7 +102,7 @@ export async function runScenario(
   };
   writeFileSync(join(RESULTS_DIR, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
   console.log(`${name}: ${JSON.stringify(result)}`);
-  return { ...result, answers: loaded.answers };
+  return { ...result, answers: loaded.answers, acks: loaded.acked };
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,17 +1,25 @@
 /**
- * The local fleet: one KRaft broker, nginx on 127.0.0.1:8080, N edges and M workers as
- * separate processes. `up` starts them in dependency order and waits until each is
+ * The local fleet: one KRaft broker (or three), nginx on 127.0.0.1:8080, N edges and M
+ * workers as separate processes. `up` starts them in dependency order and waits until each is
  * ready; `down` stops them in the order that loses nothing: nginx (no new requests) ->
  * edges (drain, flush their producers) -> workers (finish and commit the running batch)
- * -> broker. `restartProcess` brings one edge or worker back.
+ * -> brokers. `restartProcess` brings one edge, worker or broker back.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sleep } from '../../../lib/lifecycle';
-import { createTopics, kafkaRunning, startKafka, stopKafka } from './kafka';
-import type { FleetPlan, ProcessSpec } from './plan';
-import { kafkaBrokers, serviceKafkaBrokers } from './plan';
+import {
+  createTopics,
+  kafkaRunning,
+  startBroker,
+  startKafka,
+  stopBroker,
+  stopKafka,
+  waitInSync,
+} from './kafka';
+import type { FleetPlan, KafkaNode, ProcessSpec } from './plan';
+import { kafkaBrokers, kafkaNodes, replicationFactor, serviceKafkaBrokers } from './plan';
 import { startNginx } from './nginx';
 import { isReady } from './probe';
 import { serviceEntry, spawnDetached, stopProcess } from './processes';
@@ -61,11 +69,13 @@ export async function up(
   };
 
   try {
-    await step(`Kafka broker on ${kafkaBrokers(plan)}`, () => startKafka(plan));
+    await step(`Kafka on ${kafkaBrokers(plan)}`, () => startKafka(plan));
     await step('topics', async () => {
       const created = await createTopics(plan);
       if (created.length > 0)
-        report(`  created ${created.join(', ')} (${plan.partitions} partitions each)`);
+        report(
+          `  created ${created.join(', ')} (${plan.partitions} partitions, replication factor ${replicationFactor(plan)} each)`,
+        );
     });
     await step(`${plan.workers.length} workers`, () => {
       for (const w of plan.workers) state.processes.push(startService(plan, w));
@@ -189,8 +199,10 @@ function tail(file: string, lines = 15): string {
 
 /**
  * (Re)starts one process of the running fleet by name (an edge, a worker, the puller, or
- * `kafka`), e.g. after it crashed or was killed: a live one is stopped first (SIGTERM, so
- * it drains). Resolves once it is ready.
+ * a broker: `kafka`, or `kafka-2` with three), e.g. after it crashed or was killed: a live
+ * one is stopped first (SIGTERM, so it drains). Resolves once it is ready; a broker of
+ * three once its replicas are back in sync. With three brokers, `kafka` restarts each in
+ * turn (a rolling restart).
  */
 export async function restartProcess(
   plan: FleetPlan,
@@ -199,17 +211,16 @@ export async function restartProcess(
 ): Promise<RunningProcess> {
   const state = readState(plan.stateDir);
   if (!state) throw new Error('no fleet is running; start one with `npm run up`');
-  if (name === 'kafka') {
-    // The broker keeps its data directory: a restart after a crash recovers its log.
-    if (await kafkaRunning(state.plan)) await stopKafka(state.plan);
-    await startKafka(state.plan);
-    report(`Kafka broker running on ${kafkaBrokers(state.plan)}`);
-    return { name, kind: 'kafka', pid: 0, port: state.plan.kafkaPort, log: '' };
+  const nodes = kafkaNodes(state.plan);
+  const brokers = name === 'kafka' ? nodes : nodes.filter((node) => node.name === name);
+  if (brokers.length > 0) {
+    for (const node of brokers) await restartBroker(state.plan, node, report);
+    return { name, kind: 'kafka', pid: 0, port: brokers[0]!.port, log: '' };
   }
   const specs = [...state.plan.edges, ...state.plan.workers, ...(state.plan.demo ?? [])];
   const spec = specs.find((s) => s.name === name);
   if (!spec) {
-    const names = specs.map((s) => s.name).join(', ');
+    const names = [...specs.map((s) => s.name), ...nodes.map((n) => n.name)].join(', ');
     throw new Error(`the fleet has no process "${name}"; it has ${names}`);
   }
   const old = state.processes.find((p) => p.name === name);
@@ -225,12 +236,20 @@ export async function restartProcess(
   return started;
 }
 
+/** A broker keeps its data directory: a restart after a crash recovers its log. */
+async function restartBroker(plan: FleetPlan, node: KafkaNode, report: Reporter): Promise<void> {
+  await stopBroker(plan, node);
+  await startBroker(plan, node);
+  if (kafkaNodes(plan).length > 1) await waitInSync(plan);
+  report(`${node.name} running on 127.0.0.1:${node.port}`);
+}
+
 /** Stops a fleet from its record; also stops a broker left without a record. */
 export async function down(plan: FleetPlan, report: Reporter): Promise<boolean> {
   const state = readState(plan.stateDir);
   if (!state) {
-    if (await kafkaRunning(plan)) {
-      report('no fleet record, but a broker is running: stopping it');
+    if (kafkaRunning(plan)) {
+      report('no fleet record, but a broker is running: stopping the brokers');
       await stopKafka(plan);
       return true;
     }
@@ -255,6 +274,6 @@ async function stopAll(state: FleetState, plan: FleetPlan, report: Reporter): Pr
     report(`${kind}: ${group.map((p, i) => `${p.name} ${results[i]}`).join(', ')}`);
   }
   await stopKafka(plan);
-  report('Kafka broker stopped');
+  report(`Kafka stopped (${kafkaNodes(plan).length} broker(s))`);
   clearState(plan.stateDir);
 }

@@ -3,6 +3,13 @@
  * Defaults give the documented local fleet (nginx on 127.0.0.1:8080, broker on 9092);
  * every port and the state directory can be moved with environment variables, which is
  * how the end-to-end tests run a second fleet beside a developer's.
+ *
+ * Brokers: one (replication factor 1), or three (`--brokers 3` / `INTAKE_BROKERS=3`:
+ * combined broker+controller KRaft nodes, a 3-voter quorum, replication factor 3 and
+ * min.insync.replicas=2). NOTE: two brokers are refused: with min ISR 2 one broker down
+ * would stop every write, with min ISR 1 an acknowledged write could sit on one broker only.
+ * Node i (1-based) of n listens on INTAKE_KAFKA_PORT + i - 1 and its controller on
+ * INTAKE_KAFKA_PORT + n + i - 1 (one broker: the controller on the next port, as before).
  */
 import { resolve } from 'node:path';
 import { EnvReader } from '../../../lib/config';
@@ -22,6 +29,7 @@ export interface FleetPlan {
   httpPort: number;
   /** nginx's TLS listener (self-signed certificate for local use). */
   tlsPort: number;
+  /** The first broker's client port; the others follow (see `kafkaNodes`). */
   kafkaPort: number;
   /**
    * Where edges and workers reach the broker, when not on `kafkaPort`: the port a second
@@ -29,6 +37,8 @@ export interface FleetPlan {
    * proxy in front of it). Tools and the CLI keep the direct listener.
    */
   kafkaFleetPort?: number;
+  /** Brokers: 1 or 3. */
+  brokers: number;
   partitions: number;
   edges: ProcessSpec[];
   workers: ProcessSpec[];
@@ -41,6 +51,7 @@ export interface FleetPlan {
 export interface PlanOptions {
   edges?: number;
   workers?: number;
+  brokers?: number;
 }
 
 export function makePlan(root: string, options: PlanOptions = {}, env = process.env): FleetPlan {
@@ -57,6 +68,7 @@ export function makePlan(root: string, options: PlanOptions = {}, env = process.
     tlsPort: r.int('INTAKE_HTTPS_PORT', httpPort + 363, { min: 1, max: 65535 }),
     kafkaPort: r.int('INTAKE_KAFKA_PORT', 9092, { min: 1, max: 65535 }),
     kafkaFleetPort: r.int('INTAKE_KAFKA_FLEET_PORT', 0, { min: 0, max: 65535 }) || undefined,
+    brokers: options.brokers ?? Number(r.oneOf('INTAKE_BROKERS', '1', ['1', '3'])),
     partitions: r.int('INTAKE_PARTITIONS', 6, { min: 1, max: 1000 }),
     edges: specs('edge', options.edges ?? r.int('INTAKE_EDGES', 2, { min: 1, max: 32 }), edgeBase),
     // NOTE: 0 workers is allowed for edge benchmarks (nothing consumes intake.raw).
@@ -93,8 +105,41 @@ function specs(kind: 'edge' | 'worker', count: number, basePort: number): Proces
   }));
 }
 
-export const kafkaBrokers = (plan: FleetPlan): string => `127.0.0.1:${plan.kafkaPort}`;
+/** One KRaft node of the fleet's cluster. */
+export interface KafkaNode {
+  id: number;
+  /** `kafka` when the fleet has one broker, else `kafka-1`, `kafka-2`, ... */
+  name: string;
+  port: number;
+  controllerPort: number;
+}
 
-/** The bootstrap address of the fleet's edges and workers. */
+/** Plans written before `brokers` existed had one broker. */
+const brokersOf = (plan: FleetPlan): number => plan.brokers ?? 1;
+
+export function kafkaNodes(plan: FleetPlan): KafkaNode[] {
+  const n = brokersOf(plan);
+  return Array.from({ length: n }, (_, i) => ({
+    id: i + 1,
+    name: n === 1 ? 'kafka' : `kafka-${i + 1}`,
+    port: plan.kafkaPort + i,
+    controllerPort: plan.kafkaPort + n + i,
+  }));
+}
+
+/** Replication factor of the fleet's topics: 3 with three brokers (min ISR 2), else 1. */
+export const replicationFactor = (plan: FleetPlan): number => (brokersOf(plan) >= 3 ? 3 : 1);
+
+/** Every broker's address: what edges, workers and the puller bootstrap from. */
+export const kafkaBrokerList = (plan: FleetPlan): string[] =>
+  kafkaNodes(plan).map((node) => `127.0.0.1:${node.port}`);
+
+/** The same, comma-separated (INTAKE_KAFKA_BROKERS). */
+export const kafkaBrokers = (plan: FleetPlan): string => kafkaBrokerList(plan).join(',');
+
+/**
+ * The bootstrap addresses of the fleet's edges, workers and puller: the brokers, or the
+ * fleet listener's advertised port when one is set (one broker only: a fault proxy).
+ */
 export const serviceKafkaBrokers = (plan: FleetPlan): string =>
-  `127.0.0.1:${plan.kafkaFleetPort ?? plan.kafkaPort}`;
+  plan.kafkaFleetPort ? `127.0.0.1:${plan.kafkaFleetPort}` : kafkaBrokers(plan);

@@ -3,6 +3,7 @@
  * Prometheus metrics.
  */
 import { request } from 'node:http';
+import { connect } from 'node:net';
 
 export interface HttpAnswer {
   status: number;
@@ -50,4 +51,18 @@ export async function readCounter(port: number, name: string): Promise<number> {
   } catch {
     return 0;
   }
+}
+
+/** True when something accepts TCP connections on 127.0.0.1:port (a broker's listener). */
+export function portOpen(port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port, timeout: timeoutMs });
+    const done = (open: boolean): void => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('timeout', () => done(false));
+    socket.once('error', () => done(false));
+  });
 }

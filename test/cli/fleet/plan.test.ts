@@ -1,4 +1,57 @@
-import { kafkaBrokers, makePlan, serviceKafkaBrokers } from '../../../services/cli/fleet/plan';
+/**
+ * The fleet plan's brokers: one (replication factor 1, as before) or three (consecutive
+ * client ports, controllers after them, replication factor 3); every broker is in the
+ * bootstrap list the services get, unless a fleet listener (a fault proxy) is set.
+ */
+import { resolve } from 'node:path';
+import {
+  kafkaBrokers,
+  kafkaNodes,
+  makePlan,
+  replicationFactor,
+  serviceKafkaBrokers,
+} from '../../../services/cli/fleet/plan';
+import type { FleetPlan } from '../../../services/cli/fleet/plan';
+
+const root = resolve(__dirname, '..', '..', '..');
+const env = { INTAKE_KAFKA_PORT: '19500', INTAKE_STATE_DIR: '/tmp/x' };
+
+describe('fleet plan: brokers', () => {
+  it('has one broker named kafka by default, its controller on the next port, RF 1', () => {
+    const plan = makePlan(root, {}, env);
+    expect(plan.brokers).toBe(1);
+    expect(kafkaNodes(plan)).toEqual([
+      { id: 1, name: 'kafka', port: 19500, controllerPort: 19501 },
+    ]);
+    expect(kafkaBrokers(plan)).toBe('127.0.0.1:19500');
+    expect(replicationFactor(plan)).toBe(1);
+  });
+
+  it('runs three brokers on consecutive ports, controllers after them, RF 3', () => {
+    for (const plan of [
+      makePlan(root, { brokers: 3 }, env),
+      makePlan(root, {}, { ...env, INTAKE_BROKERS: '3' }),
+    ]) {
+      expect(kafkaNodes(plan)).toEqual([
+        { id: 1, name: 'kafka-1', port: 19500, controllerPort: 19503 },
+        { id: 2, name: 'kafka-2', port: 19501, controllerPort: 19504 },
+        { id: 3, name: 'kafka-3', port: 19502, controllerPort: 19505 },
+      ]);
+      expect(kafkaBrokers(plan)).toBe('127.0.0.1:19500,127.0.0.1:19501,127.0.0.1:19502');
+      expect(replicationFactor(plan)).toBe(3);
+    }
+  });
+
+  it('refuses two brokers (no safe min.insync.replicas for them)', () => {
+    expect(() => makePlan(root, {}, { ...env, INTAKE_BROKERS: '2' })).toThrow(/INTAKE_BROKERS/);
+  });
+
+  it('reads a plan recorded before the broker count existed as one broker', () => {
+    const old = { ...makePlan(root, {}, env), brokers: undefined } as unknown as FleetPlan;
+    expect(kafkaNodes(old).map((n) => n.name)).toEqual(['kafka']);
+    expect(replicationFactor(old)).toBe(1);
+  });
+});
 
 describe('fleet plan: where the services reach Kafka', () => {
   it('by default edges, workers and tools all use the broker port', () => {
