@@ -46,14 +46,16 @@ const WORKER_EVENTS = Number(process.env.BENCH_WORKER_EVENTS ?? 50_000);
 const PIN = process.env.BENCH_PIN !== 'off';
 const GEN_CPU = PIN ? '1' : undefined;
 const SUT_CPU = '0';
+// Below the ephemeral range (32768+): a broker restarted between the phases must never
+// find its port taken by an outgoing connection of the load.
 const PORTS = {
-  http: 46080 + OFFSET,
-  kafka: 46092 + OFFSET,
-  workers: 46101 + OFFSET,
-  bare: 46190 + OFFSET,
-  peer: 46191 + OFFSET,
-  profile: 46192 + OFFSET,
-  latencyWorkers: 46150 + OFFSET,
+  http: 25080 + OFFSET,
+  kafka: 25092 + OFFSET,
+  workers: 25101 + OFFSET,
+  bare: 25190 + OFFSET,
+  peer: 25191 + OFFSET,
+  profile: 25192 + OFFSET,
+  latencyWorkers: 25150 + OFFSET,
 };
 const STATE = join(ROOT, '.intake', `bench${OFFSET ? `-${OFFSET}` : ''}`);
 const BROKERS = `127.0.0.1:${PORTS.kafka}`;
@@ -188,12 +190,21 @@ async function createTopics(names: string[]): Promise<void> {
   await admin.disconnect();
 }
 
-function fleetUp(edges: number): string {
-  cli(edges, 'down');
-  rmSync(STATE, { recursive: true, force: true });
-  say(`starting the fleet: broker, nginx, ${edges} edge(s), no workers ...`);
-  cli(edges, 'up', '--detach');
-  return readFileSync(join(STATE, 'api-key'), 'utf8').trim();
+async function fleetUp(edges: number): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    cli(edges, 'down');
+    rmSync(STATE, { recursive: true, force: true });
+    say(`starting the fleet: broker, nginx, ${edges} edge(s), no workers ...`);
+    try {
+      cli(edges, 'up', '--detach');
+      return readFileSync(join(STATE, 'api-key'), 'utf8').trim();
+    } catch (err) {
+      // A port still held by the previous phase's processes: once more, a little later.
+      if (attempt === 2) throw err;
+      say('the fleet did not start; retrying in 5 s');
+      await new Promise((r) => setTimeout(r, 5000));
+    }
+  }
 }
 
 async function main(): Promise<void> {
@@ -208,7 +219,7 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   try {
     // Phase 1: one edge, the ceilings and the peer, all on one broker.
-    let key = fleetUp(1);
+    let key = await fleetUp(1);
     await createTopics(['bench.perf', 'bench.client', 'bench.benthos']);
     const bare = startBareHttp(PORTS.bare);
     children.push(bare);
@@ -228,7 +239,7 @@ async function main(): Promise<void> {
       say(`phase 1 (1 edge), repetition ${rep}/${REPS}`);
       for (const bytes of [300, 1024]) {
         const name = `${bytes === 300 ? '300 B' : '1 KB'}`;
-        const records = bytes === 300 ? 200_000 : 100_000;
+        const records = bytes === 300 ? 100_000 : 50_000;
         record(
           `broker ceiling (kafka-producer-perf-test), ${name}`,
           'records/s',
@@ -269,7 +280,7 @@ async function main(): Promise<void> {
     for (const c of children.splice(0)) c.kill();
 
     // Phase 2: two edges behind nginx; then latency, the profile and the worker.
-    key = fleetUp(2);
+    key = await fleetUp(2);
     const edges = fleetPids('edge');
     for (let rep = 1; rep <= REPS; rep++) {
       say(`phase 2 (2 edges), repetition ${rep}/${REPS}`);
