@@ -160,7 +160,7 @@ async function chart(r: Results): Promise<string> {
         },
       ],
     },
-    config: { legend: { orient: 'bottom' } },
+    config: { legend: { orient: 'bottom', labelLimit: 400 } },
   };
   const compiled = vl.compile(spec as Parameters<typeof vl.compile>[0]).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
@@ -246,7 +246,7 @@ function markdown(r: Results): string {
     '',
     '### Where the edge spends its CPU at peak',
     '',
-    'V8 sampling profile (`node --cpu-prof`) of one edge taking closed-loop load directly, single events then batches of 100; self time per function, top 15:',
+    "V8 sampling profile (`node --cpu-prof`) of one edge taking closed-loop load directly, single events then batches of 100; self time per function, top 15 (`(idle)`: the event loop waiting, here mostly for the broker's acks, since the edge keeps one produce request in flight to keep order with idempotence; lines are those of the compiled `dist/` JavaScript):",
     '',
     table(
       ['self %', 'function', 'where'],

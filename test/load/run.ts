@@ -67,7 +67,7 @@ export function parseDuration(text: string): number {
   return Number(m[1]) * (m[2] === 'm' ? 60 : 1);
 }
 
-function checks(t: Thresholds, failedRate: number, p99: number, rateRatio: number): Check[] {
+export function checks(t: Thresholds, failedRate: number, p99: number, rateRatio: number): Check[] {
   return [
     {
       name: 'failed rate',
