@@ -10,34 +10,31 @@
  * cores); every figure is the median of BENCH_REPS runs, interleaved. Results go to stdout
  * and bench/results-edge.json.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../lib/paths';
-import { load, median } from './harness';
+import { startBareHttp } from './ceilings';
+import { benchFleetEnv, load, median } from './harness';
 
 const ROOT = projectRoot(__dirname);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const BATCH = Number(process.env.BENCH_BATCH ?? 100);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
-const HTTP_PORT = 47080;
-const BARE_PORT = 47999;
+const OFFSET = Number(process.env.INTAKE_TEST_PORT_OFFSET ?? 0);
+const HTTP_PORT = 47080 + OFFSET;
+const BARE_PORT = 47999 + OFFSET;
 const STATE = join(ROOT, '.intake', 'bench-edge');
-const fleetEnv = (edges: number): NodeJS.ProcessEnv => ({
-  ...process.env,
-  INTAKE_STATE_DIR: STATE,
-  INTAKE_HTTP_PORT: String(HTTP_PORT),
-  INTAKE_KAFKA_PORT: '47092',
-  INTAKE_WORKER_BASE_PORT: '47101',
-  INTAKE_EDGES: String(edges),
-  INTAKE_WORKERS: '0',
-  INTAKE_LOG_LEVEL: 'warn',
-  // The per-key limit would cap the load generator's single key: lift it for the benchmark.
-  INTAKE_RATE_LIMIT_PER_SECOND: '1000000',
-  INTAKE_RATE_LIMIT_BURST: '1000000',
-});
+const fleetEnv = (edges: number): NodeJS.ProcessEnv =>
+  benchFleetEnv({
+    stateDir: STATE,
+    httpPort: HTTP_PORT,
+    kafkaPort: 47092 + OFFSET,
+    workerBasePort: 47101 + OFFSET,
+    edges,
+  });
 const cli = (edges: number, ...args: string[]): void => {
   execFileSync(process.execPath, [join(ROOT, 'dist', 'services', 'cli', 'main.js'), ...args], {
     env: fleetEnv(edges),
@@ -53,21 +50,8 @@ const event = (i: number): object => ({
 const single = JSON.stringify(event(1));
 const batch = JSON.stringify(Array.from({ length: BATCH }, (_, i) => event(i)));
 
-/** The HTTP ceiling: parse the JSON body and answer 202, no Kafka. */
-const BARE = `
-const http = require('node:http');
-http.createServer((req, res) => {
-  const chunks = [];
-  req.on('data', (c) => chunks.push(c));
-  req.on('end', () => {
-    try { JSON.parse(Buffer.concat(chunks).toString()); } catch { res.writeHead(400).end(); return; }
-    res.writeHead(202, { 'content-type': 'application/json' }).end('{"accepted":[]}');
-  });
-}).listen(${BARE_PORT}, '127.0.0.1');
-`;
-
 async function main(): Promise<void> {
-  const bare: ChildProcess = spawn(process.execPath, ['-e', BARE], { stdio: 'inherit' });
+  const bare: ChildProcess = startBareHttp(BARE_PORT);
   const rows: Record<string, { runs: number[]; p99: number[]; errors: number; unit: string }> = {};
   const record = (
     name: string,

@@ -1,6 +1,6 @@
 /**
  * What the benchmarks share: an HTTP load run (autocannon, the same generator for every
- * target) and the median of repetitions.
+ * target), the median of repetitions, and the environment of a benchmark fleet.
  */
 import autocannon from 'autocannon';
 
@@ -26,4 +26,31 @@ export async function load(
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
+}
+
+/**
+ * The environment of a benchmark fleet (`intake up`): its own state directory and ports,
+ * no workers, no demo puller, and the per-key rate limit lifted (it would cap the load
+ * generator's single key).
+ */
+export function benchFleetEnv(o: {
+  stateDir: string;
+  httpPort: number;
+  kafkaPort: number;
+  workerBasePort: number;
+  edges: number;
+}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    INTAKE_STATE_DIR: o.stateDir,
+    INTAKE_HTTP_PORT: String(o.httpPort),
+    INTAKE_KAFKA_PORT: String(o.kafkaPort),
+    INTAKE_WORKER_BASE_PORT: String(o.workerBasePort),
+    INTAKE_EDGES: String(o.edges),
+    INTAKE_WORKERS: '0',
+    INTAKE_DEMO_PULLER: 'off',
+    INTAKE_LOG_LEVEL: 'warn',
+    INTAKE_RATE_LIMIT_PER_SECOND: '1000000',
+    INTAKE_RATE_LIMIT_BURST: '1000000',
+  };
 }

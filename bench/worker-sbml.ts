@@ -13,6 +13,8 @@
  * stdout and `bench/results-worker.json`.
  *
  *   npm run bench:worker          (BENCH_EVENTS=100000 BENCH_REPS=3 by default)
+ *
+ * `npm run bench` (bench/run.ts) reuses `workerFigures` on its own broker.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,8 +30,9 @@ import { openOutboundLog } from '../services/worker/outbound/outbound-log';
 import { OutboundSender } from '../services/worker/outbound/sender';
 
 const ROOT = projectRoot(__dirname);
-const PORT = Number(process.env.BENCH_KAFKA_PORT ?? 49192);
-const N = Number(process.env.BENCH_EVENTS ?? 100_000);
+const OFFSET = Number(process.env.INTAKE_TEST_PORT_OFFSET ?? 0);
+let PORT = Number(process.env.BENCH_KAFKA_PORT ?? 49192) + OFFSET;
+let N = Number(process.env.BENCH_EVENTS ?? 100_000);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const RESEND = Number(process.env.BENCH_RESEND ?? 100_000);
 const PARTITIONS = 6;
@@ -38,11 +41,9 @@ const brokerEnv = {
   INTAKE_STATE_DIR: join(ROOT, '.intake', 'bench'),
   INTAKE_KAFKA_PORT: String(PORT),
 };
-const kafka = new Kafka({
-  clientId: 'bench',
-  brokers: [`127.0.0.1:${PORT}`],
-  logLevel: logLevel.NOTHING,
-});
+const makeKafka = (port: number): Kafka =>
+  new Kafka({ clientId: 'bench', brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING });
+let kafka = makeKafka(PORT);
 const silent = pino({ level: 'silent' });
 let seq = 0;
 const name = (prefix: string): string => `${prefix}-${Date.now()}-${seq++}`;
@@ -162,7 +163,7 @@ async function runWorker(
   };
   await createTopics(Object.values(topics));
   const dir = mkdtempSync(join(tmpdir(), 'bench-worker-'));
-  const port = 49300 + (seq % 500);
+  const port = 25300 + OFFSET + (seq % 90);
   const child = spawn(process.execPath, [join(ROOT, 'dist', 'services', 'worker', 'main.js')], {
     env: {
       ...process.env,
@@ -242,14 +243,14 @@ async function resendTime(): Promise<number> {
   return seconds;
 }
 
-interface Figure {
+export interface Figure {
   median: number;
   min: number;
   max: number;
   runs: number[];
 }
 
-function figure(runs: number[]): Figure {
+export function figure(runs: number[]): Figure {
   const sorted = [...runs].sort((a, b) => a - b);
   return {
     median: sorted[Math.floor(sorted.length / 2)]!,
@@ -259,6 +260,51 @@ function figure(runs: number[]): Figure {
   };
 }
 
+/**
+ * The worker's figures on the broker at `port`: `events` of ~300 B in a fresh raw topic,
+ * each mode run `reps` times, interleaved; events/s per mode and the worker's peak RSS.
+ */
+export async function workerFigures(opts: {
+  port: number;
+  events: number;
+  reps: number;
+  modes?: string[];
+}): Promise<{ results: Record<string, Figure>; rssMb: number }> {
+  PORT = opts.port;
+  N = opts.events;
+  kafka = makeKafka(PORT);
+  let rssMb = 0;
+  const worker = async (sbml: boolean, pipeline: string): Promise<number> => {
+    const r = await runWorker(raw, sbml, pipeline);
+    rssMb = Math.max(rssMb, r.rssMb);
+    return r.rate;
+  };
+  const raw = name('raw');
+  await createTopics([raw]);
+  process.stderr.write(`bench: writing ${N} events (~300 B) to ${raw} ...\n`);
+  await fillRaw(raw);
+  const all: [string, () => Promise<number>][] = [
+    ['bare consume->produce', () => runBare(raw)],
+    ['worker, SBML off, pass-through', () => worker(false, 'pass-through')],
+    ['worker, SBML on, pass-through', () => worker(true, 'pass-through')],
+    ['worker, SBML on, validate,enrich,score', () => worker(true, 'validate,enrich,score')],
+  ];
+  const modes = all.filter(([m]) => !opts.modes || opts.modes.includes(m));
+  const runs = new Map<string, number[]>(modes.map(([m]) => [m, []]));
+  for (let rep = 0; rep < opts.reps; rep++) {
+    // Interleaved repetitions: drift on this shared machine hits every mode alike.
+    for (const [mode, run] of modes) {
+      const rate = await run();
+      runs.get(mode)!.push(Math.round(rate));
+      process.stderr.write(
+        `bench: rep ${rep + 1}/${opts.reps} ${mode}: ${Math.round(rate)} events/s\n`,
+      );
+    }
+  }
+  const results = Object.fromEntries([...runs].map(([m, r]) => [m, figure(r)]));
+  return { results, rssMb };
+}
+
 async function main(): Promise<void> {
   const kafkaSh = join(ROOT, 'infra', 'kafka', 'kafka.sh');
   execFileSync(kafkaSh, ['stop'], { env: brokerEnv, stdio: 'inherit' });
@@ -266,37 +312,7 @@ async function main(): Promise<void> {
   execFileSync(kafkaSh, ['start'], { env: brokerEnv, stdio: 'inherit' });
   execFileSync(kafkaSh, ['wait'], { env: brokerEnv, stdio: 'inherit' });
   try {
-    const raw = name('raw');
-    await createTopics([raw]);
-    process.stderr.write(`bench: writing ${N} events (~300 B) to ${raw} ...\n`);
-    await fillRaw(raw);
-    const modes: [string, () => Promise<number>][] = [
-      ['bare consume->produce', () => runBare(raw)],
-      [
-        'worker, SBML off, pass-through',
-        async () => (await runWorker(raw, false, 'pass-through')).rate,
-      ],
-      [
-        'worker, SBML on, pass-through',
-        async () => (await runWorker(raw, true, 'pass-through')).rate,
-      ],
-      [
-        'worker, SBML on, validate,enrich,score',
-        async () => (await runWorker(raw, true, 'validate,enrich,score')).rate,
-      ],
-    ];
-    const runs = new Map<string, number[]>(modes.map(([m]) => [m, []]));
-    for (let rep = 0; rep < REPS; rep++) {
-      // Interleaved repetitions: drift on this shared machine hits every mode alike.
-      for (const [mode, run] of modes) {
-        const rate = await run();
-        runs.get(mode)!.push(Math.round(rate));
-        process.stderr.write(
-          `bench: rep ${rep + 1}/${REPS} ${mode}: ${Math.round(rate)} events/s\n`,
-        );
-      }
-    }
-    const results = Object.fromEntries([...runs].map(([m, r]) => [m, figure(r)]));
+    const { results } = await workerFigures({ port: PORT, events: N, reps: REPS });
     const rate = (m: string): number => results[m]!.median;
     const resendSeconds = figure([await resendTime(), await resendTime()]);
     const report = {
@@ -340,7 +356,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

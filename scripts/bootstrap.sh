@@ -21,7 +21,7 @@ if [[ ! -f "$stamp" || package-lock.json -nt "$stamp" ]]; then
   touch "$stamp"
 fi
 
-if [[ ! -f dist/.build-stamp ]] || [[ -n "$(find lib services bench test/faults/tcp-fault-proxy.ts tsconfig.json tsconfig.build.json package.json -newer dist/.build-stamp -print -quit)" ]]; then
+if [[ ! -f dist/.build-stamp ]] || [[ -n "$(find lib services bench test/faults/tcp-fault-proxy.ts test/load tsconfig.json tsconfig.build.json package.json -newer dist/.build-stamp -print -quit)" ]]; then
   say "building (tsc) ..."
   npx tsc -p tsconfig.build.json
   touch dist/.build-stamp
@@ -43,3 +43,7 @@ if ! [[ -x /usr/sbin/nginx || -x /usr/local/sbin/nginx || -x /usr/bin/nginx ]]; 
     exit 1
   fi
 fi
+
+# vegeta: the load generator of the load tests (test/load/) and the benchmarks. Without Go
+# the load smoke test in `npm test` is skipped (loudly), nothing else needs it.
+bash scripts/install-vegeta.sh || say "warning: vegeta could not be installed; the load smoke test will be SKIPPED"

@@ -1,0 +1,107 @@
+/**
+ * The ceilings the edge is compared with, on the benchmark's broker:
+ *
+ * - broker: Kafka's own `kafka-producer-perf-test` (Java client, acks=all, idempotent,
+ *   linger.ms=2 like the edge's batcher), records/s of a given size;
+ * - client: a bare kafkajs producer with the edge's batching (idempotent, one request in
+ *   flight, batches of up to 1 MiB, acks=all), without HTTP, validation or envelopes;
+ * - HTTP: a bare `node:http` handler that parses the JSON body and answers 202, no Kafka.
+ */
+import { execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { ACKS_ALL, createProducer } from '../lib/kafka/client';
+
+/** Records/s from kafka-producer-perf-test's last line ("N records sent, X records/sec"). */
+export function brokerCeiling(opts: {
+  root: string;
+  env: NodeJS.ProcessEnv;
+  brokers: string;
+  topic: string;
+  recordBytes: number;
+  records: number;
+}): Promise<number> {
+  const args = [
+    'tool',
+    'producer-perf-test',
+    '--topic',
+    opts.topic,
+    '--num-records',
+    String(opts.records),
+    '--record-size',
+    String(opts.recordBytes),
+    '--throughput',
+    '-1',
+    '--producer-props',
+    `bootstrap.servers=${opts.brokers}`,
+    'acks=all',
+    'enable.idempotence=true',
+    'linger.ms=2',
+    'batch.size=262144',
+  ];
+  return new Promise((ok, fail) => {
+    execFile(
+      join(opts.root, 'infra', 'kafka', 'kafka.sh'),
+      args,
+      { env: opts.env, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const m = /(\d+) records sent, ([\d.]+) records\/sec/.exec(stdout);
+        if (err || !m)
+          fail(new Error(`producer-perf-test failed: ${err?.message ?? ''}\n${stderr}`));
+        else ok(Number(m[2]));
+      },
+    );
+  });
+}
+
+/** Records/s a bare kafkajs producer appends in `seconds`, the edge's batching. */
+export async function clientCeiling(opts: {
+  brokers: string[];
+  topic: string;
+  recordBytes: number;
+  seconds: number;
+}): Promise<number> {
+  const kafka = new Kafka({
+    clientId: 'bench-client',
+    brokers: opts.brokers,
+    logLevel: logLevel.NOTHING,
+  });
+  const producer = createProducer(kafka);
+  await producer.connect();
+  const value = Buffer.alloc(opts.recordBytes, 'x');
+  const perBatch = Math.floor((1024 * 1024) / (opts.recordBytes + 40));
+  let seq = 0;
+  const batch = (): { key: string; value: Buffer }[] =>
+    Array.from({ length: perBatch }, () => ({ key: `visitor-${seq++ % 1000}`, value }));
+  try {
+    await producer.send({ topic: opts.topic, acks: ACKS_ALL, messages: batch() }); // warm-up
+    let sent = 0;
+    const started = performance.now();
+    const end = started + opts.seconds * 1000;
+    while (performance.now() < end) {
+      await producer.send({ topic: opts.topic, acks: ACKS_ALL, messages: batch() });
+      sent += perBatch;
+    }
+    return sent / ((performance.now() - started) / 1000);
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+const BARE = (port: number): string => `
+const http = require('node:http');
+http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    try { JSON.parse(Buffer.concat(chunks).toString()); } catch { res.writeHead(400).end(); return; }
+    res.writeHead(202, { 'content-type': 'application/json' }).end('{"accepted":[]}');
+  });
+}).listen(${port}, '127.0.0.1');
+`;
+
+/** The HTTP ceiling: a bare handler on `port` (parse the JSON body, answer 202). */
+export function startBareHttp(port: number): ChildProcess {
+  return spawn(process.execPath, ['-e', BARE(port)], { stdio: 'inherit' });
+}

@@ -1,0 +1,276 @@
+/**
+ * Writes the generated part of docs/performance.md (between the two `bench:generated`
+ * markers; the hand-written sections around it stay) and docs/performance-chart.svg from
+ * bench/results.json: the machine, the method, the table, the ratios against the goals,
+ * the latency at half load, RSS, what bounds each figure and the edge's CPU profile. The
+ * chart is drawn by vega-lite (compiled to a vega spec, rendered to SVG in Node; no
+ * canvas needed).
+ *
+ *   node dist/bench/report.js        (npm run bench runs it after bench/run.ts)
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../lib/paths';
+
+const ROOT = projectRoot(__dirname);
+const START =
+  '<!-- bench:generated:start (bench/report.ts from bench/results.json; do not edit) -->';
+const END = '<!-- bench:generated:end -->';
+
+interface Fig {
+  unit: string;
+  median: number;
+  min: number;
+  max: number;
+  runs: number[];
+  p99ms?: number;
+  failed: number;
+}
+interface Results {
+  machine: Record<string, string | number>;
+  method: {
+    seconds: number;
+    repetitions: number;
+    generator: string;
+    pinning: string;
+    workerEvents: number;
+    eventBytes: Record<string, number>;
+  };
+  figures: Record<string, Fig>;
+  ratios: Record<string, number>;
+  goals: { goal: string; value: number; target: string; met: boolean }[];
+  latency: {
+    rate: number;
+    edgeMs: Record<string, number>;
+    endToEndMs: Record<string, number>;
+    edgeStatus: Record<string, number>;
+  } | null;
+  rssMb: Record<string, number>;
+  profile: { function: string; where: string; selfPercent: number }[];
+  seconds: number;
+  at: string;
+}
+
+const n = (x: number): string =>
+  Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a';
+
+/** What bounds a figure, by the start of its name. */
+const BOUNDS: [string, string][] = [
+  [
+    'broker ceiling',
+    'the broker: one Kafka 4.1.1 broker (acks=all, fsync left to the OS) and the Java client, sharing the 2 cores with everything else',
+  ],
+  [
+    'client ceiling',
+    'kafkajs: one idempotent producer, one request in flight, encoding in JavaScript; no HTTP',
+  ],
+  [
+    'bare node:http',
+    'HTTP parsing and JSON.parse in one Node process on one core; no Kafka, no validation',
+  ],
+  [
+    'Benthos',
+    "Benthos' http_server (one message per request, split for arrays) and kafka_franz's idempotent producer, on one core",
+  ],
+  [
+    'edge direct',
+    'the edge process on one core: HTTP, validation, envelopes, and waiting for acks=all before the 202',
+  ],
+  ['nginx + 1 edge', 'as edge direct, plus the nginx hop (unpinned, competing for the cores)'],
+  [
+    'nginx + 2 edges',
+    'two edge processes on 2 cores shared with nginx, the broker and the load generator: the machine',
+  ],
+  ['bare consume', 'kafkajs consume and produce, no pipeline, no log'],
+  [
+    'worker',
+    'per-event JavaScript work (parse, pipeline, re-serialise); SBML adds one LMDB commit per chunk',
+  ],
+];
+
+function table(head: string[], rows: (string | number)[][]): string {
+  const line = (cells: (string | number)[]): string => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+async function chart(r: Results): Promise<string> {
+  // NOTE: vega and vega-lite are ES modules with top-level await: import(), not require().
+  const vl = await import('vega-lite');
+  const vega = await import('vega');
+  const targets = [
+    ['broker ceiling (kafka-producer-perf-test)', 'broker ceiling'],
+    ['client ceiling (bare kafkajs producer)', 'bare kafkajs'],
+    ['bare node:http (HTTP ceiling)', 'bare node:http'],
+    ['Benthos (peer)', 'Benthos'],
+    ['edge direct (1)', 'edge direct'],
+    ['nginx + 1 edge', 'nginx + 1 edge'],
+    ['nginx + 2 edges', 'nginx + 2 edges'],
+  ];
+  const values: { target: string; shape: string; median: number; min: number; max: number }[] = [];
+  for (const [prefix, label] of targets) {
+    for (const [suffix, shape] of [
+      ['single', 'single (req/s)'],
+      ['batched 300 B', 'batched, 300 B (events/s)'],
+      ['300 B', 'batched, 300 B (events/s)'],
+      ['batched 1 KB', 'batched, 1 KB (events/s)'],
+      ['1 KB', 'batched, 1 KB (events/s)'],
+    ]) {
+      const f = r.figures[`${prefix}, ${suffix}`];
+      if (f)
+        values.push({ target: label!, shape: shape!, median: f.median, min: f.min, max: f.max });
+    }
+  }
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: `Throughput, median of ${r.method.repetitions} (min-max), log scale`,
+    data: { values },
+    width: 520,
+    height: { step: 12 },
+    facet: {
+      row: {
+        field: 'target',
+        type: 'nominal',
+        sort: targets.map((t) => t[1]),
+        title: null,
+        header: { labelAngle: 0, labelAlign: 'left' },
+      },
+    },
+    spec: {
+      layer: [
+        {
+          mark: 'bar',
+          encoding: {
+            x: {
+              field: 'median',
+              type: 'quantitative',
+              scale: { type: 'log' },
+              title: 'per second',
+            },
+            y: { field: 'shape', type: 'nominal', axis: null },
+            color: { field: 'shape', type: 'nominal', title: null },
+          },
+        },
+        {
+          mark: { type: 'rule', color: 'black' },
+          encoding: {
+            x: { field: 'min', type: 'quantitative' },
+            x2: { field: 'max' },
+            y: { field: 'shape', type: 'nominal' },
+          },
+        },
+      ],
+    },
+    config: { legend: { orient: 'bottom', labelLimit: 400 } },
+  };
+  const compiled = vl.compile(spec as Parameters<typeof vl.compile>[0]).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  return view.toSVG();
+}
+
+function markdown(r: Results): string {
+  const m = r.machine;
+  const rows = Object.entries(r.figures).map(([name, f]) => [
+    name,
+    f.unit,
+    n(f.median),
+    `${n(f.min)}-${n(f.max)}`,
+    f.p99ms === undefined ? '' : f.p99ms.toFixed(1),
+    f.failed,
+  ]);
+  const bounds = Object.keys(r.figures)
+    .map((name) => BOUNDS.find(([prefix]) => name.startsWith(prefix)))
+    .filter((b, i, all): b is [string, string] => !!b && all.indexOf(b) === i);
+  const l = r.latency;
+  return [
+    START,
+    '',
+    `Generated from \`bench/results.json\`, written by \`npm run bench\` on ${r.at.slice(0, 10)} in ${r.seconds} s.`,
+    '',
+    '### Machine',
+    '',
+    `${m.cpu}, ${m.cores} cores, Linux ${m.kernel}, Node ${m.node}; one Kafka 4.1.1 broker, everything on 127.0.0.1. Load average ${m.loadAverageAtStart} at the start and ${m.loadAverageAtEnd} at the end (above ${m.cores}: other work shared the machine, and the absolute figures are low and noisy; compare the ratios, which are taken within the run).`,
+    '',
+    '### Method',
+    '',
+    `- Every figure is the median of ${r.method.repetitions} interleaved repetitions of ${r.method.seconds} s, with min and max; all targets share one broker and the same events (~${r.method.eventBytes.single} B single events; batches of 100 events of ~300 B or ~1 KB as JSON; the ceilings write records of 300 B or 1 KB).`,
+    `- HTTP load: ${r.method.generator}. The maximum rate is what the target answers with 2xx in that loop; "failed" counts other answers.`,
+    `- Pinning: ${r.method.pinning}.`,
+    `- Worker: ${r.method.workerEvents.toLocaleString('en-US')} events of ~300 B already in a raw topic; time from the worker's start to the last output acknowledged (bench/worker-sbml.ts).`,
+    "- Latency: single events at a constant rate (vegeta, open model) of 50% of the measured maximum of nginx + 2 edges, with 2 worker processes (SBML on, default pipeline); end to end is from the edge's `receivedAt` to a consumer of `intake.processed` seeing the event.",
+    '',
+    '### Results',
+    '',
+    '![throughput chart](performance-chart.svg)',
+    '',
+    table(['target', 'unit', 'median', 'min-max', 'p99 ms', 'failed'], rows),
+    '',
+    '### Ratios (same run) and goals',
+    '',
+    table(
+      ['ratio', 'value'],
+      Object.entries(r.ratios).map(([k, v]) => [k, v]),
+    ),
+    '',
+    table(
+      ['goal', 'value', 'target', 'met'],
+      r.goals.map((g) => [g.goal, g.value, g.target, g.met ? 'yes' : 'NO']),
+    ),
+    '',
+    '### Latency at half the maximum rate',
+    '',
+    l
+      ? table(
+          ['at', 'p50 ms', 'p99 ms', 'max ms'],
+          [
+            [`edge answer (vegeta), ${l.rate} req/s`, l.edgeMs.p50!, l.edgeMs.p99!, l.edgeMs.max!],
+            [
+              `end to end (accepted -> in intake.processed), ${l.endToEndMs.count} events`,
+              l.endToEndMs.p50!,
+              l.endToEndMs.p99!,
+              l.endToEndMs.max!,
+            ],
+          ],
+        )
+      : 'not measured',
+    '',
+    '### Memory (RSS at peak)',
+    '',
+    table(
+      ['process', 'MB'],
+      Object.entries(r.rssMb).map(([k, v]) => [k, v]),
+    ),
+    '',
+    '### What bounds each figure',
+    '',
+    ...bounds.map(([prefix, why]) => `- **${prefix}**: ${why}.`),
+    '',
+    '### Where the edge spends its CPU at peak',
+    '',
+    "V8 sampling profile (`node --cpu-prof`) of one edge taking closed-loop load directly, single events then batches of 100; self time per function, top 15 (`(idle)`: the event loop waiting, here mostly for the broker's acks, since the edge keeps one produce request in flight to keep order with idempotence; lines are those of the compiled `dist/` JavaScript):",
+    '',
+    table(
+      ['self %', 'function', 'where'],
+      r.profile.map((p) => [p.selfPercent, `\`${p.function}\``, p.where ? `\`${p.where}\`` : '']),
+    ),
+    '',
+    END,
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const results = JSON.parse(readFileSync(join(ROOT, 'bench', 'results.json'), 'utf8')) as Results;
+  writeFileSync(join(ROOT, 'docs', 'performance-chart.svg'), `${await chart(results)}\n`);
+  const file = join(ROOT, 'docs', 'performance.md');
+  const doc = readFileSync(file, 'utf8');
+  const start = doc.indexOf(START);
+  const end = doc.indexOf(END);
+  if (start < 0 || end < start)
+    throw new Error(`docs/performance.md has no ${START} ... ${END} markers`);
+  writeFileSync(file, `${doc.slice(0, start)}${markdown(results)}${doc.slice(end + END.length)}`);
+  console.log('docs/performance.md and docs/performance-chart.svg written from bench/results.json');
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

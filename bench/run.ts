@@ -1,0 +1,486 @@
+/**
+ * `npm run bench`: in ONE run on this machine, on one broker, how close Intake comes to
+ * the ceilings and to a peer, with events of ~300 B and ~1 KB:
+ *
+ *   broker ceiling   kafka-producer-perf-test, acks=all                 (bench/ceilings.ts)
+ *   client ceiling   a bare kafkajs producer, the edge's batching       (bench/ceilings.ts)
+ *   HTTP ceiling     a bare node:http handler answering 202, no Kafka   (bench/ceilings.ts)
+ *   peer             Benthos v4.27.0 http_server -> kafka_franz         (bench/peer.ts)
+ *   edge             directly, and through nginx with 1 and 2 edges: single-event
+ *                    requests/s and batched (100 per request) events/s
+ *   worker           SBML on / off against a bare consume->produce      (bench/worker-sbml.ts)
+ *   latency          accepted at the edge -> seen in intake.processed, p50/p99, at 50% of
+ *                    the measured maximum single-event rate              (bench/latency.ts)
+ *   RSS              edges and workers at peak; a CPU profile of one edge at peak
+ *
+ * HTTP load is vegeta for every target; maxima are closed-loop (`-rate=0`, a fixed
+ * number of workers that each send the next request when answered: 50 for single events,
+ * 16 for batches). Every figure is the median of BENCH_REPS (3) interleaved repetitions
+ * of BENCH_SECONDS (5) each, with min and max. Pinning (BENCH_PIN=off to disable): vegeta
+ * runs on core 1; the single processes compared with each other (the bare HTTP handler,
+ * Benthos, the one edge) on core 0; the broker, nginx and the two edges of the 2-edge
+ * fleet are not pinned. Ports are shifted by INTAKE_TEST_PORT_OFFSET. Results go to
+ * stdout and bench/results.json (docs/performance.md is made from it by bench/report.ts).
+ */
+import { execFileSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { projectRoot } from '../lib/paths';
+import { attack } from '../test/load/vegeta';
+import { benchFleetEnv } from './harness';
+import { brokerCeiling, clientCeiling, startBareHttp } from './ceilings';
+import { endToEndLatency } from './latency';
+import { startBenthos } from './peer';
+import { profileEdge } from './profile';
+import { figure, workerFigures } from './worker-sbml';
+import type { Figure } from './worker-sbml';
+
+const ROOT = projectRoot(__dirname);
+const OFFSET = Number(process.env.INTAKE_TEST_PORT_OFFSET ?? 0);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const REPS = Number(process.env.BENCH_REPS ?? 3);
+const WORKER_EVENTS = Number(process.env.BENCH_WORKER_EVENTS ?? 50_000);
+const PIN = process.env.BENCH_PIN !== 'off';
+const GEN_CPU = PIN ? '1' : undefined;
+const SUT_CPU = '0';
+// Below the ephemeral range (32768+): a broker restarted between the phases must never
+// find its port taken by an outgoing connection of the load.
+const PORTS = {
+  http: 25080 + OFFSET,
+  kafka: 25092 + OFFSET,
+  workers: 25101 + OFFSET,
+  bare: 25190 + OFFSET,
+  peer: 25191 + OFFSET,
+  profile: 25192 + OFFSET,
+  latencyWorkers: 25150 + OFFSET,
+};
+const STATE = join(ROOT, '.intake', `bench${OFFSET ? `-${OFFSET}` : ''}`);
+const BROKERS = `127.0.0.1:${PORTS.kafka}`;
+const fleetEnv = (edges: number): NodeJS.ProcessEnv =>
+  benchFleetEnv({
+    stateDir: STATE,
+    httpPort: PORTS.http,
+    kafkaPort: PORTS.kafka,
+    workerBasePort: PORTS.workers,
+    edges,
+  });
+const cli = (edges: number, ...args: string[]): void => {
+  execFileSync(process.execPath, [join(ROOT, 'dist', 'services', 'cli', 'main.js'), ...args], {
+    env: fleetEnv(edges),
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+};
+const say = (text: string): boolean => process.stderr.write(`bench: ${text}\n`);
+
+/** An event whose JSON is about `bytes` long. */
+function event(i: number, bytes: number): Record<string, unknown> {
+  const e = {
+    type: 'page_view',
+    key: `visitor-${i % 1000}`,
+    data: { path: `/products/${i}`, pad: '' },
+  };
+  e.data.pad = 'x'.repeat(Math.max(0, bytes - JSON.stringify(e).length));
+  return e;
+}
+const SHAPES = [
+  { name: 'single', body: JSON.stringify(event(1, 300)), events: 1, workers: 50 },
+  {
+    name: 'batched 300 B',
+    body: JSON.stringify(Array.from({ length: 100 }, (_, i) => event(i, 300))),
+    events: 100,
+    workers: 16,
+  },
+  {
+    name: 'batched 1 KB',
+    body: JSON.stringify(Array.from({ length: 100 }, (_, i) => event(i, 1024))),
+    events: 100,
+    workers: 16,
+  },
+] as const;
+
+interface Row {
+  unit: string;
+  runs: number[];
+  p99: number[];
+  non2xx: number;
+}
+const rows = new Map<string, Row>();
+function record(name: string, unit: string, value: number, p99?: number, non2xx = 0): void {
+  const row = rows.get(name) ?? { unit, runs: [], p99: [], non2xx: 0 };
+  row.runs.push(Math.round(value));
+  if (p99 !== undefined) row.p99.push(p99);
+  row.non2xx += non2xx;
+  rows.set(name, row);
+  say(
+    `${name}: ${Math.round(value)} ${unit}${p99 !== undefined ? `, p99 ${p99} ms` : ''}${non2xx ? `, ${non2xx} failed` : ''}`,
+  );
+}
+
+function pin(pid: number | undefined): void {
+  if (PIN && pid) execFileSync('taskset', ['-a', '-pc', SUT_CPU, String(pid)], { stdio: 'ignore' });
+}
+
+function fleetPids(kind: string): number[] {
+  const state = JSON.parse(readFileSync(join(STATE, 'fleet.json'), 'utf8')) as {
+    processes: { kind: string; pid: number }[];
+  };
+  return state.processes.filter((p) => p.kind === kind).map((p) => p.pid);
+}
+
+/** Peak summed RSS (MB) of `pids`, sampled every 250 ms until the returned stop(). */
+function rssSampler(pids: number[]): () => number {
+  let peak = 0;
+  const timer = setInterval(() => {
+    try {
+      const out = execFileSync('ps', ['-o', 'rss=', '-p', pids.join(',')]).toString();
+      const kb = out.split('\n').reduce((n, l) => n + (Number(l.trim()) || 0), 0);
+      peak = Math.max(peak, Math.round(kb / 1024));
+    } catch {
+      // a process exited
+    }
+  }, 250);
+  return () => {
+    clearInterval(timer);
+    return peak;
+  };
+}
+
+async function maxRate(
+  name: string,
+  url: string,
+  shape: (typeof SHAPES)[number],
+  key: string,
+): Promise<void> {
+  const r = await attack({
+    url,
+    body: shape.body,
+    apiKey: key,
+    rate: 0,
+    seconds: SECONDS,
+    maxWorkers: shape.workers,
+    ...(GEN_CPU ? { cpus: GEN_CPU } : {}),
+  });
+  const ok = Object.entries(r.statusCodes)
+    .filter(([code]) => code.startsWith('2'))
+    .reduce((n, [, c]) => n + c, 0);
+  const unit = shape.events === 1 ? 'req/s' : 'events/s';
+  record(
+    `${name}, ${shape.name}`,
+    unit,
+    (ok / r.seconds) * shape.events,
+    r.latencyMs.p99,
+    r.requests - ok,
+  );
+}
+
+async function createTopics(names: string[]): Promise<void> {
+  const admin = new Kafka({
+    clientId: 'bench',
+    brokers: [BROKERS],
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: names.map((topic) => ({ topic, numPartitions: 6 })),
+    waitForLeaders: true,
+  });
+  await admin.disconnect();
+}
+
+async function fleetUp(edges: number): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    cli(edges, 'down');
+    rmSync(STATE, { recursive: true, force: true });
+    say(`starting the fleet: broker, nginx, ${edges} edge(s), no workers ...`);
+    try {
+      cli(edges, 'up', '--detach');
+      return readFileSync(join(STATE, 'api-key'), 'utf8').trim();
+    } catch (err) {
+      // A port still held by the previous phase's processes: once more, a little later.
+      if (attempt === 2) throw err;
+      say('the fleet did not start; retrying in 5 s');
+      await new Promise((r) => setTimeout(r, 5000));
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const load0 = loadavg()[0]!;
+  const nginx = `http://127.0.0.1:${PORTS.http}/v1/events`;
+  const direct = `http://127.0.0.1:${PORTS.http + 1}/v1/events`;
+  const rss: Record<string, number> = {};
+  let latency: Awaited<ReturnType<typeof endToEndLatency>>;
+  let profile: Awaited<ReturnType<typeof profileEdge>>;
+  let worker: Awaited<ReturnType<typeof workerFigures>>;
+  const children: ChildProcess[] = [];
+  try {
+    // Phase 1: one edge, the ceilings and the peer, all on one broker.
+    let key = await fleetUp(1);
+    await createTopics(['bench.perf', 'bench.client', 'bench.benthos']);
+    const bare = startBareHttp(PORTS.bare);
+    children.push(bare);
+    const benthos = await startBenthos({
+      root: ROOT,
+      port: PORTS.peer,
+      brokers: BROKERS,
+      topic: 'bench.benthos',
+    });
+    children.push(benthos);
+    pin(bare.pid);
+    pin(benthos.pid);
+    const edge1 = fleetPids('edge');
+    edge1.forEach(pin);
+    const brokerEnv = { ...fleetEnv(1) };
+    for (let rep = 1; rep <= REPS; rep++) {
+      say(`phase 1 (1 edge), repetition ${rep}/${REPS}`);
+      for (const bytes of [300, 1024]) {
+        const name = `${bytes === 300 ? '300 B' : '1 KB'}`;
+        const records = bytes === 300 ? 100_000 : 50_000;
+        record(
+          `broker ceiling (kafka-producer-perf-test), ${name}`,
+          'records/s',
+          await brokerCeiling({
+            root: ROOT,
+            env: brokerEnv,
+            brokers: BROKERS,
+            topic: 'bench.perf',
+            recordBytes: bytes,
+            records,
+          }),
+        );
+        record(
+          `client ceiling (bare kafkajs producer), ${name}`,
+          'records/s',
+          await clientCeiling({
+            brokers: [BROKERS],
+            topic: 'bench.client',
+            recordBytes: bytes,
+            seconds: SECONDS,
+          }),
+        );
+      }
+      for (const shape of SHAPES) {
+        await maxRate(
+          'bare node:http (HTTP ceiling)',
+          `http://127.0.0.1:${PORTS.bare}/v1/events`,
+          shape,
+          key,
+        );
+        await maxRate('Benthos (peer)', `http://127.0.0.1:${PORTS.peer}/v1/events`, shape, key);
+        const stop = rssSampler(edge1);
+        await maxRate('edge direct (1)', direct, shape, key);
+        await maxRate('nginx + 1 edge', nginx, shape, key);
+        rss['one edge, peak'] = Math.max(rss['one edge, peak'] ?? 0, stop());
+      }
+    }
+    for (const c of children.splice(0)) c.kill();
+
+    // Phase 2: two edges behind nginx; then latency, the profile and the worker.
+    key = await fleetUp(2);
+    const edges = fleetPids('edge');
+    for (let rep = 1; rep <= REPS; rep++) {
+      say(`phase 2 (2 edges), repetition ${rep}/${REPS}`);
+      for (const shape of SHAPES) {
+        const stop = rssSampler(edges);
+        await maxRate('nginx + 2 edges', nginx, shape, key);
+        rss['two edges, peak (sum)'] = Math.max(rss['two edges, peak (sum)'] ?? 0, stop());
+      }
+    }
+    const max = figure(rows.get('nginx + 2 edges, single')!.runs).median;
+    say(`end-to-end latency at ${Math.round(max / 2)} req/s (50% of ${max}) with 2 workers ...`);
+    latency = await endToEndLatency({
+      root: ROOT,
+      brokers: BROKERS,
+      url: nginx,
+      apiKey: key,
+      rate: Math.max(1, Math.round(max / 2)),
+      seconds: 2 * SECONDS,
+      workers: 2,
+      adminPortBase: PORTS.latencyWorkers,
+      ...(GEN_CPU ? { cpus: GEN_CPU } : {}),
+    });
+    rss['two workers at 50% load, peak (sum)'] = latency.workerRssMb;
+    say('CPU profile of one edge at peak ...');
+    profile = await profileEdge({
+      root: ROOT,
+      brokers: BROKERS,
+      port: PORTS.profile,
+      apiKey: key,
+      seconds: 2 * SECONDS,
+      ...(GEN_CPU ? { cpus: GEN_CPU } : {}),
+    });
+    say(`worker: ${WORKER_EVENTS} events, SBML on / off / bare ...`);
+    worker = await workerFigures({
+      port: PORTS.kafka,
+      events: WORKER_EVENTS,
+      reps: REPS,
+      modes: [
+        'bare consume->produce',
+        'worker, SBML off, pass-through',
+        'worker, SBML on, pass-through',
+      ],
+    });
+    rss['one worker at peak'] = worker.rssMb;
+  } finally {
+    for (const c of children) c.kill();
+    cli(2, 'down');
+  }
+
+  const figures: Record<string, Figure & { unit: string; p99ms?: number; failed: number }> = {};
+  for (const [name, r] of rows) {
+    figures[name] = {
+      unit: r.unit,
+      ...figure(r.runs),
+      ...(r.p99.length ? { p99ms: figure(r.p99).median } : {}),
+      failed: r.non2xx,
+    };
+  }
+  for (const [name, f] of Object.entries(worker.results))
+    figures[name] = { unit: 'events/s', ...f, failed: 0 };
+  const m = (name: string): number => figures[name]?.median ?? NaN;
+  const ratio = (a: string, b: string): number => +(m(a) / m(b)).toFixed(3);
+  const ratios = {
+    'nginx + 1 edge / broker ceiling, batched 300 B': ratio(
+      'nginx + 1 edge, batched 300 B',
+      'broker ceiling (kafka-producer-perf-test), 300 B',
+    ),
+    'nginx + 2 edges / broker ceiling, batched 300 B': ratio(
+      'nginx + 2 edges, batched 300 B',
+      'broker ceiling (kafka-producer-perf-test), 300 B',
+    ),
+    'nginx + 1 edge / client ceiling, batched 300 B': ratio(
+      'nginx + 1 edge, batched 300 B',
+      'client ceiling (bare kafkajs producer), 300 B',
+    ),
+    'nginx + 2 edges / client ceiling, batched 300 B': ratio(
+      'nginx + 2 edges, batched 300 B',
+      'client ceiling (bare kafkajs producer), 300 B',
+    ),
+    'nginx + 1 edge / client ceiling, batched 1 KB': ratio(
+      'nginx + 1 edge, batched 1 KB',
+      'client ceiling (bare kafkajs producer), 1 KB',
+    ),
+    'edge direct / HTTP ceiling, single': ratio(
+      'edge direct (1), single',
+      'bare node:http (HTTP ceiling), single',
+    ),
+    'edge direct / HTTP ceiling, batched 300 B': ratio(
+      'edge direct (1), batched 300 B',
+      'bare node:http (HTTP ceiling), batched 300 B',
+    ),
+    'Intake / Benthos, single (edge direct)': ratio(
+      'edge direct (1), single',
+      'Benthos (peer), single',
+    ),
+    'Intake / Benthos, batched 300 B (edge direct)': ratio(
+      'edge direct (1), batched 300 B',
+      'Benthos (peer), batched 300 B',
+    ),
+    'Intake / Benthos, batched 1 KB (edge direct)': ratio(
+      'edge direct (1), batched 1 KB',
+      'Benthos (peer), batched 1 KB',
+    ),
+    'Intake / Benthos, batched 300 B (nginx + 1 edge)': ratio(
+      'nginx + 1 edge, batched 300 B',
+      'Benthos (peer), batched 300 B',
+    ),
+    'nginx + 2 edges / nginx + 1 edge, batched 300 B': ratio(
+      'nginx + 2 edges, batched 300 B',
+      'nginx + 1 edge, batched 300 B',
+    ),
+    'SBML on / off': ratio('worker, SBML on, pass-through', 'worker, SBML off, pass-through'),
+    'SBML on / bare consume->produce': ratio(
+      'worker, SBML on, pass-through',
+      'bare consume->produce',
+    ),
+  };
+  const goal = (name: string, value: number, target: string, met: boolean): object => ({
+    goal: name,
+    value,
+    target,
+    met,
+  });
+  const p99 = latency.edge.latencyMs.p99;
+  const goals = [
+    goal(
+      'batched through the edge (nginx + 1 edge) / bare kafkajs',
+      ratios['nginx + 1 edge / client ceiling, batched 300 B'],
+      '>= 0.5',
+      ratios['nginx + 1 edge / client ceiling, batched 300 B'] >= 0.5,
+    ),
+    goal(
+      'Intake / Benthos, batched (edge direct, both on core 0)',
+      ratios['Intake / Benthos, batched 300 B (edge direct)'],
+      '>= 1.0',
+      ratios['Intake / Benthos, batched 300 B (edge direct)'] >= 1,
+    ),
+    goal('SBML on / off', ratios['SBML on / off'], '>= 0.9', ratios['SBML on / off'] >= 0.9),
+    goal('edge p99 (ms) at 50% of the maximum single-event rate', p99, '< 20', p99 < 20),
+  ];
+  const report = {
+    machine: {
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: cpus().length,
+      kernel: release(),
+      node: process.version,
+      loadAverageAtStart: +load0.toFixed(2),
+      loadAverageAtEnd: +loadavg()[0]!.toFixed(2),
+    },
+    method: {
+      seconds: SECONDS,
+      repetitions: REPS,
+      generator:
+        'vegeta v12.13.0, closed loop (-rate=0): 50 workers for single events, 16 for batches of 100',
+      pinning: PIN
+        ? 'vegeta on core 1; bare node:http, Benthos and the one edge on core 0 (taskset); broker, nginx and the 2-edge fleet unpinned'
+        : 'none (BENCH_PIN=off)',
+      eventBytes: { single: SHAPES[0].body.length, batched300: 300, batched1k: 1024 },
+      workerEvents: WORKER_EVENTS,
+    },
+    figures,
+    ratios,
+    goals,
+    latency: {
+      rate: latency.rate,
+      edgeMs: latency.edge.latencyMs,
+      edgeStatus: latency.edge.statusCodes,
+      endToEndMs: latency.endToEndMs,
+    },
+    rssMb: rss,
+    profile,
+    seconds: Math.round((Date.now() - started) / 1000),
+    at: new Date().toISOString(),
+  };
+  mkdirSync(join(ROOT, 'bench'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench', 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nIntake benchmark, ${REPS} x ${SECONDS} s per figure, medians (min-max)`);
+  console.table(
+    Object.fromEntries(
+      Object.entries(figures).map(([k, f]) => [
+        k,
+        {
+          unit: f.unit,
+          median: f.median,
+          min: f.min,
+          max: f.max,
+          'p99 ms': f.p99ms ?? '',
+          failed: f.failed,
+        },
+      ]),
+    ),
+  );
+  console.log('ratios (same run):', ratios);
+  console.table(goals);
+  console.log('latency at 50% load:', report.latency);
+  console.log('RSS (MB):', rss);
+  console.log(`written to bench/results.json in ${report.seconds} s`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
