@@ -49,13 +49,13 @@ const SUT_CPU = '0';
 // Below the ephemeral range (32768+): a broker restarted between the phases must never
 // find its port taken by an outgoing connection of the load.
 const PORTS = {
-  http: 25080 + OFFSET,
-  kafka: 25092 + OFFSET,
-  workers: 25101 + OFFSET,
-  bare: 25190 + OFFSET,
-  peer: 25191 + OFFSET,
-  profile: 25192 + OFFSET,
-  latencyWorkers: 25150 + OFFSET,
+  http: 26080 + OFFSET,
+  kafka: 26092 + OFFSET,
+  workers: 26101 + OFFSET,
+  bare: 26190 + OFFSET,
+  peer: 26191 + OFFSET,
+  profile: 26192 + OFFSET,
+  latencyWorkers: 26150 + OFFSET,
 };
 const STATE = join(ROOT, '.intake', `bench${OFFSET ? `-${OFFSET}` : ''}`);
 const BROKERS = `127.0.0.1:${PORTS.kafka}`;

@@ -163,7 +163,7 @@ async function runWorker(
   };
   await createTopics(Object.values(topics));
   const dir = mkdtempSync(join(tmpdir(), 'bench-worker-'));
-  const port = 25300 + OFFSET + (seq % 90);
+  const port = 26300 + OFFSET + (seq % 90);
   const child = spawn(process.execPath, [join(ROOT, 'dist', 'services', 'worker', 'main.js')], {
     env: {
       ...process.env,
