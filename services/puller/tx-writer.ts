@@ -8,11 +8,19 @@
  * The transactional id is `intake-puller-<upstream>`: a second puller that starts on the
  * same upstream fences the first (its next commit fails with a fencing error), so two
  * pullers never both write one upstream's events and position.
+ *
+ * Each record's partition is chosen here (the key's default partition, as the edge does)
+ * and every send's answer must cover all of them before the commit
+ * (lib/kafka/acknowledged.ts): kafkajs can resolve a send that skipped a partition whose
+ * leader moved, and committing then would lose that partition's events.
  */
-import type { Kafka, Producer } from 'kafkajs';
+import type { Kafka, Message, Producer, Transaction } from 'kafkajs';
 import type { Envelope } from '../../lib/envelope';
 import { toKafkaMessage } from '../../lib/envelope';
+import { assertAcknowledged } from '../../lib/kafka/acknowledged';
 import { ACKS_ALL, createProducer } from '../../lib/kafka/client';
+import { TopicPartitions } from '../../lib/kafka/partitioner';
+import { withRetry } from '../../lib/retry';
 
 export interface PositionWriter {
   start(): Promise<void>;
@@ -30,6 +38,7 @@ export interface StoredPosition {
 
 export class TransactionalWriter implements PositionWriter {
   private producer: Producer | null = null;
+  private readonly partitions = new TopicPartitions();
 
   constructor(
     private readonly deps: {
@@ -41,6 +50,14 @@ export class TransactionalWriter implements PositionWriter {
   ) {}
 
   async start(): Promise<void> {
+    const admin = this.deps.kafka.admin();
+    await admin.connect();
+    try {
+      const topics = [this.deps.rawTopic, this.deps.positionsTopic];
+      await withRetry(() => this.partitions.refresh(admin, topics));
+    } finally {
+      await admin.disconnect();
+    }
     const producer = createProducer(this.deps.kafka, {
       transactionalId: `intake-puller-${this.deps.upstream}`,
       transactionTimeout: 30_000,
@@ -53,24 +70,35 @@ export class TransactionalWriter implements PositionWriter {
     if (!this.producer) throw new Error('the writer is not started');
     const tx = await this.producer.transaction();
     try {
-      await tx.send({
-        topic: this.deps.rawTopic,
-        acks: ACKS_ALL,
-        messages: envelopes.map((e) => toKafkaMessage(e)),
-      });
+      await this.send(
+        tx,
+        this.deps.rawTopic,
+        envelopes.map((e) => toKafkaMessage(e)),
+      );
       if (position !== null) {
         const stored: StoredPosition = { position, at: new Date().toISOString() };
-        await tx.send({
-          topic: this.deps.positionsTopic,
-          acks: ACKS_ALL,
-          messages: [{ key: this.deps.upstream, value: JSON.stringify(stored) }],
-        });
+        const value = JSON.stringify(stored);
+        await this.send(tx, this.deps.positionsTopic, [{ key: this.deps.upstream, value }]);
       }
       await tx.commit();
     } catch (err) {
       await tx.abort().catch(() => undefined);
       throw err;
     }
+  }
+
+  /** Sends with explicit partitions and checks the answer covers each of them. */
+  private async send(tx: Transaction, topic: string, messages: Message[]): Promise<void> {
+    const topicMessages = [
+      {
+        topic,
+        messages: messages.map((m) => ({
+          ...m,
+          partition: this.partitions.partition(topic, String(m.key)),
+        })),
+      },
+    ];
+    assertAcknowledged(topicMessages, await tx.sendBatch({ acks: ACKS_ALL, topicMessages }));
   }
 
   async reset(): Promise<void> {

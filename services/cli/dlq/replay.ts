@@ -7,11 +7,15 @@
  * the command started; each record goes back with its key and value, its DLQ headers
  * replaced by `intake-replayed-from` and an incremented `intake-replay-count`. The group's
  * offset is committed only after the raw topic acknowledged the replayed records, so an
- * interrupted replay loses nothing (and may resend a few: same ids).
+ * interrupted replay loses nothing (and may resend a few: same ids). Each record's raw
+ * partition is chosen here (the key's default partition) so the answer can be checked to
+ * cover every one of them (lib/kafka/acknowledged.ts).
  */
 import { Presets, SingleBar } from 'cli-progress';
 import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import { assertAcknowledged } from '../../../lib/kafka/acknowledged';
 import { ACKS_ALL, createProducer } from '../../../lib/kafka/client';
+import { TopicPartitions } from '../../../lib/kafka/partitioner';
 import { withRetry } from '../../../lib/retry';
 
 export interface ReplayOptions {
@@ -63,7 +67,10 @@ export async function replayDlq(o: ReplayOptions): Promise<ReplayResult> {
     }
     const result = { scanned: 0, replayed: 0, skipped: 0 };
     if (todo === 0) return result;
-    return await consume(o, { ends, done, total: Math.min(todo, o.limit || todo) }, result);
+    const partitions = new TopicPartitions();
+    await withRetry(() => partitions.refresh(admin, [o.rawTopic]));
+    const total = Math.min(todo, o.limit || todo);
+    return await consume(o, { ends, done, total, partitions }, result);
   } finally {
     await admin.disconnect();
   }
@@ -75,10 +82,12 @@ interface Plan {
   /** Partitions with nothing left to replay. */
   done: Set<number>;
   total: number;
+  /** The raw topic's partition count, for choosing each record's partition. */
+  partitions: TopicPartitions;
 }
 
 async function consume(o: ReplayOptions, plan: Plan, result: ReplayResult): Promise<ReplayResult> {
-  const { ends, done, total } = plan;
+  const { ends, done, total, partitions } = plan;
   const producer = createProducer(o.kafka);
   const consumer = o.kafka.consumer({ groupId: o.groupId, allowAutoTopicCreation: false });
   const bar = o.progress
@@ -107,15 +116,21 @@ async function consume(o: ReplayOptions, plan: Plan, result: ReplayResult): Prom
       const replay = take.filter((m) => !o.type || envelopeType(m) === o.type);
       result.skipped += take.length - replay.length;
       if (replay.length > 0 && !o.dryRun) {
-        await producer.send({
-          topic: o.rawTopic,
-          acks: ACKS_ALL,
-          messages: replay.map((m) => ({
-            key: m.key,
-            value: m.value,
-            headers: replayHeaders(m, batch.partition),
-          })),
-        });
+        const topicMessages = [
+          {
+            topic: o.rawTopic,
+            messages: replay.map((m) => ({
+              key: m.key,
+              value: m.value,
+              headers: replayHeaders(m, batch.partition),
+              partition: partitions.partition(o.rawTopic, m.key?.toString() ?? ''),
+            })),
+          },
+        ];
+        assertAcknowledged(
+          topicMessages,
+          await producer.sendBatch({ acks: ACKS_ALL, topicMessages }),
+        );
       }
       result.replayed += replay.length;
       const last = take[take.length - 1];
