@@ -22,6 +22,7 @@ import {
   runningFleet,
   up,
 } from './fleet/fleet';
+import { addEdge, removeEdge } from './fleet/scale';
 import { streamStdin } from './stream/stream-stdin';
 import { kafkaBrokerList, kafkaBrokers, makePlan } from './fleet/plan';
 import type { FleetPlan } from './fleet/plan';
@@ -90,6 +91,27 @@ program
   .argument('<name>', 'the process, as `intake status` names it (edge-1, worker-2, ...)')
   .action(async (name: string) => {
     await restartProcess(makePlan(root), name, say);
+  });
+
+program
+  .command('add')
+  .description(
+    'add an edge to the running fleet: starts the next one (edge-3, ...), waits until it is ready, then reloads nginx gracefully',
+  )
+  .argument('<kind>', 'what to add: edge')
+  .action(async (kind: string) => {
+    if (kind !== 'edge') throw new Error(`only edges can be added (not "${kind}")`);
+    await addEdge(makePlan(root), say);
+  });
+
+program
+  .command('remove')
+  .description(
+    'remove an edge from the running fleet: takes it out of nginx (graceful reload), then stops it (SIGTERM: it drains)',
+  )
+  .argument('<name>', 'the edge, as `intake status` names it (edge-1, edge-3, ...)')
+  .action(async (name: string) => {
+    await removeEdge(makePlan(root), name, say);
   });
 
 program

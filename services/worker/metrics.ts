@@ -19,6 +19,10 @@ export interface WorkerMetrics {
   lag: Gauge<'partition'>;
 }
 
+type NumericStat = {
+  [K in keyof OutboundLogStats]: OutboundLogStats[K] extends number ? K : never;
+}[keyof OutboundLogStats];
+
 export interface WorkerMetricSources {
   /** The outbound log's counters, when SBML is on. */
   logStats: () => OutboundLogStats | null;
@@ -32,7 +36,7 @@ export function createWorkerMetrics(
 ): WorkerMetrics {
   const registers = [registry];
   const counter = (name: string, help: string): Counter => new Counter({ name, help, registers });
-  const logGauge = (name: string, help: string, field: keyof OutboundLogStats): void => {
+  const logGauge = (name: string, help: string, field: NumericStat): void => {
     new Gauge({
       name,
       help,
@@ -58,6 +62,19 @@ export function createWorkerMetrics(
     'Records appended to the outbound log since start',
     'appends',
   );
+  logGauge(
+    'intake_worker_outbound_log_failures',
+    'Outbound log writes (appends, removes) that failed since start: disk full, I/O error',
+    'failures',
+  );
+  new Gauge({
+    name: 'intake_worker_outbound_log_failing',
+    help: '1 while the outbound log cannot write (consumption waits, readiness fails), else 0',
+    registers,
+    collect() {
+      this.set(sources?.logStats()?.failing ? 1 : 0);
+    },
+  });
   new Gauge({
     name: 'intake_worker_sender_backlog',
     help: 'Outbound records queued for sending and not yet acknowledged',

@@ -111,10 +111,16 @@ export class MemoryOutboundLog implements OutboundLogPort {
   appends = 0;
   removes = 0;
   failWith: Error | null = null;
+  /** While set, removes fail with it (a full disk under the deletes). */
+  failRemovesWith: Error | null = null;
+  failures = 0;
   maxEntries = Number.MAX_SAFE_INTEGER;
 
   append(entries: NewEntry[]): Promise<OutboundEntry[]> {
-    if (this.failWith) return Promise.reject(this.failWith);
+    if (this.failWith) {
+      this.failures += 1;
+      return Promise.reject(this.failWith);
+    }
     this.syncs += 1;
     this.appends += entries.length;
     const logged = entries.map((e) => ({ ...e, seq: ++this.seq }));
@@ -123,6 +129,10 @@ export class MemoryOutboundLog implements OutboundLogPort {
   }
 
   remove(seqs: bigint[]): Promise<void> {
+    if (this.failRemovesWith) {
+      this.failures += 1;
+      return Promise.reject(this.failRemovesWith);
+    }
     for (const s of seqs) this.entries.delete(s);
     this.removes += seqs.length;
     return Promise.resolve();
@@ -140,6 +150,8 @@ export class MemoryOutboundLog implements OutboundLogPort {
       appends: this.appends,
       syncs: this.syncs,
       removes: this.removes,
+      failures: this.failures,
+      failing: this.failWith?.message ?? null,
     };
   }
 

@@ -125,7 +125,7 @@ export function localApiKey(plan: FleetPlan): string {
   return readFileSync(file, 'utf8').trim();
 }
 
-function startService(plan: FleetPlan, spec: ProcessSpec): RunningProcess {
+export function startService(plan: FleetPlan, spec: ProcessSpec): RunningProcess {
   const log = join(plan.logDir, `${spec.name}.log`);
   const pid = spawnDetached({
     command: process.execPath,
@@ -170,7 +170,7 @@ function serviceEnv(plan: FleetPlan, spec: ProcessSpec): Record<string, string> 
   }
 }
 
-async function waitUntilReady(state: FleetState, timeoutMs: number): Promise<void> {
+export async function waitUntilReady(state: FleetState, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const pending = new Set(state.processes);
   while (pending.size > 0) {

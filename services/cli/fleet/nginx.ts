@@ -1,13 +1,17 @@
 /**
  * nginx from Debian as the fleet's load balancer: renders `infra/nginx/nginx.conf.tmpl`
  * with the edges of the plan, and runs nginx in the foreground of its own process group
- * (`daemon off`), so the fleet owns its pid.
+ * (`daemon off`), so the fleet owns its pid. `reloadNginx` applies a new edge list without
+ * dropping a request: nginx checks the new config, starts new workers with it, and lets the
+ * old ones finish what they serve (`nginx -s reload`).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { FleetPlan } from './plan';
-import { spawnDetached } from './processes';
+import { sleep } from '../../../lib/lifecycle';
+import { childPids, spawnDetached } from './processes';
+import { isAlive } from './state';
 
 const CANDIDATES = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx'];
 
@@ -80,33 +84,69 @@ export function ensureLocalCertificate(plan: FleetPlan): void {
   }
 }
 
+/**
+ * Renders the plan's config and checks it with `nginx -t` before it replaces
+ * `<state>/nginx/nginx.conf`, so a bad one fails with nginx's own message and never
+ * reaches a running nginx.
+ */
 export function writeNginxConfig(plan: FleetPlan): string {
   const dir = join(plan.stateDir, 'nginx');
   mkdirSync(join(dir, 'tmp'), { recursive: true });
   ensureLocalCertificate(plan);
   const template = readFileSync(join(plan.root, 'infra', 'nginx', 'nginx.conf.tmpl'), 'utf8');
   const file = join(dir, 'nginx.conf');
-  writeFileSync(file, renderNginxConfig(plan, template));
+  const next = `${file}.next`;
+  writeFileSync(next, renderNginxConfig(plan, template));
+  execFileSync(findNginx(), ['-t', '-q', ...nginxArgs(plan, next)], { stdio: 'pipe' });
+  renameSync(next, file);
   return file;
 }
 
+const nginxArgs = (plan: FleetPlan, conf: string): string[] => [
+  '-e',
+  join(plan.logDir, 'nginx-error.log'),
+  '-p',
+  join(plan.stateDir, 'nginx'),
+  '-c',
+  conf,
+];
+
 export function startNginx(plan: FleetPlan): { pid: number; log: string } {
-  const nginx = findNginx();
   const conf = writeNginxConfig(plan);
-  const errorLog = join(plan.logDir, 'nginx-error.log');
-  // Check the rendered config first, so a bad one fails with nginx's own message.
-  execFileSync(
-    nginx,
-    ['-t', '-q', '-e', errorLog, '-p', join(plan.stateDir, 'nginx'), '-c', conf],
-    { stdio: 'pipe' },
-  );
   const log = join(plan.logDir, 'nginx.log');
   const pid = spawnDetached({
-    command: nginx,
-    args: ['-e', errorLog, '-p', join(plan.stateDir, 'nginx'), '-c', conf, '-g', 'daemon off;'],
+    command: findNginx(),
+    args: [...nginxArgs(plan, conf), '-g', 'daemon off;'],
     env: {},
     log,
     cwd: plan.root,
   });
   return { pid, log };
+}
+
+/**
+ * Applies the plan's edges to the running nginx (master `masterPid`): writes and checks the
+ * config, `nginx -s reload`, and resolves once workers with the new config run and the old
+ * ones have finished their requests (bounded by `oldWorkersMs`: a long-lived stream keeps
+ * an old worker; it no longer takes new requests).
+ */
+export async function reloadNginx(
+  plan: FleetPlan,
+  masterPid: number,
+  oldWorkersMs = 10_000,
+): Promise<void> {
+  if (!isAlive(masterPid)) throw new Error(`nginx (pid ${masterPid}) is not running`);
+  const conf = writeNginxConfig(plan);
+  const before = childPids(masterPid);
+  execFileSync(findNginx(), [...nginxArgs(plan, conf), '-s', 'reload'], { stdio: 'pipe' });
+  const deadline = Date.now() + 10_000;
+  while (!childPids(masterPid).some((p) => !before.includes(p))) {
+    if (Date.now() > deadline)
+      throw new Error(
+        `nginx started no workers with the new config in 10 s; see ${plan.logDir}/nginx-error.log`,
+      );
+    await sleep(50);
+  }
+  const oldGone = Date.now() + oldWorkersMs;
+  while (before.some((p) => isAlive(p)) && Date.now() < oldGone) await sleep(50);
 }

@@ -41,6 +41,11 @@ export interface FleetPlan {
   brokers: number;
   partitions: number;
   edges: ProcessSpec[];
+  /**
+   * Port of `edge-1`; `edge-N` listens on this + N - 1 (`intake add edge`). Absent in the
+   * records of fleets started before edges could be added: then httpPort + 1.
+   */
+  edgeBasePort?: number;
   workers: ProcessSpec[];
   /** The demo: a numbered SSE upstream and a puller reading it (`INTAKE_DEMO_PULLER=off`: none). */
   demo: ProcessSpec[];
@@ -53,6 +58,8 @@ export interface PlanOptions {
   workers?: number;
   brokers?: number;
 }
+
+const MAX_EDGES = 32;
 
 export function makePlan(root: string, options: PlanOptions = {}, env = process.env): FleetPlan {
   const r = new EnvReader(env);
@@ -70,7 +77,12 @@ export function makePlan(root: string, options: PlanOptions = {}, env = process.
     kafkaFleetPort: r.int('INTAKE_KAFKA_FLEET_PORT', 0, { min: 0, max: 65535 }) || undefined,
     brokers: options.brokers ?? Number(r.oneOf('INTAKE_BROKERS', '1', ['1', '3'])),
     partitions: r.int('INTAKE_PARTITIONS', 6, { min: 1, max: 1000 }),
-    edges: specs('edge', options.edges ?? r.int('INTAKE_EDGES', 2, { min: 1, max: 32 }), edgeBase),
+    edges: specs(
+      'edge',
+      options.edges ?? r.int('INTAKE_EDGES', 2, { min: 1, max: MAX_EDGES }),
+      edgeBase,
+    ),
+    edgeBasePort: edgeBase,
     // NOTE: 0 workers is allowed for edge benchmarks (nothing consumes intake.raw).
     workers: specs(
       'worker',
@@ -143,3 +155,46 @@ export const kafkaBrokers = (plan: FleetPlan): string => kafkaBrokerList(plan).j
  */
 export const serviceKafkaBrokers = (plan: FleetPlan): string =>
   plan.kafkaFleetPort ? `127.0.0.1:${plan.kafkaFleetPort}` : kafkaBrokers(plan);
+
+/**
+ * The plan with one more edge: the lowest free number (`edge-3` beside edge-1 and edge-2;
+ * `edge-1` again after edge-1 was removed), on its port from the edge base port. Refuses a
+ * port another process of the plan uses.
+ */
+export function withEdgeAdded(plan: FleetPlan): { plan: FleetPlan; edge: ProcessSpec } {
+  if (plan.edges.length >= MAX_EDGES) throw new Error(`the fleet already has ${MAX_EDGES} edges`);
+  const names = new Set(plan.edges.map((e) => e.name));
+  let n = 1;
+  while (names.has(`edge-${n}`)) n += 1;
+  const port = (plan.edgeBasePort ?? plan.httpPort + 1) + n - 1;
+  const taken = [
+    { name: 'nginx', port: plan.httpPort },
+    { name: 'nginx (TLS)', port: plan.tlsPort },
+    ...kafkaNodes(plan).flatMap((node) => [
+      { name: node.name, port: node.port },
+      { name: `${node.name}'s controller`, port: node.controllerPort },
+    ]),
+    ...plan.edges,
+    ...plan.workers,
+    ...plan.demo,
+  ].find((p) => p.port === port);
+  if (taken) throw new Error(`edge-${n} would listen on ${port}, which ${taken.name} uses`);
+  if (port > 65535) throw new Error(`edge-${n} would listen on ${port}, beyond the last port`);
+  const edge: ProcessSpec = { name: `edge-${n}`, kind: 'edge', port };
+  return { plan: { ...plan, edges: [...plan.edges, edge] }, edge };
+}
+
+/** The plan without the edge `name`; refuses to remove the last one (nginx needs one). */
+export function withEdgeRemoved(plan: FleetPlan, name: string): FleetPlan {
+  if (!plan.edges.some((e) => e.name === name)) {
+    throw new Error(
+      `the fleet has no edge "${name}"; its edges are ${plan.edges.map((e) => e.name).join(', ')}`,
+    );
+  }
+  if (plan.edges.length === 1) {
+    throw new Error(
+      `${name} is the last edge: nginx would have nowhere to send requests; add one first`,
+    );
+  }
+  return { ...plan, edges: plan.edges.filter((e) => e.name !== name) };
+}

@@ -86,7 +86,8 @@ export class LoggedDelivery implements Delivery {
   }
 
   problem(): string | null {
-    if (this.storeError) return `outbound log failing: ${this.storeError}`;
+    const storeError = this.storeError ?? this.deps.log.stats().failing;
+    if (storeError) return `outbound log failing: ${storeError}`;
     if (!this.deps.sender.healthy)
       return `downstream failing: ${this.deps.sender.lastError ?? 'unknown'}`;
     if (this.deps.log.isFull()) return 'outbound log full: waiting for downstream acknowledgements';

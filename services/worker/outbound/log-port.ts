@@ -24,10 +24,18 @@ export interface OutboundLogStats {
   appends: number;
   syncs: number;
   removes: number;
+  /** Appends and removes that failed (disk full, I/O error) since start. */
+  failures: number;
+  /** Why the last append failed, while appends fail; null once one succeeded. */
+  failing: string | null;
 }
 
 export interface OutboundLogPort {
-  /** Resolves only after every entry is on disk (one sync per call: group commit). */
+  /**
+   * Resolves only after every entry is on disk (one sync per call: group commit); rejects
+   * with a retriable `STORE_FAILED` when the store cannot write (disk full): nothing of
+   * the call is then in the log.
+   */
   append(entries: NewEntry[]): Promise<OutboundEntry[]>;
   /** Deletes acknowledged entries. */
   remove(seqs: bigint[]): Promise<void>;

@@ -3,11 +3,17 @@
  *
  * Guarantees:
  * - `append()` resolves only after its entries are committed and flushed to disk (LMDB's
- *   default synced commits: crash-proof, a torn write cannot corrupt the store). Appends
+ *   synced commits: crash-proof, a torn write cannot corrupt the store). NOTE:
+ *   `overlappingSync: false`: lmdb-js' default on Linux resolves a write once committed
+ *   and syncs it afterwards (durable only when `db.flushed` resolves), which would let a
+ *   power loss or an OS crash take an entry whose raw offset was already committed; with
+ *   it off, the sync is part of the commit, still on lmdb-js' writer thread. Appends
  *   issued in the same event turn share one transaction and one sync: group commit. The
  *   store counts its real commits (`stats().syncs`, from LMDB's write transaction ids).
  * - A failing store (disk full, I/O error) rejects the append with a retriable
- *   `STORE_FAILED`; nothing is reported durable that is not.
+ *   `STORE_FAILED`; nothing is reported durable that is not. The store stays usable: once
+ *   space is free again the next append succeeds (test/worker/outbound/
+ *   outbound-log-disk-full.test.ts proves it on a full tmpfs).
  * - Sequence numbers increase across restarts (the next one follows the highest key on
  *   disk), so `pending()` returns entries in the order they were appended.
  * - Deletes are committed too, but a delete lost in a crash only means a resend of an
@@ -19,6 +25,21 @@
  * isolation for small chunks but syncs on the main thread; LMDB was faster for the loaded
  * worker's shape (3 partitions at once, large chunks). Figures: `npm run
  * bench:outbound-log`, docs/performance.md.
+ *
+ * A full disk, and the choices that make it a retriable error rather than a crash:
+ * - No write map (`useWritemap: false`, lmdb-js' default, pinned here): pages are written
+ *   with pwrite, so a full filesystem fails the commit (ENOSPC, or EIO for a short write)
+ *   before the meta page moves; the last committed state stays intact. With a write map,
+ *   the file is grown sparse and written through the mapping: a full tmpfs or disk would
+ *   kill the process with SIGBUS instead.
+ * - The map size starts small and lmdb-js grows it on MDB_MAP_FULL; without a write map
+ *   that only reserves address space, the file grows as pages are written.
+ * - `eventTurnBatching: false`: with it on, lmdb-js starts each event turn's batch with an
+ *   internal promise that nobody awaits, so a failed commit becomes an unhandled rejection
+ *   that kills the worker even though our own append handles its error (the family of
+ *   kriszyp/lmdb-js#368). Appends of one turn still share one transaction (the queued
+ *   transaction takes the callbacks of the turn). The real cause of a failed commit is in
+ *   lmdb-js' separate `commitError` promise, which we always handle (same issue).
  */
 import { open } from 'lmdb';
 import type { RootDatabase } from 'lmdb';
@@ -48,7 +69,14 @@ interface Stored {
 }
 
 export async function openOutboundLog(options: OutboundLogOptions): Promise<OutboundLogPort> {
-  const db = open<Stored, number>({ path: options.dir, compression: false, encoding: 'msgpack' });
+  const db = open<Stored, number>({
+    path: options.dir,
+    compression: false,
+    encoding: 'msgpack',
+    useWritemap: false,
+    eventTurnBatching: false,
+    overlappingSync: false,
+  });
   const log = new LmdbOutboundLog(db, options);
   await log.init();
   return log;
@@ -62,6 +90,8 @@ class LmdbOutboundLog implements OutboundLogPort {
   private removes = 0;
   private syncs = 0;
   private lastTxn = -1;
+  private failures = 0;
+  private failing: string | null = null;
   private readonly sizes = new Map<number, number>();
   private readonly log: Logger;
 
@@ -106,13 +136,9 @@ class LmdbOutboundLog implements OutboundLogPort {
         }
       });
     } catch (err) {
-      this.log.error({ err, entries: entries.length }, 'outbound_log_append_failed');
-      throw new IntakeError(
-        'STORE_FAILED',
-        `outbound log append failed: ${(err as Error).message}`,
-        { cause: err },
-      );
+      throw await this.failed('append', err, entries.length);
     }
+    this.failing = null;
     for (const e of logged) {
       this.sizes.set(Number(e.seq), e.value.length);
       this.bytes += e.value.length;
@@ -124,10 +150,14 @@ class LmdbOutboundLog implements OutboundLogPort {
 
   async remove(seqs: bigint[]): Promise<void> {
     if (seqs.length === 0) return;
-    await this.db.transaction(() => {
-      this.countSync();
-      for (const s of seqs) this.db.removeSync(Number(s));
-    });
+    try {
+      await this.db.transaction(() => {
+        this.countSync();
+        for (const s of seqs) this.db.removeSync(Number(s));
+      });
+    } catch (err) {
+      throw await this.failed('remove', err, seqs.length);
+    }
     for (const s of seqs) {
       const size = this.sizes.get(Number(s));
       if (size === undefined) continue;
@@ -159,6 +189,8 @@ class LmdbOutboundLog implements OutboundLogPort {
       appends: this.appends,
       syncs: this.syncs,
       removes: this.removes,
+      failures: this.failures,
+      failing: this.failing,
     };
   }
 
@@ -168,6 +200,38 @@ class LmdbOutboundLog implements OutboundLogPort {
 
   async close(): Promise<void> {
     await this.db.close();
+  }
+
+  /**
+   * A failed commit as a retriable `STORE_FAILED` with its real cause: lmdb-js rejects the
+   * write with a generic "Commit failed" and the cause (ENOSPC, or EIO for a short write)
+   * in `commitError`, a promise that must be handled or it kills the process.
+   */
+  private async failed(what: 'append' | 'remove', err: unknown, count: number): Promise<Error> {
+    let cause = err;
+    const commitError = (err as { commitError?: Promise<unknown> } | null)?.commitError;
+    if (commitError && typeof commitError.then === 'function') {
+      cause = await Promise.race([
+        commitError.then(
+          () => err,
+          (c: unknown) => c,
+        ),
+        new Promise((resolve) => setTimeout(() => resolve(err), 1000).unref()),
+      ]);
+    }
+    const message = cause instanceof Error ? cause.message : String(cause);
+    const code = (cause as { code?: unknown } | null)?.code;
+    const known = typeof code === 'number' || typeof code === 'string';
+    const reason = `${what} failed: ${message}${known ? ` (code ${code})` : ''}`;
+    this.failures += 1;
+    // Only appends decide `failing` (a later append clears it); the sender reports and
+    // retries a failing delete itself.
+    if (what === 'append') this.failing = reason;
+    this.log.error(
+      { err: cause, entries: count, failures: this.failures },
+      `outbound_log_${what}_failed`,
+    );
+    return new IntakeError('STORE_FAILED', `outbound log ${reason}`, { cause });
   }
 
   /** Counts each write transaction once, however many appends share it. */

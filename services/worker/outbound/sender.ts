@@ -10,6 +10,8 @@
  *   backoff) before anything after it, so records of one partition keep their log order.
  * - While sends fail, `healthy` is false; the consumer stops taking new input until the
  *   backlog is delivered again (backpressure, never dropping).
+ * - A delete that fails after the acknowledgement (a full disk) is retried on its own, with
+ *   backoff: the acknowledged chunk is not sent again, and `healthy` is false meanwhile.
  */
 import type { ProducerBatch, RecordMetadata } from 'kafkajs';
 import { fromKafkaError } from '../../../lib/errors';
@@ -138,7 +140,7 @@ export class OutboundSender {
           timeout: this.options.ackTimeoutMs,
           topicMessages: groupByTopic(chunk),
         });
-        await this.deps.log.remove(chunk.map((e) => e.seq));
+        await this.removeAcknowledged(chunk);
         this.queue.splice(0, chunk.length);
         this.sentCount += chunk.length;
         this.failing = null;
@@ -157,6 +159,26 @@ export class OutboundSender {
         await this.deps.producer.reset?.().catch((e: unknown) => {
           this.log.warn({ err: e }, 'producer_reset_failed');
         });
+        await sleep(backoff * (0.5 + Math.random()));
+        backoff = Math.min(backoff * 2, this.options.retryMaxMs);
+      }
+    }
+  }
+
+  /**
+   * Deletes an acknowledged chunk from the log, retrying until it succeeds (or the sender
+   * stops: the entries then stay in the log and are resent at the next start).
+   */
+  private async removeAcknowledged(chunk: OutboundEntry[]): Promise<void> {
+    let backoff = this.options.retryInitialMs;
+    for (;;) {
+      try {
+        await this.deps.log.remove(chunk.map((e) => e.seq));
+        return;
+      } catch (err) {
+        this.failing = `outbound log delete failing: ${(err as Error).message}`;
+        this.log.warn({ err, entries: chunk.length, retryInMs: backoff }, 'outbound_remove_failed');
+        if (this.stopped) return;
         await sleep(backoff * (0.5 + Math.random()));
         backoff = Math.min(backoff * 2, this.options.retryMaxMs);
       }

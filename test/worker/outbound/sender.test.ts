@@ -57,6 +57,23 @@ describe('OutboundSender (SBML)', () => {
     expect(log.entries.size).toBe(0);
   });
 
+  it('retries a failed delete (full disk) without sending the acknowledged chunk again', async () => {
+    const { log, broker, sender, delivered } = setup();
+    log.failRemovesWith = new Error('outbound log remove failed: Input/output error (code 5)');
+    sender.dispatch(await log.append([entry(1), entry(2)]));
+    await new Promise((r) => setTimeout(r, 40));
+    expect(sender.healthy).toBe(false);
+    expect(sender.lastError).toMatch(/delete failing/);
+    expect(log.entries.size).toBe(2);
+    log.failRemovesWith = null;
+    await sender.drain();
+    expect(broker.requests).toHaveLength(1);
+    expect(broker.recordCount).toBe(2);
+    expect(delivered.map((d) => d.split('@')[0])).toEqual(['k1', 'k2']);
+    expect(log.entries.size).toBe(0);
+    expect(sender.healthy).toBe(true);
+  });
+
   it('resends everything still in the log on start', async () => {
     const { log, broker, sender } = setup();
     await log.append([entry(1), entry(2), entry(3)]); // left by a crashed process
