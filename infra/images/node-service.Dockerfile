@@ -32,11 +32,11 @@ RUN if [ -n "$EXTRA_CA_CERTS" ]; then printf '%s\n' "$EXTRA_CA_CERTS" > /tmp/ext
  && rm -f /tmp/extra-ca.pem
 
 FROM deps AS build
-COPY tsconfig.json tsconfig.build.json ./
+# tsconfig.image.json: the services and the library only (no benchmarks, no test harness).
+COPY tsconfig.json tsconfig.build.json tsconfig.image.json ./
 COPY lib lib
 COPY services services
-COPY bench bench
-RUN npx tsc -p tsconfig.build.json && rm -rf dist/bench
+RUN npx tsc -p tsconfig.image.json
 
 FROM ${NODE_IMAGE} AS runtime
 # tini: PID 1 that forwards signals (SIGTERM -> graceful drain) and reaps children.
