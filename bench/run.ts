@@ -15,7 +15,8 @@
  *
  * HTTP load is vegeta for every target; maxima are closed-loop (`-rate=0`, a fixed
  * number of workers that each send the next request when answered: 50 for single events,
- * 16 for batches). Every figure is the median of BENCH_REPS (3) interleaved repetitions
+ * BENCH_BATCH_WORKERS (48) for batches: enough requests in flight that the edge's one
+ * produce request at a time is always full). Every figure is the median of BENCH_REPS (3) interleaved repetitions
  * of BENCH_SECONDS (5) each, with min and max. Pinning (BENCH_PIN=off to disable): vegeta
  * runs on core 1; the single processes compared with each other (the bare HTTP handler,
  * Benthos, the one edge) on core 0; the broker, nginx and the two edges of the 2-edge
@@ -44,6 +45,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const WORKER_EVENTS = Number(process.env.BENCH_WORKER_EVENTS ?? 50_000);
 const PIN = process.env.BENCH_PIN !== 'off';
+const BATCH_WORKERS = Number(process.env.BENCH_BATCH_WORKERS ?? 48);
 const GEN_CPU = PIN ? '1' : undefined;
 const SUT_CPU = '0';
 // Below the ephemeral range (32768+): a broker restarted between the phases must never
@@ -91,13 +93,13 @@ const SHAPES = [
     name: 'batched 300 B',
     body: JSON.stringify(Array.from({ length: 100 }, (_, i) => event(i, 300))),
     events: 100,
-    workers: 16,
+    workers: BATCH_WORKERS,
   },
   {
     name: 'batched 1 KB',
     body: JSON.stringify(Array.from({ length: 100 }, (_, i) => event(i, 1024))),
     events: 100,
-    workers: 16,
+    workers: BATCH_WORKERS,
   },
 ] as const;
 
@@ -433,8 +435,7 @@ async function main(): Promise<void> {
     method: {
       seconds: SECONDS,
       repetitions: REPS,
-      generator:
-        'vegeta v12.13.0, closed loop (-rate=0): 50 workers for single events, 16 for batches of 100',
+      generator: `vegeta v12.13.0, closed loop (-rate=0): 50 workers for single events, ${BATCH_WORKERS} for batches of 100`,
       pinning: PIN
         ? 'vegeta on core 1; bare node:http, Benthos and the one edge on core 0 (taskset); broker, nginx and the 2-edge fleet unpinned'
         : 'none (BENCH_PIN=off)',
