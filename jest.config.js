@@ -1,5 +1,9 @@
-// Five projects, run in this order by `npm test` (scripts/test.sh):
+// Six projects, run in this order by `npm test` (scripts/test.sh), each in a jest process
+// of its own:
 //   unit         fakes only, no broker          test/**/*.test.ts
+//   disk         LMDB on a full tmpfs            test/**/*.disk.test.ts (alone in its
+//                process: lmdb-js routes its writer's reports to the first test file
+//                that loaded it, whose console is gone by then)
 //   integration  a real broker the setup starts  test/**/*.integration.test.ts
 //   e2e          the real local fleet            test/**/*.e2e.test.ts
 //   faults       a fleet broken under load       test/faults/*.faults.test.ts
@@ -22,10 +26,16 @@ module.exports = {
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       testPathIgnorePatterns: [
         '\\.integration\\.test\\.ts$',
+        '\\.disk\\.test\\.ts$',
         '\\.e2e\\.test\\.ts$',
         '\\.containers\\.test\\.ts$',
         '/faults/',
       ],
+    },
+    {
+      ...common,
+      displayName: 'disk',
+      testMatch: ['<rootDir>/test/**/*.disk.test.ts'],
     },
     {
       ...common,

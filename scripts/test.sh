@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm test`: the whole suite, in CI order: install/build what is missing -> lint ->
-# typecheck -> unit -> integration (starts and stops a real broker on 127.0.0.1:19092)
+# typecheck -> unit -> disk (LMDB on a full tmpfs) -> integration (starts and stops a real broker on 127.0.0.1:19092)
 # -> end to end (starts and stops a real fleet: broker, nginx, 2 edges, 2 workers, on
 # ports 29092/28080, so it never collides with a fleet started by `npm run up`) -> fault
 # scenarios (a fleet on 24080/25092 broken under load, 20 s each, audited)
@@ -38,7 +38,7 @@ npx eslint . || { echo "lint failed: run 'npm run format', then fix what remains
 npx prettier --check . >/dev/null || { echo "formatting differs: run 'npm run format'"; exit 1; }
 stage "typecheck"
 npx tsc -p tsconfig.json --noEmit
-for project in unit integration e2e faults; do
+for project in unit disk integration e2e faults; do
   stage "$project tests"
   npx jest --selectProjects "$project" --runInBand --json --outputFile="$results/$project.json"
 done

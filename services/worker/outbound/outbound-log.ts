@@ -13,7 +13,7 @@
  * - A failing store (disk full, I/O error) rejects the append with a retriable
  *   `STORE_FAILED`; nothing is reported durable that is not. The store stays usable: once
  *   space is free again the next append succeeds (test/worker/outbound/
- *   outbound-log-disk-full.test.ts proves it on a full tmpfs).
+ *   outbound-log.disk.test.ts proves it on a full tmpfs).
  * - Sequence numbers increase across restarts (the next one follows the highest key on
  *   disk), so `pending()` returns entries in the order they were appended.
  * - Deletes are committed too, but a delete lost in a crash only means a resend of an
