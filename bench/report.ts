@@ -181,6 +181,7 @@ function markdown(r: Results): string {
     .map((name) => BOUNDS.find(([prefix]) => name.startsWith(prefix)))
     .filter((b, i, all): b is [string, string] => !!b && all.indexOf(b) === i);
   const l = r.latency;
+  const busy = Math.max(Number(m.loadAverageAtStart), Number(m.loadAverageAtEnd)) > Number(m.cores);
   return [
     START,
     '',
@@ -188,7 +189,7 @@ function markdown(r: Results): string {
     '',
     '### Machine',
     '',
-    `${m.cpu}, ${m.cores} cores, Linux ${m.kernel}, Node ${m.node}; one Kafka 4.1.1 broker, everything on 127.0.0.1. Load average ${m.loadAverageAtStart} at the start and ${m.loadAverageAtEnd} at the end (above ${m.cores}: other work shared the machine, and the absolute figures are low and noisy; compare the ratios, which are taken within the run).`,
+    `${m.cpu}, ${m.cores} cores, Linux ${m.kernel}, Node ${m.node}; one Kafka 4.1.1 broker, everything on 127.0.0.1. Load average ${m.loadAverageAtStart} at the start and ${m.loadAverageAtEnd} at the end (${busy ? 'above' : 'not above'} ${m.cores}: ${busy ? 'other work shared the machine, and the absolute figures are low and noisy' : 'the machine was otherwise quiet'}; compare the ratios, which are taken within the run).`,
     '',
     '### Method',
     '',
