@@ -55,37 +55,48 @@ export function brokerCeiling(opts: {
   });
 }
 
-/** Records/s a bare kafkajs producer appends in `seconds`, the edge's batching. */
+/**
+ * Records/s bare kafkajs producers append in `seconds`, with the edge's batching and
+ * concurrency: `producers` idempotent producers (the edge's lanes), each sending batches of
+ * about 1 MiB, one request in flight each.
+ */
 export async function clientCeiling(opts: {
   brokers: string[];
   topic: string;
   recordBytes: number;
   seconds: number;
+  producers: number;
 }): Promise<number> {
   const kafka = new Kafka({
     clientId: 'bench-client',
     brokers: opts.brokers,
     logLevel: logLevel.NOTHING,
   });
-  const producer = createProducer(kafka);
-  await producer.connect();
+  const producers = Array.from({ length: opts.producers }, () => createProducer(kafka));
+  await Promise.all(producers.map((p) => p.connect()));
   const value = Buffer.alloc(opts.recordBytes, 'x');
   const perBatch = Math.floor((1024 * 1024) / (opts.recordBytes + 40));
   let seq = 0;
   const batch = (): { key: string; value: Buffer }[] =>
     Array.from({ length: perBatch }, () => ({ key: `visitor-${seq++ % 1000}`, value }));
   try {
-    await producer.send({ topic: opts.topic, acks: ACKS_ALL, messages: batch() }); // warm-up
+    await Promise.all(
+      producers.map((p) => p.send({ topic: opts.topic, acks: ACKS_ALL, messages: batch() })),
+    ); // warm-up
     let sent = 0;
     const started = performance.now();
     const end = started + opts.seconds * 1000;
-    while (performance.now() < end) {
-      await producer.send({ topic: opts.topic, acks: ACKS_ALL, messages: batch() });
-      sent += perBatch;
-    }
+    await Promise.all(
+      producers.map(async (p) => {
+        while (performance.now() < end) {
+          await p.send({ topic: opts.topic, acks: ACKS_ALL, messages: batch() });
+          sent += perBatch;
+        }
+      }),
+    );
     return sent / ((performance.now() - started) / 1000);
   } finally {
-    await producer.disconnect();
+    await Promise.all(producers.map((p) => p.disconnect()));
   }
 }
 

@@ -4,12 +4,13 @@
  * batches, and on SIGTERM writes its profile; this sums the samples' self time per
  * function and returns the top of the list.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { requestBody } from '../test/load/scenarios';
 import { attack } from '../test/load/vegeta';
+import { startBenchEdge } from './edge-process';
+import type { BenchEdge } from './edge-process';
 
 interface ProfileNode {
   id: number;
@@ -59,42 +60,21 @@ export async function profileEdge(opts: {
   cpus?: string;
 }): Promise<ProfileEntry[]> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-profile-'));
-  const edge = spawn(
-    process.execPath,
-    ['--cpu-prof', `--cpu-prof-dir=${dir}`, join(opts.root, 'dist', 'services', 'edge', 'main.js')],
-    {
-      env: {
-        ...process.env,
-        INTAKE_LOG_LEVEL: 'warn',
-        INTAKE_INSTANCE: 'bench-profiled-edge',
-        INTAKE_KAFKA_BROKERS: opts.brokers,
-        INTAKE_EDGE_PORT: String(opts.port),
-        INTAKE_EDGE_VIEW_DIR: join(dir, 'views'),
-        INTAKE_API_KEYS: `bench:${opts.apiKey}:*`,
-        INTAKE_RATE_LIMIT_PER_SECOND: '1000000',
-        INTAKE_RATE_LIMIT_BURST: '1000000',
-        INTAKE_DRAIN_GRACE_MS: '0',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
+  let edge: BenchEdge | null = null;
   try {
-    const url = `http://127.0.0.1:${opts.port}`;
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const ready = await fetch(`${url}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ready) break;
-      if (Date.now() > deadline || edge.exitCode !== null)
-        throw new Error('the profiled edge did not start');
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    edge = await startBenchEdge({
+      root: opts.root,
+      brokers: opts.brokers,
+      port: opts.port,
+      apiKey: opts.apiKey,
+      dir,
+      instance: 'bench-profiled-edge',
+      nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+    });
     const cpus = opts.cpus ? { cpus: opts.cpus } : {};
     const half = opts.seconds / 2;
     const common = {
-      url: `${url}/v1/events`,
+      url: `${edge.url}/v1/events`,
       apiKey: opts.apiKey,
       rate: 0,
       seconds: half,
@@ -102,13 +82,12 @@ export async function profileEdge(opts: {
     };
     await attack({ ...common, body: requestBody(1), maxWorkers: 50 });
     await attack({ ...common, body: requestBody(100), maxWorkers: 16 });
-    edge.kill('SIGTERM');
-    await new Promise((r) => (edge.exitCode === null ? edge.once('exit', r) : r(null)));
+    await edge.stop();
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
     if (!file) throw new Error('the edge wrote no CPU profile');
     return summarizeProfile(join(dir, file), opts.root);
   } finally {
-    if (edge.exitCode === null) edge.kill('SIGKILL');
+    edge?.process.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 }

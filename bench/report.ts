@@ -41,6 +41,8 @@ interface Results {
   goals: { goal: string; value: number; target: string; met: boolean }[];
   latency: {
     rate: number;
+    /** At that rate without workers: the goal's figure (absent in runs before 2026-11-26). */
+    edgeAloneMs?: Record<string, number>;
     edgeMs: Record<string, number>;
     endToEndMs: Record<string, number>;
     edgeStatus: Record<string, number>;
@@ -62,7 +64,7 @@ const BOUNDS: [string, string][] = [
   ],
   [
     'client ceiling',
-    'kafkajs: one idempotent producer, one request in flight, encoding in JavaScript; no HTTP',
+    'kafkajs: as many idempotent producers as the edge has producer lanes (3), one request in flight each, encoding in JavaScript; no HTTP',
   ],
   [
     'bare node:http',
@@ -102,6 +104,7 @@ async function chart(r: Results): Promise<string> {
     ['client ceiling (bare kafkajs producer)', 'bare kafkajs'],
     ['bare node:http (HTTP ceiling)', 'bare node:http'],
     ['Benthos (peer)', 'Benthos'],
+    ['edge direct (1), one producer lane', 'edge, 1 lane'],
     ['edge direct (1)', 'edge direct'],
     ['nginx + 1 edge', 'nginx + 1 edge'],
     ['nginx + 2 edges', 'nginx + 2 edges'],
@@ -197,7 +200,8 @@ function markdown(r: Results): string {
     `- HTTP load: ${r.method.generator}. The maximum rate is what the target answers with 2xx in that loop; "failed" counts other answers.`,
     `- Pinning: ${r.method.pinning}.`,
     `- Worker: ${r.method.workerEvents.toLocaleString('en-US')} events of ~300 B already in a raw topic; time from the worker's start to the last output acknowledged (bench/worker-sbml.ts).`,
-    "- Latency: single events at a constant rate (vegeta, open model) of 50% of the measured maximum of nginx + 2 edges, with 2 worker processes (SBML on, default pipeline); end to end is from the edge's `receivedAt` to a consumer of `intake.processed` seeing the event.",
+    "- Latency: single events at a constant rate (vegeta, open model) of 50% of the measured maximum of nginx + 2 edges: first the fleet as measured (no workers: the goal's figure), then with 2 worker processes (SBML on, default pipeline) consuming; end to end is from the edge's `receivedAt` to a consumer of `intake.processed` seeing the event.",
+    '- `edge direct (1), one producer lane`: a second edge process on core 0 with `INTAKE_PRODUCER_LANES=1` (one kafkajs producer, one request in flight, as the edge was before the lanes), measured beside the default edge in the same repetitions.',
     '',
     '### Results',
     '',
@@ -223,7 +227,22 @@ function markdown(r: Results): string {
       ? table(
           ['at', 'p50 ms', 'p99 ms', 'max ms'],
           [
-            [`edge answer (vegeta), ${l.rate} req/s`, l.edgeMs.p50!, l.edgeMs.p99!, l.edgeMs.max!],
+            ...(l.edgeAloneMs
+              ? [
+                  [
+                    `edge answer through nginx (vegeta), ${l.rate} req/s, no workers`,
+                    l.edgeAloneMs.p50!,
+                    l.edgeAloneMs.p99!,
+                    l.edgeAloneMs.max!,
+                  ],
+                ]
+              : []),
+            [
+              `edge answer through nginx (vegeta), ${l.rate} req/s, 2 workers running`,
+              l.edgeMs.p50!,
+              l.edgeMs.p99!,
+              l.edgeMs.max!,
+            ],
             [
               `end to end (accepted -> in intake.processed), ${l.endToEndMs.count} events`,
               l.endToEndMs.p50!,
@@ -247,7 +266,7 @@ function markdown(r: Results): string {
     '',
     '### Where the edge spends its CPU at peak',
     '',
-    "V8 sampling profile (`node --cpu-prof`) of one edge taking closed-loop load directly, single events then batches of 100; self time per function, top 15 (`(idle)`: the event loop waiting, here mostly for the broker's acks, since the edge keeps one produce request in flight to keep order with idempotence; lines are those of the compiled `dist/` JavaScript):",
+    "V8 sampling profile (`node --cpu-prof`) of one edge taking closed-loop load directly, single events then batches of 100; self time per function, top 15 (`(idle)`: the event loop waiting, here mostly for the broker's acks, since each of the edge's producer lanes keeps one produce request in flight to keep order with idempotence; lines are those of the compiled `dist/` JavaScript):",
     '',
     table(
       ['self %', 'function', 'where'],

@@ -25,14 +25,15 @@
  */
 import { execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, release } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { projectRoot } from '../lib/paths';
 import { attack } from '../test/load/vegeta';
 import { benchFleetEnv } from './harness';
 import { brokerCeiling, clientCeiling, startBareHttp } from './ceilings';
+import { startBenchEdge } from './edge-process';
 import { endToEndLatency } from './latency';
 import { startBenthos } from './peer';
 import { profileEdge } from './profile';
@@ -47,6 +48,8 @@ const WORKER_EVENTS = Number(process.env.BENCH_WORKER_EVENTS ?? 50_000);
 const PIN = process.env.BENCH_PIN !== 'off';
 const BATCH_WORKERS = Number(process.env.BENCH_BATCH_WORKERS ?? 48);
 const GEN_CPU = PIN ? '1' : undefined;
+/** The edge's producer lanes (its default); the client ceiling gets as many producers. */
+const LANES = Number(process.env.INTAKE_PRODUCER_LANES ?? 3);
 const SUT_CPU = '0';
 // Below the ephemeral range (32768+): a broker restarted between the phases must never
 // find its port taken by an outgoing connection of the load.
@@ -57,6 +60,7 @@ const PORTS = {
   bare: 26190 + OFFSET,
   peer: 26191 + OFFSET,
   profile: 26192 + OFFSET,
+  oneLane: 26193 + OFFSET,
   latencyWorkers: 26150 + OFFSET,
 };
 const STATE = join(ROOT, '.intake', `bench${OFFSET ? `-${OFFSET}` : ''}`);
@@ -216,6 +220,7 @@ async function main(): Promise<void> {
   const direct = `http://127.0.0.1:${PORTS.http + 1}/v1/events`;
   const rss: Record<string, number> = {};
   let latency: Awaited<ReturnType<typeof endToEndLatency>>;
+  let halfLoad: Awaited<ReturnType<typeof attack>>;
   let profile: Awaited<ReturnType<typeof profileEdge>>;
   let worker: Awaited<ReturnType<typeof workerFigures>>;
   const children: ChildProcess[] = [];
@@ -234,6 +239,20 @@ async function main(): Promise<void> {
     children.push(benthos);
     pin(bare.pid);
     pin(benthos.pid);
+    // The edge as it was before the producer lanes: one kafkajs producer, one request in
+    // flight (INTAKE_PRODUCER_LANES=1), beside the fleet's edge with the default lanes.
+    const oneLaneDir = mkdtempSync(join(tmpdir(), 'bench-one-lane-'));
+    const oneLane = await startBenchEdge({
+      root: ROOT,
+      brokers: BROKERS,
+      port: PORTS.oneLane,
+      apiKey: key,
+      dir: oneLaneDir,
+      instance: 'bench-one-lane-edge',
+      env: { INTAKE_PRODUCER_LANES: '1' },
+    });
+    children.push(oneLane.process);
+    pin(oneLane.process.pid);
     const edge1 = fleetPids('edge');
     edge1.forEach(pin);
     const brokerEnv = { ...fleetEnv(1) };
@@ -262,6 +281,7 @@ async function main(): Promise<void> {
             topic: 'bench.client',
             recordBytes: bytes,
             seconds: SECONDS,
+            producers: LANES,
           }),
         );
       }
@@ -275,11 +295,13 @@ async function main(): Promise<void> {
         await maxRate('Benthos (peer)', `http://127.0.0.1:${PORTS.peer}/v1/events`, shape, key);
         const stop = rssSampler(edge1);
         await maxRate('edge direct (1)', direct, shape, key);
+        await maxRate('edge direct (1), one producer lane', `${oneLane.url}/v1/events`, shape, key);
         await maxRate('nginx + 1 edge', nginx, shape, key);
         rss['one edge, peak'] = Math.max(rss['one edge, peak'] ?? 0, stop());
       }
     }
     for (const c of children.splice(0)) c.kill();
+    rmSync(oneLaneDir, { recursive: true, force: true });
 
     // Phase 2: two edges behind nginx; then latency, the profile and the worker.
     key = await fleetUp(2);
@@ -293,13 +315,23 @@ async function main(): Promise<void> {
       }
     }
     const max = figure(rows.get('nginx + 2 edges, single')!.runs).median;
+    const half = Math.max(1, Math.round(max / 2));
+    say(`edge answer latency at ${half} req/s (50% of ${max}), open model, no workers ...`);
+    halfLoad = await attack({
+      url: nginx,
+      body: SHAPES[0].body,
+      apiKey: key,
+      rate: half,
+      seconds: 2 * SECONDS,
+      ...(GEN_CPU ? { cpus: GEN_CPU } : {}),
+    });
     say(`end-to-end latency at ${Math.round(max / 2)} req/s (50% of ${max}) with 2 workers ...`);
     latency = await endToEndLatency({
       root: ROOT,
       brokers: BROKERS,
       url: nginx,
       apiKey: key,
-      rate: Math.max(1, Math.round(max / 2)),
+      rate: half,
       seconds: 2 * SECONDS,
       workers: 2,
       adminPortBase: PORTS.latencyWorkers,
@@ -374,6 +406,14 @@ async function main(): Promise<void> {
       'edge direct (1), batched 300 B',
       'bare node:http (HTTP ceiling), batched 300 B',
     ),
+    'edge direct / one producer lane, single': ratio(
+      'edge direct (1), single',
+      'edge direct (1), one producer lane, single',
+    ),
+    'edge direct / one producer lane, batched 300 B': ratio(
+      'edge direct (1), batched 300 B',
+      'edge direct (1), one producer lane, batched 300 B',
+    ),
     'Intake / Benthos, single (edge direct)': ratio(
       'edge direct (1), single',
       'Benthos (peer), single',
@@ -406,7 +446,7 @@ async function main(): Promise<void> {
     target,
     met,
   });
-  const p99 = latency.edge.latencyMs.p99;
+  const p99 = halfLoad.latencyMs.p99;
   const goals = [
     goal(
       'batched through the edge (nginx + 1 edge) / bare kafkajs',
@@ -447,6 +487,8 @@ async function main(): Promise<void> {
     goals,
     latency: {
       rate: latency.rate,
+      edgeAloneMs: halfLoad.latencyMs,
+      edgeAloneStatus: halfLoad.statusCodes,
       edgeMs: latency.edge.latencyMs,
       edgeStatus: latency.edge.statusCodes,
       endToEndMs: latency.endToEndMs,

@@ -21,6 +21,8 @@ export interface EdgeConfig {
   port: number;
   kafka: KafkaConfig;
   producer: BatchingProducerOptions;
+  /** Producers (lanes) of the sink, each with one request in flight; partition modulo picks one. */
+  producerLanes: number;
   /** Largest accepted request body, in bytes (after decompression). */
   maxBodyBytes: number;
   maxEventsPerRequest: number;
@@ -89,6 +91,7 @@ export function loadEdgeConfig(env: Record<string, string | undefined> = process
         min: 100,
       }),
     },
+    producerLanes: r.int('INTAKE_PRODUCER_LANES', 3, { min: 1, max: 16 }),
     maxBodyBytes: r.int('INTAKE_MAX_BODY_BYTES', edgeDefaults.maxBodyBytes, { min: 1024 }),
     maxEventBytes: r.int('INTAKE_MAX_EVENT_BYTES', 128 * 1024, { min: 64 }),
     maxEventsPerRequest: r.int('INTAKE_MAX_EVENTS_PER_REQUEST', edgeDefaults.maxEventsPerRequest, {

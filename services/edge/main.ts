@@ -40,7 +40,10 @@ async function main(): Promise<void> {
     subscribers: () => fanouts.count,
   });
   const sink = new KafkaSink({
-    producer: new ResettableProducer(() => createProducer(kafka)),
+    producers: Array.from(
+      { length: config.producerLanes },
+      () => new ResettableProducer(() => createProducer(kafka)),
+    ),
     // NOTE: the sink's admin probes readiness: no retries, so an outage shows at once.
     admin: kafka.admin({ retry: { retries: 0 } }),
     topic: config.kafka.topics.raw,

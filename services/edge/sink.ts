@@ -1,7 +1,9 @@
 /**
  * The edge writes events through the `Sink` port: `store()` resolves only once every
  * event is durable. `KafkaSink` appends to `intake.raw` (acks=all) through one batching
- * producer; unit tests use an in-memory sink.
+ * producer with one lane per given kafkajs producer (`INTAKE_PRODUCER_LANES`, default 3:
+ * partition modulo 3 picks the lane, so one key's events stay in order); unit tests use an
+ * in-memory sink.
  */
 import type { Admin } from 'kafkajs';
 import type { Envelope } from '../../lib/envelope';
@@ -36,7 +38,8 @@ export interface Sink {
 }
 
 export interface KafkaSinkDeps {
-  producer: ResettableProducer;
+  /** One per lane; each keeps one request in flight. */
+  producers: readonly ResettableProducer[];
   admin: Admin;
   topic: string;
   logger: Logger;
@@ -56,7 +59,7 @@ export class KafkaSink implements Sink {
 
   constructor(private readonly deps: KafkaSinkDeps) {
     this.batcher = new BatchingProducer({
-      producer: deps.producer,
+      producer: deps.producers,
       logger: deps.logger,
       options: deps.options,
       onBatch: (records, bytes, ok, seconds) => {
@@ -64,18 +67,20 @@ export class KafkaSink implements Sink {
         deps.onBatch?.(records, bytes, ok, seconds);
       },
     });
-    deps.producer.on('producer.connect', () => {
-      this.connected = true;
-    });
-    deps.producer.on('producer.disconnect', () => {
-      this.connected = false;
-    });
+    for (const producer of deps.producers) {
+      producer.on('producer.connect', () => {
+        this.connected = true;
+      });
+      producer.on('producer.disconnect', () => {
+        this.connected = false;
+      });
+    }
   }
 
   async start(): Promise<void> {
     await this.deps.admin.connect();
     await withRetry(() => this.partitions.refresh(this.deps.admin, [this.deps.topic]));
-    await this.deps.producer.connect();
+    await Promise.all(this.deps.producers.map((p) => p.connect()));
     this.connected = true;
     this.probeTimer = setInterval(() => {
       this.probing ??= this.probe().finally(() => {
@@ -140,7 +145,7 @@ export class KafkaSink implements Sink {
     if (this.probeTimer) clearInterval(this.probeTimer);
     await this.probing; // NOTE: a probe in flight must end before the admin disconnects
     await this.batcher.close();
-    await this.deps.producer.disconnect();
+    await Promise.all(this.deps.producers.map((p) => p.disconnect()));
     await this.deps.admin.disconnect();
   }
 }

@@ -29,7 +29,7 @@ describe('edge with a real Kafka sink', () => {
     await admin.connect();
     await createTopic(admin, topic, 3);
     sink = new KafkaSink({
-      producer: new ResettableProducer(() => createProducer(kafka)),
+      producers: [new ResettableProducer(() => createProducer(kafka))],
       admin: kafka.admin(),
       topic,
       logger: silentLogger(),

@@ -45,7 +45,7 @@ describe('edge while Kafka is down (real broker stopped and restarted)', () => {
     await createTopic(admin, topic, 3);
     await admin.disconnect();
     sink = new KafkaSink({
-      producer: new ResettableProducer(() => createProducer(kafka)),
+      producers: [new ResettableProducer(() => createProducer(kafka))],
       admin: kafka.admin({ retry: { retries: 0 } }),
       topic,
       logger: silentLogger(),

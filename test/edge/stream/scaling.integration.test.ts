@@ -61,7 +61,7 @@ describe('one stream, four workers (real broker, real worker processes)', () => 
       { what: 'all four workers in the group' },
     );
     sink = new KafkaSink({
-      producer: new ResettableProducer(() => createProducer(kafka)),
+      producers: [new ResettableProducer(() => createProducer(kafka))],
       admin: kafka.admin(),
       topic: topics.raw,
       logger: silentLogger(),

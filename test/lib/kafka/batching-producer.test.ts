@@ -108,4 +108,97 @@ describe('BatchingProducer', () => {
     await expect(pending).resolves.toHaveLength(1);
     await expect(p.send('raw', [record('b')])).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
   });
+
+  describe('with lanes (one producer per lane, partition modulo the lane count)', () => {
+    function laned(brokers: FakeBroker[], options: Partial<BatchingProducerOptions> = {}) {
+      return new BatchingProducer({
+        producer: brokers,
+        logger: silentLogger(),
+        options: { lingerMs: 1, ...options },
+      });
+    }
+    const keysOf = (broker: FakeBroker): (string | Buffer | null | undefined)[] =>
+      broker.requests.flatMap((b) => b.topicMessages!.flatMap((t) => t.messages.map((m) => m.key)));
+    const partitionsOf = (broker: FakeBroker): Set<number> =>
+      new Set(
+        broker.requests.flatMap((b) =>
+          b.topicMessages!.flatMap((t) => t.messages.map((m) => m.partition!)),
+        ),
+      );
+
+    it('sends each partition through one lane and answers a call in its own record order', async () => {
+      const brokers = [new FakeBroker(), new FakeBroker(), new FakeBroker()];
+      const p = laned(brokers);
+      const records = Array.from({ length: 12 }, (_, i) => record(`k${i}`, i % 6));
+      const positions = await p.send('raw', records);
+      expect(positions.map((pos) => pos.partition)).toEqual(records.map((r) => r.partition));
+      expect(positions.every((pos) => pos.offset === '0' || pos.offset === '1')).toBe(true);
+      expect(brokers.map(partitionsOf)).toEqual([
+        new Set([0, 3]),
+        new Set([1, 4]),
+        new Set([2, 5]),
+      ]);
+      expect(p.inFlightBytes).toBe(0);
+    });
+
+    it('keeps one request in flight per lane while other lanes go on', async () => {
+      const [slow, fast] = [new FakeBroker(), new FakeBroker()];
+      slow.autoAck = false;
+      const p = laned([slow, fast], { maxBatchBytes: 200 });
+      const onSlow = Array.from({ length: 5 }, (_, i) => p.send('raw', [record(`s${i}`, 0, 100)]));
+      const onFast = await Promise.all(
+        Array.from({ length: 5 }, (_, i) => p.send('raw', [record(`f${i}`, 1, 100)])),
+      );
+      expect(onFast.flat().map((pos) => pos.offset)).toEqual(['0', '1', '2', '3', '4']);
+      expect(slow.requests).toHaveLength(1); // the rest wait behind it, in order
+      while (slow.requests.length < 5) {
+        slow.release();
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      slow.release();
+      await Promise.all(onSlow);
+      expect(keysOf(slow)).toEqual(['s0', 's1', 's2', 's3', 's4']);
+    });
+
+    it('fails a call when one of its lanes fails, and takes its unsent parts out of the other lanes', async () => {
+      const [bad, busy] = [new FakeBroker(), new FakeBroker()];
+      bad.failWith = Object.assign(new Error('broker gone'), { name: 'KafkaJSConnectionError' });
+      busy.autoAck = false;
+      const p = laned([bad, busy]);
+      const blocker = p.send('raw', [record('first', 1)]); // keeps lane 1 busy
+      while (busy.requests.length === 0) await new Promise((r) => setTimeout(r, 1));
+      const err = await p
+        .send('raw', [record('a', 0), record('b', 1)])
+        .catch((e: unknown) => e as IntakeError);
+      expect(err).toMatchObject({ retriable: true });
+      busy.release();
+      await blocker;
+      await new Promise((r) => setTimeout(r, 5));
+      expect(keysOf(busy)).toEqual(['first']); // 'b' was never sent
+      expect(bad.resets).toBe(1);
+      expect(p.inFlightBytes).toBe(0);
+    });
+
+    it('bounds the bytes of all lanes together', async () => {
+      const brokers = [new FakeBroker(), new FakeBroker()];
+      for (const b of brokers) b.autoAck = false;
+      const p = laned(brokers, { maxInFlightBytes: 500 });
+      const first = p.send('raw', [record('a', 0, 300)]);
+      await expect(p.send('raw', [record('b', 1, 300)])).rejects.toMatchObject({
+        code: 'OVERLOADED',
+      });
+      while (brokers[0]!.requests.length === 0) await new Promise((r) => setTimeout(r, 1));
+      brokers[0]!.release();
+      await first;
+    });
+
+    it('close() drains every lane', async () => {
+      const brokers = [new FakeBroker(), new FakeBroker()];
+      const p = laned(brokers, { lingerMs: 1000 });
+      const pending = p.send('raw', [record('a', 0), record('b', 1)]);
+      await p.close();
+      await expect(pending).resolves.toHaveLength(2);
+      expect(brokers.map((b) => b.recordCount)).toEqual([1, 1]);
+    });
+  });
 });
