@@ -9,6 +9,7 @@ import { StreamClient } from '../../lib/client/stream-client';
 import { readState } from '../../services/cli/fleet/state';
 import { cli } from '../support/fleet-setup';
 import { readTopic, testKafka, waitFor } from '../support/kafka-helpers';
+import { subscribeSse } from '../support/sse';
 import { E2E_FLEET, e2eApiKey } from '../support/test-env';
 
 const TOTAL = 50_000;
@@ -59,28 +60,13 @@ describe('streams through nginx', () => {
 
   it('a subscription sees exactly the processed events of its visitor', async () => {
     const visitor = `dash-${Date.now()}`;
-    const controller = new AbortController();
-    const res = await fetch(
+    const sub = subscribeSse(
       `${E2E_FLEET.baseUrl}/v1/subscribe/processed?key=${visitor}&api_key=${e2eApiKey()}`,
-      { signal: controller.signal },
     );
+    const res = await sub.opened;
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/event-stream');
-    const seen: string[] = [];
-    const reading = (async () => {
-      const decoder = new TextDecoder();
-      let text = '';
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        text += decoder.decode(chunk, { stream: true });
-        let end;
-        while ((end = text.indexOf('\n\n')) >= 0) {
-          const block = text.slice(0, end);
-          text = text.slice(end + 2);
-          const data = block.split('\n').find((l) => l.startsWith('data: '));
-          if (data) seen.push((JSON.parse(data.slice(6)) as { id: string }).id);
-        }
-      }
-    })().catch(() => undefined);
+    const seen = (): string[] => sub.events.map((e) => (JSON.parse(e.data) as { id: string }).id);
     const mine = Array.from({ length: 5 }, (_, i) => `${visitor}-mine-${i}`);
     const others = Array.from({ length: 5 }, (_, i) => `${visitor}-other-${i}`);
     const body = [
@@ -93,10 +79,12 @@ describe('streams through nginx', () => {
       body: JSON.stringify(body),
     });
     expect(posted.status).toBe(202);
-    await waitFor(() => seen.length >= mine.length, { what: 'the visitor’s processed events' });
+    await waitFor(() => sub.events.length >= mine.length, {
+      what: 'the visitor’s processed events',
+    });
     await new Promise((r) => setTimeout(r, 1000)); // nothing else arrives
-    controller.abort();
-    await reading;
-    expect([...seen].sort()).toEqual([...mine].sort());
+    sub.close();
+    await sub.done;
+    expect(seen().sort()).toEqual([...mine].sort());
   });
 });

@@ -10,9 +10,12 @@
  * would stop every write, with min ISR 1 an acknowledged write could sit on one broker only.
  * Node i (1-based) of n listens on INTAKE_KAFKA_PORT + i - 1 and its controller on
  * INTAKE_KAFKA_PORT + n + i - 1 (one broker: the controller on the next port, as before).
+ * NOTE: `INTAKE_KAFKA_FLEET_PORT` is refused with three brokers: its listener binds the
+ * client port + 2, which is then the third broker's client port.
  */
 import { resolve } from 'node:path';
 import { EnvReader } from '../../../lib/config';
+import { IntakeError } from '../../../lib/errors';
 
 export type ServiceKind = 'edge' | 'worker' | 'puller' | 'demo-upstream';
 
@@ -106,6 +109,12 @@ export function makePlan(root: string, options: PlanOptions = {}, env = process.
     serviceEnv: { INTAKE_DRAIN_GRACE_MS: r.str('INTAKE_DRAIN_GRACE_MS', '1000') },
   };
   r.done();
+  if (plan.kafkaFleetPort !== undefined && plan.brokers === 3) {
+    throw new IntakeError(
+      'CONFIG_INVALID',
+      `INTAKE_KAFKA_FLEET_PORT cannot be used with three brokers: its listener binds port ${plan.kafkaPort + 2}, the third broker's client port. Use one broker (drop --brokers 3 / INTAKE_BROKERS=3) or unset INTAKE_KAFKA_FLEET_PORT.`,
+    );
+  }
   return plan;
 }
 

@@ -19,6 +19,7 @@ import { ACKS_ALL } from '../../../lib/kafka/client';
 import { recordOffsets } from '../../../lib/kafka/offsets';
 import { sleep } from '../../../lib/lifecycle';
 import type { Logger } from '../../../lib/logger';
+import { Backoff } from '../../../lib/retry';
 import type { OutboundEntry, OutboundLogPort } from './log-port';
 
 export interface SendPort {
@@ -131,7 +132,7 @@ export class OutboundSender {
   }
 
   private async run(): Promise<void> {
-    let backoff = this.options.retryInitialMs;
+    const backoff = this.newBackoff();
     while (this.queue.length > 0 && !this.stopped) {
       const chunk = this.takeChunk();
       try {
@@ -144,23 +145,23 @@ export class OutboundSender {
         this.queue.splice(0, chunk.length);
         this.sentCount += chunk.length;
         this.failing = null;
-        backoff = this.options.retryInitialMs;
+        backoff.reset();
         const offsets = recordOffsets(chunk, metadata);
         this.deps.onDelivered?.(chunk.map((entry, i) => ({ entry, offset: offsets[i]! })));
       } catch (err) {
         const error = fromKafkaError(err, 'downstream send failed');
         this.failing = error.message;
         this.deps.onFailure?.(error);
+        const wait = backoff.next();
         this.log.warn(
-          { err: error, entries: chunk.length, retryInMs: backoff },
+          { err: error, entries: chunk.length, retryInMs: Math.round(wait) },
           'outbound_send_failed',
         );
         // The next request must not reuse the failed one's sequence numbers.
         await this.deps.producer.reset?.().catch((e: unknown) => {
           this.log.warn({ err: e }, 'producer_reset_failed');
         });
-        await sleep(backoff * (0.5 + Math.random()));
-        backoff = Math.min(backoff * 2, this.options.retryMaxMs);
+        await sleep(wait);
       }
     }
   }
@@ -170,19 +171,26 @@ export class OutboundSender {
    * stops: the entries then stay in the log and are resent at the next start).
    */
   private async removeAcknowledged(chunk: OutboundEntry[]): Promise<void> {
-    let backoff = this.options.retryInitialMs;
+    const backoff = this.newBackoff();
     for (;;) {
       try {
         await this.deps.log.remove(chunk.map((e) => e.seq));
         return;
       } catch (err) {
         this.failing = `outbound log delete failing: ${(err as Error).message}`;
-        this.log.warn({ err, entries: chunk.length, retryInMs: backoff }, 'outbound_remove_failed');
+        const wait = backoff.next();
+        this.log.warn(
+          { err, entries: chunk.length, retryInMs: Math.round(wait) },
+          'outbound_remove_failed',
+        );
         if (this.stopped) return;
-        await sleep(backoff * (0.5 + Math.random()));
-        backoff = Math.min(backoff * 2, this.options.retryMaxMs);
+        await sleep(wait);
       }
     }
+  }
+
+  private newBackoff(): Backoff {
+    return new Backoff(this.options.retryInitialMs, this.options.retryMaxMs);
   }
 
   private takeChunk(): OutboundEntry[] {

@@ -4,6 +4,7 @@
  * bootstrap list the services get, unless a fleet listener (a fault proxy) is set.
  */
 import { resolve } from 'node:path';
+import { IntakeError } from '../../../lib/errors';
 import {
   kafkaBrokers,
   kafkaNodes,
@@ -69,6 +70,20 @@ describe('fleet plan: where the services reach Kafka', () => {
     );
     expect(serviceKafkaBrokers(plan)).toBe('127.0.0.1:19095');
     expect(kafkaBrokers(plan)).toBe('127.0.0.1:19092');
+  });
+
+  it('refuses INTAKE_KAFKA_FLEET_PORT with three brokers (its listener is the third broker port)', () => {
+    const fleetPort = { ...env, INTAKE_KAFKA_FLEET_PORT: '19595' };
+    for (const make of [
+      () => makePlan(root, { brokers: 3 }, fleetPort),
+      () => makePlan(root, {}, { ...fleetPort, INTAKE_BROKERS: '3' }),
+    ]) {
+      expect(make).toThrow(IntakeError);
+      expect(make).toThrow(
+        /INTAKE_KAFKA_FLEET_PORT.*19502.*Use one broker.*unset INTAKE_KAFKA_FLEET_PORT/,
+      );
+    }
+    expect(makePlan(root, { brokers: 1 }, fleetPort).kafkaFleetPort).toBe(19595);
   });
 
   it('refuses a port out of range', () => {

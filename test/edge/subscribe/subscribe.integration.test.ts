@@ -16,50 +16,16 @@ import { createTopic, randomName, testKafka, waitFor } from '../../support/kafka
 import { startTestApp } from '../../support/edge-app';
 import type { TestApp } from '../../support/edge-app';
 import { MemorySink, silentLogger } from '../../support/fakes';
+import { subscribeSse } from '../../support/sse';
+import type { SseSubscription } from '../../support/sse';
 import { TEST_BROKER } from '../../support/test-env';
 
 const READER = 'k-reader';
 const WRITER_ONLY = 'k-writer';
 
-interface SseEvent {
-  id?: string;
-  event?: string;
-  data: string;
-}
-
-/** An SSE reader over fetch: collects events until aborted. */
-function subscribe(url: string, headers: Record<string, string> = {}) {
-  const events: SseEvent[] = [];
-  const controller = new AbortController();
-  const opened = fetch(url, {
-    headers: { authorization: `Bearer ${READER}`, ...headers },
-    signal: controller.signal,
-  });
-  const done = opened.then(async (res) => {
-    const decoder = new TextDecoder();
-    let text = '';
-    try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        text += decoder.decode(chunk, { stream: true });
-        let end;
-        while ((end = text.indexOf('\n\n')) >= 0) {
-          const block = text.slice(0, end);
-          text = text.slice(end + 2);
-          const e: SseEvent = { data: '' };
-          for (const line of block.split('\n')) {
-            if (line.startsWith('id: ')) e.id = line.slice(4);
-            else if (line.startsWith('event: ')) e.event = line.slice(7);
-            else if (line.startsWith('data: ')) e.data = line.slice(6);
-          }
-          if (e.data) events.push(e);
-        }
-      }
-    } catch {
-      // aborted
-    }
-  });
-  return { events, opened, close: () => controller.abort(), done };
-}
+/** A subscription with the reader's key (other headers added or overriding). */
+const subscribe = (url: string, headers: Record<string, string> = {}): SseSubscription =>
+  subscribeSse(url, { authorization: `Bearer ${READER}`, ...headers });
 
 describe('subscriptions (real broker)', () => {
   const kafka = testKafka(TEST_BROKER.brokers);
