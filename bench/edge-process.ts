@@ -1,7 +1,7 @@
 /**
- * One edge process outside the fleet, for the benchmark: the profiled edge (under
- * `--cpu-prof`) and the single-lane edge that shows what the producer lanes changed. It
- * runs `dist/`, so `npm run build` first; resolves once `/readyz` answers 200.
+ * One edge process outside the fleet, for the benchmark (the profiled edge, under
+ * `--cpu-prof`) and for measurements by hand with other settings (`env`). It runs
+ * `dist/`, so `npm run build` first; resolves once `/readyz` answers 200.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';

@@ -25,15 +25,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, release, tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { projectRoot } from '../lib/paths';
 import { attack } from '../test/load/vegeta';
 import { benchFleetEnv } from './harness';
 import { brokerCeiling, clientCeiling, startBareHttp } from './ceilings';
-import { startBenchEdge } from './edge-process';
 import { endToEndLatency } from './latency';
 import { startBenthos } from './peer';
 import { profileEdge } from './profile';
@@ -48,8 +47,8 @@ const WORKER_EVENTS = Number(process.env.BENCH_WORKER_EVENTS ?? 50_000);
 const PIN = process.env.BENCH_PIN !== 'off';
 const BATCH_WORKERS = Number(process.env.BENCH_BATCH_WORKERS ?? 48);
 const GEN_CPU = PIN ? '1' : undefined;
-/** The edge's producer lanes (its default); the client ceiling gets as many producers. */
-const LANES = Number(process.env.INTAKE_PRODUCER_LANES ?? 3);
+/** The edge's producer lanes (its default, 1); the client ceiling gets as many producers. */
+const LANES = Number(process.env.INTAKE_PRODUCER_LANES ?? 1);
 const SUT_CPU = '0';
 // Below the ephemeral range (32768+): a broker restarted between the phases must never
 // find its port taken by an outgoing connection of the load.
@@ -60,7 +59,6 @@ const PORTS = {
   bare: 26190 + OFFSET,
   peer: 26191 + OFFSET,
   profile: 26192 + OFFSET,
-  oneLane: 26193 + OFFSET,
   latencyWorkers: 26150 + OFFSET,
 };
 const STATE = join(ROOT, '.intake', `bench${OFFSET ? `-${OFFSET}` : ''}`);
@@ -239,20 +237,6 @@ async function main(): Promise<void> {
     children.push(benthos);
     pin(bare.pid);
     pin(benthos.pid);
-    // The edge as it was before the producer lanes: one kafkajs producer, one request in
-    // flight (INTAKE_PRODUCER_LANES=1), beside the fleet's edge with the default lanes.
-    const oneLaneDir = mkdtempSync(join(tmpdir(), 'bench-one-lane-'));
-    const oneLane = await startBenchEdge({
-      root: ROOT,
-      brokers: BROKERS,
-      port: PORTS.oneLane,
-      apiKey: key,
-      dir: oneLaneDir,
-      instance: 'bench-one-lane-edge',
-      env: { INTAKE_PRODUCER_LANES: '1' },
-    });
-    children.push(oneLane.process);
-    pin(oneLane.process.pid);
     const edge1 = fleetPids('edge');
     edge1.forEach(pin);
     const brokerEnv = { ...fleetEnv(1) };
@@ -295,13 +279,11 @@ async function main(): Promise<void> {
         await maxRate('Benthos (peer)', `http://127.0.0.1:${PORTS.peer}/v1/events`, shape, key);
         const stop = rssSampler(edge1);
         await maxRate('edge direct (1)', direct, shape, key);
-        await maxRate('edge direct (1), one producer lane', `${oneLane.url}/v1/events`, shape, key);
         await maxRate('nginx + 1 edge', nginx, shape, key);
         rss['one edge, peak'] = Math.max(rss['one edge, peak'] ?? 0, stop());
       }
     }
     for (const c of children.splice(0)) c.kill();
-    rmSync(oneLaneDir, { recursive: true, force: true });
 
     // Phase 2: two edges behind nginx; then latency, the profile and the worker.
     key = await fleetUp(2);
@@ -405,14 +387,6 @@ async function main(): Promise<void> {
     'edge direct / HTTP ceiling, batched 300 B': ratio(
       'edge direct (1), batched 300 B',
       'bare node:http (HTTP ceiling), batched 300 B',
-    ),
-    'edge direct / one producer lane, single': ratio(
-      'edge direct (1), single',
-      'edge direct (1), one producer lane, single',
-    ),
-    'edge direct / one producer lane, batched 300 B': ratio(
-      'edge direct (1), batched 300 B',
-      'edge direct (1), one producer lane, batched 300 B',
     ),
     'Intake / Benthos, single (edge direct)': ratio(
       'edge direct (1), single',

@@ -10,6 +10,7 @@ import type { Admin, PartitionMetadata } from 'kafkajs';
 export class TopicPartitions {
   private readonly counts = new Map<string, number>();
   private readonly hash = Partitioners.DefaultPartitioner();
+  private readonly metadata = new Map<number, PartitionMetadata[]>();
 
   /** Reads the partition count of each topic; throws when a topic does not exist. */
   async refresh(admin: Admin, topics: readonly string[]): Promise<void> {
@@ -30,16 +31,23 @@ export class TopicPartitions {
 
   /** The partition Kafka's default partitioner would choose for this key. */
   partition(topic: string, key: string): number {
-    const partitionMetadata = Array.from(
-      { length: this.count(topic) },
-      (_, partitionId): PartitionMetadata => ({
+    const partitionMetadata = this.metadataOf(this.count(topic));
+    return this.hash({ topic, partitionMetadata, message: { key, value: null } });
+  }
+
+  /** The partitioner only reads the ids; one array per partition count, not one per key. */
+  private metadataOf(count: number): PartitionMetadata[] {
+    let metadata = this.metadata.get(count);
+    if (!metadata) {
+      metadata = Array.from({ length: count }, (_, partitionId): PartitionMetadata => ({
         partitionId,
         leader: 0,
         replicas: [0],
         isr: [0],
         partitionErrorCode: 0,
-      }),
-    );
-    return this.hash({ topic, partitionMetadata, message: { key, value: null } });
+      }));
+      this.metadata.set(count, metadata);
+    }
+    return metadata;
   }
 }

@@ -91,7 +91,7 @@ export function loadEdgeConfig(env: Record<string, string | undefined> = process
         min: 100,
       }),
     },
-    producerLanes: r.int('INTAKE_PRODUCER_LANES', 3, { min: 1, max: 16 }),
+    producerLanes: r.int('INTAKE_PRODUCER_LANES', 1, { min: 1, max: 16 }),
     maxBodyBytes: r.int('INTAKE_MAX_BODY_BYTES', edgeDefaults.maxBodyBytes, { min: 1024 }),
     maxEventBytes: r.int('INTAKE_MAX_EVENT_BYTES', 128 * 1024, { min: 64 }),
     maxEventsPerRequest: r.int('INTAKE_MAX_EVENTS_PER_REQUEST', edgeDefaults.maxEventsPerRequest, {

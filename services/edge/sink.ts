@@ -1,9 +1,10 @@
 /**
  * The edge writes events through the `Sink` port: `store()` resolves only once every
  * event is durable. `KafkaSink` appends to `intake.raw` (acks=all) through one batching
- * producer with one lane per given kafkajs producer (`INTAKE_PRODUCER_LANES`, default 3:
- * partition modulo 3 picks the lane, so one key's events stay in order); unit tests use an
- * in-memory sink.
+ * producer with one lane per given kafkajs producer (`INTAKE_PRODUCER_LANES`, default 1;
+ * partition modulo the lanes picks one, so one key's events stay in order; more lanes pay
+ * off only with a distant broker, see docs/performance.md); unit tests use an in-memory
+ * sink.
  */
 import type { Admin } from 'kafkajs';
 import type { Envelope } from '../../lib/envelope';

@@ -7,11 +7,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import cors from 'cors';
 import express from 'express';
-import { pinoHttp } from 'pino-http';
 import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
 import type { Logger } from '../../../lib/logger';
 import { projectRoot } from '../../../lib/paths';
-import { uuidv7 } from '../../../lib/uuid7';
 import type { EdgeMetrics } from '../metrics';
 import type { Sink } from '../sink';
 import { eventsRoute } from './events-route';
@@ -23,6 +21,7 @@ import type { BodyLimits } from './body';
 import { authenticate } from './auth';
 import type { AuthConfig } from './auth';
 import { sendProblem } from './send-problem';
+import { accessLog } from './access-log';
 import { chunkedStreamRoute } from '../stream/chunked-stream';
 import type { StreamLimits } from '../stream/stream-session';
 import { sseSubscribeRoute } from '../subscribe/subscribe-routes';
@@ -167,41 +166,6 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use(errorHandler(deps.logger, deps.maxBodyBytes));
   return app;
-}
-
-/**
- * pino-http access log with a request id: nginx's `X-Request-Id` when present (so both
- * logs join), else a new one; echoed in the answer. Only 4xx/5xx by default: 2xx at full
- * rate would cost more than the request itself.
- */
-function accessLog(logger: Logger, mode: 'all' | 'errors'): RequestHandler {
-  return pinoHttp({
-    logger: logger.child({ module: 'access' }),
-    genReqId: (req, res) => {
-      const given = req.headers['x-request-id'];
-      const id = typeof given === 'string' && given.length <= 128 ? given : uuidv7();
-      res.setHeader('X-Request-Id', id);
-      return id;
-    },
-    customLogLevel: (_req, res, err) => {
-      if (err || res.statusCode >= 500) return 'error';
-      if (res.statusCode >= 400) return 'warn';
-      return mode === 'all' ? 'info' : 'silent';
-    },
-    serializers: {
-      req: (req: { id: unknown; method: unknown; url: unknown; remoteAddress: unknown }) => ({
-        id: req.id,
-        method: req.method,
-        url: typeof req.url === 'string' ? withoutApiKey(req.url) : req.url,
-        remoteAddress: req.remoteAddress,
-      }),
-    },
-  });
-}
-
-/** The access log never shows a key given in the query (`?api_key=`). */
-export function withoutApiKey(url: string): string {
-  return url.replace(/([?&]api_key=)[^&]*/g, '$1[Redacted]');
 }
 
 function countRequests(metrics: EdgeMetrics): RequestHandler {

@@ -52,4 +52,17 @@ describe('access log', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(lines.length).toBe(before);
   });
+
+  it('never shows an API key given in the query', async () => {
+    const res = await fetch(`${app.base}/v1/events?api_key=secret-key-1&ack=bad`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'req-with-key' },
+      body: '{"type":"fine","key":"v"}',
+    });
+    expect(res.status).toBe(400);
+    await new Promise((r) => setTimeout(r, 20));
+    const line = lines.find((l) => (l.req as { id?: string } | undefined)?.id === 'req-with-key');
+    expect((line?.req as { url: string }).url).toBe('/v1/events?api_key=[Redacted]&ack=bad');
+    expect(JSON.stringify(lines)).not.toContain('secret-key-1');
+  });
 });
