@@ -86,12 +86,10 @@ export function parseBody(
   if (Array.isArray(whole)) {
     if (whole.length === 0)
       throw new BodyError('bad-request', 'The array holds no event; send at least one.');
-    // No event can be larger than the whole body: measure each one only when it could be.
-    const measure = body.length > limits.maxEventBytes;
     return {
       single: false,
       items: whole.map((value: unknown) =>
-        measure && Buffer.byteLength(JSON.stringify(value) ?? '') > limits.maxEventBytes
+        Buffer.byteLength(JSON.stringify(value) ?? '') > limits.maxEventBytes
           ? tooLarge(limits)
           : checked(value, limits.maxDepth - 1),
       ),
