@@ -2,7 +2,8 @@
  * The ceilings the edge is compared with, on the benchmark's broker:
  *
  * - broker: Kafka's own `kafka-producer-perf-test` (Java client, acks=all, idempotent,
- *   linger.ms=2 like the edge's batcher), records/s of a given size;
+ *   linger.ms=2 like the edge's batcher), records/s of a given size, and its latency at a
+ *   fixed rate;
  * - client: a bare kafkajs producer with the edge's batching (idempotent, one request in
  *   flight, batches of up to 1 MiB, acks=all), without HTTP, validation or envelopes;
  * - HTTP: a bare `node:http` handler that parses the JSON body and answers 202, no Kafka.
@@ -13,15 +14,42 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { ACKS_ALL, createProducer } from '../lib/kafka/client';
 
-/** Records/s from kafka-producer-perf-test's last line ("N records sent, X records/sec"). */
-export function brokerCeiling(opts: {
+export interface PerfTestOptions {
   root: string;
   env: NodeJS.ProcessEnv;
   brokers: string;
   topic: string;
   recordBytes: number;
   records: number;
-}): Promise<number> {
+}
+
+export interface PerfTestResult {
+  recordsPerSecond: number;
+  /** Kafka's own send-to-ack latency percentiles, ms. */
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** Records/s from kafka-producer-perf-test's last line, as fast as it can (acks=all). */
+export async function brokerCeiling(opts: PerfTestOptions): Promise<number> {
+  return (await perfTest(opts, -1)).recordsPerSecond;
+}
+
+/**
+ * Kafka's own producer at a fixed rate (records/s): its send-to-ack latency is the floor
+ * for any HTTP front of this broker on this machine at that rate.
+ */
+export function brokerLatency(opts: PerfTestOptions, rate: number): Promise<PerfTestResult> {
+  return perfTest(opts, rate);
+}
+
+// The last line: "N records sent, X records/sec (..), A ms avg latency, M ms max latency,
+// P ms 50th, P ms 95th, P ms 99th, P ms 99.9th."
+const LAST_LINE =
+  /(\d+) records sent, ([\d.]+) records\/sec.*?([\d.]+) ms max latency, (\d+) ms 50th, \d+ ms 95th, (\d+) ms 99th/;
+
+function perfTest(opts: PerfTestOptions, throughput: number): Promise<PerfTestResult> {
   const args = [
     'tool',
     'producer-perf-test',
@@ -32,7 +60,7 @@ export function brokerCeiling(opts: {
     '--record-size',
     String(opts.recordBytes),
     '--throughput',
-    '-1',
+    String(throughput),
     '--producer-props',
     `bootstrap.servers=${opts.brokers}`,
     'acks=all',
@@ -46,10 +74,16 @@ export function brokerCeiling(opts: {
       args,
       { env: opts.env, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
-        const m = /(\d+) records sent, ([\d.]+) records\/sec/.exec(stdout);
+        const m = LAST_LINE.exec(stdout);
         if (err || !m)
           fail(new Error(`producer-perf-test failed: ${err?.message ?? ''}\n${stderr}`));
-        else ok(Number(m[2]));
+        else
+          ok({
+            recordsPerSecond: Number(m[2]),
+            max: Number(m[3]),
+            p50: Number(m[4]),
+            p99: Number(m[5]),
+          });
       },
     );
   });

@@ -43,6 +43,8 @@ interface Results {
     rate: number;
     /** At that rate without workers: the goal's figure (absent in runs before 2026-11-26). */
     edgeAloneMs?: Record<string, number>;
+    /** Kafka's own producer at that rate (absent in runs before 2026-11-26). */
+    kafkaProducerMs?: Record<string, number>;
     edgeMs: Record<string, number>;
     endToEndMs: Record<string, number>;
     edgeStatus: Record<string, number>;
@@ -199,7 +201,7 @@ function markdown(r: Results): string {
     `- HTTP load: ${r.method.generator}. The maximum rate is what the target answers with 2xx in that loop; "failed" counts other answers.`,
     `- Pinning: ${r.method.pinning}.`,
     `- Worker: ${r.method.workerEvents.toLocaleString('en-US')} events of ~300 B already in a raw topic; time from the worker's start to the last output acknowledged (bench/worker-sbml.ts).`,
-    "- Latency: single events at a constant rate (vegeta, open model) of 50% of the measured maximum of nginx + 2 edges: first the fleet as measured (no workers: the goal's figure), then with 2 worker processes (SBML on, default pipeline) consuming; end to end is from the edge's `receivedAt` to a consumer of `intake.processed` seeing the event.",
+    "- Latency: single events at a constant rate (vegeta, open model) of 50% of the measured maximum of nginx + 2 edges: first the fleet as measured (no workers: the goal's figure), then Kafka's own producer at the same rate on the same broker (its send-to-ack latency: the floor), then the fleet with 2 worker processes (SBML on, default pipeline) consuming; end to end is from the edge's `receivedAt` to a consumer of `intake.processed` seeing the event.",
     '',
     '### Results',
     '',
@@ -235,6 +237,16 @@ function markdown(r: Results): string {
                   ],
                 ]
               : []),
+            ...(l.kafkaProducerMs
+              ? [
+                  [
+                    `Kafka's own producer (kafka-producer-perf-test, acks=all), ${l.rate} records/s of 300 B: send to ack`,
+                    l.kafkaProducerMs.p50!,
+                    l.kafkaProducerMs.p99!,
+                    l.kafkaProducerMs.max!,
+                  ],
+                ]
+              : []),
             [
               `edge answer through nginx (vegeta), ${l.rate} req/s, 2 workers running`,
               l.edgeMs.p50!,
@@ -251,7 +263,7 @@ function markdown(r: Results): string {
         )
       : 'not measured',
     '',
-    'The goal is the first row: the fleet as its maximum was measured. With the 2 workers, their pipeline, the topics they write and the latency consumer share the same 2 cores, and at this rate the machine is at capacity: requests queue, which the second row and the end-to-end row show. On a deployment the workers run on machines of their own.',
+    "The goal is the first row: the fleet as its maximum was measured. The second is the floor this broker sets on this machine: Kafka's own Java producer, at the same rate, waits that long for its acks (acks=all), before any HTTP. With the 2 workers, their pipeline, the topics they write and the latency consumer share the same 2 cores, and at this rate the machine is at capacity: requests queue, which the third row and the end-to-end row show. On a deployment the workers run on machines of their own.",
     '',
     '### Memory (RSS at peak)',
     '',

@@ -32,7 +32,8 @@ import { Kafka, logLevel } from 'kafkajs';
 import { projectRoot } from '../lib/paths';
 import { attack } from '../test/load/vegeta';
 import { benchFleetEnv } from './harness';
-import { brokerCeiling, clientCeiling, startBareHttp } from './ceilings';
+import { brokerCeiling, brokerLatency, clientCeiling, startBareHttp } from './ceilings';
+import type { PerfTestResult } from './ceilings';
 import { endToEndLatency } from './latency';
 import { startBenthos } from './peer';
 import { profileEdge } from './profile';
@@ -219,6 +220,7 @@ async function main(): Promise<void> {
   const rss: Record<string, number> = {};
   let latency: Awaited<ReturnType<typeof endToEndLatency>>;
   let halfLoad: Awaited<ReturnType<typeof attack>>;
+  let kafkaAtHalf: PerfTestResult;
   let profile: Awaited<ReturnType<typeof profileEdge>>;
   let worker: Awaited<ReturnType<typeof workerFigures>>;
   const children: ChildProcess[] = [];
@@ -307,6 +309,19 @@ async function main(): Promise<void> {
       seconds: 2 * SECONDS,
       ...(GEN_CPU ? { cpus: GEN_CPU } : {}),
     });
+    say(`Kafka's own producer at ${half} records/s, the latency floor of this broker ...`);
+    await createTopics(['bench.latency']);
+    kafkaAtHalf = await brokerLatency(
+      {
+        root: ROOT,
+        env: fleetEnv(2),
+        brokers: BROKERS,
+        topic: 'bench.latency',
+        recordBytes: 300,
+        records: half * 2 * SECONDS,
+      },
+      half,
+    );
     say(`end-to-end latency at ${Math.round(max / 2)} req/s (50% of ${max}) with 2 workers ...`);
     latency = await endToEndLatency({
       root: ROOT,
@@ -409,6 +424,9 @@ async function main(): Promise<void> {
       'nginx + 1 edge, batched 300 B',
     ),
     'SBML on / off': ratio('worker, SBML on, pass-through', 'worker, SBML off, pass-through'),
+    'edge p99 / Kafka producer p99, single events at half load': +(
+      halfLoad.latencyMs.p99 / kafkaAtHalf.p99
+    ).toFixed(3),
     'SBML on / bare consume->produce': ratio(
       'worker, SBML on, pass-through',
       'bare consume->produce',
@@ -462,6 +480,7 @@ async function main(): Promise<void> {
     latency: {
       rate: latency.rate,
       edgeAloneMs: halfLoad.latencyMs,
+      kafkaProducerMs: { p50: kafkaAtHalf.p50, p99: kafkaAtHalf.p99, max: kafkaAtHalf.max },
       edgeAloneStatus: halfLoad.statusCodes,
       edgeMs: latency.edge.latencyMs,
       edgeStatus: latency.edge.statusCodes,
