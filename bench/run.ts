@@ -322,7 +322,7 @@ async function main(): Promise<void> {
       },
       half,
     );
-    say(`end-to-end latency at ${Math.round(max / 2)} req/s (50% of ${max}) with 2 workers ...`);
+    say(`end-to-end latency at ${half} req/s (50% of ${max}) with 2 workers ...`);
     latency = await endToEndLatency({
       root: ROOT,
       brokers: BROKERS,

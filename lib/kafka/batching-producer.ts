@@ -127,9 +127,7 @@ export class BatchingProducer {
     private readonly options: BatchingProducerOptions = { ...batchingDefaults, ...deps.options },
   ) {
     this.log = deps.logger.child({ module: 'batching-producer' });
-    const producers = Array.isArray(deps.producer)
-      ? (deps.producer as readonly SendBatchPort[])
-      : [deps.producer as SendBatchPort];
+    const producers = ([] as SendBatchPort[]).concat(deps.producer);
     if (producers.length === 0) throw new Error('BatchingProducer needs at least one producer');
     this.lanes = producers.map((producer) => ({
       producer,
