@@ -23,6 +23,8 @@ export interface WorkerConfig {
   sbml: boolean;
   outboundLog: { dir: string; maxEntries: number; maxBytes: number };
   progressIntervalMs: number;
+  /** How long a new owner of a partition waits for its previous owner's records (handover.ts). */
+  handoverTimeoutMs: number;
   pipeline: PipelineConfig;
 }
 
@@ -37,6 +39,7 @@ export const workerDefaults = {
   outboundLogMaxEntries: 200_000,
   outboundLogMaxBytes: 256 * 1024 * 1024,
   progressIntervalMs: 1000,
+  handoverTimeoutMs: 10_000,
   /** At shutdown, how long to wait for the outbound log to drain (the rest is resent at start). */
   shutdownDeliveryWaitMs: 10_000,
 };
@@ -88,6 +91,9 @@ export function loadWorkerConfig(
     },
     progressIntervalMs: r.int('INTAKE_PROGRESS_INTERVAL_MS', workerDefaults.progressIntervalMs, {
       min: 10,
+    }),
+    handoverTimeoutMs: r.int('INTAKE_HANDOVER_TIMEOUT_MS', workerDefaults.handoverTimeoutMs, {
+      min: 0,
     }),
     pipeline: readPipelineConfig(r),
   };

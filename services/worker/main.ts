@@ -2,10 +2,11 @@
  * The worker service: owns startup and shutdown order.
  *
  * Start: config -> topic metadata -> producer -> outbound log (SBML) -> resend everything
- * still in the log (before any new input) -> admin server -> consumer -> progress publisher.
+ * still in the log (before any new input) -> admin server -> progress view (hand-over of
+ * partitions, when scoring) -> consumer -> progress publisher.
  * SIGTERM: stop fetching and finish the running chunk (log, commit) -> leave the group ->
  * deliver what the log holds (bounded wait; what remains is resent on the next start) ->
- * publish progress -> close the log -> disconnect -> exit 0.
+ * publish progress -> stop the progress view -> close the log -> disconnect -> exit 0.
  */
 import type { Server } from 'node:http';
 import { mkdirSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { startAdminServer } from '../../lib/http/admin-server';
 import { BatchingProducer } from '../../lib/kafka/batching-producer';
 import { createConsumer, createKafka, createProducer } from '../../lib/kafka/client';
 import { TopicPartitions } from '../../lib/kafka/partitioner';
+import { TopicView, memoryStore } from '../../lib/kafka/topic-view';
 import { ResettableProducer } from '../../lib/kafka/resettable-producer';
 import { exitOnStartupFailure, handleShutdownSignals, sleep } from '../../lib/lifecycle';
 import { createLogger } from '../../lib/logger';
@@ -27,9 +29,12 @@ import type { OutboundLogPort } from './outbound/log-port';
 import { openOutboundLog } from './outbound/outbound-log';
 import { DeliveryProgress } from './outbound/progress';
 import { ProgressPublisher } from './outbound/progress-publisher';
+import type { ProgressRecord } from './outbound/progress-publisher';
 import { Replier } from './outbound/replier';
 import { OutboundSender } from './outbound/sender';
+import type { SendPort } from './outbound/sender';
 import { createPipeline } from './pipeline/create-pipeline';
+import { Handover } from './state/handover';
 import { StateRestorer } from './state/state-restorer';
 
 async function main(): Promise<void> {
@@ -71,7 +76,7 @@ async function main(): Promise<void> {
     log = opened;
     sender = new OutboundSender({
       log: opened,
-      producer: kafkaProducer,
+      producer: faultDelaySends(kafkaProducer, logger),
       logger,
       options: { ackTimeoutMs: config.producer.ackTimeoutMs },
       onDelivered: (delivered) => {
@@ -111,7 +116,26 @@ async function main(): Promise<void> {
     config: config.pipeline,
     instance: config.instance,
   });
-  const restorer = new StateRestorer({ kafka, topic: topics.scores, scorer, logger });
+  // Followed live: a new owner of a partition waits on it before restoring its state.
+  const progressView = new TopicView<ProgressRecord>({
+    kafka,
+    topic: topics.progress,
+    store: memoryStore(),
+    logger,
+    parse: (value) => JSON.parse(value.toString()) as ProgressRecord,
+  });
+  const handoverAdmin = kafka.admin();
+  const handover = new Handover({
+    admin: handoverAdmin,
+    groupId: config.groupId,
+    rawTopic: topics.raw,
+    progress: progressView,
+    pendingHere: (p) => progress.hasPending(p),
+    worker: config.instance,
+    timeoutMs: config.handoverTimeoutMs,
+    logger,
+  });
+  const restorer = new StateRestorer({ kafka, topic: topics.scores, scorer, handover, logger });
   const consumer: RawConsumer = new RawConsumer({
     consumer: createConsumer(kafka, { groupId: config.groupId }),
     delivery,
@@ -133,7 +157,6 @@ async function main(): Promise<void> {
     rawTopic: topics.raw,
     progressTopic: topics.progress,
     worker: config.instance,
-    owned: () => consumer.assignedPartitions,
     logger,
     intervalMs: config.progressIntervalMs,
   });
@@ -158,6 +181,10 @@ async function main(): Promise<void> {
       };
     },
   });
+  if (scorer) {
+    await handoverAdmin.connect();
+    await progressView.start();
+  }
   await consumer.start();
   publisher.start();
   logger.info(
@@ -173,6 +200,10 @@ async function main(): Promise<void> {
     }
     await directProducer?.close();
     await publisher.stop();
+    if (scorer) {
+      await progressView.stop();
+      await handoverAdmin.disconnect();
+    }
     await log?.close();
     await kafkaProducer.disconnect();
     await new Promise<void>((resolve) => adminServer.close(() => resolve()));
@@ -190,6 +221,25 @@ function faultAfterLogSync(logger: Logger): (() => void) | undefined {
     logger.warn({ fault: 'crash-after-log-sync' }, 'fault_injected_killing_self');
     logger.flush();
     process.kill(process.pid, 'SIGKILL');
+  };
+}
+
+/**
+ * `INTAKE_FAULT=delay-sends:<ms>`: every downstream send of the outbound log waits that
+ * long first, so records stay in the log after their input was committed: the tests use
+ * it to hand partitions over while a worker still has records in flight.
+ */
+function faultDelaySends(producer: SendPort, logger: Logger): SendPort {
+  const match = /^delay-sends:(\d+)$/.exec(process.env.INTAKE_FAULT ?? '');
+  if (!match) return producer;
+  const ms = Number(match[1]);
+  logger.warn({ fault: 'delay-sends', ms }, 'fault_injected_delaying_sends');
+  return {
+    sendBatch: async (batch) => {
+      await sleep(ms);
+      return producer.sendBatch(batch);
+    },
+    reset: () => producer.reset?.() ?? Promise.resolve(),
   };
 }
 

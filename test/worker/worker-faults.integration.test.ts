@@ -1,6 +1,7 @@
 /**
  * Real worker processes against a real broker, under faults: a crash between the log
- * sync and the send, SIGKILL under continuous load, and workers joining and leaving.
+ * sync and the send, SIGKILL under continuous load, workers joining and leaving, and a
+ * partition handed over while its previous owner still has score records in flight.
  * Every event written to the raw topic must reach the processed topic or the DLQ; after
  * dedup by id nothing is missing. Duplicate counts are printed for the report.
  */
@@ -114,6 +115,65 @@ describe('worker under faults (real processes, real broker)', () => {
     expect(dead[0]?.headers['intake-dlq-step']).toBe('validate');
     expect(dead[0]?.headers['intake-dlq-reason']).toMatch(/quantity must be >= 1/);
     await second.kill('SIGTERM');
+  });
+
+  it("keeps every visitor's count exact when partitions move while the previous owner still has score records in flight", async () => {
+    const topics = await freshTopics();
+    const groupId = randomName('g');
+    const visitors = 12;
+    const perRound = 240; // 20 page views per visitor per round
+    const sendRound = async (round: number): Promise<string[]> => {
+      const messages = Array.from({ length: perRound }, (_, i) =>
+        rawEvent(`handover-${round}-${i}`, `visitor-${i % visitors}`),
+      );
+      await producer.send({ topic: topics.raw, acks: -1, messages });
+      return messages.map((m) => m.headers['intake-id']!);
+    };
+    /** The last score record of each visitor, in topic order: what compaction keeps. */
+    const lastCounts = (messages: { key: string | null; value: string }[]): Map<string, number> =>
+      new Map(
+        messages.map((m) => [
+          m.key ?? '',
+          (JSON.parse(m.value) as { counts: { pageViews: number } }).counts.pageViews,
+        ]),
+      );
+    const exact = (counts: Map<string, number>): boolean =>
+      counts.size === visitors &&
+      [...counts.values()].every((n) => n === 2 * (perRound / visitors));
+
+    // The first owner commits its input once the records are in its log, and sends them
+    // 6 s later: partitions move to the second worker while they are still in flight.
+    const first = new WorkerProcess('w-hand-1', { topics, groupId, stateDir });
+    await first.start({ INTAKE_FAULT: 'delay-sends:6000' });
+    await first.ready();
+    const ids = await sendRound(0);
+    await waitFor(async () => (await first.metric('intake_worker_consumed_total')) >= perRound, {
+      what: 'the first worker committed round 0',
+    });
+    const second = new WorkerProcess('w-hand-2', {
+      topics,
+      groupId,
+      stateDir,
+      env: { INTAKE_HANDOVER_TIMEOUT_MS: '60000' },
+    });
+    await second.start();
+    await second.ready();
+    ids.push(...(await sendRound(1)));
+    const audit = await auditDelivery(kafka, [topics.processed], ids, 120_000);
+    expect(audit.missing).toEqual([]);
+    await waitFor(async () => (await second.metric('intake_worker_consumed_total')) > 0, {
+      what: 'the second worker took partitions over',
+    });
+    const settled = await readTopic(kafka, topics.scores, (m) => exact(lastCounts(m)), 60_000);
+    expect(Object.fromEntries(lastCounts(settled))).toEqual(
+      Object.fromEntries(Array.from({ length: visitors }, (_, v) => [`visitor-${v}`, 40])),
+    );
+    // Both drain their logs on SIGTERM: no late record may undo a count afterwards.
+    expect(await first.kill('SIGTERM')).toBe(0);
+    expect(await second.kill('SIGTERM')).toBe(0);
+    const all = await readTopic(kafka, topics.scores, (m) => m.length >= settled.length);
+    expect(exact(lastCounts(all))).toBe(true);
+    expect(readFileSync(second.logFile, 'utf8')).toContain('handover_settled');
   });
 
   it('resends what the log holds after a crash between the log sync and the send', async () => {

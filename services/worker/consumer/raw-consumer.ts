@@ -8,7 +8,8 @@
  *
  * - Offsets are never auto-committed, and never ahead of durability: a crash at any point
  *   either re-reads uncommitted input or resends from the log (duplicates keep their id).
- * - Heartbeats come from the processing loop, not from a timer.
+ * - Heartbeats come from the processing loop, not from a timer (also while a newly
+ *   assigned partition waits for its state).
  * - Backpressure: while the delivery says pause (log full, downstream failing, store
  *   failing) the loop waits, heartbeating, and takes no new input; nothing is dropped.
  * - Rebalance: a chunk of a revoked partition (`isStale`) stops before its hand-off; what
@@ -84,7 +85,16 @@ export class RawConsumer {
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     const { consumer, metrics, delivery } = this.deps;
-    await this.deps.beforePartition?.(batch.partition);
+    if (this.deps.beforePartition) {
+      // Heartbeat while the partition's state is restored: a hand-over can take seconds.
+      let waiting = true;
+      const before = this.deps.beforePartition(batch.partition).finally(() => (waiting = false));
+      while (waiting) {
+        await Promise.race([before, sleep(1000)]);
+        if (waiting) await payload.heartbeat();
+      }
+      await before;
+    }
     for (let i = 0; i < batch.messages.length; i += this.deps.maxRecordsPerChunk) {
       if (!(await this.waitUntilAllowed(payload))) return;
       const messages = batch.messages.slice(i, i + this.deps.maxRecordsPerChunk);

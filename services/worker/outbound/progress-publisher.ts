@@ -4,6 +4,10 @@
  * every input record is delivered downstream (`deliveredUpTo`) and the committed position
  * (`committedNext`). Edges answer receipts from it without per-event state. Published on
  * an interval, only when a partition's position changed.
+ *
+ * Every partition this worker handled is published while its position changes, also after
+ * a rebalance took it away: the records still in the outbound log keep being acknowledged,
+ * and the next owner waits for that (see `state/handover.ts`).
  */
 import type { Producer } from 'kafkajs';
 import { ACKS_ALL } from '../../../lib/kafka/client';
@@ -36,7 +40,6 @@ export class ProgressPublisher {
       rawTopic: string;
       progressTopic: string;
       worker: string;
-      owned: () => number[];
       logger: Logger;
       intervalMs: number;
     },
@@ -55,7 +58,7 @@ export class ProgressPublisher {
   /** Publishes what changed; failures are logged and retried on the next tick. */
   async publish(): Promise<void> {
     const records: ProgressRecord[] = [];
-    for (const partition of this.deps.owned()) {
+    for (const partition of this.deps.progress.partitionsKnown()) {
       const snap = this.deps.progress.snapshot(partition);
       if (!snap) continue;
       const fingerprint = `${snap.deliveredUpTo}/${snap.committedNext}`;

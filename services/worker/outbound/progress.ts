@@ -71,6 +71,11 @@ export class DeliveryProgress {
     };
   }
 
+  /** True while some outbound record of the partition is not acknowledged yet. */
+  hasPending(partition: number): boolean {
+    return (this.partitions.get(partition)?.queue.length ?? 0) > 0;
+  }
+
   partitionsKnown(): number[] {
     return [...this.partitions.keys()];
   }

@@ -1,13 +1,15 @@
 /**
  * Restores the scorer's per-partition state after each rebalance: for every newly
- * assigned raw partition, it reads the same partition of the compacted scores topic up to
- * its end and loads it into the scorer; revoked partitions are forgotten. The consumer
+ * assigned raw partition, it waits for the hand-over (the previous owner's score records
+ * delivered, `handover.ts`), then reads the same partition of the compacted scores topic
+ * up to its end and loads it into the scorer; revoked partitions are forgotten. The consumer
  * awaits `ready(p)` before processing partition p, so no event is scored on a state that
  * was not restored yet.
  */
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../../../lib/logger';
 import type { ScoreStep } from '../pipeline/steps/score-step';
+import type { Handover } from './handover';
 import { readPartitions } from './read-partitions';
 
 export class StateRestorer {
@@ -19,6 +21,8 @@ export class StateRestorer {
       kafka: Kafka;
       topic: string;
       scorer: ScoreStep | null;
+      /** Absent: restore at once (one worker alone, or tests of the restore itself). */
+      handover?: Pick<Handover, 'settled'>;
       logger: Logger;
     },
   ) {
@@ -37,17 +41,20 @@ export class StateRestorer {
     const fresh = partitions.filter((p) => !this.restores.has(p));
     if (fresh.length === 0) return;
     const started = Date.now();
-    const restore = readPartitions(this.deps.kafka, this.deps.topic, fresh).then((records) => {
-      for (const p of fresh)
-        scorer.restore(
-          p,
-          records.filter((r) => r.partition === p),
+    const settled = this.deps.handover?.settled(fresh) ?? Promise.resolve();
+    const restore = settled
+      .then(() => readPartitions(this.deps.kafka, this.deps.topic, fresh))
+      .then((records) => {
+        for (const p of fresh)
+          scorer.restore(
+            p,
+            records.filter((r) => r.partition === p),
+          );
+        this.log.info(
+          { partitions: fresh, records: records.length, ms: Date.now() - started },
+          'state_restored',
         );
-      this.log.info(
-        { partitions: fresh, records: records.length, ms: Date.now() - started },
-        'state_restored',
-      );
-    });
+      });
     for (const p of fresh) {
       this.restores.set(
         p,

@@ -110,6 +110,18 @@ describe('score step (purchase propensity)', () => {
     ['add_to_cart', { sku: 'S1', quantity: 1, price: 50 }],
   ];
 
+  /** Runs the sequence at offsets 0.. and returns the step and its published records. */
+  const runSequence = (): { step: ScoreStep; published: { key: string; value: unknown }[] } => {
+    const step = new ScoreStep({ maxVisitorsPerPartition: 100 });
+    const published: { key: string; value: unknown }[] = [];
+    sequence.forEach(([type, data], i) => {
+      const c = ctx(i);
+      step.run(event(type, data), c);
+      published.push(...c.side.map((s) => ({ key: s.key, value: s.value })));
+    });
+    return { step, published };
+  };
+
   it('scores a known sequence to the documented value and publishes the full state', () => {
     const step = new ScoreStep({ maxVisitorsPerPartition: 100 });
     let last: (StepContext & { side: SideRecord[] }) | undefined;
@@ -130,13 +142,7 @@ describe('score step (purchase propensity)', () => {
   });
 
   it('does not apply a replayed offset twice, and restores the same state from its records', () => {
-    const step = new ScoreStep({ maxVisitorsPerPartition: 100 });
-    const published: { key: string; value: unknown }[] = [];
-    sequence.forEach(([type, data], i) => {
-      const c = ctx(i);
-      step.run(event(type, data), c);
-      published.push(...c.side.map((s) => ({ key: s.key, value: s.value })));
-    });
+    const { step, published } = runSequence();
     const before = step.get(0, 'visitor-1');
     step.run(event('add_to_cart', { sku: 'S1', quantity: 1, price: 50 }), ctx(5)); // replay of offset 5
     expect(step.get(0, 'visitor-1')).toEqual(before);
@@ -149,6 +155,20 @@ describe('score step (purchase propensity)', () => {
     expect((next.side[0]!.value as ScoreRecord).score).toBe(
       expectedScore({ pv: 3, prod: 3, cart: 1, co: 0 }),
     );
+  });
+
+  it('restores the record of the highest raw offset, whatever order they were published in', () => {
+    const { step, published } = runSequence();
+    const latest = step.get(0, 'visitor-1');
+    // A previous owner's record resent late lands after the newer ones; and junk is skipped.
+    const late = [
+      ...published.slice(1),
+      published[0]!,
+      { key: 'visitor-1', value: { offset: 'x' } },
+    ];
+    const restored = new ScoreStep({ maxVisitorsPerPartition: 100 });
+    restored.restore(0, late);
+    expect(restored.get(0, 'visitor-1')).toEqual(latest);
   });
 
   it('keeps at most the configured number of visitors per partition', () => {

@@ -62,12 +62,17 @@ export class ScoreStep implements Step {
     return ok({ ...event, propensity: record.score } as Envelope);
   }
 
-  /** Rebuilds a partition's state from its published score records (last one wins). */
+  /**
+   * Rebuilds a partition's state from its published score records: per visitor, the one
+   * of the highest raw offset (a record resent late by a previous owner does not win).
+   */
   restore(partition: number, records: Iterable<{ key: string; value: unknown }>): number {
     const visitors = this.partition(partition);
     let n = 0;
     for (const { key, value } of records) {
       if (!isScoreRecord(value)) continue;
+      const known = visitors.get(key);
+      if (known && BigInt(known.offset) > BigInt(value.offset)) continue;
       this.remember(visitors, { ...value, visitorId: key });
       n += 1;
     }
@@ -115,6 +120,7 @@ function isScoreRecord(value: unknown): value is ScoreRecord {
     v !== null &&
     typeof v.score === 'number' &&
     typeof v.offset === 'string' &&
+    /^\d+$/.test(v.offset) &&
     typeof v.counts === 'object' &&
     v.counts !== null
   );
