@@ -21,7 +21,7 @@ export class StateRestorer {
       kafka: Kafka;
       topic: string;
       scorer: ScoreStep | null;
-      /** Absent: restore at once (one worker alone, or tests of the restore itself). */
+      /** Absent: restore at once, without waiting for a previous owner (tests). */
       handover?: Pick<Handover, 'settled'>;
       logger: Logger;
     },
