@@ -64,6 +64,13 @@ async function counter(port: number, name: string): Promise<number> {
   return metricValue(text, name);
 }
 
+/**
+ * This test's visitors: the other e2e tests share the fleet and send events of their own
+ * (the load smoke keys its page views `visitor-0` to `visitor-999`), so exact scores need
+ * keys no other test uses.
+ */
+const VISITOR = 'e2e-fleet-visitor';
+
 describe('local fleet end to end', () => {
   it('delivers 5,000 posted events exactly once to intake.processed, with work on every edge and worker', async () => {
     const SINGLE = 1000;
@@ -75,7 +82,7 @@ describe('local fleet end to end', () => {
         post({
           id: `e2e-single-${i}`,
           type: 'page_view',
-          key: `visitor-${i % 97}`,
+          key: `${VISITOR}-${i % 97}`,
           data: { path: `/p/${i}` },
         }),
       );
@@ -86,7 +93,7 @@ describe('local fleet end to end', () => {
           Array.from({ length: BATCH_SIZE }, (_, i) => ({
             id: `e2e-batch-${b}-${i}`,
             type: 'product_view',
-            key: `visitor-${(b * BATCH_SIZE + i) % 97}`,
+            key: `${VISITOR}-${(b * BATCH_SIZE + i) % 97}`,
             data: { sku: `sku-${i}` },
           })),
         ),
@@ -154,7 +161,7 @@ describe('local fleet end to end', () => {
     ).length;
     const score = await waitFor(
       async () => {
-        const res = await fetch(`${E2E_FLEET.baseUrl}/v1/visitors/visitor-1/score`, {
+        const res = await fetch(`${E2E_FLEET.baseUrl}/v1/visitors/${VISITOR}-1/score`, {
           headers: auth(),
         });
         if (res.status !== 200) return undefined;
@@ -166,7 +173,7 @@ describe('local fleet end to end', () => {
           ? body
           : undefined;
       },
-      { timeoutMs: 30_000, what: 'visitor-1 score' },
+      { timeoutMs: 30_000, what: `${VISITOR}-1 score` },
     );
     expect(score.score).toBeGreaterThan(0);
     expect(score.score).toBeLessThan(1);
