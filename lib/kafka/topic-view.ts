@@ -82,7 +82,7 @@ export class TopicView<T> {
       topic: string;
       store: ViewStore<T>;
       logger: Logger;
-      /** Parses a record value; null skips it. */
+      /** Parses a record value; null deletes the key; a throw skips the record (logged). */
       parse: (value: Buffer) => T | null;
     },
   ) {
@@ -134,7 +134,17 @@ export class TopicView<T> {
         for (const m of batch.messages) {
           if (!m.key) continue;
           const key = m.key.toString();
-          const value = m.value ? parse(m.value) : null;
+          let value: T | null;
+          try {
+            value = m.value ? parse(m.value) : null;
+          } catch (err) {
+            // One unreadable record must not stop the view: skip it, keep the key's last value.
+            this.log.warn(
+              { err, key, partition: batch.partition, offset: m.offset },
+              'view_record_unreadable',
+            );
+            continue;
+          }
           if (value === null) store.delete(key);
           else store.put(key, value);
         }

@@ -28,7 +28,7 @@ import type { Delivery } from './outbound/delivery';
 import type { OutboundLogPort } from './outbound/log-port';
 import { openOutboundLog } from './outbound/outbound-log';
 import { DeliveryProgress } from './outbound/progress';
-import { ProgressPublisher } from './outbound/progress-publisher';
+import { ProgressPublisher, parseProgressRecord } from './outbound/progress-publisher';
 import type { ProgressRecord } from './outbound/progress-publisher';
 import { Replier } from './outbound/replier';
 import { OutboundSender } from './outbound/sender';
@@ -122,7 +122,7 @@ async function main(): Promise<void> {
     topic: topics.progress,
     store: memoryStore(),
     logger,
-    parse: (value) => JSON.parse(value.toString()) as ProgressRecord,
+    parse: parseProgressRecord,
   });
   const handoverAdmin = kafka.admin();
   const handover = new Handover({

@@ -26,6 +26,21 @@ export interface ProgressRecord {
 
 export const progressKey = (topic: string, partition: number): string => `${topic}/${partition}`;
 
+/** A progress record read back from the topic; throws on anything else (a view skips it). */
+export function parseProgressRecord(value: Buffer): ProgressRecord {
+  const v = JSON.parse(value.toString()) as Partial<ProgressRecord> | null;
+  const offset = /^\d+$/;
+  if (
+    typeof v?.worker !== 'string' ||
+    typeof v.deliveredUpTo !== 'string' ||
+    !offset.test(v.deliveredUpTo) ||
+    typeof v.committedNext !== 'string' ||
+    !offset.test(v.committedNext)
+  )
+    throw new Error('not a progress record');
+  return v as ProgressRecord;
+}
+
 export class ProgressPublisher {
   private timer: NodeJS.Timeout | null = null;
   private readonly last = new Map<number, string>();

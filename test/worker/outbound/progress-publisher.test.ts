@@ -1,6 +1,9 @@
 import { TopicPartitions } from '../../../lib/kafka/partitioner';
 import { DeliveryProgress } from '../../../services/worker/outbound/progress';
-import { ProgressPublisher } from '../../../services/worker/outbound/progress-publisher';
+import {
+  ProgressPublisher,
+  parseProgressRecord,
+} from '../../../services/worker/outbound/progress-publisher';
 import type { ProgressRecord } from '../../../services/worker/outbound/progress-publisher';
 import { silentLogger } from '../../support/fakes';
 
@@ -46,5 +49,29 @@ describe('ProgressPublisher', () => {
 
     await publisher.publish();
     expect(sent).toHaveLength(2);
+  });
+});
+
+describe('parseProgressRecord', () => {
+  const record = {
+    topic: 'raw',
+    partition: 0,
+    deliveredUpTo: '5',
+    committedNext: '7',
+    worker: 'w',
+  };
+
+  it('reads back what the publisher writes', () => {
+    expect(parseProgressRecord(Buffer.from(JSON.stringify(record)))).toEqual(record);
+  });
+
+  it.each([
+    ['not JSON', '{'],
+    ['null', 'null'],
+    ['an offset that is not a number', JSON.stringify({ ...record, deliveredUpTo: 'x' })],
+    ['no worker', JSON.stringify({ ...record, worker: undefined })],
+    ['a number for an offset', JSON.stringify({ ...record, committedNext: 7 })],
+  ])('throws on %s, so a view skips it', (_, text) => {
+    expect(() => parseProgressRecord(Buffer.from(text))).toThrow();
   });
 });
