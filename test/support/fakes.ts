@@ -2,7 +2,13 @@
  * Fakes for unit tests (never used by integration tests, which talk to a real broker).
  */
 import pino from 'pino';
-import type { ProducerBatch, RecordMetadata } from 'kafkajs';
+import type {
+  ConsumerRunConfig,
+  Kafka,
+  KafkaMessage,
+  ProducerBatch,
+  RecordMetadata,
+} from 'kafkajs';
 import type { Envelope } from '../../lib/envelope';
 import type { Health } from '../../lib/lifecycle';
 import type { Logger } from '../../lib/logger';
@@ -161,5 +167,188 @@ export class MemoryOutboundLog implements OutboundLogPort {
 
   close(): Promise<void> {
     return Promise.resolve();
+  }
+}
+
+/** One record a fake topic partition holds (its offset is its index). */
+export interface FakeRecord {
+  key: string | null;
+  value: string | null;
+}
+
+/** One partition's offsets as `admin.fetchTopicOffsets` reports them. */
+export interface FakeTopicOffsets {
+  partition: number;
+  low: string;
+  high: string;
+}
+
+/** The admin client of a `FakeKafka`: the methods the services use, with what they did. */
+export class FakeAdmin {
+  connected = false;
+  disconnected = false;
+  readonly deletedGroups: string[] = [];
+
+  constructor(private readonly kafka: FakeKafka) {}
+
+  connect(): Promise<void> {
+    this.connected = true;
+    return Promise.resolve();
+  }
+
+  disconnect(): Promise<void> {
+    this.disconnected = true;
+    return Promise.resolve();
+  }
+
+  fetchTopicOffsets(topic: string): Promise<(FakeTopicOffsets & { offset: string })[]> {
+    this.kafka.offsetFetches.push(topic);
+    const failure = this.kafka.fetchOffsetsFailures.shift();
+    if (failure) return Promise.reject(failure);
+    return Promise.resolve(this.kafka.topicOffsets().map((o) => ({ ...o, offset: o.high })));
+  }
+
+  deleteGroups(groupIds: string[]): Promise<unknown[]> {
+    this.deletedGroups.push(...groupIds);
+    if (this.kafka.deleteGroupsError) return Promise.reject(this.kafka.deleteGroupsError);
+    return Promise.resolve(groupIds.map((groupId) => ({ groupId, errorCode: 0 })));
+  }
+}
+
+/** A consumer of a `FakeKafka`: records its calls; tests hand it messages or batches. */
+export class FakeConsumer {
+  readonly events = { GROUP_JOIN: 'consumer.group_join' } as const;
+  connected = false;
+  disconnected = false;
+  readonly subscriptions: { topic: string; fromBeginning?: boolean }[] = [];
+  runConfig: ConsumerRunConfig | null = null;
+  private readonly listeners = new Map<string, (() => void)[]>();
+
+  constructor(readonly groupId: string) {}
+
+  on(event: string, listener: () => void): () => void {
+    this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener]);
+    return () => undefined;
+  }
+
+  emit(event: string): void {
+    for (const listener of this.listeners.get(event) ?? []) listener();
+  }
+
+  connect(): Promise<void> {
+    this.connected = true;
+    return Promise.resolve();
+  }
+
+  subscribe(subscription: { topic: string; fromBeginning?: boolean }): Promise<void> {
+    this.subscriptions.push(subscription);
+    return Promise.resolve();
+  }
+
+  run(config: ConsumerRunConfig): Promise<void> {
+    this.runConfig = config;
+    return Promise.resolve();
+  }
+
+  disconnect(): Promise<void> {
+    this.disconnected = true;
+    return Promise.resolve();
+  }
+
+  /** Hands one message to `eachMessage`, as the consumer loop would. */
+  async message(partition: number, offset: number, record: FakeRecord): Promise<void> {
+    const eachMessage = this.runConfig?.eachMessage;
+    if (!eachMessage) throw new Error('the consumer runs no eachMessage');
+    const topic = this.subscriptions[0]?.topic ?? '';
+    await eachMessage({ topic, partition, message: kafkaMessage(offset, record) } as never);
+  }
+
+  /** Hands one batch to `eachBatch`: `records` at offsets `first`, `first + 1`, ... */
+  async batch(partition: number, first: number, records: FakeRecord[]): Promise<void> {
+    const eachBatch = this.runConfig?.eachBatch;
+    if (!eachBatch) throw new Error('the consumer runs no eachBatch');
+    const topic = this.subscriptions[0]?.topic ?? '';
+    const messages = records.map((r, i) => kafkaMessage(first + i, r));
+    await eachBatch({ batch: { topic, partition, messages } } as never);
+  }
+}
+
+function kafkaMessage(offset: number, record: FakeRecord): KafkaMessage {
+  return {
+    key: record.key === null ? null : Buffer.from(record.key),
+    value: record.value === null ? null : Buffer.from(record.value),
+    offset: String(offset),
+    timestamp: '0',
+    attributes: 0,
+    headers: {},
+  };
+}
+
+/**
+ * A kafkajs `Kafka` stand-in serving one topic from memory, with the admin and consumer
+ * methods the services call. By default a consumer that runs `eachBatch` is served every
+ * stored record, one batch per partition; with `autoServe` off, tests hand it batches.
+ */
+export class FakeKafka {
+  /** The topic's records by partition (a record's offset is its index). */
+  readonly data = new Map<number, FakeRecord[]>();
+  /** What the admin reports; by default derived from `data` (low 0, high = length). */
+  offsets: FakeTopicOffsets[] | null = null;
+  autoServe = true;
+  /** Failures the next offset fetches throw, one each. */
+  readonly fetchOffsetsFailures: Error[] = [];
+  deleteGroupsError: Error | null = null;
+  readonly offsetFetches: string[] = [];
+  /** What a served `eachBatch` threw. */
+  readonly serveErrors: unknown[] = [];
+  readonly admins: FakeAdmin[] = [];
+  readonly consumers: FakeConsumer[] = [];
+  private readonly runWaiters: ((consumer: FakeConsumer) => void)[] = [];
+
+  /** The fake, typed as what the services take. */
+  get kafka(): Kafka {
+    return this as unknown as Kafka;
+  }
+
+  topicOffsets(): FakeTopicOffsets[] {
+    return (
+      this.offsets ??
+      [...this.data].map(([partition, records]) => ({
+        partition,
+        low: '0',
+        high: String(records.length),
+      }))
+    );
+  }
+
+  admin(): FakeAdmin {
+    const admin = new FakeAdmin(this);
+    this.admins.push(admin);
+    return admin;
+  }
+
+  consumer(config: { groupId: string }): FakeConsumer {
+    const consumer = new FakeConsumer(config.groupId);
+    const run = consumer.run.bind(consumer);
+    consumer.run = async (runConfig) => {
+      await run(runConfig);
+      for (const notify of this.runWaiters.splice(0)) notify(consumer);
+      if (this.autoServe && runConfig.eachBatch)
+        setImmediate(() => {
+          this.serve(consumer).catch((err: unknown) => this.serveErrors.push(err));
+        });
+    };
+    this.consumers.push(consumer);
+    return consumer;
+  }
+
+  /** Resolves with the next consumer that starts running. */
+  nextRun(): Promise<FakeConsumer> {
+    return new Promise((resolve) => this.runWaiters.push(resolve));
+  }
+
+  private async serve(consumer: FakeConsumer): Promise<void> {
+    for (const [partition, records] of this.data)
+      if (records.length > 0) await consumer.batch(partition, 0, records);
   }
 }
