@@ -14,15 +14,15 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pino from 'pino';
 import { projectRoot } from '../lib/paths';
-import type { NewEntry } from '../services/worker/outbound/log-port';
+import type { OutboundRecord } from '../services/worker/outbound/record';
 import { openOutboundLog } from '../services/worker/outbound/outbound-log';
 
 const N = Number(process.env.BENCH_RECORDS ?? 50_000);
 const ACK_LAG = 4; // chunks in flight before their acknowledgement deletes them
 
 interface Store {
-  append(entries: NewEntry[]): Promise<bigint[]>;
-  remove(seqs: bigint[]): Promise<void>;
+  append(records: OutboundRecord[]): Promise<number[]>;
+  remove(seqs: number[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -35,7 +35,10 @@ async function lmdbStore(dir: string): Promise<Store> {
     logger: pino({ level: 'silent' }),
   });
   return {
-    append: async (entries) => (await log.append(entries)).map((e) => e.seq),
+    append: async (records) => {
+      await log.append(records);
+      return records.map((r) => r.seq!);
+    },
     remove: (seqs) => log.remove(seqs),
     close: () => log.close(),
   };
@@ -53,9 +56,9 @@ function sqliteStore(dir: string): Promise<Store> {
     'INSERT INTO outbound (topic, part, k, v, h, src) VALUES (?, ?, ?, ?, ?, ?)',
   );
   const del = db.prepare('DELETE FROM outbound WHERE seq = ?');
-  const appendMany = db.transaction((entries: NewEntry[]) =>
+  const appendMany = db.transaction((entries: OutboundRecord[]) =>
     entries.map((e) =>
-      BigInt(
+      Number(
         insert.run(
           e.topic,
           e.partition,
@@ -67,7 +70,7 @@ function sqliteStore(dir: string): Promise<Store> {
       ),
     ),
   );
-  const removeMany = db.transaction((seqs: bigint[]) => {
+  const removeMany = db.transaction((seqs: number[]) => {
     for (const s of seqs) del.run(s);
   });
   return Promise.resolve({
@@ -112,15 +115,16 @@ async function stream(
   latencies: number[],
 ): Promise<void> {
   const value = Buffer.alloc(size, 'x');
-  const pending: bigint[][] = [];
+  const pending: number[][] = [];
   for (let done = 0; done < count; done += chunk) {
-    const entries = Array.from({ length: chunk }, (_, i): NewEntry => ({
+    const entries = Array.from({ length: chunk }, (_, i): OutboundRecord => ({
       topic: 'intake.processed',
       partition: (done + i) % 6,
       key: `visitor-${done + i}`,
       value,
       headers: { 'intake-id': `id-${done + i}` },
-      source: { topic: 'intake.raw', partition: id, offset: String(done + i) },
+      source: { partition: id, offset: String(done + i) },
+      kind: 'processed',
     }));
     const t = process.hrtime.bigint();
     pending.push(await store.append(entries));

@@ -13,11 +13,15 @@
  * stdout and `bench/results-worker.json`.
  *
  *   npm run bench:worker          (BENCH_EVENTS=100000 BENCH_REPS=3 by default)
+ *   BENCH_MODES='bare consume->produce;worker, SBML on, pass-through' npm run bench:worker
+ *   BENCH_WORKER_PROFILE_DIR=/tmp/prof npm run bench:worker   (each worker under --cpu-prof)
+ *   BENCH_BASELINE_WORKER=../other/dist/services/worker/main.js npm run bench:worker
+ *       (A/B: another build's worker runs beside this one, interleaved, as "baseline ...")
  *
  * `npm run bench` (bench/run.ts) reuses `workerFigures` on its own broker.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -152,7 +156,8 @@ async function runWorker(
   raw: string,
   sbml: boolean,
   pipeline: string,
-): Promise<{ rate: number; rssMb: number }> {
+  main = join(ROOT, 'dist', 'services', 'worker', 'main.js'),
+): Promise<{ rate: number; rssMb: number; cpuUsPerEvent: number }> {
   const topics = {
     processed: name('out'),
     dlq: name('dlq'),
@@ -164,10 +169,12 @@ async function runWorker(
   await createTopics(Object.values(topics));
   const dir = mkdtempSync(join(tmpdir(), 'bench-worker-'));
   const port = 26300 + OFFSET + (seq % 90);
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'services', 'worker', 'main.js')], {
+  const profileDir = process.env.BENCH_WORKER_PROFILE_DIR;
+  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = spawn(process.execPath, [...nodeArgs, main], {
     env: {
       ...process.env,
-      INTAKE_LOG_LEVEL: 'warn',
+      INTAKE_LOG_LEVEL: process.env.BENCH_WORKER_LOG_LEVEL ?? 'warn',
       INTAKE_KAFKA_BROKERS: `127.0.0.1:${PORT}`,
       INTAKE_GROUP_ID: name('workers'),
       INTAKE_WORKER_ADMIN_PORT: String(port),
@@ -182,7 +189,7 @@ async function runWorker(
       INTAKE_PIPELINE: pipeline,
       INTAKE_OUTBOUND_LOG_DIR: join(dir, 'log'),
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', process.env.BENCH_WORKER_LOG_LEVEL ? 'inherit' : 'ignore', 'inherit'],
   });
   const started = Date.now();
   let peakRss = 0;
@@ -198,15 +205,34 @@ async function runWorker(
       // exited
     }
   }, 200);
+  let cpuSeconds: number;
+  let seconds: number;
   try {
     await waitForCount(topics.processed, N);
+    // Up to the last record, as for the bare consume->produce: not the shutdown after it.
+    seconds = (Date.now() - started) / 1000;
+    cpuSeconds = processCpuSeconds(child.pid!);
   } finally {
     clearInterval(rss);
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     rmSync(dir, { recursive: true, force: true });
   }
-  return { rate: N / ((Date.now() - started) / 1000), rssMb: Math.round(peakRss / 1024) };
+  return {
+    rate: N / seconds,
+    rssMb: Math.round(peakRss / 1024),
+    cpuUsPerEvent: +((cpuSeconds * 1e6) / N).toFixed(1),
+  };
+}
+
+/** CPU time (user + system) a process used so far, from /proc (Linux). */
+function processCpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return NaN;
+  }
 }
 
 async function resendTime(): Promise<number> {
@@ -223,7 +249,8 @@ async function resendTime(): Promise<number> {
         key: `k${start + i}`,
         value,
         headers: { 'intake-id': `id-${start + i}` },
-        source: { topic: 'raw', partition: 0, offset: String(start + i) },
+        source: { partition: 0, offset: String(start + i) },
+        kind: 'processed' as const,
       })),
     );
   }
@@ -269,16 +296,25 @@ export async function workerFigures(opts: {
   events: number;
   reps: number;
   modes?: string[];
-}): Promise<{ results: Record<string, Figure>; rssMb: number }> {
+}): Promise<{
+  results: Record<string, Figure>;
+  rssMb: number;
+  /** CPU time of the worker process per event, in µs (median over the repetitions). */
+  cpuUsPerEvent: Record<string, number>;
+}> {
   PORT = opts.port;
   N = opts.events;
   kafka = makeKafka(PORT);
   let rssMb = 0;
-  const worker = async (sbml: boolean, pipeline: string): Promise<number> => {
-    const r = await runWorker(raw, sbml, pipeline);
+  const cpu = new Map<string, number[]>();
+  const worker = async (sbml: boolean, pipeline: string, main?: string): Promise<number> => {
+    const r = await runWorker(raw, sbml, pipeline, main);
     rssMb = Math.max(rssMb, r.rssMb);
+    const key = `${main ? 'baseline ' : ''}${sbml ? 'on' : 'off'}/${pipeline}`;
+    cpu.set(key, [...(cpu.get(key) ?? []), r.cpuUsPerEvent]);
     return r.rate;
   };
+  const baseline = process.env.BENCH_BASELINE_WORKER;
   const raw = name('raw');
   await createTopics([raw]);
   process.stderr.write(`bench: writing ${N} events (~300 B) to ${raw} ...\n`);
@@ -288,6 +324,15 @@ export async function workerFigures(opts: {
     ['worker, SBML off, pass-through', () => worker(false, 'pass-through')],
     ['worker, SBML on, pass-through', () => worker(true, 'pass-through')],
     ['worker, SBML on, validate,enrich,score', () => worker(true, 'validate,enrich,score')],
+    ...(baseline
+      ? ([
+          ['baseline worker, SBML on, pass-through', () => worker(true, 'pass-through', baseline)],
+          [
+            'baseline worker, SBML on, validate,enrich,score',
+            () => worker(true, 'validate,enrich,score', baseline),
+          ],
+        ] as [string, () => Promise<number>][])
+      : []),
   ];
   const modes = all.filter(([m]) => !opts.modes || opts.modes.includes(m));
   const runs = new Map<string, number[]>(modes.map(([m]) => [m, []]));
@@ -302,7 +347,8 @@ export async function workerFigures(opts: {
     }
   }
   const results = Object.fromEntries([...runs].map(([m, r]) => [m, figure(r)]));
-  return { results, rssMb };
+  const cpuUsPerEvent = Object.fromEntries([...cpu].map(([m, r]) => [m, figure(r).median]));
+  return { results, rssMb, cpuUsPerEvent };
 }
 
 async function main(): Promise<void> {
@@ -312,14 +358,21 @@ async function main(): Promise<void> {
   execFileSync(kafkaSh, ['start'], { env: brokerEnv, stdio: 'inherit' });
   execFileSync(kafkaSh, ['wait'], { env: brokerEnv, stdio: 'inherit' });
   try {
-    const { results } = await workerFigures({ port: PORT, events: N, reps: REPS });
-    const rate = (m: string): number => results[m]!.median;
+    const modes = process.env.BENCH_MODES?.split(';').map((m) => m.trim());
+    const { results, cpuUsPerEvent } = await workerFigures({
+      port: PORT,
+      events: N,
+      reps: REPS,
+      modes,
+    });
+    const rate = (m: string): number => results[m]?.median ?? NaN;
     const resendSeconds = figure([await resendTime(), await resendTime()]);
     const report = {
       machine: { cores: (await import('node:os')).cpus().length, node: process.version },
       events: N,
       repetitions: REPS,
       eventsPerSecond: results,
+      cpuUsPerEvent,
       ratios: {
         sbmlOnVsOff: +(
           rate('worker, SBML on, pass-through') / rate('worker, SBML off, pass-through')
@@ -347,6 +400,7 @@ async function main(): Promise<void> {
       ),
     );
     console.log('ratios (same run):', report.ratios);
+    console.log('worker CPU per event (µs, median):', cpuUsPerEvent);
     console.log(
       `resend of ${RESEND} pending log entries: ${resendSeconds.median.toFixed(2)} s (runs ${resendSeconds.runs.map((s) => s.toFixed(2)).join(', ')})`,
     );

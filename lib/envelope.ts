@@ -120,7 +120,7 @@ export function wrapEvent(input: unknown, ctx: WrapContext): WrapResult {
 export const HEADER_ID = 'intake-id';
 export const HEADER_SOURCE = 'intake-source';
 export const HEADER_TRACEPARENT = 'traceparent';
-/** On outbound records of a request/response event: the edge instance waiting for it. */
+/** Outbound records logged by earlier versions carried the waiting edge in this header. */
 export const HEADER_REPLY_TO = 'intake-reply-to';
 
 /** The Kafka message for an envelope: key = envelope key, value = JSON, id/source/trace headers. */

@@ -10,12 +10,15 @@
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { TopicView, lmdbStore, memoryStore } from '../../lib/kafka/topic-view';
-import type { PartitionProgress, Rejection } from './views/receipt';
 import { createLogger } from '../../lib/logger';
 import { createKafka, createProducer } from '../../lib/kafka/client';
 import { ResettableProducer } from '../../lib/kafka/resettable-producer';
 import { createRegistry } from '../../lib/metrics';
 import { exitOnStartupFailure, handleShutdownSignals, sleep } from '../../lib/lifecycle';
+import { parseProgress } from '../../lib/records/progress';
+import type { ProgressRecord } from '../../lib/records/progress';
+import { parseRejection } from '../../lib/records/rejection';
+import type { Rejection } from '../../lib/records/rejection';
 import { loadEdgeConfig } from './config';
 import { bodyDefaults, createApp } from './http/app';
 import { UdpListener } from './udp/udp-listener';
@@ -57,12 +60,12 @@ async function main(): Promise<void> {
   let draining = false;
   await sink.start();
   const { topics } = config.kafka;
-  const progress = new TopicView<PartitionProgress>({
+  const progress = new TopicView<ProgressRecord>({
     kafka,
     topic: topics.progress,
     store: memoryStore(),
     logger,
-    parse: (value) => JSON.parse(value.toString()) as PartitionProgress,
+    parse: parseProgress,
   });
   const scores = new TopicView<Record<string, unknown>>({
     kafka,
@@ -76,7 +79,7 @@ async function main(): Promise<void> {
     topic: topics.rejections,
     store: lmdbStore(join(config.viewDir, 'rejections')),
     logger,
-    parse: (value) => JSON.parse(value.toString()) as Rejection,
+    parse: parseRejection,
   });
   const replies = new ReplyWaiter({
     kafka,

@@ -19,6 +19,8 @@ export interface WorkerConfig {
   producer: BatchingProducerOptions;
   partitionsConsumedConcurrently: number;
   maxRecordsPerChunk: number;
+  /** Most bytes fetched per raw partition per fetch (kafkajs `maxBytesPerPartition`). */
+  fetchMaxBytesPerPartition: number;
   /** Sender-based message logging: on (the default) or off (send and wait, for comparison). */
   sbml: boolean;
   outboundLog: { dir: string; maxEntries: number; maxBytes: number };
@@ -33,7 +35,8 @@ export const workerDefaults = {
   adminPort: 9100,
   groupId: 'intake-workers',
   partitionsConsumedConcurrently: 3,
-  maxRecordsPerChunk: 500,
+  maxRecordsPerChunk: 20_000,
+  fetchMaxBytesPerPartition: 4 * 1024 * 1024,
   /** Downstream sends wait for Kafka longer than the edge: a worker has no client waiting. */
   ackTimeoutMs: 30_000,
   outboundLogMaxEntries: 200_000,
@@ -78,6 +81,11 @@ export function loadWorkerConfig(
       'INTAKE_WORKER_MAX_RECORDS_PER_CHUNK',
       workerDefaults.maxRecordsPerChunk,
       { min: 1 },
+    ),
+    fetchMaxBytesPerPartition: r.int(
+      'INTAKE_WORKER_FETCH_MAX_BYTES_PER_PARTITION',
+      workerDefaults.fetchMaxBytesPerPartition,
+      { min: 64 * 1024 },
     ),
     sbml: r.oneOf('INTAKE_SBML', 'on', ['on', 'off'] as const) === 'on',
     outboundLog: {

@@ -11,7 +11,6 @@
 import type { Server } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { startAdminServer } from '../../lib/http/admin-server';
-import { BatchingProducer } from '../../lib/kafka/batching-producer';
 import { createConsumer, createKafka, createProducer } from '../../lib/kafka/client';
 import { TopicPartitions } from '../../lib/kafka/partitioner';
 import { TopicView, memoryStore } from '../../lib/kafka/topic-view';
@@ -20,16 +19,16 @@ import { exitOnStartupFailure, handleShutdownSignals, sleep } from '../../lib/li
 import { createLogger } from '../../lib/logger';
 import type { Logger } from '../../lib/logger';
 import { createRegistry } from '../../lib/metrics';
+import { parseProgress } from '../../lib/records/progress';
+import type { ProgressRecord } from '../../lib/records/progress';
 import { loadWorkerConfig, workerDefaults } from './config';
 import { RawConsumer } from './consumer/raw-consumer';
 import { createWorkerMetrics } from './metrics';
-import { DirectDelivery, LoggedDelivery } from './outbound/delivery';
-import type { Delivery } from './outbound/delivery';
+import { Delivery } from './outbound/delivery';
 import type { OutboundLogPort } from './outbound/log-port';
 import { openOutboundLog } from './outbound/outbound-log';
 import { DeliveryProgress } from './outbound/progress';
-import { ProgressPublisher, parseProgressRecord } from './outbound/progress-publisher';
-import type { ProgressRecord } from './outbound/progress-publisher';
+import { ProgressPublisher } from './outbound/progress-publisher';
 import { Replier } from './outbound/replier';
 import { OutboundSender } from './outbound/sender';
 import type { SendPort } from './outbound/sender';
@@ -60,56 +59,41 @@ async function main(): Promise<void> {
   await kafkaProducer.connect();
 
   let log: OutboundLogPort | null = null;
-  let sender: OutboundSender | null = null;
-  const progress = new DeliveryProgress();
-  const metrics = createWorkerMetrics(createRegistry('worker', config.instance), {
-    logStats: () => log?.stats() ?? null,
-    backlog: () => sender?.backlog ?? 0,
-  });
-
-  const replier = new Replier({ producer: kafkaProducer, partitions, topics, logger });
-  let delivery: Delivery;
-  let directProducer: BatchingProducer | null = null;
   if (config.sbml) {
     mkdirSync(config.outboundLog.dir, { recursive: true });
-    const opened = await openOutboundLog({ ...config.outboundLog, logger });
-    log = opened;
-    sender = new OutboundSender({
-      log: opened,
-      producer: faultDelaySends(kafkaProducer, logger),
-      logger,
-      options: { ackTimeoutMs: config.producer.ackTimeoutMs },
-      onDelivered: (delivered) => {
-        metrics.delivered.inc(delivered.length);
-        for (const d of delivered)
-          progress.acknowledged(d.entry.source.partition, BigInt(d.entry.source.offset));
-        replier.delivered(delivered.map((d) => ({ ...d.entry, offset: d.offset })));
-      },
-      onFailure: () => metrics.sendFailures.inc(),
-    });
-    const resent = await sender.resendPending();
-    metrics.resent.inc(resent);
-    if (resent > 0) logger.info({ resent }, 'outbound_log_resent');
-    delivery = new LoggedDelivery({
-      log: opened,
-      sender,
-      onAppend: (s) => metrics.logSyncSeconds.observe(s),
-      afterAppend: faultAfterLogSync(logger),
-    });
-  } else {
-    directProducer = new BatchingProducer({
-      producer: kafkaProducer,
-      logger,
-      options: config.producer,
-    });
-    delivery = new DirectDelivery({
-      producer: directProducer,
-      onDelivered: (records) => {
-        metrics.delivered.inc(records.length);
-        replier.delivered(records);
-      },
-    });
+    log = await openOutboundLog({ ...config.outboundLog, logger });
   }
+  const outboundLog = log;
+  const progress = new DeliveryProgress();
+  const replier = new Replier({
+    producer: kafkaProducer,
+    partitions,
+    topic: topics.replies,
+    logger,
+  });
+  const sender = new OutboundSender({
+    log,
+    producer: faultDelaySends(kafkaProducer, logger),
+    logger,
+    options: { ackTimeoutMs: config.producer.ackTimeoutMs },
+    onFailure: () => metrics.sendFailures.inc(),
+  });
+  const metrics = createWorkerMetrics(createRegistry('worker', config.instance), {
+    logStats: () => outboundLog?.stats() ?? null,
+    backlog: () => sender.backlog,
+  });
+  sender.onAcknowledged(progress.acknowledged);
+  sender.onAcknowledged(replier.acknowledged);
+  sender.onAcknowledged((records) => metrics.delivered.inc(records.length));
+  const resent = await sender.resendPending();
+  metrics.resent.inc(resent);
+  if (resent > 0) logger.info({ resent }, 'outbound_log_resent');
+  const delivery = new Delivery({
+    sender,
+    log,
+    onAppend: (s) => metrics.logSyncSeconds.observe(s),
+    afterAppend: faultAfterLogSync(logger),
+  });
 
   const { pipeline, scorer } = createPipeline({
     logger,
@@ -122,7 +106,7 @@ async function main(): Promise<void> {
     topic: topics.progress,
     store: memoryStore(),
     logger,
-    parse: parseProgressRecord,
+    parse: parseProgress,
   });
   const handoverAdmin = kafka.admin();
   const handover = new Handover({
@@ -137,10 +121,15 @@ async function main(): Promise<void> {
   });
   const restorer = new StateRestorer({ kafka, topic: topics.scores, scorer, handover, logger });
   const consumer: RawConsumer = new RawConsumer({
-    consumer: createConsumer(kafka, { groupId: config.groupId }),
+    consumer: createConsumer(kafka, {
+      groupId: config.groupId,
+      maxBytesPerPartition: config.fetchMaxBytesPerPartition,
+      maxBytes: config.fetchMaxBytesPerPartition * 8,
+    }),
     delivery,
     progress,
     pipeline,
+    replier,
     onAssigned: (assigned) => restorer.assigned(assigned),
     beforePartition: (partition) => restorer.ready(partition),
     partitions,
@@ -176,7 +165,7 @@ async function main(): Promise<void> {
           paused: consumer.isPaused(),
           partitions: consumer.assignedPartitions,
           outboundLog: log?.stats() ?? null,
-          senderBacklog: sender?.backlog ?? 0,
+          senderBacklog: sender.backlog,
         },
       };
     },
@@ -194,11 +183,8 @@ async function main(): Promise<void> {
 
   handleShutdownSignals(logger, async () => {
     await consumer.stop();
-    if (sender) {
-      await Promise.race([sender.drain(), sleep(workerDefaults.shutdownDeliveryWaitMs)]);
-      sender.stop();
-    }
-    await directProducer?.close();
+    await Promise.race([sender.drain(), sleep(workerDefaults.shutdownDeliveryWaitMs)]);
+    sender.stop();
     await publisher.stop();
     if (scorer) {
       await progressView.stop();

@@ -14,14 +14,28 @@ import type { Health } from '../../lib/lifecycle';
 import type { Logger } from '../../lib/logger';
 import type { SendBatchPort } from '../../lib/kafka/batching-producer';
 import type { Sink, StoredEvent } from '../../services/edge/sink';
-import type {
-  NewEntry,
-  OutboundEntry,
-  OutboundLogPort,
-  OutboundLogStats,
-} from '../../services/worker/outbound/log-port';
+import type { OutboundLogPort, OutboundLogStats } from '../../services/worker/outbound/log-port';
+import type { OutboundRecord } from '../../services/worker/outbound/record';
 
 export const silentLogger = (): Logger => pino({ level: 'silent' });
+
+/** An outbound record for unit tests: `i` names it (key `k<i>`, value `v<i>`, id `id-<i>`). */
+export function outboundRecord(
+  i: number,
+  over: Partial<OutboundRecord> & { sourceOffset?: number } = {},
+): OutboundRecord {
+  const { sourceOffset = i, ...rest } = over;
+  return {
+    topic: 'out',
+    partition: 0,
+    key: `k${i}`,
+    value: Buffer.from(`v${i}`),
+    headers: { 'intake-id': `id-${i}` },
+    source: { partition: 0, offset: String(sourceOffset) },
+    kind: 'processed',
+    ...rest,
+  };
+}
 
 /** A `sendBatch` that records each request and acknowledges it when told to. */
 export class FakeBroker implements SendBatchPort {
@@ -111,8 +125,8 @@ export class MemorySink implements Sink {
 
 /** An in-memory outbound log for unit tests (the real one is tested on disk). */
 export class MemoryOutboundLog implements OutboundLogPort {
-  readonly entries = new Map<bigint, OutboundEntry>();
-  private seq = 0n;
+  readonly entries = new Map<number, OutboundRecord>();
+  private seq = 0;
   syncs = 0;
   appends = 0;
   removes = 0;
@@ -122,19 +136,21 @@ export class MemoryOutboundLog implements OutboundLogPort {
   failures = 0;
   maxEntries = Number.MAX_SAFE_INTEGER;
 
-  append(entries: NewEntry[]): Promise<OutboundEntry[]> {
+  append(records: OutboundRecord[]): Promise<void> {
     if (this.failWith) {
       this.failures += 1;
       return Promise.reject(this.failWith);
     }
     this.syncs += 1;
-    this.appends += entries.length;
-    const logged = entries.map((e) => ({ ...e, seq: ++this.seq }));
-    for (const e of logged) this.entries.set(e.seq, e);
-    return Promise.resolve(logged);
+    this.appends += records.length;
+    for (const r of records) {
+      r.seq = ++this.seq;
+      this.entries.set(r.seq, r);
+    }
+    return Promise.resolve();
   }
 
-  remove(seqs: bigint[]): Promise<void> {
+  remove(seqs: number[]): Promise<void> {
     if (this.failRemovesWith) {
       this.failures += 1;
       return Promise.reject(this.failRemovesWith);
@@ -144,8 +160,8 @@ export class MemoryOutboundLog implements OutboundLogPort {
     return Promise.resolve();
   }
 
-  pending(): OutboundEntry[] {
-    return [...this.entries.values()].sort((a, b) => (a.seq < b.seq ? -1 : 1));
+  pending(): OutboundRecord[] {
+    return [...this.entries.values()].sort((a, b) => a.seq! - b.seq!);
   }
 
   stats(): OutboundLogStats {

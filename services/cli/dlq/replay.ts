@@ -17,6 +17,7 @@ import { assertAcknowledged } from '../../../lib/kafka/acknowledged';
 import { ACKS_ALL, createProducer } from '../../../lib/kafka/client';
 import { TopicPartitions } from '../../../lib/kafka/partitioner';
 import { withRetry } from '../../../lib/retry';
+import { isDlqHeader } from '../../../lib/records/dlq';
 
 export interface ReplayOptions {
   kafka: Kafka;
@@ -37,8 +38,6 @@ export interface ReplayResult {
   replayed: number;
   skipped: number;
 }
-
-const DROPPED_HEADERS = /^intake-(dlq-|source-)/;
 
 export async function replayDlq(o: ReplayOptions): Promise<ReplayResult> {
   const admin = o.kafka.admin();
@@ -171,7 +170,7 @@ function envelopeType(m: KafkaMessage): string | undefined {
 function replayHeaders(m: KafkaMessage, partition: number): IHeaders {
   const headers: IHeaders = {};
   for (const [k, v] of Object.entries(m.headers ?? {}))
-    if (!DROPPED_HEADERS.test(k) && v !== undefined) headers[k] = v;
+    if (!isDlqHeader(k) && v !== undefined) headers[k] = v;
   const count = Number(m.headers?.['intake-replay-count']?.toString() ?? '0') + 1;
   headers['intake-replayed-from'] = `dlq/${partition}/${m.offset}`;
   headers['intake-replay-count'] = String(count);

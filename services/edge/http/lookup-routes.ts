@@ -9,15 +9,17 @@
  */
 import type { RequestHandler, Response } from 'express';
 import type { TopicView } from '../../../lib/kafka/topic-view';
-import { decodeReceipt, receiptStatus, rejectionKey } from '../views/receipt';
-import type { PartitionProgress, Rejection } from '../views/receipt';
+import type { ProgressRecord } from '../../../lib/records/progress';
+import { rejectionKey } from '../../../lib/records/rejection';
+import type { Rejection } from '../../../lib/records/rejection';
+import { decodeReceipt, receiptStatus } from '../views/receipt';
 import { sendProblem } from './send-problem';
 
 type View<T> = Pick<TopicView<T>, 'isCaughtUp' | 'get'>;
 
 export interface LookupDeps {
   rawTopic: string;
-  progress: View<PartitionProgress>;
+  progress: View<ProgressRecord>;
   scores: View<Record<string, unknown>>;
   /** Absent: receipts never say `rejected`. */
   rejections?: View<Rejection>;
@@ -52,7 +54,9 @@ export function receiptRoute(deps: LookupDeps): RequestHandler {
     const progress = deps.progress.get(`${deps.rawTopic}/${position.partition}`);
     const status = receiptStatus(position, progress);
     const rejection =
-      status === 'queued' ? undefined : deps.rejections?.get(rejectionKey(deps.rawTopic, position));
+      status === 'queued'
+        ? undefined
+        : deps.rejections?.get(rejectionKey(deps.rawTopic, position.partition, position.offset));
     res.json({
       receipt,
       status: rejection ? 'rejected' : status,

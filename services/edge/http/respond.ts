@@ -13,7 +13,7 @@ import type { Response } from 'express';
 import { IntakeError, isRetriable } from '../../../lib/errors';
 import type { Envelope } from '../../../lib/envelope';
 import type { Logger } from '../../../lib/logger';
-import type { Reply } from '../../../lib/replies';
+import type { Reply } from '../../../lib/records/reply';
 import type { ReplyWaiter } from '../replies/reply-waiter';
 import type { Sink } from '../sink';
 import { encodeReceipt } from '../views/receipt';

@@ -17,8 +17,8 @@ import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import { IntakeError } from '../../../lib/errors';
 import type { Logger } from '../../../lib/logger';
-import { parseReply } from '../../../lib/replies';
-import type { Reply } from '../../../lib/replies';
+import { parseReply } from '../../../lib/records/reply';
+import type { Reply } from '../../../lib/records/reply';
 
 interface Waiter {
   resolve(reply: Reply | null): void;

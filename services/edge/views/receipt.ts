@@ -4,6 +4,7 @@
  * positions alone. Format: `r1` + base64url("<partition>.<offset>"); clients must treat it
  * as opaque.
  */
+import type { ProgressRecord } from '../../../lib/records/progress';
 
 export interface ReceiptPosition {
   partition: number;
@@ -28,24 +29,6 @@ export function decodeReceipt(receipt: string): ReceiptPosition | null {
 
 export type ReceiptStatus = 'queued' | 'processed' | 'delivered' | 'rejected';
 
-/** Why a raw record went to the DLQ (from the compacted rejections topic). */
-export interface Rejection {
-  reason: string;
-  step: string;
-  at: string;
-}
-
-export const rejectionKey = (topic: string, p: ReceiptPosition): string =>
-  `${topic}/${p.partition}/${p.offset}`;
-
-export interface PartitionProgress {
-  /** Exclusive: every raw offset below it is delivered downstream. */
-  deliveredUpTo: string;
-  /** Exclusive: every raw offset below it was processed (logged and committed). */
-  committedNext: string;
-  at: string;
-}
-
 /**
  * `queued`: not processed yet; `processed`: the business logic ran and its outputs are
  * durable in a worker's outbound log; `delivered`: its outputs were acknowledged by the
@@ -53,7 +36,7 @@ export interface PartitionProgress {
  */
 export function receiptStatus(
   position: ReceiptPosition,
-  progress: PartitionProgress | undefined,
+  progress: Pick<ProgressRecord, 'deliveredUpTo' | 'committedNext'> | undefined,
 ): ReceiptStatus {
   if (!progress || position.offset >= BigInt(progress.committedNext)) return 'queued';
   return position.offset < BigInt(progress.deliveredUpTo) ? 'delivered' : 'processed';

@@ -1,10 +1,10 @@
 /**
  * The worker's consumer over `intake.raw`.
  *
- * Per chunk of a fetched batch: run the pipeline -> hand the outbound records to the
- * delivery (SBML: append to the durable outbound log with one sync; or send and wait) ->
- * only then commit the input offsets -> release the records to the sender (also when the
- * commit fails: the log holds them, so sending is always safe).
+ * Per chunk of a fetched batch: run the pipeline -> hold the outbound records (SBML: append
+ * to the durable outbound log with one sync; or send and wait) -> only then commit the
+ * input offsets -> release the records to the sender (also when the commit fails: the log
+ * holds them, so sending is always safe).
  *
  * - Offsets are never auto-committed, and never ahead of durability: a crash at any point
  *   either re-reads uncommitted input or resends from the log (duplicates keep their id).
@@ -26,14 +26,17 @@ import type { Pipeline } from '../pipeline/pipeline';
 import type { WorkerMetrics } from '../metrics';
 import type { Delivery } from '../outbound/delivery';
 import type { DeliveryProgress } from '../outbound/progress';
-import { processMessages } from './outbound';
-import type { OutboundRecord, OutboundTopics } from './outbound';
+import type { OutboundRecord, OutboundTopics } from '../outbound/record';
+import type { Replier } from '../outbound/replier';
+import { processBatch } from './process-batch';
 
 export interface RawConsumerDeps {
   consumer: Consumer;
   delivery: Delivery;
   progress: DeliveryProgress;
   pipeline: Pipeline;
+  /** Builds the replies of dropped request/response events. */
+  replier: Pick<Replier, 'dropped'>;
   partitions: TopicPartitions;
   topics: OutboundTopics & { raw: string };
   metrics: WorkerMetrics;
@@ -85,30 +88,19 @@ export class RawConsumer {
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     const { consumer, metrics, delivery } = this.deps;
-    if (this.deps.beforePartition) {
-      // Heartbeat while the partition's state is restored: a hand-over can take seconds.
-      let waiting = true;
-      const before = this.deps.beforePartition(batch.partition).finally(() => (waiting = false));
-      while (waiting) {
-        await Promise.race([before, sleep(1000)]);
-        if (waiting) await payload.heartbeat();
-      }
-      await before;
-    }
+    // Heartbeat while the partition's state is restored: a hand-over can take seconds.
+    if (this.deps.beforePartition)
+      await whileHeartbeating(payload, this.deps.beforePartition(batch.partition));
     for (let i = 0; i < batch.messages.length; i += this.deps.maxRecordsPerChunk) {
       if (!(await this.waitUntilAllowed(payload))) return;
       const messages = batch.messages.slice(i, i + this.deps.maxRecordsPerChunk);
-      const outcome = await processMessages(
+      const outcome = await processBatch(
         { topic: batch.topic, partition: batch.partition, messages },
-        {
-          pipeline: this.deps.pipeline,
-          topics: this.deps.topics,
-          partitions: this.deps.partitions,
-        },
+        this.deps,
       );
       if (payload.isStale()) return; // revoked while processing: hand nothing off, commit nothing
-      const release = await this.handOff(payload, outcome.outbound);
-      if (!release) return;
+      const { records } = outcome;
+      if (!(await this.hold(payload, records))) return;
       const last = messages[messages.length - 1]!.offset;
       try {
         await consumer.commitOffsets([
@@ -119,7 +111,7 @@ export class RawConsumer {
         // can be written and still answered with an error (a worker paused past its session
         // timeout: the broker took the commit, the group moved on); withholding the entries
         // then would leave them unsent until this worker restarts.
-        release();
+        delivery.release(records);
         if (!lostMembership(err)) throw err;
         // The group moved on: the new owner re-reads what was not committed (duplicates keep
         // their id); kafkajs rejoins on the next heartbeat.
@@ -127,13 +119,8 @@ export class RawConsumer {
         return;
       }
       payload.resolveOffset(last);
-      const perOffset = new Map<bigint, number>();
-      if (delivery.deferred) {
-        for (const o of outcome.outbound)
-          perOffset.set(BigInt(o.sourceOffset), (perOffset.get(BigInt(o.sourceOffset)) ?? 0) + 1);
-      }
-      this.deps.progress.committed(batch.partition, perOffset, BigInt(last));
-      release();
+      this.deps.progress.committed(batch.partition, delivery.deferred ? records : [], BigInt(last));
+      delivery.release(records);
       metrics.consumed.inc(messages.length);
       metrics.lag.set(
         { partition: String(batch.partition) },
@@ -147,27 +134,22 @@ export class RawConsumer {
   }
 
   /**
-   * Hands records to the delivery, retrying retriable failures (store or downstream) with
-   * the same records, so the pipeline does not run twice; null when the batch was revoked.
+   * Holds records until committing their input is safe, retrying retriable failures (a
+   * failing store) with the same records, so the pipeline does not run twice; false when
+   * the batch was revoked meanwhile.
    */
-  private async handOff(
-    payload: EachBatchPayload,
-    records: OutboundRecord[],
-  ): Promise<(() => void) | null> {
+  private async hold(payload: EachBatchPayload, records: OutboundRecord[]): Promise<boolean> {
     let backoff = 100;
     for (;;) {
       try {
-        return await this.deps.delivery.prepare(
-          payload.batch.topic,
-          payload.batch.partition,
-          records,
-        );
+        await whileHeartbeating(payload, this.deps.delivery.hold(records));
+        return true;
       } catch (err) {
         if (!isRetriable(err)) throw err;
         this.log.warn({ err, retryInMs: backoff }, 'hand_off_failed');
         const deadline = Date.now() + backoff;
         while (Date.now() < deadline) {
-          if (!payload.isRunning() || payload.isStale()) return null;
+          if (!payload.isRunning() || payload.isStale()) return false;
           await payload.heartbeat();
           await sleep(Math.min(100, backoff));
         }
@@ -229,6 +211,17 @@ export function lostMembership(err: unknown): boolean {
     e = e.cause as typeof e;
   }
   return false;
+}
+
+/** Awaits `work`, heartbeating every second meanwhile (never from a timer: kafkajs #447). */
+async function whileHeartbeating<T>(payload: EachBatchPayload, work: Promise<T>): Promise<T> {
+  let waiting = true;
+  const settled = work.finally(() => (waiting = false));
+  while (waiting) {
+    await Promise.race([settled.catch(() => undefined), sleep(1000)]);
+    if (waiting) await payload.heartbeat();
+  }
+  return settled;
 }
 
 function nextOffset(offset: string): string {

@@ -1,22 +1,9 @@
 /**
  * The port of the worker's durable outbound log (sender-based message logging): what the
- * consumer and the sender need from it. The implementation (an embedded store) lives in
+ * delivery and the sender need from it. The implementation (an embedded store) lives in
  * `outbound-log.ts`; unit tests use an in-memory one.
  */
-
-export interface OutboundEntry {
-  /** Assigned by the log: increasing and unique across restarts. */
-  seq: bigint;
-  topic: string;
-  partition: number;
-  key: string;
-  value: Buffer;
-  headers: Record<string, string>;
-  /** The input record this entry was produced from. */
-  source: { topic: string; partition: number; offset: string };
-}
-
-export type NewEntry = Omit<OutboundEntry, 'seq'>;
+import type { OutboundRecord } from './record';
 
 export interface OutboundLogStats {
   entries: number;
@@ -32,15 +19,16 @@ export interface OutboundLogStats {
 
 export interface OutboundLogPort {
   /**
-   * Resolves only after every entry is on disk (one sync per call: group commit); rejects
-   * with a retriable `STORE_FAILED` when the store cannot write (disk full): nothing of
-   * the call is then in the log.
+   * Resolves only after every record is on disk (one sync per call: group commit), each
+   * with its `seq` set (increasing, unique across restarts); rejects with a retriable
+   * `STORE_FAILED` when the store cannot write (disk full): nothing of the call is then in
+   * the log.
    */
-  append(entries: NewEntry[]): Promise<OutboundEntry[]>;
-  /** Deletes acknowledged entries. */
-  remove(seqs: bigint[]): Promise<void>;
-  /** Every entry still in the log, in seq order. */
-  pending(): Iterable<OutboundEntry> | AsyncIterable<OutboundEntry>;
+  append(records: OutboundRecord[]): Promise<void>;
+  /** Deletes acknowledged records by `seq`. */
+  remove(seqs: number[]): Promise<void>;
+  /** Every record still in the log, in seq order. */
+  pending(): Iterable<OutboundRecord> | AsyncIterable<OutboundRecord>;
   stats(): OutboundLogStats;
   /** True above the configured bound: the worker pauses consumption. */
   isFull(): boolean;

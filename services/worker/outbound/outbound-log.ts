@@ -43,9 +43,11 @@
  */
 import { open } from 'lmdb';
 import type { RootDatabase } from 'lmdb';
+import { HEADER_REPLY_TO } from '../../../lib/envelope';
 import { IntakeError } from '../../../lib/errors';
 import type { Logger } from '../../../lib/logger';
-import type { NewEntry, OutboundEntry, OutboundLogPort, OutboundLogStats } from './log-port';
+import type { OutboundLogPort, OutboundLogStats } from './log-port';
+import type { OutboundRecord } from './record';
 
 export interface OutboundLogOptions {
   dir: string;
@@ -56,16 +58,17 @@ export interface OutboundLogOptions {
   logger: Logger;
 }
 
-/** What is stored per entry (the key is the sequence number). */
+/** What is stored per record (the key is the sequence number). */
 interface Stored {
   t: string;
   p: number;
   k: string;
   v: Buffer;
   h: Record<string, string>;
-  st: string;
   sp: number;
   so: string;
+  o?: OutboundRecord['kind'];
+  r?: string;
 }
 
 export async function openOutboundLog(options: OutboundLogOptions): Promise<OutboundLogPort> {
@@ -116,69 +119,80 @@ class LmdbOutboundLog implements OutboundLogPort {
     );
   }
 
-  async append(entries: NewEntry[]): Promise<OutboundEntry[]> {
-    if (entries.length === 0) return [];
-    const logged = entries.map((e) => ({ ...e, seq: BigInt(this.nextSeq++) }));
+  async append(records: OutboundRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const first = this.nextSeq;
+    this.nextSeq += records.length;
     try {
       await this.db.transaction(() => {
         this.countSync();
-        for (const e of logged) {
-          this.db.putSync(Number(e.seq), {
-            t: e.topic,
-            p: e.partition,
-            k: e.key,
-            v: e.value,
-            h: e.headers,
-            st: e.source.topic,
-            sp: e.source.partition,
-            so: e.source.offset,
-          });
+        let seq = first;
+        for (const r of records) {
+          const stored: Stored = {
+            t: r.topic,
+            p: r.partition,
+            k: r.key,
+            v: r.value,
+            h: r.headers,
+            sp: r.source.partition,
+            so: r.source.offset,
+            o: r.kind,
+          };
+          if (r.replyTo !== undefined) stored.r = r.replyTo;
+          this.db.putSync(seq++, stored);
         }
       });
     } catch (err) {
-      throw await this.failed('append', err, entries.length);
+      throw await this.failed('append', err, records.length);
     }
     this.failing = null;
-    for (const e of logged) {
-      this.sizes.set(Number(e.seq), e.value.length);
-      this.bytes += e.value.length;
+    let seq = first;
+    for (const r of records) {
+      r.seq = seq;
+      this.sizes.set(seq++, r.value.length);
+      this.bytes += r.value.length;
     }
-    this.entries += logged.length;
-    this.appends += logged.length;
-    return logged;
+    this.entries += records.length;
+    this.appends += records.length;
   }
 
-  async remove(seqs: bigint[]): Promise<void> {
+  async remove(seqs: number[]): Promise<void> {
     if (seqs.length === 0) return;
     try {
       await this.db.transaction(() => {
         this.countSync();
-        for (const s of seqs) this.db.removeSync(Number(s));
+        for (const s of seqs) this.db.removeSync(s);
       });
     } catch (err) {
       throw await this.failed('remove', err, seqs.length);
     }
     for (const s of seqs) {
-      const size = this.sizes.get(Number(s));
+      const size = this.sizes.get(s);
       if (size === undefined) continue;
-      this.sizes.delete(Number(s));
+      this.sizes.delete(s);
       this.bytes -= size;
       this.entries -= 1;
       this.removes += 1;
     }
   }
 
-  *pending(): Iterable<OutboundEntry> {
+  *pending(): Iterable<OutboundRecord> {
     for (const { key, value } of this.db.getRange({})) {
-      yield {
-        seq: BigInt(key),
+      const record: OutboundRecord = {
         topic: value.t,
         partition: value.p,
         key: value.k,
+        // NOTE: a copy: the decoded bytes may share the store's read buffer.
         value: Buffer.from(value.v),
         headers: value.h,
-        source: { topic: value.st, partition: value.sp, offset: value.so },
+        source: { partition: value.sp, offset: value.so },
+        // Records logged before `o` and `r` existed: a side record, reply-to in a header.
+        kind: value.o ?? 'side',
+        seq: key,
       };
+      const replyTo = value.r ?? value.h[HEADER_REPLY_TO];
+      if (replyTo !== undefined) record.replyTo = replyTo;
+      yield record;
     }
   }
 

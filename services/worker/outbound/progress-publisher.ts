@@ -13,33 +13,9 @@ import type { Producer } from 'kafkajs';
 import { ACKS_ALL } from '../../../lib/kafka/client';
 import type { TopicPartitions } from '../../../lib/kafka/partitioner';
 import type { Logger } from '../../../lib/logger';
+import { encodeProgress, progressKey } from '../../../lib/records/progress';
+import type { ProgressRecord } from '../../../lib/records/progress';
 import type { DeliveryProgress } from './progress';
-
-export interface ProgressRecord {
-  topic: string;
-  partition: number;
-  deliveredUpTo: string;
-  committedNext: string;
-  worker: string;
-  at: string;
-}
-
-export const progressKey = (topic: string, partition: number): string => `${topic}/${partition}`;
-
-/** A progress record read back from the topic; throws on anything else (a view skips it). */
-export function parseProgressRecord(value: Buffer): ProgressRecord {
-  const v = JSON.parse(value.toString()) as Partial<ProgressRecord> | null;
-  const offset = /^\d+$/;
-  if (
-    typeof v?.worker !== 'string' ||
-    typeof v.deliveredUpTo !== 'string' ||
-    !offset.test(v.deliveredUpTo) ||
-    typeof v.committedNext !== 'string' ||
-    !offset.test(v.committedNext)
-  )
-    throw new Error('not a progress record');
-  return v as ProgressRecord;
-}
 
 export class ProgressPublisher {
   private timer: NodeJS.Timeout | null = null;
@@ -95,7 +71,7 @@ export class ProgressPublisher {
           const key = progressKey(r.topic, r.partition);
           return {
             key,
-            value: JSON.stringify(r),
+            value: encodeProgress(r),
             partition: this.deps.partitions.partition(topic, key),
           };
         }),

@@ -1,10 +1,11 @@
 /**
- * Delivery progress per input partition, for receipts: the offset below which every
- * input record of a partition has all its outbound records acknowledged downstream
- * ("delivered up to"). Input offsets are tracked in commit order; acknowledgements arrive
- * in log order (the sender is FIFO), so each partition is a queue of (offset, records
- * still unacknowledged).
+ * Delivery progress per input partition, for receipts and the hand-over: the offset below
+ * which every input record of a partition has all its outbound records acknowledged
+ * downstream ("delivered up to"). Input offsets are recorded in commit order; each
+ * partition keeps the offsets still waiting for acknowledgements in order, with an index
+ * by offset, so an acknowledgement costs O(1).
  */
+import type { OutboundRecord } from './record';
 
 interface Pending {
   offset: bigint;
@@ -13,6 +14,9 @@ interface Pending {
 
 interface PartitionProgress {
   queue: Pending[];
+  /** Index of the first entry of `queue` still pending (entries before it are done). */
+  head: number;
+  byOffset: Map<string, Pending>;
   /** Next offset after the last input record handed over (committed). */
   committedNext: bigint;
 }
@@ -30,39 +34,60 @@ export class DeliveryProgress {
   private of(partition: number): PartitionProgress {
     let p = this.partitions.get(partition);
     if (!p) {
-      p = { queue: [], committedNext: -1n };
+      p = { queue: [], head: 0, byOffset: new Map(), committedNext: -1n };
       this.partitions.set(partition, p);
     }
     return p;
   }
 
   /**
-   * Records that input records up to `lastOffset` were handed over (logged and
-   * committed), with the number of outbound records each produced (0 for dropped ones).
+   * Records that input records up to `lastOffset` were handed over (logged and committed);
+   * `records` are their outbound records still to be acknowledged (none when they were
+   * acknowledged before the commit, or produced nothing). Records are in input order.
    */
-  committed(partition: number, outboundPerOffset: Map<bigint, number>, lastOffset: bigint): void {
+  committed(partition: number, records: readonly OutboundRecord[], lastOffset: bigint): void {
     const p = this.of(partition);
-    for (const [offset, remaining] of [...outboundPerOffset].sort((a, b) =>
-      a[0] < b[0] ? -1 : 1,
-    )) {
-      if (remaining > 0) p.queue.push({ offset, remaining });
+    let last: Pending | undefined;
+    let lastSource: string | undefined;
+    for (const r of records) {
+      if (last && r.source.offset === lastSource) {
+        last.remaining += 1;
+        continue;
+      }
+      lastSource = r.source.offset;
+      const known = p.byOffset.get(r.source.offset);
+      if (known) {
+        known.remaining += 1;
+        last = known;
+        continue;
+      }
+      last = { offset: BigInt(r.source.offset), remaining: 1 };
+      p.queue.push(last);
+      p.byOffset.set(r.source.offset, last);
     }
     if (lastOffset + 1n > p.committedNext) p.committedNext = lastOffset + 1n;
   }
 
-  /** Records the acknowledgement of one outbound record produced from `offset`. */
-  acknowledged(partition: number, offset: bigint): void {
-    const p = this.partitions.get(partition);
-    if (!p) return;
-    const entry = p.queue.find((q) => q.offset === offset);
-    if (entry) entry.remaining -= 1;
-    while (p.queue.length > 0 && p.queue[0]!.remaining <= 0) p.queue.shift();
-  }
+  /** Listens to acknowledgements: each record counts for the input offset it came from. */
+  readonly acknowledged = (records: readonly OutboundRecord[]): void => {
+    for (const r of records) {
+      const p = this.partitions.get(r.source.partition);
+      const entry = p?.byOffset.get(r.source.offset);
+      if (!p || !entry) continue;
+      entry.remaining -= 1;
+      if (entry.remaining <= 0) p.byOffset.delete(r.source.offset);
+      while (p.head < p.queue.length && p.queue[p.head]!.remaining <= 0) p.head += 1;
+      if (p.head > 1024 && p.head * 2 > p.queue.length) {
+        p.queue.splice(0, p.head);
+        p.head = 0;
+      }
+    }
+  };
 
   snapshot(partition: number): ProgressSnapshot | null {
     const p = this.partitions.get(partition);
     if (!p || p.committedNext < 0n) return null;
-    const head = p.queue[0];
+    const head = p.queue[p.head];
     const deliveredUpTo = head ? head.offset : p.committedNext;
     return {
       partition,
@@ -73,7 +98,8 @@ export class DeliveryProgress {
 
   /** True while some outbound record of the partition is not acknowledged yet. */
   hasPending(partition: number): boolean {
-    return (this.partitions.get(partition)?.queue.length ?? 0) > 0;
+    const p = this.partitions.get(partition);
+    return p !== undefined && p.head < p.queue.length;
   }
 
   partitionsKnown(): number[] {

@@ -1,88 +1,92 @@
 /**
- * Replies for request/response events: once an outbound record that carries the
- * `intake-reply-to` header (the processed or dead-letter record of such an event) is
- * acknowledged downstream, the worker tells the waiting edge through the replies topic,
- * with the processed result (or the rejection reason) and the downstream position.
+ * Every reply of a request/response event is built here, for its three outcomes:
+ * - `processed` / `rejected`: once the event's processed (or dead-letter) record is
+ *   acknowledged downstream, with its downstream position; the processed event is spliced
+ *   into the reply as it was delivered, not parsed back;
+ * - `dropped`: a step dropped the event, so nothing goes downstream; the reply itself is an
+ *   outbound record of the batch (logged and delivered like the others).
  *
- * Replies are best effort: a reply lost in a crash only means the edge answers 504 after
- * its timeout; the event itself is safe and its receipt still works.
+ * Replies are keyed by the waiting edge's instance, which answers its client (200 / 422).
+ * Replies after acknowledgement are best effort: one lost in a crash only means the edge
+ * answers 504 after its timeout; the event itself is safe and its receipt still works.
  */
 import type { Producer } from 'kafkajs';
-import { HEADER_REPLY_TO } from '../../../lib/envelope';
+import { HEADER_ID } from '../../../lib/envelope';
 import type { TopicPartitions } from '../../../lib/kafka/partitioner';
 import type { Logger } from '../../../lib/logger';
-import type { Reply } from '../../../lib/replies';
+import { readDlqHeaders } from '../../../lib/records/dlq';
+import { encodeReply } from '../../../lib/records/reply';
+import type { OutboundRecord } from './record';
 
-export interface DeliveredRecord {
+export interface ReplierDeps {
+  producer: Pick<Producer, 'send'>;
+  partitions: TopicPartitions;
+  /** The replies topic. */
   topic: string;
-  partition: number;
-  offset: string;
-  headers: Record<string, string>;
-  value: Buffer | string;
+  logger: Logger;
 }
 
 export class Replier {
   private readonly log: Logger;
 
-  constructor(
-    private readonly deps: {
-      producer: Pick<Producer, 'send'>;
-      partitions: TopicPartitions;
-      topics: { processed: string; dlq: string; replies: string };
-      logger: Logger;
-    },
-  ) {
+  constructor(private readonly deps: ReplierDeps) {
     this.log = deps.logger.child({ module: 'replier' });
   }
 
-  delivered(records: DeliveredRecord[]): void {
-    const replies = records.flatMap((r) => {
-      const reply = this.replyFor(r);
-      return reply ? [reply] : [];
+  /** The reply record of a dropped request/response event (delivered with the batch). */
+  dropped(
+    event: { id: string; replyTo: string },
+    outcome: { reason: string; step?: string },
+    source: OutboundRecord['source'],
+  ): OutboundRecord {
+    const { topic, partitions } = this.deps;
+    const value = encodeReply({
+      id: event.id,
+      replyTo: event.replyTo,
+      outcome: 'dropped',
+      reason: outcome.reason,
+      step: outcome.step,
+      at: new Date().toISOString(),
     });
-    if (replies.length === 0) return;
-    const topic = this.deps.topics.replies;
-    this.deps.producer
-      .send({
-        topic,
-        messages: replies.map((r) => ({
-          key: r.replyTo,
-          value: JSON.stringify(r),
-          partition: this.deps.partitions.partition(topic, r.replyTo),
-        })),
-      })
-      .catch((err: unknown) =>
-        this.log.warn({ err, replies: replies.length }, 'reply_send_failed'),
-      );
+    return {
+      topic,
+      partition: partitions.partition(topic, event.replyTo),
+      key: event.replyTo,
+      value,
+      headers: { [HEADER_ID]: event.id },
+      source,
+      kind: 'side',
+    };
   }
 
-  private replyFor(r: DeliveredRecord): Reply | null {
-    const replyTo = r.headers[HEADER_REPLY_TO];
-    if (!replyTo) return null;
-    const position = { topic: r.topic, partition: r.partition, offset: r.offset };
+  /** Listens to acknowledgements: replies for the processed and dead-letter records that carry `replyTo`. */
+  readonly acknowledged = (
+    records: readonly OutboundRecord[],
+    offsets: readonly string[],
+  ): void => {
+    const messages: { key: string; value: Buffer; partition: number }[] = [];
+    records.forEach((r, i) => {
+      if (!r.replyTo || r.kind === 'side') return;
+      messages.push({
+        key: r.replyTo,
+        value: this.replyValue(r, r.replyTo, offsets[i]!),
+        partition: this.deps.partitions.partition(this.deps.topic, r.replyTo),
+      });
+    });
+    if (messages.length === 0) return;
+    this.deps.producer
+      .send({ topic: this.deps.topic, messages })
+      .catch((err: unknown) =>
+        this.log.warn({ err, replies: messages.length }, 'reply_send_failed'),
+      );
+  };
+
+  private replyValue(r: OutboundRecord, replyTo: string, offset: string): Buffer {
+    const position = { topic: r.topic, partition: r.partition, offset };
     const at = new Date().toISOString();
-    const id = r.headers['intake-id'] ?? '';
-    if (r.topic === this.deps.topics.processed) {
-      return {
-        id,
-        replyTo,
-        outcome: 'processed',
-        result: JSON.parse(r.value.toString()) as unknown,
-        position,
-        at,
-      };
-    }
-    if (r.topic === this.deps.topics.dlq) {
-      return {
-        id,
-        replyTo,
-        outcome: 'rejected',
-        reason: r.headers['intake-dlq-reason'],
-        step: r.headers['intake-dlq-step'],
-        position,
-        at,
-      };
-    }
-    return null;
+    const base = { id: r.headers[HEADER_ID] ?? '', replyTo, position, at };
+    if (r.kind === 'processed') return encodeReply({ ...base, outcome: 'processed' }, r.value);
+    const dead = readDlqHeaders(r.headers);
+    return encodeReply({ ...base, outcome: 'rejected', reason: dead?.reason, step: dead?.step });
   }
 }

@@ -1,17 +1,20 @@
 /**
- * Sends the outbound log's entries downstream, in log order, and deletes each entry once
- * the downstream topic acknowledged it (acks=all, idempotent producer).
+ * Sends outbound records downstream (acks=all, idempotent producer), in order, and tells
+ * its listeners what was acknowledged. With an outbound log (SBML) the records are already
+ * durable in it, and each is deleted once acknowledged; without one, `send()` resolves once
+ * its records are acknowledged (the caller commits its input only then).
  *
  * Guarantees:
- * - An entry leaves the log only after Kafka acknowledged it; a crash before that leaves it
+ * - A record leaves the log only after Kafka acknowledged it; a crash before that leaves it
  *   in the log, and `resendPending()` on the next start sends it again (a duplicate
  *   downstream keeps the same `id`).
  * - Order: one request is in flight at a time and a failed chunk is retried (with
- *   backoff) before anything after it, so records of one partition keep their log order.
+ *   backoff) before anything after it, so records of one partition keep their order.
  * - While sends fail, `healthy` is false; the consumer stops taking new input until the
  *   backlog is delivered again (backpressure, never dropping).
- * - A delete that fails after the acknowledgement (a full disk) is retried on its own, with
- *   backoff: the acknowledged chunk is not sent again, and `healthy` is false meanwhile.
+ * - The delete of an acknowledged chunk overlaps the send of the next one; a delete that
+ *   fails (a full disk) is retried on its own, with backoff, before the next delete: the
+ *   acknowledged chunk is not sent again, and `healthy` is false meanwhile.
  */
 import type { ProducerBatch, RecordMetadata } from 'kafkajs';
 import { fromKafkaError } from '../../../lib/errors';
@@ -20,7 +23,8 @@ import { recordOffsets } from '../../../lib/kafka/offsets';
 import { sleep } from '../../../lib/lifecycle';
 import type { Logger } from '../../../lib/logger';
 import { Backoff } from '../../../lib/retry';
-import type { OutboundEntry, OutboundLogPort } from './log-port';
+import type { OutboundLogPort } from './log-port';
+import type { AcknowledgedListener, OutboundRecord } from './record';
 
 export interface SendPort {
   sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]>;
@@ -29,57 +33,78 @@ export interface SendPort {
 }
 
 export interface SenderOptions {
-  /** Largest request, in bytes. */
+  /** Largest request, in bytes (estimated). */
   maxRequestBytes: number;
+  /** Largest record batch of one partition in a request, in bytes (estimated): below the broker's `message.max.bytes` (1 MiB by default). */
+  maxPartitionBytes: number;
   ackTimeoutMs: number;
   retryInitialMs: number;
   retryMaxMs: number;
 }
 
 export const senderDefaults: SenderOptions = {
-  maxRequestBytes: 1024 * 1024,
+  maxRequestBytes: 2 * 1024 * 1024,
+  // NOTE: kafkajs groups a request's records per partition by copying the partition's array
+  // for each record (quadratic): small per-partition batches keep that cheap.
+  maxPartitionBytes: 256 * 1024,
   ackTimeoutMs: 30_000,
   retryInitialMs: 100,
   retryMaxMs: 5_000,
 };
 
-export interface Delivered {
-  entry: OutboundEntry;
-  /** Offset of the record in its downstream partition. */
-  offset: string;
-}
-
 export interface SenderDeps {
-  log: OutboundLogPort;
+  /** The outbound log the records are durable in (SBML), or null (send and wait). */
+  log: OutboundLogPort | null;
   producer: SendPort;
   logger: Logger;
   options?: Partial<SenderOptions>;
-  /** Called after entries were acknowledged and removed from the log. */
-  onDelivered?: (delivered: Delivered[]) => void;
   /** Called after every failed request (for metrics). */
   onFailure?: (err: Error) => void;
 }
 
+interface Waiter {
+  /** Resolves once this many records (counted since start) are acknowledged. */
+  upTo: number;
+  resolve: () => void;
+}
+
 export class OutboundSender {
-  private readonly queue: OutboundEntry[] = [];
+  private readonly queue: OutboundRecord[] = [];
   private readonly options: SenderOptions;
   private readonly log: Logger;
+  private readonly listeners: AcknowledgedListener[] = [];
   private loop: Promise<void> | null = null;
   private idleWaiters: (() => void)[] = [];
+  private sendWaiters: Waiter[] = [];
+  private queued = 0;
+  private acknowledgedCount = 0;
   private failing: string | null = null;
+  private removeFailing: string | null = null;
   private stopped = false;
-  private sentCount = 0;
 
   constructor(private readonly deps: SenderDeps) {
     this.options = { ...senderDefaults, ...deps.options };
     this.log = deps.logger.child({ module: 'outbound-sender' });
   }
 
-  /** Queues entries that are already durable in the log. */
-  dispatch(entries: OutboundEntry[]): void {
-    if (entries.length === 0) return;
-    this.queue.push(...entries);
+  /** Adds a listener of acknowledged records (progress, replies, metrics). */
+  onAcknowledged(listener: AcknowledgedListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Queues records to send (already durable in the log, when there is one). */
+  dispatch(records: readonly OutboundRecord[]): void {
+    if (records.length === 0) return;
+    for (const r of records) this.queue.push(r);
+    this.queued += records.length;
     this.ensureLoop();
+  }
+
+  /** Queues records and resolves once all of them are acknowledged. */
+  send(records: readonly OutboundRecord[]): Promise<void> {
+    this.dispatch(records);
+    if (this.acknowledgedCount >= this.queued) return Promise.resolve();
+    return new Promise((resolve) => this.sendWaiters.push({ upTo: this.queued, resolve }));
   }
 
   private ensureLoop(): void {
@@ -92,35 +117,32 @@ export class OutboundSender {
 
   /** Sends everything still in the log (after a restart); resolves once all is acknowledged. */
   async resendPending(): Promise<number> {
-    const pending: OutboundEntry[] = [];
-    for await (const entry of this.deps.log.pending()) pending.push(entry);
+    if (!this.deps.log) return 0;
+    const pending: OutboundRecord[] = [];
+    for await (const record of this.deps.log.pending()) pending.push(record);
     if (pending.length > 0) {
-      this.log.info({ entries: pending.length }, 'resending_outbound_log');
+      this.log.info({ records: pending.length }, 'resending_outbound_log');
       this.dispatch(pending);
       await this.drain();
     }
     return pending.length;
   }
 
-  /** Entries queued and not yet acknowledged. */
+  /** Records queued and not yet acknowledged. */
   get backlog(): number {
     return this.queue.length;
   }
 
-  get sent(): number {
-    return this.sentCount;
-  }
-
-  /** False while requests fail; the reason is in `lastError`. */
+  /** False while requests (or deletes from the log) fail; the reason is in `lastError`. */
   get healthy(): boolean {
-    return this.failing === null;
+    return this.failing === null && this.removeFailing === null;
   }
 
   get lastError(): string | null {
-    return this.failing;
+    return this.failing ?? this.removeFailing;
   }
 
-  /** Resolves when everything queued so far is acknowledged. */
+  /** Resolves when everything queued so far is acknowledged (and deleted from the log). */
   drain(): Promise<void> {
     if (this.queue.length === 0 && !this.loop) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
@@ -133,28 +155,24 @@ export class OutboundSender {
 
   private async run(): Promise<void> {
     const backoff = this.newBackoff();
+    let removing: Promise<void> = Promise.resolve();
     while (this.queue.length > 0 && !this.stopped) {
-      const chunk = this.takeChunk();
+      const n = this.chunkLength();
+      const chunk = this.queue.slice(0, n);
+      let metadata: RecordMetadata[];
       try {
-        const metadata = await this.deps.producer.sendBatch({
+        metadata = await this.deps.producer.sendBatch({
           acks: ACKS_ALL,
           timeout: this.options.ackTimeoutMs,
           topicMessages: groupByTopic(chunk),
         });
-        await this.removeAcknowledged(chunk);
-        this.queue.splice(0, chunk.length);
-        this.sentCount += chunk.length;
-        this.failing = null;
-        backoff.reset();
-        const offsets = recordOffsets(chunk, metadata);
-        this.deps.onDelivered?.(chunk.map((entry, i) => ({ entry, offset: offsets[i]! })));
       } catch (err) {
         const error = fromKafkaError(err, 'downstream send failed');
         this.failing = error.message;
         this.deps.onFailure?.(error);
         const wait = backoff.next();
         this.log.warn(
-          { err: error, entries: chunk.length, retryInMs: Math.round(wait) },
+          { err: error, records: chunk.length, retryInMs: Math.round(wait) },
           'outbound_send_failed',
         );
         // The next request must not reuse the failed one's sequence numbers.
@@ -162,25 +180,48 @@ export class OutboundSender {
           this.log.warn({ err: e }, 'producer_reset_failed');
         });
         await sleep(wait);
+        continue;
       }
+      this.failing = null;
+      backoff.reset();
+      // One delete in flight: the previous chunk's, overlapping this chunk's send.
+      await removing;
+      removing = this.removeAcknowledged(chunk);
+      this.queue.splice(0, n);
+      this.acknowledged(chunk, recordOffsets(chunk, metadata));
     }
+    await removing;
+  }
+
+  private acknowledged(chunk: OutboundRecord[], offsets: string[]): void {
+    this.acknowledgedCount += chunk.length;
+    for (const listener of this.listeners) listener(chunk, offsets);
+    if (this.sendWaiters.length === 0) return;
+    const done = this.sendWaiters.filter((w) => w.upTo <= this.acknowledgedCount);
+    this.sendWaiters = this.sendWaiters.filter((w) => w.upTo > this.acknowledgedCount);
+    for (const w of done) w.resolve();
   }
 
   /**
    * Deletes an acknowledged chunk from the log, retrying until it succeeds (or the sender
-   * stops: the entries then stay in the log and are resent at the next start).
+   * stops: the records then stay in the log and are resent at the next start).
    */
-  private async removeAcknowledged(chunk: OutboundEntry[]): Promise<void> {
+  private async removeAcknowledged(chunk: OutboundRecord[]): Promise<void> {
+    const log = this.deps.log;
+    if (!log) return;
+    const seqs: number[] = [];
+    for (const r of chunk) if (r.seq !== undefined) seqs.push(r.seq);
     const backoff = this.newBackoff();
     for (;;) {
       try {
-        await this.deps.log.remove(chunk.map((e) => e.seq));
+        await log.remove(seqs);
+        this.removeFailing = null;
         return;
       } catch (err) {
-        this.failing = `outbound log delete failing: ${(err as Error).message}`;
+        this.removeFailing = `outbound log delete failing: ${(err as Error).message}`;
         const wait = backoff.next();
         this.log.warn(
-          { err, entries: chunk.length, retryInMs: Math.round(wait) },
+          { err, records: chunk.length, retryInMs: Math.round(wait) },
           'outbound_remove_failed',
         );
         if (this.stopped) return;
@@ -193,28 +234,48 @@ export class OutboundSender {
     return new Backoff(this.options.retryInitialMs, this.options.retryMaxMs);
   }
 
-  private takeChunk(): OutboundEntry[] {
+  /**
+   * How many queued records the next request takes: at least one, within maxRequestBytes,
+   * and within maxPartitionBytes for each partition.
+   */
+  private chunkLength(): number {
+    const { maxRequestBytes, maxPartitionBytes } = this.options;
+    const perPartition = new Map<string, number>();
     let bytes = 0;
     let n = 0;
     while (n < this.queue.length) {
-      const size = this.queue[n]!.value.length + this.queue[n]!.key.length + 64;
-      if (n > 0 && bytes + size > this.options.maxRequestBytes) break;
+      const r = this.queue[n]!;
+      const size = recordSize(r);
+      const tp = `${r.topic}/${r.partition}`;
+      const partitionBytes = (perPartition.get(tp) ?? 0) + size;
+      if (n > 0 && (bytes + size > maxRequestBytes || partitionBytes > maxPartitionBytes)) break;
+      perPartition.set(tp, partitionBytes);
       bytes += size;
       n += 1;
     }
-    return this.queue.slice(0, n);
+    return n;
   }
 }
 
-function groupByTopic(entries: OutboundEntry[]): ProducerBatch['topicMessages'] {
+/** An upper estimate of a record's size in a record batch (UTF-8 at most 3 bytes per char). */
+function recordSize(r: OutboundRecord): number {
+  let size = r.value.length + r.key.length * 3 + 32;
+  for (const k in r.headers) size += (k.length + r.headers[k]!.length) * 3 + 8;
+  return size;
+}
+
+function groupByTopic(records: OutboundRecord[]): ProducerBatch['topicMessages'] {
   const byTopic = new Map<
     string,
     { key: string; value: Buffer; partition: number; headers: Record<string, string> }[]
   >();
-  for (const e of entries) {
-    const list = byTopic.get(e.topic) ?? [];
-    list.push({ key: e.key, value: e.value, partition: e.partition, headers: e.headers });
-    byTopic.set(e.topic, list);
+  for (const r of records) {
+    let list = byTopic.get(r.topic);
+    if (!list) {
+      list = [];
+      byTopic.set(r.topic, list);
+    }
+    list.push({ key: r.key, value: r.value, partition: r.partition, headers: r.headers });
   }
   return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
 }

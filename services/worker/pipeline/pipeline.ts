@@ -1,6 +1,9 @@
 /**
  * Runs an event through the configured steps in order; the first step that does not
  * return `ok` decides the outcome, and the name of that step is reported with it.
+ *
+ * Synchronous steps run synchronously: `run()` returns a promise only once a step returned
+ * one, so a batch of events through sync steps costs no promise per event.
  */
 import type { Envelope } from '../../../lib/envelope';
 import type { Step, StepContext, StepResult } from '../../../lib/pipeline';
@@ -14,13 +17,32 @@ export class Pipeline {
     return this.steps.map((s) => s.name);
   }
 
-  async run(event: Envelope, ctx: StepContext): Promise<PipelineOutcome> {
+  run(event: Envelope, ctx: StepContext): PipelineOutcome | Promise<PipelineOutcome> {
+    return this.from(0, event, ctx);
+  }
+
+  private from(
+    first: number,
+    event: Envelope,
+    ctx: StepContext,
+  ): PipelineOutcome | Promise<PipelineOutcome> {
     let current = event;
-    for (const step of this.steps) {
-      const result = await step.run(current, ctx);
+    for (let i = first; i < this.steps.length; i++) {
+      const step = this.steps[i]!;
+      const result = step.run(current, ctx);
+      if (result instanceof Promise) return result.then((r) => this.next(i, r, ctx));
       if (result.kind !== 'ok') return { ...result, step: step.name };
       current = result.event;
     }
     return { kind: 'ok', event: current };
+  }
+
+  private next(
+    i: number,
+    result: StepResult,
+    ctx: StepContext,
+  ): PipelineOutcome | Promise<PipelineOutcome> {
+    if (result.kind !== 'ok') return { ...result, step: this.steps[i]!.name };
+    return this.from(i + 1, result.event, ctx);
   }
 }

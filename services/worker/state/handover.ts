@@ -23,8 +23,8 @@ import type { Admin } from 'kafkajs';
 import { sleep } from '../../../lib/lifecycle';
 import type { Logger } from '../../../lib/logger';
 import { withRetry } from '../../../lib/retry';
-import type { ProgressRecord } from '../outbound/progress-publisher';
-import { progressKey } from '../outbound/progress-publisher';
+import { progressKey } from '../../../lib/records/progress';
+import type { ProgressRecord } from '../../../lib/records/progress';
 
 export interface HandoverDeps {
   admin: Pick<Admin, 'fetchOffsets'>;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import { createRegistry } from '../../../lib/metrics';
 import { projectRoot } from '../../../lib/paths';
-import type { Reply } from '../../../lib/replies';
+import type { Reply } from '../../../lib/records/reply';
 import { parseApiKeys } from '../../../services/edge/http/auth';
 import { createEdgeMetrics } from '../../../services/edge/metrics';
 import { encodeReceipt } from '../../../services/edge/views/receipt';
@@ -54,7 +54,16 @@ describe('OpenAPI document vs the implementation', () => {
       },
       lookups: {
         rawTopic: 'intake.raw',
-        progress: view({ 'intake.raw/0': { committedNext: '10', deliveredUpTo: '5', at: 'now' } }),
+        progress: view({
+          'intake.raw/0': {
+            topic: 'intake.raw',
+            partition: 0,
+            worker: 'w1',
+            committedNext: '10',
+            deliveredUpTo: '5',
+            at: 'now',
+          },
+        }),
         scores: view({
           v1: {
             score: 0.5,

@@ -6,7 +6,7 @@
 import type { Server } from 'node:http';
 import { IntakeError } from '../../../lib/errors';
 import { createRegistry } from '../../../lib/metrics';
-import type { Reply } from '../../../lib/replies';
+import type { Reply } from '../../../lib/records/reply';
 import { createEdgeMetrics } from '../../../services/edge/metrics';
 import { MemorySink } from '../../support/fakes';
 import { startTestApp } from '../../support/edge-app';

@@ -1,5 +1,5 @@
 import { IntakeError } from '../../../lib/errors';
-import type { Reply } from '../../../lib/replies';
+import type { Reply } from '../../../lib/records/reply';
 import { ReplyWaiter } from '../../../services/edge/replies/reply-waiter';
 import { FakeKafka, silentLogger } from '../../support/fakes';
 import type { FakeConsumer } from '../../support/fakes';

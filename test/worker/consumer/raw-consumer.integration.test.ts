@@ -4,14 +4,15 @@
  */
 import type { Admin, Producer } from 'kafkajs';
 import { toKafkaMessage, wrapEvent } from '../../../lib/envelope';
-import { BatchingProducer, batchingDefaults } from '../../../lib/kafka/batching-producer';
 import { createConsumer, createProducer } from '../../../lib/kafka/client';
 import { TopicPartitions } from '../../../lib/kafka/partitioner';
 import { createRegistry } from '../../../lib/metrics';
 import { RawConsumer } from '../../../services/worker/consumer/raw-consumer';
 import { createWorkerMetrics } from '../../../services/worker/metrics';
-import { DirectDelivery } from '../../../services/worker/outbound/delivery';
+import { Delivery } from '../../../services/worker/outbound/delivery';
 import { DeliveryProgress } from '../../../services/worker/outbound/progress';
+import { Replier } from '../../../services/worker/outbound/replier';
+import { OutboundSender } from '../../../services/worker/outbound/sender';
 import { Pipeline } from '../../../services/worker/pipeline/pipeline';
 import { passThroughStep } from '../../../services/worker/pipeline/steps/pass-through-step';
 import {
@@ -31,6 +32,7 @@ describe('RawConsumer (real broker)', () => {
     raw: randomName('raw'),
     processed: randomName('processed'),
     dlq: randomName('dlq'),
+    replies: randomName('replies'),
   };
   const groupId = randomName('workers');
   let admin: Admin;
@@ -75,19 +77,20 @@ describe('RawConsumer (real broker)', () => {
     await producer.send({ topic: topics.raw, acks: -1, messages: [...good, ...garbage] });
 
     const partitions = new TopicPartitions();
-    await partitions.refresh(admin, [topics.processed, topics.dlq]);
+    await partitions.refresh(admin, [topics.processed, topics.dlq, topics.replies]);
     const gate = new Gate(producer);
+    const sender = new OutboundSender({ log: null, producer: gate, logger: silentLogger() });
     const consumer = new RawConsumer({
       consumer: createConsumer(kafka, { groupId }),
-      delivery: new DirectDelivery({
-        producer: new BatchingProducer({
-          producer: gate,
-          logger: silentLogger(),
-          options: batchingDefaults,
-        }),
-      }),
+      delivery: new Delivery({ sender, log: null }),
       progress: new DeliveryProgress(),
       pipeline: new Pipeline([passThroughStep('w-it')]),
+      replier: new Replier({
+        producer,
+        partitions,
+        topic: topics.replies,
+        logger: silentLogger(),
+      }),
       partitions,
       topics: { ...topics, outputs: {} },
       metrics: createWorkerMetrics(createRegistry('worker', 'it')),

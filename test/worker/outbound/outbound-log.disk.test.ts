@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IntakeError } from '../../../lib/errors';
-import type { NewEntry, OutboundLogPort } from '../../../services/worker/outbound/log-port';
+import type { OutboundLogPort } from '../../../services/worker/outbound/log-port';
+import type { OutboundRecord } from '../../../services/worker/outbound/record';
 import { openOutboundLog } from '../../../services/worker/outbound/outbound-log';
 import { silentLogger } from '../../support/fakes';
 import { freeBytes, mountTmpfs, tmpfsUnavailable, unmount } from '../../support/tmpfs';
@@ -18,15 +19,16 @@ const unavailable = tmpfsUnavailable();
 if (unavailable) console.warn(`SKIPPED outbound log disk-full tests: ${unavailable}`);
 const itOnTmpfs = unavailable ? it.skip : it;
 
-const entry = (i: number): NewEntry => ({
+const entry = (i: number): OutboundRecord => ({
   topic: 'intake.processed',
   partition: i % 3,
   key: `k${i}`,
   value: Buffer.alloc(2000, i % 256),
   headers: { 'intake-id': `id-${i}` },
-  source: { topic: 'intake.raw', partition: i % 3, offset: String(i) },
+  source: { partition: i % 3, offset: String(i) },
+  kind: 'processed',
 });
-const chunk = (from: number, n = 20): NewEntry[] =>
+const chunk = (from: number, n = 20): OutboundRecord[] =>
   Array.from({ length: n }, (_, i) => entry(from + i));
 const offsets = (log: OutboundLogPort): string[] =>
   [...(log.pending() as Iterable<{ source: { offset: string } }>)].map((e) => e.source.offset);
@@ -75,7 +77,8 @@ describe('outbound log on a full disk (real LMDB, real tmpfs)', () => {
       let failure: unknown = null;
       for (let next = 0; next < 100_000 && failure === null; next += 20) {
         try {
-          const logged = await log.append(chunk(next));
+          const logged = chunk(next);
+          await log.append(logged);
           acknowledged.push(...logged.map((e) => e.source.offset));
         } catch (err) {
           failure = err;
@@ -95,9 +98,10 @@ describe('outbound log on a full disk (real LMDB, real tmpfs)', () => {
 
       // Space freed: the same open log writes again, and reports healthy.
       unlinkSync(filler);
-      const after = await log.append(chunk(2_000_000));
+      const after = chunk(2_000_000);
+      await log.append(after);
       expect(log.stats().failing).toBeNull();
-      await log.remove(after.map((e) => e.seq));
+      await log.remove(after.map((e) => e.seq!));
       await log.close();
 
       // Reopened: exactly what was acknowledged, in order.

@@ -7,18 +7,19 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { NewEntry } from '../../../services/worker/outbound/log-port';
+import type { OutboundRecord } from '../../../services/worker/outbound/record';
 import { openOutboundLog } from '../../../services/worker/outbound/outbound-log';
 import { silentLogger } from '../../support/fakes';
 
 const ROOT = resolve(__dirname, '..', '..', '..');
-const entry = (i: number, size = 100): NewEntry => ({
+const entry = (i: number, size = 100): OutboundRecord => ({
   topic: 'intake.processed',
   partition: i % 3,
   key: `k${i}`,
   value: Buffer.alloc(size, i % 256),
   headers: { 'intake-id': `id-${i}` },
-  source: { topic: 'intake.raw', partition: i % 3, offset: String(i) },
+  source: { partition: i % 3, offset: String(i) },
+  kind: 'processed',
 });
 
 describe('outbound log (LMDB)', () => {
@@ -31,11 +32,12 @@ describe('outbound log (LMDB)', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('returns appended entries in order, and forgets removed ones', async () => {
+  it('returns appended records in order, and forgets removed ones', async () => {
     const log = await open();
-    const logged = await log.append([entry(1), entry(2), entry(3)]);
-    expect(logged.map((e) => e.seq)).toEqual([1n, 2n, 3n]);
-    await log.remove([2n]);
+    const logged = [entry(1), entry(2), entry(3)];
+    await log.append(logged);
+    expect(logged.map((e) => e.seq)).toEqual([1, 2, 3]);
+    await log.remove([2]);
     expect([...(log.pending() as Iterable<{ key: string }>)].map((e) => e.key)).toEqual([
       'k1',
       'k3',
@@ -50,11 +52,27 @@ describe('outbound log (LMDB)', () => {
     await log.close();
     log = await open();
     expect(log.stats().entries).toBe(2);
-    const [next] = await log.append([entry(3)]);
-    expect(next?.seq).toBe(3n);
-    const pending = [...(log.pending() as Iterable<{ value: Buffer; source: { offset: string } }>)];
+    const next = entry(3);
+    await log.append([next]);
+    expect(next.seq).toBe(3);
+    const pending = [...(log.pending() as Iterable<OutboundRecord>)];
     expect(pending.map((e) => e.source.offset)).toEqual(['1', '2', '3']);
     expect(pending[0]?.value.equals(Buffer.alloc(100, 1))).toBe(true);
+    expect(pending[0]).toEqual({ ...entry(1), seq: 1 });
+    await log.close();
+  });
+
+  it('keeps what a record is and the edge waiting for it', async () => {
+    const log = await open();
+    await log.append([
+      { ...entry(1), kind: 'dlq', replyTo: 'edge-3' },
+      { ...entry(2), kind: 'side' },
+    ]);
+    const pending = [...(log.pending() as Iterable<OutboundRecord>)];
+    expect(pending.map((r) => [r.kind, r.replyTo])).toEqual([
+      ['dlq', 'edge-3'],
+      ['side', undefined],
+    ]);
     await log.close();
   });
 
@@ -67,7 +85,7 @@ describe('outbound log (LMDB)', () => {
        (async () => {
          const log = await openOutboundLog({ dir: ${JSON.stringify(join(dir, 'db'))}, maxEntries: 1e9, maxBytes: 1e12, logger: pino({ level: 'silent' }) });
          const batch = Array.from({ length: 500 }, (_, i) => ({ topic: 't', partition: 0, key: 'k' + i, value: Buffer.from('v' + i),
-           headers: {}, source: { topic: 'raw', partition: 0, offset: String(i) } }));
+           headers: {}, source: { partition: 0, offset: String(i) }, kind: 'processed' }));
          await log.append(batch);
          process.kill(process.pid, 'SIGKILL');
        })();`,
@@ -96,9 +114,10 @@ describe('outbound log (LMDB)', () => {
 
   it('is full above its entry or byte bound, and not after removes', async () => {
     let log = await open(10);
-    const logged = await log.append(Array.from({ length: 10 }, (_, i) => entry(i)));
+    const logged = Array.from({ length: 10 }, (_, i) => entry(i));
+    await log.append(logged);
     expect(log.isFull()).toBe(true);
-    await log.remove(logged.slice(0, 5).map((e) => e.seq));
+    await log.remove(logged.slice(0, 5).map((e) => e.seq!));
     expect(log.isFull()).toBe(false);
     await log.close();
     rmSync(dir, { recursive: true, force: true });

@@ -1,11 +1,9 @@
 import { TopicPartitions } from '../../../lib/kafka/partitioner';
 import { DeliveryProgress } from '../../../services/worker/outbound/progress';
-import {
-  ProgressPublisher,
-  parseProgressRecord,
-} from '../../../services/worker/outbound/progress-publisher';
-import type { ProgressRecord } from '../../../services/worker/outbound/progress-publisher';
-import { silentLogger } from '../../support/fakes';
+import { parseProgress } from '../../../lib/records/progress';
+import type { ProgressRecord } from '../../../lib/records/progress';
+import { ProgressPublisher } from '../../../services/worker/outbound/progress-publisher';
+import { outboundRecord, silentLogger } from '../../support/fakes';
 
 describe('ProgressPublisher', () => {
   it('publishes each partition whose position changed, also one a rebalance took away, and nothing unchanged', async () => {
@@ -16,7 +14,7 @@ describe('ProgressPublisher', () => {
     const publisher = new ProgressPublisher({
       producer: {
         send: ({ messages }) => {
-          sent.push(...messages.map((m) => JSON.parse(String(m.value)) as ProgressRecord));
+          sent.push(...messages.map((m) => parseProgress(m.value as string)));
           return Promise.resolve([]);
         },
       },
@@ -28,7 +26,8 @@ describe('ProgressPublisher', () => {
       logger: silentLogger(),
       intervalMs: 1000,
     });
-    progress.committed(3, new Map([[9n, 2]]), 9n); // offset 9 produced 2 records, in the log
+    const from9 = [1, 2].map((i) => outboundRecord(i, { source: { partition: 3, offset: '9' } }));
+    progress.committed(3, from9, 9n); // offset 9 produced 2 records, in the log
     await publisher.publish();
     expect(sent).toEqual([
       expect.objectContaining({
@@ -41,37 +40,13 @@ describe('ProgressPublisher', () => {
     expect(progress.hasPending(3)).toBe(true);
 
     // Partition 3 moved to another worker; its records are acknowledged afterwards.
-    progress.acknowledged(3, 9n);
-    progress.acknowledged(3, 9n);
+    progress.acknowledged(from9.slice(0, 1));
+    progress.acknowledged(from9.slice(1));
     await publisher.publish();
     expect(sent[1]).toEqual(expect.objectContaining({ partition: 3, deliveredUpTo: '10' }));
     expect(progress.hasPending(3)).toBe(false);
 
     await publisher.publish();
     expect(sent).toHaveLength(2);
-  });
-});
-
-describe('parseProgressRecord', () => {
-  const record = {
-    topic: 'raw',
-    partition: 0,
-    deliveredUpTo: '5',
-    committedNext: '7',
-    worker: 'w',
-  };
-
-  it('reads back what the publisher writes', () => {
-    expect(parseProgressRecord(Buffer.from(JSON.stringify(record)))).toEqual(record);
-  });
-
-  it.each([
-    ['not JSON', '{'],
-    ['null', 'null'],
-    ['an offset that is not a number', JSON.stringify({ ...record, deliveredUpTo: 'x' })],
-    ['no worker', JSON.stringify({ ...record, worker: undefined })],
-    ['a number for an offset', JSON.stringify({ ...record, committedNext: 7 })],
-  ])('throws on %s, so a view skips it', (_, text) => {
-    expect(() => parseProgressRecord(Buffer.from(text))).toThrow();
   });
 });

@@ -15,12 +15,10 @@ import { TopicPartitions } from '../../../lib/kafka/partitioner';
 import { createRegistry } from '../../../lib/metrics';
 import { RawConsumer } from '../../../services/worker/consumer/raw-consumer';
 import { createWorkerMetrics } from '../../../services/worker/metrics';
-import { LoggedDelivery } from '../../../services/worker/outbound/delivery';
-import type {
-  NewEntry,
-  OutboundEntry,
-  OutboundLogPort,
-} from '../../../services/worker/outbound/log-port';
+import { Delivery } from '../../../services/worker/outbound/delivery';
+import type { OutboundLogPort } from '../../../services/worker/outbound/log-port';
+import type { OutboundRecord } from '../../../services/worker/outbound/record';
+import { Replier } from '../../../services/worker/outbound/replier';
 import { openOutboundLog } from '../../../services/worker/outbound/outbound-log';
 import { DeliveryProgress } from '../../../services/worker/outbound/progress';
 import { OutboundSender } from '../../../services/worker/outbound/sender';
@@ -36,12 +34,12 @@ import { TEST_BROKER } from '../../support/test-env';
 class FlakyLog implements OutboundLogPort {
   failing = false;
   constructor(private readonly real: OutboundLogPort) {}
-  append(entries: NewEntry[]): Promise<OutboundEntry[]> {
+  append(records: OutboundRecord[]): Promise<void> {
     if (this.failing)
       return Promise.reject(new IntakeError('STORE_FAILED', 'No space left on device (injected)'));
-    return this.real.append(entries);
+    return this.real.append(records);
   }
-  remove(seqs: bigint[]) {
+  remove(seqs: number[]) {
     return this.real.remove(seqs);
   }
   pending() {
@@ -82,6 +80,7 @@ describe('SBML outbound log in the worker (real broker)', () => {
       raw: randomName('raw'),
       processed: randomName('processed'),
       dlq: randomName('dlq'),
+      replies: randomName('replies'),
     };
     for (const t of Object.values(topics)) await createTopic(admin, t, 3);
     const groupId = randomName('sbml');
@@ -96,14 +95,15 @@ describe('SBML outbound log in the worker (real broker)', () => {
     const log = opts.flaky ? new FlakyLog(real) : real;
     const gate = new Gate(producer);
     const sender = new OutboundSender({ log, producer: gate, logger: silentLogger() });
-    const delivery = new LoggedDelivery({ log, sender });
+    const delivery = new Delivery({ log, sender });
     const partitions = new TopicPartitions();
-    await partitions.refresh(admin, [topics.processed, topics.dlq]);
+    await partitions.refresh(admin, [topics.processed, topics.dlq, topics.replies]);
     const consumer = new RawConsumer({
       consumer: createConsumer(kafka, { groupId }),
       delivery,
       progress: new DeliveryProgress(),
       pipeline: new Pipeline([passThroughStep('sbml-it')]),
+      replier: new Replier({ producer, partitions, topic: topics.replies, logger: silentLogger() }),
       partitions,
       topics: { ...topics, outputs: {} },
       metrics: createWorkerMetrics(createRegistry('worker', 'sbml-it')),

@@ -2,7 +2,8 @@
  * Adds server-side facts to an event under `enriched`: when and by which worker it was
  * processed, the edge-to-worker latency, the parsed user agent (ua-parser-js: browser,
  * OS, device) and the source's metadata from configuration. Never rejects an event:
- * garbage user agents parse to empty fields.
+ * garbage user agents parse to empty fields. Parsed user agents are cached (a bounded map,
+ * oldest out first): a fleet sees few distinct ones, and parsing is the step's main cost.
  */
 import { UAParser } from 'ua-parser-js';
 import { ok } from '../../../../lib/pipeline';
@@ -19,30 +20,42 @@ export interface Enriched {
 const join = (...parts: (string | undefined)[]): string | null =>
   parts.filter(Boolean).join(' ') || null;
 
+const USER_AGENT_CACHE = 1000;
+
+function parseUserAgent(userAgent: string): NonNullable<Enriched['userAgent']> {
+  const ua = new UAParser(userAgent.slice(0, 1024)).getResult();
+  return {
+    browser: join(ua.browser.name, ua.browser.version),
+    os: join(ua.os.name, ua.os.version),
+    device: join(ua.device.vendor, ua.device.model, ua.device.type),
+  };
+}
+
 export function enrichStep(deps: {
   worker: string;
   sources?: Record<string, Record<string, string>>;
 }): Step {
+  const userAgents = new Map<string, NonNullable<Enriched['userAgent']>>();
+  const userAgentOf = (userAgent: string): NonNullable<Enriched['userAgent']> => {
+    let parsed = userAgents.get(userAgent);
+    if (!parsed) {
+      parsed = parseUserAgent(userAgent);
+      if (userAgents.size >= USER_AGENT_CACHE) userAgents.delete(userAgents.keys().next().value!);
+      userAgents.set(userAgent, parsed);
+    }
+    return { ...parsed };
+  };
   return {
     name: 'enrich',
     run(event) {
       const now = new Date();
       const received = Date.parse(event.receivedAt);
-      const ua =
-        typeof event.meta?.userAgent === 'string'
-          ? new UAParser(event.meta.userAgent.slice(0, 1024)).getResult()
-          : null;
       const enriched: Enriched = {
         processedAt: now.toISOString(),
         worker: deps.worker,
         latencyMs: Number.isFinite(received) ? now.getTime() - received : null,
-        userAgent: ua
-          ? {
-              browser: join(ua.browser.name, ua.browser.version),
-              os: join(ua.os.name, ua.os.version),
-              device: join(ua.device.vendor, ua.device.model, ua.device.type),
-            }
-          : null,
+        userAgent:
+          typeof event.meta?.userAgent === 'string' ? userAgentOf(event.meta.userAgent) : null,
         source: deps.sources?.[event.source] ?? {},
       };
       return ok({ ...event, enriched } as typeof event);

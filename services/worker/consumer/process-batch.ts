@@ -1,0 +1,173 @@
+/**
+ * Turns a chunk of input records into the outbound records the worker must deliver:
+ * processed events to the processed topic, rejected ones to the DLQ with the reason, the
+ * failing step, the source position and the time in headers (and the reason to the
+ * rejections output, so any edge can answer the receipt), side outputs of the steps (e.g.
+ * scores), and the reply of a dropped request/response event. Each value is serialised
+ * once, here. Every outbound record keeps the event's `id` (header and value) so
+ * consumers can deduplicate.
+ */
+import type { IHeaders, KafkaMessage } from 'kafkajs';
+import { HEADER_ID, parseEnvelope } from '../../../lib/envelope';
+import type { Envelope } from '../../../lib/envelope';
+import type { TopicPartitions } from '../../../lib/kafka/partitioner';
+import type { SideRecord, StepContext } from '../../../lib/pipeline';
+import { dlqHeaders } from '../../../lib/records/dlq';
+import { encodeRejection, rejectionKey } from '../../../lib/records/rejection';
+import type { Pipeline, PipelineOutcome } from '../pipeline/pipeline';
+import type { OutboundRecord, OutboundTopics } from '../outbound/record';
+import type { Replier } from '../outbound/replier';
+
+export interface BatchOutcome {
+  records: OutboundRecord[];
+  processed: number;
+  dlq: number;
+  dropped: number;
+}
+
+export interface ProcessDeps {
+  pipeline: Pipeline;
+  topics: OutboundTopics;
+  partitions: TopicPartitions;
+  replier: Pick<Replier, 'dropped'>;
+}
+
+export async function processBatch(
+  input: { topic: string; partition: number; messages: readonly KafkaMessage[] },
+  deps: ProcessDeps,
+): Promise<BatchOutcome> {
+  const out: BatchOutcome = { records: [], processed: 0, dlq: 0, dropped: 0 };
+  const side: SideRecord[] = [];
+  const ctx: StepContext = {
+    topic: input.topic,
+    partition: input.partition,
+    offset: '',
+    emit: (record) => side.push(record),
+  };
+  for (const message of input.messages) {
+    ctx.offset = message.offset;
+    side.length = 0;
+    const source = { partition: input.partition, offset: message.offset };
+    let envelope: Envelope;
+    try {
+      envelope = parseEnvelope(message.value);
+    } catch (err) {
+      out.dlq += 1;
+      rejected(
+        out.records,
+        message,
+        input.topic,
+        source,
+        'parse',
+        (err as Error).message,
+        undefined,
+        deps,
+      );
+      continue;
+    }
+    let outcome: PipelineOutcome | Promise<PipelineOutcome> = deps.pipeline.run(envelope, ctx);
+    if (outcome instanceof Promise) outcome = await outcome;
+    const replyTo = envelope.pattern === 'request-response' ? envelope.replyTo : undefined;
+    if (outcome.kind === 'ok') {
+      out.processed += 1;
+      const event = outcome.event;
+      const topic = deps.topics.processed;
+      const record: OutboundRecord = {
+        topic,
+        partition: deps.partitions.partition(topic, event.key),
+        key: event.key,
+        value: Buffer.from(JSON.stringify(event)),
+        headers: passedHeaders(message.headers, event.id),
+        source,
+        kind: 'processed',
+      };
+      if (replyTo) record.replyTo = replyTo;
+      out.records.push(record);
+      for (const s of side) out.records.push(sideRecord(s, event.id, source, deps));
+    } else if (outcome.kind === 'dlq') {
+      out.dlq += 1;
+      const step = outcome.step ?? 'unknown';
+      rejected(out.records, message, input.topic, source, step, outcome.reason, replyTo, deps);
+    } else {
+      out.dropped += 1;
+      if (replyTo)
+        out.records.push(deps.replier.dropped({ id: envelope.id, replyTo }, outcome, source));
+    }
+  }
+  return out;
+}
+
+/** The input's headers as strings, with the event id. */
+function passedHeaders(headers: IHeaders | undefined, id: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (headers) {
+    for (const k in headers) {
+      const v = headers[k];
+      if (v === undefined) continue;
+      out[k] = Array.isArray(v) ? v.map(String).join(',') : v.toString();
+    }
+  }
+  out[HEADER_ID] = id;
+  return out;
+}
+
+function sideRecord(
+  s: SideRecord,
+  id: string,
+  source: OutboundRecord['source'],
+  deps: Pick<ProcessDeps, 'topics' | 'partitions'>,
+  value?: string,
+): OutboundRecord {
+  const topic = deps.topics.outputs[s.output];
+  if (topic === undefined) throw new Error(`a step emitted to unknown output "${s.output}"`);
+  return {
+    topic,
+    partition: deps.partitions.partition(topic, s.key),
+    key: s.key,
+    value: Buffer.from(value ?? JSON.stringify(s.value)),
+    headers: { [HEADER_ID]: id },
+    source,
+    kind: 'side',
+  };
+}
+
+/**
+ * A rejected record: the dead letter (value and headers kept, the reason added), and
+ * (when the `rejections` output is configured) the reason keyed by the raw position.
+ */
+function rejected(
+  records: OutboundRecord[],
+  message: KafkaMessage,
+  rawTopic: string,
+  source: OutboundRecord['source'],
+  step: string,
+  reason: string,
+  replyTo: string | undefined,
+  deps: ProcessDeps,
+): void {
+  const at = new Date().toISOString();
+  const fallbackId = `${rawTopic}-${source.partition}-${source.offset}`;
+  const id = message.headers?.[HEADER_ID]?.toString() ?? fallbackId;
+  const key = message.key?.toString() ?? fallbackId;
+  const topic = deps.topics.dlq;
+  const headers = passedHeaders(message.headers, id);
+  Object.assign(headers, dlqHeaders({ reason, step, at, source: { topic: rawTopic, ...source } }));
+  const dead: OutboundRecord = {
+    topic,
+    partition: deps.partitions.partition(topic, key),
+    key,
+    value: message.value ?? Buffer.alloc(0),
+    headers,
+    source,
+    kind: 'dlq',
+  };
+  if (replyTo) dead.replyTo = replyTo;
+  records.push(dead);
+  if (deps.topics.outputs.rejections === undefined) return;
+  const rejection = {
+    output: 'rejections',
+    key: rejectionKey(rawTopic, source.partition, source.offset),
+    value: null,
+  };
+  records.push(sideRecord(rejection, id, source, deps, encodeRejection({ reason, step, at })));
+}

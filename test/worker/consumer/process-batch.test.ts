@@ -1,0 +1,154 @@
+import type { KafkaMessage } from 'kafkajs';
+import { toKafkaMessage, wrapEvent } from '../../../lib/envelope';
+import { TopicPartitions } from '../../../lib/kafka/partitioner';
+import { drop, dlq, ok } from '../../../lib/pipeline';
+import type { Step } from '../../../lib/pipeline';
+import { readDlqHeaders } from '../../../lib/records/dlq';
+import { parseRejection } from '../../../lib/records/rejection';
+import { parseReply } from '../../../lib/records/reply';
+import { processBatch } from '../../../services/worker/consumer/process-batch';
+import { Replier } from '../../../services/worker/outbound/replier';
+import { silentLogger } from '../../support/fakes';
+import { Pipeline } from '../../../services/worker/pipeline/pipeline';
+import { passThroughStep } from '../../../services/worker/pipeline/steps/pass-through-step';
+
+const topics = { processed: 'out', dlq: 'dead', replies: 'replies', outputs: {} };
+const partitions = new TopicPartitions();
+partitions.set('out', 4);
+partitions.set('dead', 2);
+partitions.set('replies', 3);
+partitions.set('rejections', 2);
+const replier = new Replier({
+  producer: { send: () => Promise.resolve([]) },
+  partitions,
+  topic: 'replies',
+  logger: silentLogger(),
+});
+const deps = (pipeline: Pipeline, outputs: Record<string, string> = {}) => ({
+  pipeline,
+  topics: { ...topics, outputs },
+  partitions,
+  replier,
+});
+
+function rawMessage(event: object, offset: number, replyTo?: string): KafkaMessage {
+  const r = wrapEvent(event, {
+    source: 's',
+    pattern: replyTo ? 'request-response' : 'request-ack',
+    receivedAt: new Date(),
+    meta: {},
+    replyTo,
+  });
+  if (!r.ok) throw new Error(r.reason);
+  const m = toKafkaMessage(r.envelope);
+  return {
+    key: Buffer.from(m.key as string),
+    value: Buffer.from(m.value as string),
+    headers: m.headers,
+    offset: String(offset),
+    timestamp: '0',
+    attributes: 0,
+  } as KafkaMessage;
+}
+
+const routeByType: Step = {
+  name: 'route-by-type',
+  run: (event) =>
+    event.type === 'bad' ? dlq('bad type') : event.type === 'noise' ? drop('noise') : ok(event),
+};
+
+describe('processBatch', () => {
+  it('sends ok events to the processed topic keyed and partitioned by their key, with the same id', async () => {
+    const pipeline = new Pipeline([passThroughStep('w1')]);
+    const out = await processBatch(
+      { topic: 'raw', partition: 0, messages: [rawMessage({ id: 'e1', type: 't', key: 'v9' }, 0)] },
+      deps(pipeline),
+    );
+    expect(out.processed).toBe(1);
+    const [rec] = out.records;
+    expect(rec?.topic).toBe('out');
+    expect(rec?.kind).toBe('processed');
+    expect(rec?.key).toBe('v9');
+    expect(rec?.partition).toBe(partitions.partition('out', 'v9'));
+    expect(rec?.headers['intake-id']).toBe('e1');
+    expect(rec?.headers['intake-source']).toBe('s');
+    expect(rec?.source).toEqual({ partition: 0, offset: '0' });
+    expect(rec?.replyTo).toBeUndefined();
+    expect(JSON.parse(rec!.value.toString())).toMatchObject({ id: 'e1', processedBy: 'w1' });
+  });
+
+  it('routes dlq results with the reason, step and source position in headers, and counts drops', async () => {
+    const pipeline = new Pipeline([routeByType]);
+    const out = await processBatch(
+      {
+        topic: 'raw',
+        partition: 3,
+        messages: [
+          rawMessage({ type: 'bad' }, 10),
+          rawMessage({ type: 'noise' }, 11),
+          rawMessage({ type: 'fine' }, 12),
+        ],
+      },
+      deps(pipeline, { rejections: 'rejections' }),
+    );
+    expect(out).toMatchObject({ processed: 1, dlq: 1, dropped: 1 });
+    const dead = out.records.find((o) => o.kind === 'dlq');
+    expect(dead?.topic).toBe('dead');
+    expect(readDlqHeaders(dead?.headers)).toMatchObject({
+      reason: 'bad type',
+      step: 'route-by-type',
+      source: { topic: 'raw', partition: 3, offset: '10' },
+    });
+    const rejection = out.records.find((o) => o.topic === 'rejections');
+    expect(rejection?.key).toBe('raw/3/10');
+    expect(parseRejection(rejection!.value)).toMatchObject({
+      reason: 'bad type',
+      step: 'route-by-type',
+    });
+    expect(out.records).toHaveLength(3); // dead letter, rejection, processed; the drop makes nothing
+  });
+
+  it('builds a reply record for a dropped request/response event, and marks the others for a reply', async () => {
+    const pipeline = new Pipeline([routeByType]);
+    const out = await processBatch(
+      {
+        topic: 'raw',
+        partition: 0,
+        messages: [
+          rawMessage({ id: 'a', type: 'noise' }, 1, 'edge-1'),
+          rawMessage({ id: 'b', type: 'fine' }, 2, 'edge-2'),
+          rawMessage({ id: 'c', type: 'bad' }, 3, 'edge-3'),
+        ],
+      },
+      deps(pipeline),
+    );
+    const reply = out.records.find((r) => r.topic === 'replies');
+    expect(reply?.key).toBe('edge-1');
+    expect(parseReply(reply!.value)).toMatchObject({
+      id: 'a',
+      replyTo: 'edge-1',
+      outcome: 'dropped',
+      reason: 'noise',
+      step: 'route-by-type',
+    });
+    expect(out.records.find((r) => r.kind === 'processed')?.replyTo).toBe('edge-2');
+    expect(out.records.find((r) => r.kind === 'dlq')?.replyTo).toBe('edge-3');
+  });
+
+  it('sends a record that is not an envelope to the DLQ instead of failing the batch', async () => {
+    const garbage = {
+      key: null,
+      value: Buffer.from('not json'),
+      headers: {},
+      offset: '5',
+    } as unknown as KafkaMessage;
+    const out = await processBatch(
+      { topic: 'raw', partition: 1, messages: [garbage] },
+      deps(new Pipeline([])),
+    );
+    expect(out.dlq).toBe(1);
+    expect(readDlqHeaders(out.records[0]?.headers)?.step).toBe('parse');
+    expect(out.records[0]?.key).toBe('raw-1-5');
+    expect(out.records[0]?.value.toString()).toBe('not json');
+  });
+});

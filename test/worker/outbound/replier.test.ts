@@ -1,0 +1,118 @@
+import type { ProducerRecord } from 'kafkajs';
+import { TopicPartitions } from '../../../lib/kafka/partitioner';
+import { dlqHeaders } from '../../../lib/records/dlq';
+import { parseReply } from '../../../lib/records/reply';
+import { Replier } from '../../../services/worker/outbound/replier';
+import { outboundRecord, silentLogger } from '../../support/fakes';
+
+function setup(fail = false) {
+  const partitions = new TopicPartitions();
+  partitions.set('replies', 4);
+  const sent: ProducerRecord[] = [];
+  const replier = new Replier({
+    producer: {
+      send: (record) => {
+        sent.push(record);
+        return fail ? Promise.reject(new Error('down')) : Promise.resolve([]);
+      },
+    },
+    partitions,
+    topic: 'replies',
+    logger: silentLogger(),
+  });
+  const replies = () =>
+    sent.flatMap((r) =>
+      r.messages.map((m) => ({
+        key: m.key,
+        partition: m.partition,
+        reply: parseReply(m.value as Buffer),
+      })),
+    );
+  return { replier, partitions, sent, replies };
+}
+
+describe('Replier', () => {
+  it('replies for an acknowledged processed record with the delivered event and its position', () => {
+    const { replier, partitions, replies } = setup();
+    const value = Buffer.from(JSON.stringify({ id: 'e1', type: 'page_view', n: 1e21 }));
+    const record = outboundRecord(1, { value, replyTo: 'edge-7', headers: { 'intake-id': 'e1' } });
+    replier.acknowledged([record], ['42']);
+    const [r] = replies();
+    expect(r?.key).toBe('edge-7');
+    expect(r?.partition).toBe(partitions.partition('replies', 'edge-7'));
+    expect(r?.reply).toMatchObject({
+      id: 'e1',
+      replyTo: 'edge-7',
+      outcome: 'processed',
+      position: { topic: 'out', partition: 0, offset: '42' },
+      result: { id: 'e1', type: 'page_view', n: 1e21 },
+    });
+  });
+
+  it('replies rejected for an acknowledged dead letter, with the reason and step from its headers', () => {
+    const { replier, replies } = setup();
+    const headers = {
+      'intake-id': 'e2',
+      ...dlqHeaders({
+        reason: 'data/price must be number',
+        step: 'validate',
+        at: '2026-01-01T00:00:00.000Z',
+        source: { topic: 'raw', partition: 1, offset: '9' },
+      }),
+    };
+    replier.acknowledged(
+      [outboundRecord(2, { kind: 'dlq', topic: 'dead', headers, replyTo: 'edge-1' })],
+      ['3'],
+    );
+    expect(replies()[0]?.reply).toMatchObject({
+      id: 'e2',
+      outcome: 'rejected',
+      reason: 'data/price must be number',
+      step: 'validate',
+      position: { topic: 'dead', partition: 0, offset: '3' },
+    });
+  });
+
+  it('sends nothing for records without a waiting edge, nor for side records', () => {
+    const { replier, sent } = setup();
+    replier.acknowledged(
+      [outboundRecord(1), outboundRecord(2, { kind: 'side', topic: 'scores', replyTo: 'edge-1' })],
+      ['0', '1'],
+    );
+    expect(sent).toHaveLength(0);
+  });
+
+  it('sends the replies of one acknowledgement in one request, and survives a failed send', async () => {
+    const { replier, sent } = setup(true);
+    replier.acknowledged(
+      [outboundRecord(1, { replyTo: 'a' }), outboundRecord(2), outboundRecord(3, { replyTo: 'b' })],
+      ['0', '1', '2'],
+    );
+    await new Promise((r) => setImmediate(r));
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.messages.map((m) => m.key)).toEqual(['a', 'b']);
+  });
+
+  it('builds the reply record of a dropped event, keyed by the waiting edge', () => {
+    const { replier, partitions } = setup();
+    const r = replier.dropped(
+      { id: 'e3', replyTo: 'edge-2' },
+      { reason: 'bot', step: 'filter' },
+      { partition: 5, offset: '77' },
+    );
+    expect(r).toMatchObject({
+      topic: 'replies',
+      key: 'edge-2',
+      kind: 'side',
+      source: { partition: 5, offset: '77' },
+    });
+    expect(r.partition).toBe(partitions.partition('replies', 'edge-2'));
+    expect(r.headers['intake-id']).toBe('e3');
+    expect(parseReply(r.value)).toMatchObject({
+      id: 'e3',
+      outcome: 'dropped',
+      reason: 'bot',
+      step: 'filter',
+    });
+  });
+});
