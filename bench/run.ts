@@ -37,14 +37,14 @@ import type { PerfTestResult } from './ceilings';
 import { endToEndLatency } from './latency';
 import { startBenthos } from './peer';
 import { profileEdge } from './profile';
-import { figure, workerFigures } from './worker-sbml';
+import { figure, resendSeconds, workerFigures } from './worker-sbml';
 import type { Figure } from './worker-sbml';
 
 const ROOT = projectRoot(__dirname);
 const OFFSET = Number(process.env.INTAKE_TEST_PORT_OFFSET ?? 0);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
-const WORKER_EVENTS = Number(process.env.BENCH_WORKER_EVENTS ?? 50_000);
+const WORKER_EVENTS = Number(process.env.BENCH_WORKER_EVENTS ?? 100_000);
 const PIN = process.env.BENCH_PIN !== 'off';
 const BATCH_WORKERS = Number(process.env.BENCH_BATCH_WORKERS ?? 48);
 const GEN_CPU = PIN ? '1' : undefined;
@@ -223,6 +223,7 @@ async function main(): Promise<void> {
   let kafkaAtHalf: PerfTestResult;
   let profile: Awaited<ReturnType<typeof profileEdge>>;
   let worker: Awaited<ReturnType<typeof workerFigures>>;
+  let resend: Figure;
   const children: ChildProcess[] = [];
   try {
     // Phase 1: one edge, the ceilings and the peer, all on one broker.
@@ -353,9 +354,12 @@ async function main(): Promise<void> {
         'bare consume->produce',
         'worker, SBML off, pass-through',
         'worker, SBML on, pass-through',
+        'worker, SBML on, validate,enrich,score',
       ],
     });
     rss['one worker at peak'] = worker.rssMb;
+    say('worker: resend of 100,000 outbound log entries after a restart (twice) ...');
+    resend = figure([await resendSeconds(100_000), await resendSeconds(100_000)]);
   } finally {
     for (const c of children) c.kill();
     cli(2, 'down');
@@ -431,6 +435,10 @@ async function main(): Promise<void> {
       'worker, SBML on, pass-through',
       'bare consume->produce',
     ),
+    'worker, default pipeline / bare consume->produce': ratio(
+      'worker, SBML on, validate,enrich,score',
+      'bare consume->produce',
+    ),
   };
   const goal = (name: string, value: number, target: string, met: boolean): object => ({
     goal: name,
@@ -454,6 +462,24 @@ async function main(): Promise<void> {
     ),
     goal('SBML on / off', ratios['SBML on / off'], '>= 0.9', ratios['SBML on / off'] >= 0.9),
     goal('edge p99 (ms) at 50% of the maximum single-event rate', p99, '< 20', p99 < 20),
+    goal(
+      'worker pass-through, SBML on / bare consume->produce',
+      ratios['SBML on / bare consume->produce'],
+      '>= 0.6',
+      ratios['SBML on / bare consume->produce'] >= 0.6,
+    ),
+    goal(
+      'worker default pipeline (validate, enrich, score) / bare consume->produce',
+      ratios['worker, default pipeline / bare consume->produce'],
+      '>= 0.45',
+      ratios['worker, default pipeline / bare consume->produce'] >= 0.45,
+    ),
+    goal(
+      'resend of 100,000 outbound log entries after a restart (s)',
+      +resend.median.toFixed(2),
+      '<= 2',
+      resend.median <= 2,
+    ),
   ];
   const report = {
     machine: {
@@ -487,6 +513,8 @@ async function main(): Promise<void> {
       endToEndMs: latency.endToEndMs,
     },
     rssMb: rss,
+    workerCpuUsPerEvent: worker.cpuUsPerEvent,
+    resendSeconds: resend,
     profile,
     seconds: Math.round((Date.now() - started) / 1000),
     at: new Date().toISOString(),
