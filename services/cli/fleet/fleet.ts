@@ -151,6 +151,9 @@ function serviceEnv(plan: FleetPlan, spec: ProcessSpec): Record<string, string> 
         INTAKE_EDGE_PORT: port,
         INTAKE_EDGE_VIEW_DIR: join(plan.stateDir, spec.name, 'views'),
         INTAKE_API_KEYS: `local:${localApiKey(plan)}:*`,
+        // Any page may send from a browser (a browser write key is public by nature); a
+        // deployment lists its own origins.
+        INTAKE_CORS_ORIGINS: process.env.INTAKE_CORS_ORIGINS ?? '*',
       };
     case 'worker':
       return {

@@ -22,6 +22,7 @@ import { authenticate } from './auth';
 import type { AuthConfig } from './auth';
 import { sendProblem } from './send-problem';
 import { accessLog } from './access-log';
+import { beaconBody } from './beacon';
 import { chunkedStreamRoute } from '../stream/chunked-stream';
 import type { StreamLimits } from '../stream/stream-session';
 import { sseSubscribeRoute } from '../subscribe/subscribe-routes';
@@ -100,11 +101,15 @@ export function createApp(deps: AppDeps): Express {
           'X-API-Key',
           'traceparent',
         ],
+        // a browser client reads Retry-After to back off on 429/503
+        exposedHeaders: ['Retry-After'],
         credentials: true,
         maxAge: 600,
       }),
     );
   }
+  // text/plain (beacon) bodies are read before the key check: they may carry the key
+  app.post('/v1/events', ...beaconBody(deps.maxBodyBytes));
   if (deps.auth) app.use('/v1', authenticate(deps.auth));
 
   app.post(
