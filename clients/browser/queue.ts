@@ -107,6 +107,8 @@ export class EventQueue {
   private batchLimit: number;
   private draining: Promise<void> | null = null;
   private readonly counts = { sent: 0, rejected: 0, dropped: 0 };
+  /** Store writes not completed yet. */
+  private readonly writes = new Set<Promise<void>>();
   readonly ready: Promise<void>;
 
   constructor(
@@ -130,7 +132,9 @@ export class EventQueue {
   /** Queues one event (persisted at once) and schedules a send. */
   add(event: TrackedEvent): void {
     this.events.push(event);
-    this.store.put([event]).catch(() => undefined);
+    const write = this.store.put([event]).catch(() => undefined);
+    this.writes.add(write);
+    void write.then(() => this.writes.delete(write));
     this.bound();
     this.schedule(this.options.flushDelayMs);
   }
@@ -139,9 +143,13 @@ export class EventQueue {
     return { queued: this.events.length, ...this.counts };
   }
 
-  /** Sends what is queued now (unless the edge asked to wait); resolves when done trying. */
+  /**
+   * Sends what is queued now (unless the edge asked to wait); resolves when done trying,
+   * once every event tracked before is acknowledged or written to the store.
+   */
   async flush(): Promise<QueueStats> {
     await this.ready;
+    await Promise.all(this.writes);
     const wait = this.notBefore - this.clock.now();
     if (wait > 0) this.schedule(wait);
     else await this.drain();

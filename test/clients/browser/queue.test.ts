@@ -246,6 +246,31 @@ describe('tracker queue', () => {
     expect(next.transport.sent[0]!.ids).toEqual(events.map((e) => e.id));
   });
 
+  it('resolves flush() only once every event tracked before is written to the store', async () => {
+    const clock = new ManualClock();
+    const transport = new ScriptedTransport(clock);
+    transport.answers = [offline];
+    let release = (): void => undefined;
+    const slow = new KeyValueStore(new MapStorage());
+    const put = slow.put.bind(slow);
+    slow.put = (events) =>
+      new Promise<void>((resolve) => {
+        release = () => void put(events).then(resolve);
+      });
+    const queue = new EventQueue(slow, transport, clock);
+    await queue.ready;
+    queue.add(event());
+    let flushed = false;
+    const flushing = queue.flush().then(() => {
+      flushed = true;
+    });
+    await settle();
+    expect(flushed).toBe(false);
+    release();
+    await flushing;
+    expect((await slow.load()).length).toBe(1);
+  });
+
   it('stops handing batches when the browser refuses the beacon', async () => {
     const { queue, transport } = setup();
     await queue.ready;
