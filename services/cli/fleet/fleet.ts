@@ -20,6 +20,7 @@ import {
 } from './kafka';
 import type { FleetPlan, KafkaNode, ProcessSpec } from './plan';
 import { kafkaBrokers, kafkaNodes, replicationFactor, serviceKafkaBrokers } from './plan';
+import { writeDemoSite } from './demo-site';
 import { startNginx } from './nginx';
 import { isReady } from './probe';
 import { serviceEntry, spawnDetached, stopProcess } from './processes';
@@ -92,6 +93,7 @@ export async function up(
       writeState(state);
     });
     await step(`nginx on 127.0.0.1:${plan.httpPort}`, () => {
+      writeDemoSite(plan, localApiKey(plan));
       const nginx = startNginx(plan);
       state.processes.push({
         name: 'nginx',
