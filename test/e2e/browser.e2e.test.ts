@@ -7,6 +7,8 @@
  * survive a reload and go once back online, and events tracked just before the page
  * closes (through the beacon). Skipped, loudly, where Chromium cannot be installed.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Consumer } from 'kafkajs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Deduplicator } from '../../lib/dedup';
@@ -193,6 +195,18 @@ maybe('browsers as producers (real Chromium)', () => {
     expect(score).toBeLessThanOrEqual(1);
     expect(await p.locator('#flow li').count()).toBeGreaterThanOrEqual(4);
     expect(await p.locator('#flow').textContent()).toContain('acknowledged');
+  });
+
+  it("keeps the key given in the query out of nginx's access log", async () => {
+    const log = join(E2E_FLEET.stateDir, 'logs', 'nginx-access.log');
+    const text = await waitFor(
+      () => {
+        const t = existsSync(log) ? readFileSync(log, 'utf8') : '';
+        return t.includes('/v1/events?api_key=[Redacted]') && t;
+      },
+      { timeoutMs: 10_000, what: 'the access log to show the beacon requests' },
+    );
+    expect(text).not.toContain(e2eApiKey());
   });
 
   it('delivers each event once per id to a consumer that deduplicates by id', () => {
