@@ -34,10 +34,13 @@
   }
 
   let lastScore = null;
+  let lastUpdate = '';
   async function refreshScore() {
     try {
       const record = await intake.score();
-      if (!record) return;
+      // each edge follows the scores on its own: skip an answer older than the one shown
+      if (!record || record.updatedAt < lastUpdate) return;
+      lastUpdate = record.updatedAt;
       $('score').textContent = record.score.toFixed(3);
       $('score').className = '';
       const c = record.counts || {};
