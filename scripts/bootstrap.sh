@@ -51,5 +51,5 @@ fi
 # the load smoke test in `npm test` is skipped (loudly), nothing else needs it.
 bash scripts/install-vegeta.sh || say "warning: vegeta could not be installed; the load smoke test will be SKIPPED"
 
-# chromium: the real browser of the browser tests (test/e2e/browser/); nothing else needs it.
+# chromium: the real browser of the browser tests (test/e2e/browser.e2e.test.ts); nothing else needs it.
 bash scripts/install-chromium.sh || say "warning: chromium could not be installed; the browser tests will be SKIPPED"
