@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs Debian's `chromium` (the browser of the real-browser tests, test/e2e/browser/),
+# Installs Debian's `chromium` (the browser of the real-browser tests, test/e2e/browser.e2e.test.ts),
 # when it is missing: apt-get as root. Without root or apt-get it says so and exits 1; the
 # browser tests are then SKIPPED with a message (nothing else needs Chromium).
 # The tests drive it with playwright-core and `executablePath` (no browser download).
