@@ -41,6 +41,15 @@ export default tseslint.config(
     },
   })),
   {
+    // the shop demo's plain browser script (served as is by nginx): syntax rules only
+    files: ['examples/shop/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'script',
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',

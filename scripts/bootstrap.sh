@@ -4,6 +4,8 @@
 #   - the TypeScript build (tsc, incremental)
 #   - Apache Kafka's jars from Maven Central (infra/kafka/kafka.sh fetch, cached)
 #   - nginx from Debian (apt-get, when running as root; otherwise a clear message)
+#   - Chromium from Debian for the browser tests (scripts/install-chromium.sh; without it
+#     those tests are skipped with a message)
 # Each step is a no-op when its result is already there.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,9 +23,10 @@ if [[ ! -f "$stamp" || package-lock.json -nt "$stamp" ]]; then
   touch "$stamp"
 fi
 
-if [[ ! -f dist/.build-stamp ]] || [[ -n "$(find lib services bench test/faults/tcp-fault-proxy.ts test/load tsconfig.json tsconfig.build.json package.json -newer dist/.build-stamp -print -quit)" ]]; then
-  say "building (tsc) ..."
+if [[ ! -f dist/.build-stamp || ! -f dist/clients/browser/intake.js ]] || [[ -n "$(find lib services clients bench test/faults/tcp-fault-proxy.ts test/load tsconfig.json tsconfig.build.json package.json -newer dist/.build-stamp -print -quit)" ]]; then
+  say "building (tsc, and the browser tracker with esbuild) ..."
   npx tsc -p tsconfig.build.json
+  npm run --silent build:tracker
   touch dist/.build-stamp
 fi
 
@@ -47,3 +50,6 @@ fi
 # vegeta: the load generator of the load tests (test/load/) and the benchmarks. Without Go
 # the load smoke test in `npm test` is skipped (loudly), nothing else needs it.
 bash scripts/install-vegeta.sh || say "warning: vegeta could not be installed; the load smoke test will be SKIPPED"
+
+# chromium: the real browser of the browser tests (test/e2e/browser.e2e.test.ts); nothing else needs it.
+bash scripts/install-chromium.sh || say "warning: chromium could not be installed; the browser tests will be SKIPPED"

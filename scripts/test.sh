@@ -38,6 +38,7 @@ npx eslint . || { echo "lint failed: run 'npm run format', then fix what remains
 npx prettier --check . >/dev/null || { echo "formatting differs: run 'npm run format'"; exit 1; }
 stage "typecheck"
 npx tsc -p tsconfig.json --noEmit
+npx tsc -p clients/browser/tsconfig.json
 for project in unit disk integration e2e faults; do
   stage "$project tests"
   npx jest --selectProjects "$project" --runInBand --json --outputFile="$results/$project.json"

@@ -36,7 +36,9 @@ FROM deps AS build
 COPY tsconfig.json tsconfig.build.json tsconfig.image.json ./
 COPY lib lib
 COPY services services
-RUN npx tsc -p tsconfig.image.json
+COPY clients clients
+# the browser tracker the edge serves at /v1/intake.js (esbuild, a devDependency)
+RUN npx tsc -p tsconfig.image.json && npm run --silent build:tracker
 
 FROM ${NODE_IMAGE} AS runtime
 # tini: PID 1 that forwards signals (SIGTERM -> graceful drain) and reaps children.

@@ -274,6 +274,7 @@ function printWelcome(plan: FleetPlan, seconds: number, detached: boolean): void
       `  Read results:    npm run kafka -- console-consumer --bootstrap-server ${kafkaBrokers(plan)} --topic intake.processed --from-beginning`,
       `  Subscribe:       curl -N "${url}/v1/subscribe/processed?key=visitor-1" -H "Authorization: Bearer $(cat ${plan.stateDir}/api-key)"`,
       `  Stream:          npm run intake -- stream < events.ndjson   (WebSocket, resends after a reconnect)`,
+      `  Shop demo:       ${url}/demo/   (a page with the browser tracker, ${url}/v1/intake.js)`,
       ...(plan.demo.length > 0
         ? [
             `  Demo puller:     pulls the SSE stream of 127.0.0.1:${plan.demo[0]!.port}/events into intake.raw (INTAKE_DEMO_PULLER=off to skip)`,

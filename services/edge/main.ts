@@ -27,6 +27,7 @@ import { ReplyWaiter } from './replies/reply-waiter';
 import { OneWayQueue } from './one-way-queue';
 import { KafkaSink } from './sink';
 import { createKeyChecker } from './http/auth';
+import { TRACKER_FILE, loadTracker } from './http/tracker-route';
 import { WsStreamServer, attachUpgrades } from './stream/ws-stream';
 import { Fanouts, WsSubscribeRoute } from './subscribe/subscribe-routes';
 
@@ -137,6 +138,8 @@ async function main(): Promise<void> {
     onAccepted: (n) => metrics.eventsAccepted.inc(n),
     onRejected: (n) => metrics.eventsRejected.inc({ reason: 'invalid' }, n),
   });
+  const tracker = loadTracker();
+  if (!tracker) logger.warn({ file: TRACKER_FILE }, 'tracker_not_built');
   const app = createApp({
     sink,
     logger,
@@ -155,6 +158,7 @@ async function main(): Promise<void> {
     bodyLimits: { ...bodyDefaults, maxEventBytes: config.maxEventBytes },
     stream: streamLimits,
     fanouts,
+    tracker,
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, (err?: Error) =>

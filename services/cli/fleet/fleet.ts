@@ -20,6 +20,7 @@ import {
 } from './kafka';
 import type { FleetPlan, KafkaNode, ProcessSpec } from './plan';
 import { kafkaBrokers, kafkaNodes, replicationFactor, serviceKafkaBrokers } from './plan';
+import { writeDemoSite } from './demo-site';
 import { startNginx } from './nginx';
 import { isReady } from './probe';
 import { serviceEntry, spawnDetached, stopProcess } from './processes';
@@ -92,6 +93,7 @@ export async function up(
       writeState(state);
     });
     await step(`nginx on 127.0.0.1:${plan.httpPort}`, () => {
+      writeDemoSite(plan, localApiKey(plan));
       const nginx = startNginx(plan);
       state.processes.push({
         name: 'nginx',
@@ -151,6 +153,9 @@ function serviceEnv(plan: FleetPlan, spec: ProcessSpec): Record<string, string> 
         INTAKE_EDGE_PORT: port,
         INTAKE_EDGE_VIEW_DIR: join(plan.stateDir, spec.name, 'views'),
         INTAKE_API_KEYS: `local:${localApiKey(plan)}:*`,
+        // Any page may send from a browser (a browser write key is public by nature); a
+        // deployment lists its own origins.
+        INTAKE_CORS_ORIGINS: process.env.INTAKE_CORS_ORIGINS ?? '*',
       };
     case 'worker':
       return {

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { FleetPlan } from './plan';
+import { demoDir } from './demo-site';
 import { sleep } from '../../../lib/lifecycle';
 import { childPids, spawnDetached } from './processes';
 import { isAlive } from './state';
@@ -39,6 +40,7 @@ export function renderNginxConfig(
     TLS_LISTEN: `127.0.0.1:${plan.tlsPort}`,
     TLS_CERT: join(plan.stateDir, 'nginx', 'tls', 'cert.pem'),
     TLS_KEY: join(plan.stateDir, 'nginx', 'tls', 'key.pem'),
+    DEMO_DIR: demoDir(plan),
     RATE_PER_IP: '20000',
     BURST_PER_IP: '40000',
   };

@@ -22,6 +22,9 @@ import { authenticate } from './auth';
 import type { AuthConfig } from './auth';
 import { sendProblem } from './send-problem';
 import { accessLog } from './access-log';
+import { beaconBody } from './beacon';
+import { trackerRoute } from './tracker-route';
+import type { TrackerScript } from './tracker-route';
 import { chunkedStreamRoute } from '../stream/chunked-stream';
 import type { StreamLimits } from '../stream/stream-session';
 import { sseSubscribeRoute } from '../subscribe/subscribe-routes';
@@ -52,6 +55,8 @@ export interface AppDeps {
   auth?: AuthConfig;
   /** Origins allowed to call from browsers (`*` for any); empty: no CORS headers. */
   corsOrigins?: string[];
+  /** The browser tracker served at `GET /v1/intake.js` (absent or null: 404). */
+  tracker?: TrackerScript | null;
   /** Access log: `errors` (4xx/5xx only, the default) or `all`; `off` in unit tests. */
   accessLog?: 'all' | 'errors' | 'off';
 }
@@ -100,11 +105,16 @@ export function createApp(deps: AppDeps): Express {
           'X-API-Key',
           'traceparent',
         ],
+        // a browser client reads Retry-After to back off on 429/503
+        exposedHeaders: ['Retry-After'],
         credentials: true,
         maxAge: 600,
       }),
     );
   }
+  app.get('/v1/intake.js', trackerRoute(deps.tracker ?? null));
+  // text/plain (beacon) bodies are read before the key check: they may carry the key
+  app.post('/v1/events', ...beaconBody(deps.maxBodyBytes));
   if (deps.auth) app.use('/v1', authenticate(deps.auth));
 
   app.post(
@@ -145,6 +155,7 @@ export function createApp(deps: AppDeps): Express {
 
   const methods: [string, string][] = [
     ['/v1/events', 'POST'],
+    ['/v1/intake.js', 'GET'],
     ['/v1/stream', 'GET, POST'],
     ['/v1/subscribe/:topic', 'GET'],
     ['/v1/receipts/:receipt', 'GET'],

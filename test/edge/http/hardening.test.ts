@@ -268,7 +268,7 @@ describe('edge front door', () => {
       413,
       'payload-too-large',
     ],
-    ['text/plain', '{"type":"a"}', { 'content-type': 'text/plain' }, 415, 'unsupported-media-type'],
+    ['text/html', '{"type":"a"}', { 'content-type': 'text/html' }, 415, 'unsupported-media-type'],
     [
       'form encoded',
       'type=a',
