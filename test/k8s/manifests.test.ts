@@ -1,7 +1,7 @@
 /**
  * Kubernetes manifests (`k8s/`): every overlay renders with kustomize
  * (`infra/k8s/render.sh`), every rendered object validates against its schema (Kubernetes,
- * KEDA, prometheus-operator models; Strimzi CRDs from `../shared/k8s-crds/`), and the
+ * KEDA, prometheus-operator models; Strimzi CRDs from `test/k8s/crds/`, or fail), and the
  * project's policy rules hold (test/k8s/policy.ts). The last block feeds broken objects to
  * each rule and to the validator, so a check that can no longer fail is noticed.
  */
@@ -34,8 +34,7 @@ import {
 
 const overlays = overlayNames();
 const rendered = new Map<string, K8sObject[]>();
-const crdDir = strimziCrdDir();
-const crds = loadCrdSchemas(crdDir);
+const crds = loadCrdSchemas(strimziCrdDir()); // throws (the suite fails) when they are absent
 const validator = createSchemaValidator(crds);
 /** The API-key Secret is the operator's in every overlay but dev (docs/deployment.md). */
 const externalSecrets = (overlay: string): string[] =>
@@ -56,19 +55,13 @@ const clone = (objects: K8sObject[]): any[] => structuredClone(objects) as any[]
 beforeAll(() => {
   // The first render may build the renderer (Go module proxy): allow minutes.
   for (const overlay of overlays) rendered.set(overlay, parseObjects(renderYaml(overlay)));
-  if (!crds) {
-    console.warn(
-      `Strimzi CRDs not found at ${crdDir}: Kafka, KafkaNodePool and KafkaTopic objects are NOT schema-validated (set INTAKE_K8S_CRDS to the k8s-crds folder).`,
-    );
-  }
 }, 600_000);
 
 it('has the dev, prod and prod-hpa overlays', () => {
   expect(overlays).toEqual(expect.arrayContaining(['dev', 'prod', 'prod-hpa']));
 });
 
-it('reads the Strimzi CRDs for Kafka, KafkaNodePool and KafkaTopic, or says it skips them', () => {
-  if (!crds) return; // the warning above says so
+it('reads the Strimzi CRDs for Kafka, KafkaNodePool and KafkaTopic', () => {
   const kinds = [...crds.validators.keys()];
   for (const kind of ['Kafka', 'KafkaNodePool', 'KafkaTopic']) {
     expect(kinds).toContain(`${strimziGroup}/v1|${kind}`);
@@ -307,8 +300,7 @@ describe('the checks can fail', () => {
     ]);
   });
 
-  it('the validator rejects a broken Strimzi object (when the CRDs are there)', () => {
-    if (!crds) return;
+  it('the validator rejects a broken Strimzi object', () => {
     const topic: any = structuredClone(find(objectsOf('prod'), 'KafkaTopic', 'intake.raw'));
     topic.spec.partitions = 'many';
     topic.spec.replica = 3; // a typo: unknown field
