@@ -4,6 +4,8 @@
 #   - the TypeScript build (tsc, incremental)
 #   - Apache Kafka's jars from Maven Central (infra/kafka/kafka.sh fetch, cached)
 #   - nginx from Debian (apt-get, when running as root; otherwise a clear message)
+#   - Python's venv module (python3-venv from Debian, likewise): `npm test`'s API fuzz pass
+#     installs schemathesis into .intake/venv (scripts/fuzz-api.sh)
 # Each step is a no-op when its result is already there.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -40,6 +42,18 @@ if ! [[ -x /usr/sbin/nginx || -x /usr/local/sbin/nginx || -x /usr/bin/nginx ]]; 
     (service nginx stop >/dev/null 2>&1) || true
   else
     say "nginx is missing: install it with 'sudo apt-get install nginx-light' and run this again"
+    exit 1
+  fi
+fi
+
+if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+    say "installing Python 3 with its venv module (apt-get install python3-venv) ..."
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q --no-install-recommends python3-venv >&2 \
+      || { apt-get update -q >&2 && apt-get install -y -q --no-install-recommends python3-venv >&2; }
+  else
+    say "Python 3 with venv is missing (the API fuzz test needs it): 'sudo apt-get install python3-venv'"
     exit 1
   fi
 fi
