@@ -125,7 +125,7 @@ describe.each(overlays)('overlay %s', (overlay) => {
     expect(paths.sort()).toEqual(['/openapi.json', '/v1']);
   });
 
-  it('lets only the ingress controller (and Prometheus) reach the edges', () => {
+  it('lets only the ingress controller (and Prometheus) reach the edges over TCP, and UDP from its own namespace', () => {
     const objects = objectsOf(overlay);
     const edgeLabels = podTemplate(find(objects, 'Deployment', 'intake-edge'))!.labels;
     const policies = objects.filter(
@@ -133,15 +133,35 @@ describe.each(overlays)('overlay %s', (overlay) => {
         o.kind === 'NetworkPolicy' && selectorMatchesOrAll(o.spec.podSelector, edgeLabels),
     ) as any[];
     expect(policies.some((p) => p.metadata.name === 'default-deny-ingress')).toBe(true);
-    const sources = policies.flatMap((p) =>
-      (p.spec.ingress ?? []).flatMap((rule: any) =>
+    const rules = policies.flatMap((p) => (p.spec.ingress ?? []) as any[]);
+    const udpOnly = (rule: any): boolean =>
+      (rule.ports ?? []).length > 0 && rule.ports.every((p: any) => p.protocol === 'UDP');
+    const sources = rules
+      .filter((rule) => !udpOnly(rule))
+      .flatMap((rule: any) =>
         (rule.from ?? [{}]).map(
           (peer: any) => peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'],
         ),
-      ),
-    );
+      );
     expect(sources.length).toBeGreaterThan(0);
     for (const ns of sources) expect(['ingress-nginx', 'monitoring']).toContain(ns);
+    const udpPeers = rules.filter(udpOnly).flatMap((rule: any) => rule.from ?? [{}]);
+    expect(udpPeers.length).toBeGreaterThan(0);
+    for (const peer of udpPeers) expect(peer).toEqual({ podSelector: {} }); // this namespace only
+  });
+
+  it('takes one-way UDP on a Service with a UDP port, at the port the edges listen on', () => {
+    const objects = objectsOf(overlay);
+    const service = find(objects, 'Service', 'intake-edge-udp');
+    expect(service.spec.ports).toEqual([
+      { name: 'udp', port: 8081, targetPort: 'udp', protocol: 'UDP' },
+    ]);
+    const edge = find(objects, 'Deployment', 'intake-edge').spec.template.spec.containers[0];
+    const port = edge.ports.find((p: any) => p.name === 'udp');
+    expect(port).toEqual({ name: 'udp', containerPort: 8081, protocol: 'UDP' });
+    const env = Object.fromEntries(edge.env.map((e: any) => [e.name, e.value]));
+    expect(env.INTAKE_UDP_PORT).toBe(String(port.containerPort));
+    expect(env.INTAKE_UDP_HOST).toBe('0.0.0.0');
   });
 });
 
