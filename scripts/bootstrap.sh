@@ -3,7 +3,10 @@
 #   - npm packages (npm ci, when node_modules is missing or older than package-lock.json)
 #   - the TypeScript build (tsc, incremental)
 #   - Apache Kafka's jars from Maven Central (infra/kafka/kafka.sh fetch, cached)
-#   - nginx from Debian (apt-get, when running as root; otherwise a clear message)
+#   - nginx from Debian (apt-get, when running as root; otherwise a clear message), and its
+#     stream module (libnginx-mod-stream: the fleet's one-way UDP through nginx)
+#   - Python's venv module (python3-venv from Debian, likewise): `npm test`'s API fuzz pass
+#     installs schemathesis into .intake/venv (scripts/fuzz-api.sh)
 #   - Chromium from Debian for the browser tests (scripts/install-chromium.sh; without it
 #     those tests are skipped with a message)
 # Each step is a no-op when its result is already there.
@@ -43,6 +46,33 @@ if ! [[ -x /usr/sbin/nginx || -x /usr/local/sbin/nginx || -x /usr/bin/nginx ]]; 
     (service nginx stop >/dev/null 2>&1) || true
   else
     say "nginx is missing: install it with 'sudo apt-get install nginx-light' and run this again"
+    exit 1
+  fi
+fi
+
+nginx_bin="$(ls /usr/sbin/nginx /usr/local/sbin/nginx /usr/bin/nginx 2>/dev/null | head -1)"
+if ! "$nginx_bin" -V 2>&1 | grep -qE -- '--with-stream( |$)' \
+  && ! ls /usr/lib/nginx/modules/ngx_stream_module.so /usr/share/nginx/modules/ngx_stream_module.so \
+    /usr/lib64/nginx/modules/ngx_stream_module.so >/dev/null 2>&1; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+    say "installing nginx's stream module (apt-get install libnginx-mod-stream) ..."
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q --no-install-recommends libnginx-mod-stream >&2 \
+      || { apt-get update -q >&2 && apt-get install -y -q --no-install-recommends libnginx-mod-stream >&2; }
+  else
+    say "nginx's stream module is missing (one-way UDP): 'sudo apt-get install libnginx-mod-stream'"
+    exit 1
+  fi
+fi
+
+if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+    say "installing Python 3 with its venv module (apt-get install python3-venv) ..."
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q --no-install-recommends python3-venv >&2 \
+      || { apt-get update -q >&2 && apt-get install -y -q --no-install-recommends python3-venv >&2; }
+  else
+    say "Python 3 with venv is missing (the API fuzz test needs it): 'sudo apt-get install python3-venv'"
     exit 1
   fi
 fi

@@ -2,22 +2,23 @@
  * The puller service: the collector as the client of outside streams. Owns startup and
  * shutdown order.
  *
- * Start: config -> per upstream: its committed position (from the compacted positions
- * topic) and its transactional writer -> admin server (health, metrics) -> one pull loop
- * per upstream.
+ * Start: config -> per upstream a transactional writer (not started) -> admin server
+ * (health, metrics) -> one pull loop per upstream, which starts its writer and then reads
+ * its committed position (puller.ts: one owner per upstream). /readyz answers 200 once
+ * every upstream is owned and connected; 503 with each upstream's `state` otherwise
+ * (`standby`: another puller owns it).
  * SIGTERM: stop reading -> commit what each loop holds -> disconnect -> exit 0.
  */
 import { Counter, Gauge } from 'prom-client';
 import { startAdminServer } from '../../lib/http/admin-server';
 import { createKafka } from '../../lib/kafka/client';
-import { TopicView, memoryStore } from '../../lib/kafka/topic-view';
 import { exitOnStartupFailure, handleShutdownSignals } from '../../lib/lifecycle';
 import { createLogger } from '../../lib/logger';
 import { createRegistry } from '../../lib/metrics';
 import { loadPullerConfig } from './config';
 import { UpstreamPuller } from './puller';
 import { TransactionalWriter } from './tx-writer';
-import type { StoredPosition } from './tx-writer';
+import { positionReader } from './position-reader';
 
 async function main(): Promise<void> {
   const config = loadPullerConfig();
@@ -46,16 +47,7 @@ async function main(): Promise<void> {
     registers,
   });
 
-  const positions = new TopicView<StoredPosition>({
-    kafka,
-    topic: topics.pullerPositions,
-    store: memoryStore(),
-    logger,
-    parse: (value) => JSON.parse(value.toString()) as StoredPosition,
-  });
-  await positions.start();
-  await positions.ready();
-
+  const readPosition = positionReader({ kafka, topic: topics.pullerPositions, logger });
   const pullers: { puller: UpstreamPuller; writer: TransactionalWriter }[] = [];
   for (const spec of config.upstreams) {
     const writer = new TransactionalWriter({
@@ -64,18 +56,22 @@ async function main(): Promise<void> {
       rawTopic: topics.raw,
       positionsTopic: topics.pullerPositions,
     });
-    await writer.start();
-    const from = positions.get(spec.name)?.position ?? null;
-    logger.info({ upstream: spec.name, url: spec.url, position: from }, 'upstream_resuming');
+    logger.info({ upstream: spec.name, url: spec.url }, 'upstream_configured');
     const labels = { upstream: spec.name };
-    const puller = new UpstreamPuller(spec, writer, from, logger, config.options, {
-      onCommitted: (n) => committed.inc(labels, n),
-      onReconnect: () => reconnects.inc(labels),
-      onWriteFailed: () => writeFailures.inc(labels),
-    });
+    const puller = new UpstreamPuller(
+      spec,
+      writer,
+      () => readPosition(spec.name),
+      logger,
+      config.options,
+      {
+        onCommitted: (n) => committed.inc(labels, n),
+        onReconnect: () => reconnects.inc(labels),
+        onWriteFailed: () => writeFailures.inc(labels),
+      },
+    );
     pullers.push({ puller, writer });
   }
-  await positions.stop();
   new Gauge({
     name: 'intake_puller_connected',
     help: '1 while the upstream stream is open',
@@ -92,12 +88,14 @@ async function main(): Promise<void> {
     port: config.adminPort,
     registry,
     instance: config.instance,
+    // Ready: every upstream owned (writer started, position read) and its stream open.
     readiness: () => ({
-      ok: true,
+      ok: pullers.every(({ puller }) => puller.state === 'active' && puller.connected),
       details: Object.fromEntries(
         pullers.map(({ puller }) => [
           puller.name,
           {
+            state: puller.state,
             connected: puller.connected,
             position: puller.position,
             committed: puller.committedEvents,

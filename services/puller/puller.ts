@@ -7,8 +7,18 @@
  *   of the commit is never skipped after a crash.
  * - A failed write ends the connection: the batches after it are dropped, and the puller
  *   reconnects from the last committed position, so no later commit can jump over them.
- * - A disconnect or an upstream error is retried with exponential backoff and jitter;
- *   a fenced writer (another puller took this upstream) backs off for `fencedBackoffMs`.
+ * - A disconnect or an upstream error is retried with exponential backoff and jitter.
+ * - One owner per upstream: the writer's transactional id is per upstream, so a puller
+ *   that (re)starts its writer fences any other on that upstream. The loop starts its
+ *   writer and only THEN reads the committed position (`readPosition`, read committed), so
+ *   it resumes after everything the previous owner committed; it does the same after any
+ *   failed write, never trusting its in-memory position.
+ * - A fenced puller stands down: it does not restart its writer (that would fence the
+ *   owner back), it closes the upstream and watches the committed position every
+ *   `fencedBackoffMs`; while the position moves, another puller owns the upstream. Once it
+ *   stopped moving for a whole period (the owner died or hangs; or the upstream is idle,
+ *   when taking over costs nothing), it takes over as above. Its `state` is `standby`
+ *   meanwhile (the puller's /readyz answers 503).
  * - Upstream events become Intake events: a JSON object with a string `type` is taken as
  *   it is; anything else is wrapped as `{type: <SSE event name or "upstream_event">,
  *   data}`. An event without an id gets `<upstream>:<position>`, so a resend after a
@@ -37,6 +47,9 @@ export const pullerDefaults: PullerOptions = {
   fencedBackoffMs: 30_000,
 };
 
+/** `starting`: (re)starting the writer and reading the position; `active`: owns the upstream. */
+export type PullerState = 'starting' | 'active' | 'standby';
+
 export interface PullerEvents {
   onCommitted?: (events: number) => void;
   onReconnect?: () => void;
@@ -50,18 +63,21 @@ export class UpstreamPuller {
   private failure: unknown = null;
   connected = false;
   committedEvents = 0;
+  state: PullerState = 'starting';
+  /** The last committed position (null: from the upstream's start); read at each takeover. */
+  position: string | null = null;
   private readonly log: Logger;
 
   constructor(
     private readonly spec: UpstreamSpec,
     private readonly writer: PositionWriter,
-    /** The last committed position (null: from the upstream's start). */
-    public position: string | null,
+    /** This upstream's committed position in Kafka (read committed; null: none yet). */
+    private readonly readPosition: () => Promise<string | null>,
     logger: Logger,
     private readonly options: PullerOptions = pullerDefaults,
     private readonly events: PullerEvents = {},
   ) {
-    this.batchPosition = position;
+    this.batchPosition = null;
     this.log = logger.child({ module: 'puller', upstream: spec.name });
   }
 
@@ -72,30 +88,44 @@ export class UpstreamPuller {
   /** Runs until `signal` aborts; then commits what it holds. */
   async run(signal: AbortSignal): Promise<void> {
     let attempt = 0;
+    let owner = false; // writer (re)started and position read since the last failed write
+    let fenced = false;
     while (!signal.aborted) {
       this.batch = [];
-      this.batchPosition = this.position;
       this.failure = null;
+      let delay: number | null = null;
       const ticker = setInterval(
         () => void this.flush().catch(() => undefined),
         this.options.lingerMs,
       );
-      let delay: number | null = null;
       try {
+        if (fenced) {
+          await this.standBy(signal);
+          fenced = false;
+          if (signal.aborted) break;
+        }
+        if (!owner) {
+          await this.takeOver();
+          owner = true;
+        }
+        this.batchPosition = this.position;
         this.log.info({ position: this.position }, 'upstream_connecting');
         for await (const event of readUpstream(this.spec, this.position, signal)) {
           if (!this.connected) this.log.info({ position: this.position }, 'upstream_connected');
           this.connected = true;
           attempt = 0;
           this.add(event);
-          if (this.failure) break; // reconnect from the last committed position
+          if (this.failure) break; // start over from the committed position
           if (this.batch.length >= this.options.maxEvents) await this.flush();
         }
         this.log.info('upstream_ended');
       } catch (err) {
         if (!signal.aborted) {
           this.log.warn({ err }, 'upstream_failed');
-          if (isFenced(err)) delay = this.options.fencedBackoffMs;
+          if (isFenced(err)) {
+            fenced = true;
+            owner = false;
+          }
         }
       } finally {
         clearInterval(ticker);
@@ -103,10 +133,11 @@ export class UpstreamPuller {
       }
       await this.flush().catch(() => undefined);
       if (this.failure) {
-        if (isFenced(this.failure)) delay = this.options.fencedBackoffMs;
-        await this.writer
-          .reset()
-          .catch((err: unknown) => this.log.warn({ err }, 'writer_reset_failed'));
+        owner = false;
+        if (isFenced(this.failure)) {
+          fenced = true;
+          delay = 0; // standBy() waits
+        }
       }
       if (signal.aborted) break;
       const { initial, max } = this.options.backoffMs;
@@ -120,6 +151,30 @@ export class UpstreamPuller {
       );
       await sleep(delay);
     }
+  }
+
+  /** Starts a fresh writer (fencing any other puller), then reads the committed position. */
+  private async takeOver(): Promise<void> {
+    this.state = 'starting';
+    await this.writer.reset();
+    this.position = await this.readPosition();
+    this.state = 'active';
+    this.log.info({ position: this.position }, 'upstream_owned');
+  }
+
+  /** Fenced: waits while another puller moves the committed position. */
+  private async standBy(signal: AbortSignal): Promise<void> {
+    this.state = 'standby';
+    let seen = await this.readPosition();
+    this.log.warn({ position: seen, periodMs: this.options.fencedBackoffMs }, 'fenced_standing_by');
+    for (;;) {
+      await abortableSleep(this.options.fencedBackoffMs, signal);
+      if (signal.aborted) return;
+      const now = await this.readPosition();
+      if (now === seen) break;
+      seen = now;
+    }
+    this.log.info({ position: seen }, 'owner_quiet_taking_over');
   }
 
   private add(event: UpstreamEvent): void {
@@ -153,6 +208,18 @@ export class UpstreamPuller {
       this.flushing = null;
     }
   }
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
+  });
 }
 
 export function toEnvelope(

@@ -5,9 +5,9 @@
  * position of the last committed batch, and the events of the unfinished one are aborted,
  * never half-delivered: a restart duplicates nothing the workers saw.
  *
- * The transactional id is `intake-puller-<upstream>`: a second puller that starts on the
- * same upstream fences the first (its next commit fails with a fencing error), so two
- * pullers never both write one upstream's events and position.
+ * The transactional id is `intake-puller-<upstream>`: a puller whose writer starts on the
+ * same upstream fences any other (whose next write fails with a fencing error; puller.ts
+ * then stands down), so two pullers never both write one upstream's events and position.
  *
  * Each record's partition is chosen here (the key's default partition, as the edge does)
  * and every send's answer must cover all of them before the commit
@@ -63,6 +63,16 @@ export class TransactionalWriter implements PositionWriter {
       transactionTimeout: 30_000,
     });
     await producer.connect();
+    // kafkajs registers the transactional id lazily, at the first transaction: an empty one
+    // (no request beyond InitProducerId) makes start() the moment this writer fences any
+    // other. The broker completes or aborts the other's open transaction first, so a
+    // position read after start() includes everything the other committed.
+    try {
+      await (await producer.transaction()).abort();
+    } catch (err) {
+      await producer.disconnect().catch(() => undefined);
+      throw err;
+    }
     this.producer = producer;
   }
 
@@ -113,12 +123,18 @@ export class TransactionalWriter implements PositionWriter {
   }
 }
 
-/** True for the error a fenced (superseded) transactional producer gets. */
+/**
+ * True for the errors of a transactional producer that another one with the same id took
+ * over: fenced (an old epoch), or still CONCURRENT_TRANSACTIONS after kafkajs' retries,
+ * which is what a write gets while the broker aborts its transaction for the newcomer
+ * (a lone writer serializes its transactions, so it never sees that error to the end).
+ */
 export function isFenced(err: unknown): boolean {
   const e = err as { type?: string; message?: string; name?: string };
   return (
     e.type === 'INVALID_PRODUCER_EPOCH' ||
     e.type === 'PRODUCER_FENCED' ||
-    /fenced|epoch/i.test(e.message ?? '')
+    e.type === 'CONCURRENT_TRANSACTIONS' ||
+    /fenced|epoch|concurrent operation on the same transaction/i.test(e.message ?? '')
   );
 }

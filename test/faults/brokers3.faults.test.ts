@@ -4,17 +4,58 @@
  * beside the one-broker fault fleet. Under steady load through nginx, each scenario ends
  * with `intake audit`: zero acknowledged events lost. With one broker down two in-sync
  * replicas remain, so once its partitions have moved to a replica the edges answer 202 at
- * the first attempt again (checked: every request first sent then).
+ * the first attempt again (checked: every request first sent then). Then the durability
+ * settings as the brokers hold them: every topic's replication factor 3, min ISR 2, no
+ * unclean leader election; and acks=all seen from the brokers' side (one broker down: 202;
+ * two down: 503 on partitions whose leader is up, where acks=1 would get 202).
  */
 import { rmSync } from 'node:fs';
-import { BROKERS3_FLEET, faultKafka, fleetCommand, fleetCommandAsync, pidOf } from './fault-fleet';
+import { ConfigResourceTypes } from 'kafkajs';
+import { kafkaDefaults } from '../../lib/config';
+import { TopicPartitions } from '../../lib/kafka/partitioner';
+import { intakeTopics } from '../../lib/kafka/topics';
+import {
+  BROKERS3_FLEET,
+  apiKey,
+  faultKafka,
+  fleetCommand,
+  fleetCommandAsync,
+  pidOf,
+} from './fault-fleet';
 import { LOAD_SECONDS, runScenario, sleep } from './scenario';
 import type { Ack } from '../../services/cli/load/load';
-import { waitFor } from '../support/kafka-helpers';
+import { readTopic, waitFor } from '../support/kafka-helpers';
 
 const fleet = BROKERS3_FLEET;
 const gap = (LOAD_SECONDS * 1000) / 7;
 const RAW = 'intake.raw';
+
+/** One event in one request through nginx, tried once: the answer's status. */
+async function postOne(id: string, key: string): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${fleet.httpPort}/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey(fleet)}` },
+    body: JSON.stringify({ id, type: 'page_view', key, data: { path: '/' } }),
+    signal: AbortSignal.timeout(60_000),
+  });
+  await res.text();
+  return res.status;
+}
+
+/** Waits until no partition of intake.raw is led by `broker` (killed). */
+async function leadersLeave(broker: number): Promise<number[]> {
+  return waitFor(
+    async () => {
+      const leaders = await rawLeaders();
+      return leaders.every((l) => l >= 0 && l !== broker) ? leaders : undefined;
+    },
+    {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+      what: `intake.raw's partitions to leave broker ${broker}`,
+    },
+  );
+}
 
 /** Broker ids leading each partition of intake.raw (-1: none). */
 async function rawLeaders(): Promise<number[]> {
@@ -96,5 +137,105 @@ describe('broker faults with three brokers (RF 3, min ISR 2; real fleet, steady 
     expect(r.lost).toBe(0);
     expect(r.unprocessed).toBe(0);
     expect(r.failedRequests).toBe(0);
+  });
+
+  it('creates every topic with replication factor 3, min.insync.replicas=2, no unclean leader election', async () => {
+    const expected = intakeTopics(kafkaDefaults, 1).map((t) => t.topic);
+    const admin = faultKafka(fleet).admin();
+    await admin.connect();
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: expected });
+      expect(topics.map((t) => t.name).sort()).toEqual([...expected].sort());
+      for (const t of topics) {
+        for (const p of t.partitions) expect([t.name, p.replicas.length]).toEqual([t.name, 3]);
+      }
+      const { resources } = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: expected.map((name) => ({
+          type: ConfigResourceTypes.TOPIC,
+          name,
+          configNames: ['min.insync.replicas', 'unclean.leader.election.enable'],
+        })),
+      });
+      const configs = resources
+        .map((r) => ({
+          topic: r.resourceName,
+          ...Object.fromEntries(r.configEntries.map((e) => [e.configName, e.configValue])),
+        }))
+        .sort((a, b) => a.topic.localeCompare(b.topic));
+      expect(configs).toEqual(
+        [...expected].sort().map((topic) => ({
+          topic,
+          'min.insync.replicas': '2',
+          'unclean.leader.election.enable': 'false',
+        })),
+      );
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it('produces with acks=all as the brokers see it: one broker down 202, two down 503, nothing answered 202 lost', async () => {
+    const run = Date.now().toString(36);
+    const [first, second] = [1, 2];
+    const survivor = 3;
+    process.kill(pidOf(`kafka-${first}`, fleet), 'SIGKILL');
+    try {
+      const leaders = await leadersLeave(first);
+      // One broker down: two in-sync replicas remain, so an acks=all write is acknowledged.
+      const acked: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        const id = `acks-${run}-one-down-${i}`;
+        // The edges may still send to the old leader once (their metadata refreshes on error).
+        const status = await waitFor(
+          async () => ((await postOne(id, `acks-key-${i}`)) === 202 ? 202 : undefined),
+          { timeoutMs: 30_000, intervalMs: 500, what: `202 for ${id} with one broker down` },
+        );
+        expect(status).toBe(202);
+        acked.push(id);
+      }
+      // Keys whose partition the survivor leads: an acks=1 write there would be answered
+      // by the survivor alone; acks=all needs a second in-sync replica, and with the
+      // second broker down (and the controllers' quorum with it) none can be had.
+      const partitions = new TopicPartitions();
+      const admin = faultKafka(fleet).admin();
+      await admin.connect();
+      await partitions.refresh(admin, [RAW]).finally(() => admin.disconnect());
+      const keys = Array.from({ length: 200 }, (_, i) => `acks-key-${run}-${i}`)
+        .filter((key) => leaders[partitions.partition(RAW, key)] === survivor)
+        .slice(0, 6);
+      expect(keys.length).toBeGreaterThan(0);
+      process.kill(pidOf(`kafka-${second}`, fleet), 'SIGKILL');
+      const statuses = await Promise.all(
+        keys.map((key, i) => postOne(`acks-${run}-two-down-${i}`, key)),
+      );
+      console.log(
+        `acks=all: one broker down, ${acked.length} of 20 answered 202; two down, answers ${JSON.stringify(statuses)} for ${keys.length} events on partitions the survivor leads`,
+      );
+      expect(statuses).toEqual(keys.map(() => 503));
+
+      await Promise.all(
+        [first, second].map((id) => fleetCommandAsync(fleet, 'restart', `kafka-${id}`)),
+      );
+      const wanted = new Set(acked);
+      const found = new Set<string>();
+      await readTopic(faultKafka(fleet), RAW, (messages) => {
+        for (const m of messages) {
+          const id = m.headers['intake-id'] ?? '';
+          if (wanted.has(id)) found.add(id);
+        }
+        return found.size >= wanted.size;
+      });
+      expect(acked.filter((id) => !found.has(id))).toEqual([]);
+    } finally {
+      // Whatever failed above, leave three brokers for the next test file.
+      for (const id of [first, second]) {
+        try {
+          pidOf(`kafka-${id}`, fleet);
+        } catch {
+          await fleetCommandAsync(fleet, 'restart', `kafka-${id}`).catch(() => undefined);
+        }
+      }
+    }
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Kubernetes manifests (`k8s/`): every overlay renders with kustomize
  * (`infra/k8s/render.sh`), every rendered object validates against its schema (Kubernetes,
- * KEDA, prometheus-operator models; Strimzi CRDs from `../shared/k8s-crds/`), and the
+ * KEDA, prometheus-operator models; Strimzi CRDs from `test/k8s/crds/`, or fail), and the
  * project's policy rules hold (test/k8s/policy.ts). The last block feeds broken objects to
  * each rule and to the validator, so a check that can no longer fail is noticed.
  */
@@ -34,8 +34,7 @@ import {
 
 const overlays = overlayNames();
 const rendered = new Map<string, K8sObject[]>();
-const crdDir = strimziCrdDir();
-const crds = loadCrdSchemas(crdDir);
+const crds = loadCrdSchemas(strimziCrdDir()); // throws (the suite fails) when they are absent
 const validator = createSchemaValidator(crds);
 /** The API-key Secret is the operator's in every overlay but dev (docs/deployment.md). */
 const externalSecrets = (overlay: string): string[] =>
@@ -56,19 +55,13 @@ const clone = (objects: K8sObject[]): any[] => structuredClone(objects) as any[]
 beforeAll(() => {
   // The first render may build the renderer (Go module proxy): allow minutes.
   for (const overlay of overlays) rendered.set(overlay, parseObjects(renderYaml(overlay)));
-  if (!crds) {
-    console.warn(
-      `Strimzi CRDs not found at ${crdDir}: Kafka, KafkaNodePool and KafkaTopic objects are NOT schema-validated (set INTAKE_K8S_CRDS to the k8s-crds folder).`,
-    );
-  }
 }, 600_000);
 
 it('has the dev, prod and prod-hpa overlays', () => {
   expect(overlays).toEqual(expect.arrayContaining(['dev', 'prod', 'prod-hpa']));
 });
 
-it('reads the Strimzi CRDs for Kafka, KafkaNodePool and KafkaTopic, or says it skips them', () => {
-  if (!crds) return; // the warning above says so
+it('reads the Strimzi CRDs for Kafka, KafkaNodePool and KafkaTopic', () => {
   const kinds = [...crds.validators.keys()];
   for (const kind of ['Kafka', 'KafkaNodePool', 'KafkaTopic']) {
     expect(kinds).toContain(`${strimziGroup}/v1|${kind}`);
@@ -132,7 +125,7 @@ describe.each(overlays)('overlay %s', (overlay) => {
     expect(paths.sort()).toEqual(['/openapi.json', '/v1']);
   });
 
-  it('lets only the ingress controller (and Prometheus) reach the edges', () => {
+  it('lets only the ingress controller (and Prometheus) reach the edges over TCP, and UDP from its own namespace', () => {
     const objects = objectsOf(overlay);
     const edgeLabels = podTemplate(find(objects, 'Deployment', 'intake-edge'))!.labels;
     const policies = objects.filter(
@@ -140,15 +133,35 @@ describe.each(overlays)('overlay %s', (overlay) => {
         o.kind === 'NetworkPolicy' && selectorMatchesOrAll(o.spec.podSelector, edgeLabels),
     ) as any[];
     expect(policies.some((p) => p.metadata.name === 'default-deny-ingress')).toBe(true);
-    const sources = policies.flatMap((p) =>
-      (p.spec.ingress ?? []).flatMap((rule: any) =>
+    const rules = policies.flatMap((p) => (p.spec.ingress ?? []) as any[]);
+    const udpOnly = (rule: any): boolean =>
+      (rule.ports ?? []).length > 0 && rule.ports.every((p: any) => p.protocol === 'UDP');
+    const sources = rules
+      .filter((rule) => !udpOnly(rule))
+      .flatMap((rule: any) =>
         (rule.from ?? [{}]).map(
           (peer: any) => peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'],
         ),
-      ),
-    );
+      );
     expect(sources.length).toBeGreaterThan(0);
     for (const ns of sources) expect(['ingress-nginx', 'monitoring']).toContain(ns);
+    const udpPeers = rules.filter(udpOnly).flatMap((rule: any) => rule.from ?? [{}]);
+    expect(udpPeers.length).toBeGreaterThan(0);
+    for (const peer of udpPeers) expect(peer).toEqual({ podSelector: {} }); // this namespace only
+  });
+
+  it('takes one-way UDP on a Service with a UDP port, at the port the edges listen on', () => {
+    const objects = objectsOf(overlay);
+    const service = find(objects, 'Service', 'intake-edge-udp');
+    expect(service.spec.ports).toEqual([
+      { name: 'udp', port: 8081, targetPort: 'udp', protocol: 'UDP' },
+    ]);
+    const edge = find(objects, 'Deployment', 'intake-edge').spec.template.spec.containers[0];
+    const port = edge.ports.find((p: any) => p.name === 'udp');
+    expect(port).toEqual({ name: 'udp', containerPort: 8081, protocol: 'UDP' });
+    const env = Object.fromEntries(edge.env.map((e: any) => [e.name, e.value]));
+    expect(env.INTAKE_UDP_PORT).toBe(String(port.containerPort));
+    expect(env.INTAKE_UDP_HOST).toBe('0.0.0.0');
   });
 });
 
@@ -307,8 +320,7 @@ describe('the checks can fail', () => {
     ]);
   });
 
-  it('the validator rejects a broken Strimzi object (when the CRDs are there)', () => {
-    if (!crds) return;
+  it('the validator rejects a broken Strimzi object', () => {
     const topic: any = structuredClone(find(objectsOf('prod'), 'KafkaTopic', 'intake.raw'));
     topic.spec.partitions = 'many';
     topic.spec.replica = 3; // a typo: unknown field

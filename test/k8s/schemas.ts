@@ -5,9 +5,10 @@
  * - KEDA `ScaledObject` with `@kubernetes-models/keda`;
  * - prometheus-operator `ServiceMonitor` with `@kubernetes-models/prometheus-operator`;
  * - Strimzi `Kafka`, `KafkaNodePool`, `KafkaTopic` against the `openAPIV3Schema` of the
- *   CustomResourceDefinitions in `../shared/k8s-crds/strimzi/`, read at test time and
- *   compiled with ajv. Unknown fields are rejected there (as `kubectl apply` does with
- *   strict field validation); `x-kubernetes-validations` (CEL) rules are not evaluated.
+ *   CustomResourceDefinitions in `test/k8s/crds/strimzi/` (kept in the repository), read at
+ *   test time and compiled with ajv; a missing CRD folder is an error, never a skip.
+ *   Unknown fields are rejected there (as `kubectl apply` does with strict field
+ *   validation); `x-kubernetes-validations` (CEL) rules are not evaluated.
  *
  * A kind that none of these knows is an error, never a silent pass.
  *
@@ -56,7 +57,7 @@ const models: ModelClass[] = [
 
 const key = (apiVersion: string, kind: string): string => `${apiVersion}|${kind}`;
 
-/** The kinds of the Strimzi API group; without the CRD folder they are skipped, loudly. */
+/** The Strimzi API group, whose kinds validate against the CRDs. */
 export const strimziGroup = 'kafka.strimzi.io';
 
 export interface CrdSchemas {
@@ -66,20 +67,20 @@ export interface CrdSchemas {
   files: string[];
 }
 
-/** Default place of the Strimzi CRDs: `shared/` beside the repository (or INTAKE_K8S_CRDS). */
+/** Where the Strimzi CRDs are: `test/k8s/crds/strimzi/`, or `$INTAKE_K8S_CRDS/strimzi`. */
 export function strimziCrdDir(): string {
-  const base =
-    process.env.INTAKE_K8S_CRDS ?? join(__dirname, '..', '..', '..', 'shared', 'k8s-crds');
-  return join(base, 'strimzi');
+  return join(process.env.INTAKE_K8S_CRDS ?? join(__dirname, 'crds'), 'strimzi');
 }
 
 /**
- * Compiles the served versions of every CRD in `dir` (null when the folder is absent).
+ * Compiles the served versions of every CRD in `dir`; throws when the folder is absent or
+ * holds no CRD, naming the folder and INTAKE_K8S_CRDS.
  * Objects with declared properties and no `additionalProperties` /
  * `x-kubernetes-preserve-unknown-fields` reject unknown fields.
  */
-export function loadCrdSchemas(dir: string): CrdSchemas | null {
-  if (!existsSync(dir)) return null;
+export function loadCrdSchemas(dir: string): CrdSchemas {
+  const missing = `set INTAKE_K8S_CRDS to a folder holding strimzi/*.yaml (the repository keeps them in test/k8s/crds/)`;
+  if (!existsSync(dir)) throw new Error(`Strimzi CRDs not found: ${dir} is missing; ${missing}`);
   const ajv = new Ajv({ strict: false, allErrors: true });
   const validators = new Map<string, ValidateFunction>();
   const files = readdirSync(dir)
@@ -97,6 +98,7 @@ export function loadCrdSchemas(dir: string): CrdSchemas | null {
       );
     }
   }
+  if (validators.size === 0) throw new Error(`no Strimzi CRD in ${dir}; ${missing}`);
   return { validators, files };
 }
 
@@ -133,14 +135,11 @@ function closeObjects(schema: JsonSchema): JsonSchema {
 export interface SchemaValidator {
   /** Problems of one object; empty when it is valid. Unknown kinds are a problem. */
   validate(obj: K8sObject): string[];
-  /** Whether Strimzi objects are checked (false: the CRD folder is absent). */
-  strimziChecked: boolean;
 }
 
-export function createSchemaValidator(crds: CrdSchemas | null): SchemaValidator {
+export function createSchemaValidator(crds: CrdSchemas): SchemaValidator {
   const byKey = new Map(models.map((m) => [key(m.apiVersion, m.kind), m]));
   return {
-    strimziChecked: crds !== null,
     validate(obj) {
       const k = key(obj.apiVersion, obj.kind);
       const model = byKey.get(k);
@@ -153,7 +152,6 @@ export function createSchemaValidator(crds: CrdSchemas | null): SchemaValidator 
         }
       }
       if (obj.apiVersion.startsWith(`${strimziGroup}/`)) {
-        if (crds === null) return []; // the caller reports the skip
         const validate = crds.validators.get(k);
         if (!validate) return [`no served CRD version for ${obj.apiVersion} ${obj.kind}`];
         if (validate(obj)) return [];

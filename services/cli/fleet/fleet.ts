@@ -151,6 +151,7 @@ function serviceEnv(plan: FleetPlan, spec: ProcessSpec): Record<string, string> 
     case 'edge':
       return {
         INTAKE_EDGE_PORT: port,
+        INTAKE_UDP_PORT: port, // UDP on the HTTP port's number; nginx spreads datagrams here
         INTAKE_EDGE_VIEW_DIR: join(plan.stateDir, spec.name, 'views'),
         INTAKE_API_KEYS: `local:${localApiKey(plan)}:*`,
         // Any page may send from a browser (a browser write key is public by nature); a

@@ -1,13 +1,15 @@
 /**
  * nginx from Debian as the fleet's load balancer: renders `infra/nginx/nginx.conf.tmpl`
  * with the edges of the plan, and runs nginx in the foreground of its own process group
- * (`daemon off`), so the fleet owns its pid. `reloadNginx` applies a new edge list without
+ * (`daemon off`), so the fleet owns its pid. UDP: nginx's stream module takes one-way
+ * datagrams on 127.0.0.1:<HTTP port> (UDP, same number) and spreads them over the edges,
+ * each listening for UDP on its own HTTP port's number (`infra/nginx/udp-stream.conf.tmpl`). `reloadNginx` applies a new edge list without
  * dropping a request: nginx checks the new config, starts new workers with it, and lets the
  * old ones finish what they serve (`nginx -s reload`).
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import type { FleetPlan } from './plan';
 import { demoDir } from './demo-site';
 import { sleep } from '../../../lib/lifecycle';
@@ -24,10 +26,49 @@ export function findNginx(): string {
   );
 }
 
+/**
+ * How this nginx gets its stream module: `''` when built in, a `load_module` line when it
+ * is a dynamic module that is installed; throws with the package to install otherwise.
+ */
+export function streamModuleLine(nginx = findNginx()): string {
+  const v = spawnSync(nginx, ['-V'], { encoding: 'utf8' }); // nginx -V writes to stderr
+  const info = `${v.stdout}${v.stderr}`;
+  if (/--with-stream(\s|$)/.test(info)) return '';
+  const found = STREAM_MODULES.find((p) => existsSync(p));
+  if (found) return `load_module ${found};`;
+  throw new Error(
+    "nginx's stream module (one-way UDP) is missing: install it with `sudo apt-get install libnginx-mod-stream` (Debian/Ubuntu), or run `npm run up` as root to have it installed.",
+  );
+}
+
+const STREAM_MODULES = [
+  '/usr/lib/nginx/modules/ngx_stream_module.so',
+  '/usr/share/nginx/modules/ngx_stream_module.so',
+  '/usr/lib64/nginx/modules/ngx_stream_module.so',
+];
+
+/** The UDP part of nginx.conf: `udp-stream.conf.tmpl` with the plan's edges. */
+export function renderUdpStream(plan: FleetPlan, template: string, loadModule: string): string {
+  return fillTemplate(template, {
+    LOAD_STREAM_MODULE: loadModule,
+    UDP_LISTEN: `127.0.0.1:${plan.httpPort}`,
+    UDP_SERVERS: plan.edges.map((e) => `    server 127.0.0.1:${e.port};`).join('\n'),
+  });
+}
+
+function fillTemplate(template: string, values: Record<string, string>): string {
+  return template.replace(/\{\{([A-Z_]+)\}\}/g, (match, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`nginx template has an unknown placeholder ${match}`);
+    return value;
+  });
+}
+
 export function renderNginxConfig(
   plan: FleetPlan,
   template: string,
   maxBodyBytes = 2 * 1024 * 1024,
+  udpStream = '',
 ): string {
   const upstreams = plan.edges
     .map((e) => `    server 127.0.0.1:${e.port} max_fails=1 fail_timeout=2s;`)
@@ -43,12 +84,9 @@ export function renderNginxConfig(
     DEMO_DIR: demoDir(plan),
     RATE_PER_IP: '20000',
     BURST_PER_IP: '40000',
+    UDP_STREAM: udpStream,
   };
-  return template.replace(/\{\{([A-Z_]+)\}\}/g, (match, name: string) => {
-    const value = values[name];
-    if (value === undefined) throw new Error(`nginx template has an unknown placeholder ${match}`);
-    return value;
-  });
+  return fillTemplate(template, values);
 }
 
 /** A self-signed certificate for 127.0.0.1 and localhost, made once (openssl). */
@@ -95,10 +133,12 @@ export function writeNginxConfig(plan: FleetPlan): string {
   const dir = join(plan.stateDir, 'nginx');
   mkdirSync(join(dir, 'tmp'), { recursive: true });
   ensureLocalCertificate(plan);
-  const template = readFileSync(join(plan.root, 'infra', 'nginx', 'nginx.conf.tmpl'), 'utf8');
+  const read = (name: string): string =>
+    readFileSync(join(plan.root, 'infra', 'nginx', name), 'utf8');
+  const udp = renderUdpStream(plan, read('udp-stream.conf.tmpl'), streamModuleLine());
   const file = join(dir, 'nginx.conf');
   const next = `${file}.next`;
-  writeFileSync(next, renderNginxConfig(plan, template));
+  writeFileSync(next, renderNginxConfig(plan, read('nginx.conf.tmpl'), undefined, udp));
   execFileSync(findNginx(), ['-t', '-q', ...nginxArgs(plan, next)], { stdio: 'pipe' });
   renameSync(next, file);
   return file;

@@ -113,10 +113,6 @@ export class ReplyWaiter {
     return this.running;
   }
 
-  get waitingCount(): number {
-    return this.count;
-  }
-
   async stop(): Promise<void> {
     for (const id of [...this.waiting.keys()]) this.cancel(id);
     await this.consumer?.disconnect();

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { renderNginxConfig } from '../../../services/cli/fleet/nginx';
+import { renderNginxConfig, renderUdpStream } from '../../../services/cli/fleet/nginx';
 import { makePlan } from '../../../services/cli/fleet/plan';
 import { batchingDefaults } from '../../../lib/kafka/batching-producer';
 
@@ -45,6 +45,29 @@ describe('nginx config', () => {
           .find((l) => l.includes(line))!
           .trim(),
       );
+  });
+
+  it('takes UDP on the HTTP port number and spreads it over every edge (round robin)', () => {
+    const plan = makePlan(
+      root,
+      { edges: 3 },
+      { INTAKE_HTTP_PORT: '18080', INTAKE_STATE_DIR: '/tmp/x' },
+    );
+    const udpTemplate = readFileSync(
+      resolve(root, 'infra', 'nginx', 'udp-stream.conf.tmpl'),
+      'utf8',
+    );
+    const udp = renderUdpStream(plan, udpTemplate, 'load_module /m/ngx_stream_module.so;');
+    const conf = renderNginxConfig(plan, template, undefined, udp);
+    const stream = conf.slice(conf.indexOf('stream {'), conf.indexOf('events {'));
+    expect(conf.indexOf('load_module /m/ngx_stream_module.so;')).toBeLessThan(
+      conf.indexOf('stream {'),
+    );
+    expect(stream).toContain('listen 127.0.0.1:18080 udp;');
+    expect(stream).toContain('proxy_responses 0;');
+    for (const port of [18081, 18082, 18083]) expect(stream).toContain(`server 127.0.0.1:${port};`);
+    expect(stream).not.toMatch(/\bhash\b/);
+    expect(conf).not.toMatch(/\{\{/);
   });
 
   it('refuses a template with an unknown placeholder', () => {

@@ -75,6 +75,48 @@ describe('BatchingProducer', () => {
     expect(p.inFlightBytes).toBe(0);
   });
 
+  it("derives OVERLOADED's Retry-After from the measured drain rate: backlog / acked bytes per second", async () => {
+    // One record is 1 (key) + 935 (value) + 64 (overhead) = 1000 bytes.
+    const thousand = (key: string): PartitionedRecord => record(key, 0, 935);
+    const broker = new FakeBroker();
+    const p = producer(broker, { maxInFlightBytes: 4500 });
+    await p.send('raw', [thousand('a')]); // 1000 bytes acknowledged in the 10 s window: 100 B/s
+    broker.autoAck = false;
+    const backlog = [p.send('raw', [thousand('b')]), p.send('raw', [thousand('c')])];
+    expect(p.inFlightBytes).toBe(2000);
+    const err = await p
+      .send('raw', [thousand('d'), thousand('e'), thousand('f')])
+      .catch((e: unknown) => e);
+    expect((err as IntakeError).code).toBe('OVERLOADED');
+    expect((err as IntakeError).retryAfterSeconds).toBe(20); // 2000 bytes at 100 B/s
+    backlog.push(p.send('raw', [thousand('g'), thousand('h')]));
+    expect(p.inFlightBytes).toBe(4000);
+    expect(p.retryAfterSeconds()).toBe(40);
+    // Acks older than the window no longer count: without a measured rate, the fallback.
+    expect(p.retryAfterSeconds(Date.now() + 11_000)).toBe(5);
+    while (broker.requests.length < 2) await new Promise((r) => setTimeout(r, 1));
+    broker.autoAck = true;
+    broker.release();
+    await Promise.all(backlog);
+    expect(p.inFlightBytes).toBe(0);
+  });
+
+  it('caps a measured Retry-After at 60 s and never answers below 1 s', async () => {
+    const broker = new FakeBroker();
+    const p = producer(broker, { maxInFlightBytes: 10 * 1000 * 1000 });
+    await p.send('raw', [record('a', 0, 935)]); // 100 B/s
+    broker.autoAck = false;
+    const slow = p.send('raw', [record('b', 0, 9935)]); // 10000 bytes: 100 s at 100 B/s
+    expect(p.retryAfterSeconds()).toBe(60);
+    while (broker.requests.length < 2) await new Promise((r) => setTimeout(r, 1));
+    broker.autoAck = true;
+    broker.release();
+    await slow; // 11000 bytes acked: 1100 B/s, and nothing in flight
+    const tiny = p.send('raw', [record('c', 0, 35)]); // 100 bytes: 0.09 s
+    expect(p.retryAfterSeconds()).toBe(1);
+    await tiny;
+  });
+
   it('answers KAFKA_UNAVAILABLE when Kafka does not acknowledge in time, and never resolves later', async () => {
     const broker = new FakeBroker();
     broker.autoAck = false;
