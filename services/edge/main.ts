@@ -17,14 +17,16 @@ import { ResettableProducer } from '../../lib/kafka/resettable-producer';
 import { createRegistry } from '../../lib/metrics';
 import { exitOnStartupFailure, handleShutdownSignals, sleep } from '../../lib/lifecycle';
 import { loadEdgeConfig } from './config';
-import { bodyDefaults, createApp } from './http/app';
+import { createApp } from './app';
+import { bodyDefaults } from './ingest/body';
 import { UdpListener } from './udp/udp-listener';
 import { createEdgeMetrics } from './metrics';
 import { ReplyWaiter } from './replies/reply-waiter';
 import { OneWayQueue } from './one-way-queue';
 import { KafkaSink } from './sink';
 import { createKeyChecker } from './http/auth';
-import { WsStreamServer, attachUpgrades } from './stream/ws-stream';
+import { WsStreamServer } from './stream/ws-stream';
+import { attachUpgrades } from './upgrades';
 import { Fanouts, WsSubscribeRoute } from './subscribe/subscribe-routes';
 
 async function main(): Promise<void> {

@@ -33,6 +33,9 @@ export interface ParsedBody {
   items: Item[];
 }
 
+/** How a body holds its events (see content-type.ts for the media types). */
+export type BodyFormat = 'json' | 'ndjson';
+
 export interface BodyLimits {
   maxDepth: number;
   /** Largest decompressed/compressed size ratio accepted for an encoded body. */
@@ -41,12 +44,14 @@ export interface BodyLimits {
   maxEventBytes: number;
 }
 
+export const bodyDefaults: BodyLimits = { maxDepth: 32, maxRatio: 100, maxEventBytes: 128 * 1024 };
+
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function parseBody(
   body: Buffer,
-  contentType: 'json' | 'ndjson',
+  format: BodyFormat,
   encodedLength: number | null,
   limits: BodyLimits,
 ): ParsedBody {
@@ -68,7 +73,7 @@ export function parseBody(
   }
   if (text.trim() === '')
     throw new BodyError('bad-request', 'The body is empty; send at least one event.');
-  if (contentType === 'ndjson') {
+  if (format === 'ndjson') {
     const lines = text.split('\n').filter((l) => l.trim() !== '');
     return {
       single: false,

@@ -1,31 +1,35 @@
 /**
  * The edge's HTTP application: routes, body parsing with limits, and the error mapping
  * that turns every failure into a problem document. It holds no per-event state, so any
- * instance can serve any request.
+ * instance can serve any request. Each route is listed once, in `routes()`: a path's
+ * other methods are answered 405 with `Allow` from the same list. WebSocket upgrades are
+ * routed beside it (upgrades.ts).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import cors from 'cors';
 import express from 'express';
 import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
-import type { Logger } from '../../../lib/logger';
-import { projectRoot } from '../../../lib/paths';
-import type { EdgeMetrics } from '../metrics';
-import type { Sink } from '../sink';
-import { eventsRoute } from './events-route';
-import { receiptRoute, scoreRoute } from './lookup-routes';
-import type { LookupDeps } from './lookup-routes';
-import type { RespondDeps } from './respond';
-import type { OneWayQueue } from '../one-way-queue';
-import type { BodyLimits } from './body';
-import { authenticate } from './auth';
-import type { AuthConfig } from './auth';
-import { sendProblem } from './send-problem';
-import { accessLog } from './access-log';
-import { chunkedStreamRoute } from '../stream/chunked-stream';
-import type { StreamLimits } from '../stream/stream-session';
-import { sseSubscribeRoute } from '../subscribe/subscribe-routes';
-import type { Fanouts } from '../subscribe/subscribe-routes';
+import type { Logger } from '../../lib/logger';
+import { projectRoot } from '../../lib/paths';
+import type { EdgeMetrics } from './metrics';
+import type { Sink } from './sink';
+import { eventsRoute } from './http/events-route';
+import { receiptRoute, scoreRoute } from './http/lookup-routes';
+import type { LookupDeps } from './http/lookup-routes';
+import type { RespondDeps } from './http/respond';
+import type { OneWayQueue } from './one-way-queue';
+import { bodyDefaults } from './ingest/body';
+import type { BodyLimits } from './ingest/body';
+import { EVENT_CONTENT_TYPES } from './ingest/content-type';
+import { authenticate } from './http/auth';
+import type { AuthConfig } from './http/auth';
+import { sendProblem } from './http/send-problem';
+import { accessLog } from './http/access-log';
+import { chunkedStreamRoute } from './stream/chunked-stream';
+import type { StreamLimits } from './stream/stream-session';
+import { sseSubscribeRoute } from './subscribe/subscribe-routes';
+import type { Fanouts } from './subscribe/subscribe-routes';
 
 export interface AppDeps {
   sink: Sink;
@@ -56,7 +60,17 @@ export interface AppDeps {
   accessLog?: 'all' | 'errors' | 'off';
 }
 
-export const bodyDefaults: BodyLimits = { maxDepth: 32, maxRatio: 100, maxEventBytes: 128 * 1024 };
+export { bodyDefaults };
+
+type Method = 'get' | 'post';
+
+/** One route: `v1` routes come after CORS and authentication. */
+interface Route {
+  method: Method;
+  path: string;
+  v1: boolean;
+  handlers: RequestHandler[];
+}
 
 export function createApp(deps: AppDeps): Express {
   const app = express();
@@ -65,27 +79,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(countRequests(deps.metrics));
   if (deps.accessLog && deps.accessLog !== 'off') app.use(accessLog(deps.logger, deps.accessLog));
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok', instance: deps.instance });
-  });
-  app.get('/readyz', (_req, res) => {
-    const sink = deps.sink.health();
-    const ready = sink.ok && !deps.isDraining();
-    res.status(ready ? 200 : 503).json({
-      status: ready ? 'ready' : 'not-ready',
-      draining: deps.isDraining(),
-      instance: deps.instance,
-      kafka: sink,
-    });
-  });
-  const openapi = readFileSync(join(projectRoot(), 'docs', 'openapi.json'), 'utf8');
-  app.get('/openapi.json', (_req, res) => {
-    res.type('application/json').send(openapi);
-  });
-  app.get('/metrics', async (_req, res) => {
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
-  });
-
+  const all = routes(deps);
+  for (const r of all.filter((r) => !r.v1)) app[r.method](r.path, ...r.handlers);
   if (deps.corsOrigins && deps.corsOrigins.length > 0) {
     const origins = deps.corsOrigins;
     app.use(
@@ -106,55 +101,13 @@ export function createApp(deps: AppDeps): Express {
     );
   }
   if (deps.auth) app.use('/v1', authenticate(deps.auth));
+  for (const r of all.filter((r) => r.v1)) app[r.method](r.path, ...r.handlers);
 
-  app.post(
-    '/v1/events',
-    express.raw({
-      limit: deps.maxBodyBytes,
-      type: ['application/json', 'application/x-ndjson'],
-      inflate: true,
-    }),
-    eventsRoute({ ...deps, bodyLimits: deps.bodyLimits ?? bodyDefaults }),
-  );
-
-  if (deps.stream) {
-    app.post(
-      '/v1/stream',
-      chunkedStreamRoute({
-        ...deps,
-        limits: deps.stream,
-        onAccepted: (n) => deps.metrics.eventsAccepted.inc(n),
-        onRejected: (n) => deps.metrics.eventsRejected.inc({ reason: 'invalid' }, n),
-      }),
-    );
-    app.get('/v1/stream', (_req, res) => {
-      res.setHeader('Upgrade', 'websocket');
-      sendProblem(
-        res,
-        'upgrade-required',
-        'Open /v1/stream as a WebSocket, or POST an NDJSON stream to it.',
-      );
-    });
-  }
-  if (deps.fanouts) app.get('/v1/subscribe/:topic', sseSubscribeRoute(deps.fanouts));
-
-  if (deps.lookups) {
-    app.get('/v1/receipts/:receipt', receiptRoute(deps.lookups));
-    app.get('/v1/visitors/:id/score', scoreRoute(deps.lookups));
-  }
-
-  const methods: [string, string][] = [
-    ['/v1/events', 'POST'],
-    ['/v1/stream', 'GET, POST'],
-    ['/v1/subscribe/:topic', 'GET'],
-    ['/v1/receipts/:receipt', 'GET'],
-    ['/v1/visitors/:id/score', 'GET'],
-    ['/healthz', 'GET'],
-    ['/readyz', 'GET'],
-    ['/metrics', 'GET'],
-    ['/openapi.json', 'GET'],
-  ];
-  for (const [path, allow] of methods) {
+  const allowed = new Map<string, string[]>();
+  for (const r of all)
+    allowed.set(r.path, [...(allowed.get(r.path) ?? []), r.method.toUpperCase()]);
+  for (const [path, methods] of allowed) {
+    const allow = methods.join(', ');
     app.all(path, (req, res) => {
       res.setHeader('Allow', allow);
       sendProblem(res, 'method-not-allowed', `${req.method} is not supported here; use ${allow}.`);
@@ -166,6 +119,76 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use(errorHandler(deps.logger, deps.maxBodyBytes));
   return app;
+}
+
+/** Every HTTP route of the edge, once; optional features add theirs when configured. */
+function routes(deps: AppDeps): Route[] {
+  const route = (method: Method, path: string, ...handlers: RequestHandler[]): Route => ({
+    method,
+    path,
+    v1: path.startsWith('/v1/'),
+    handlers,
+  });
+  const openapi = readFileSync(join(projectRoot(), 'docs', 'openapi.json'), 'utf8');
+  const list: Route[] = [
+    route('get', '/healthz', (_req, res) => {
+      res.json({ status: 'ok', instance: deps.instance });
+    }),
+    route('get', '/readyz', (_req, res) => {
+      const sink = deps.sink.health();
+      const ready = sink.ok && !deps.isDraining();
+      res.status(ready ? 200 : 503).json({
+        status: ready ? 'ready' : 'not-ready',
+        draining: deps.isDraining(),
+        instance: deps.instance,
+        kafka: sink,
+      });
+    }),
+    route('get', '/openapi.json', (_req, res) => {
+      res.type('application/json').send(openapi);
+    }),
+    route('get', '/metrics', async (_req, res) => {
+      res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    }),
+    route(
+      'post',
+      '/v1/events',
+      express.raw({ limit: deps.maxBodyBytes, type: [...EVENT_CONTENT_TYPES], inflate: true }),
+      eventsRoute({ ...deps, bodyLimits: deps.bodyLimits ?? bodyDefaults }),
+    ),
+  ];
+  if (deps.stream) {
+    list.push(
+      // A WebSocket upgrade never reaches express (upgrades.ts); a plain GET does.
+      route('get', '/v1/stream', (_req, res) => {
+        res.setHeader('Upgrade', 'websocket');
+        sendProblem(
+          res,
+          'upgrade-required',
+          'Open /v1/stream as a WebSocket, or POST an NDJSON stream to it.',
+        );
+      }),
+      route(
+        'post',
+        '/v1/stream',
+        chunkedStreamRoute({
+          ...deps,
+          limits: deps.stream,
+          onAccepted: (n) => deps.metrics.eventsAccepted.inc(n),
+          onRejected: (n) => deps.metrics.eventsRejected.inc({ reason: 'invalid' }, n),
+        }),
+      ),
+    );
+  }
+  if (deps.fanouts)
+    list.push(route('get', '/v1/subscribe/:topic', sseSubscribeRoute(deps.fanouts)));
+  if (deps.lookups) {
+    list.push(
+      route('get', '/v1/receipts/:receipt', receiptRoute(deps.lookups)),
+      route('get', '/v1/visitors/:id/score', scoreRoute(deps.lookups)),
+    );
+  }
+  return list;
 }
 
 function countRequests(metrics: EdgeMetrics): RequestHandler {
