@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { TopicView, lmdbStore, memoryStore } from '../../lib/kafka/topic-view';
 import type { PartitionProgress, Rejection } from './views/receipt';
 import { createLogger } from '../../lib/logger';
-import { createKafka, createProducer } from '../../lib/kafka/client';
-import { ResettableProducer } from '../../lib/kafka/resettable-producer';
+import { createKafka } from '../../lib/kafka/client';
+import { createProducerLane } from '../../lib/kafka/producer-lane';
 import { createRegistry } from '../../lib/metrics';
 import { exitOnStartupFailure, handleShutdownSignals, sleep } from '../../lib/lifecycle';
 import { loadEdgeConfig } from './config';
@@ -42,9 +42,8 @@ async function main(): Promise<void> {
     subscribers: () => fanouts.count,
   });
   const sink = new KafkaSink({
-    producers: Array.from(
-      { length: config.producerLanes },
-      () => new ResettableProducer(() => createProducer(kafka)),
+    producers: Array.from({ length: config.producerLanes }, () =>
+      createProducerLane(config.kafkaClient, kafka, config.kafka),
     ),
     // NOTE: the sink's admin probes readiness: no retries, so an outage shows at once.
     admin: kafka.admin({ retry: { retries: 0 } }),

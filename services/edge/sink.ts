@@ -1,7 +1,8 @@
 /**
  * The edge writes events through the `Sink` port: `store()` resolves only once every
  * event is durable. `KafkaSink` appends to `intake.raw` (acks=all) through one batching
- * producer with one lane per given kafkajs producer (`INTAKE_PRODUCER_LANES`, default 1;
+ * producer with one lane per given producer (kafkajs or @platformatic/kafka,
+ * `INTAKE_KAFKA_CLIENT`) (`INTAKE_PRODUCER_LANES`, default 1;
  * partition modulo the lanes picks one, so one key's events stay in order; more lanes pay
  * off only with a distant broker, see docs/performance.md); unit tests use an in-memory
  * sink.
@@ -12,7 +13,8 @@ import { toKafkaMessage } from '../../lib/envelope';
 import { BatchingProducer } from '../../lib/kafka/batching-producer';
 import type { BatchingProducerOptions, RecordPosition } from '../../lib/kafka/batching-producer';
 import { TopicPartitions } from '../../lib/kafka/partitioner';
-import type { ResettableProducer } from '../../lib/kafka/resettable-producer';
+import { ResettableProducer } from '../../lib/kafka/resettable-producer';
+import type { ProducerLane } from '../../lib/kafka/producer-lane';
 import type { Health } from '../../lib/lifecycle';
 import type { Logger } from '../../lib/logger';
 import { withRetry } from '../../lib/retry';
@@ -39,8 +41,8 @@ export interface Sink {
 }
 
 export interface KafkaSinkDeps {
-  /** One per lane; each keeps one request in flight. */
-  producers: readonly ResettableProducer[];
+  /** One per lane (either Kafka client, see producer-lane.ts); each keeps one request in flight. */
+  producers: readonly ProducerLane[];
   admin: Admin;
   topic: string;
   logger: Logger;
@@ -69,6 +71,7 @@ export class KafkaSink implements Sink {
       },
     });
     for (const producer of deps.producers) {
+      if (!(producer instanceof ResettableProducer)) continue; // readiness: see probe()
       producer.on('producer.connect', () => {
         this.connected = true;
       });
