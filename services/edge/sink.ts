@@ -11,7 +11,11 @@ import type { Admin } from 'kafkajs';
 import type { Envelope } from '../../lib/envelope';
 import { toKafkaMessage } from '../../lib/envelope';
 import { BatchingProducer } from '../../lib/kafka/batching-producer';
-import type { BatchingProducerOptions, RecordPosition } from '../../lib/kafka/batching-producer';
+import type {
+  BatchingProducerOptions,
+  PartitionedRecord,
+  RecordPosition,
+} from '../../lib/kafka/batching-producer';
 import { TopicPartitions } from '../../lib/kafka/partitioner';
 import { ResettableProducer } from '../../lib/kafka/resettable-producer';
 import type { ProducerLane } from '../../lib/kafka/producer-lane';
@@ -107,23 +111,33 @@ export class KafkaSink implements Sink {
     }
   }
 
+  /**
+   * Each envelope is serialised once, into the bytes the producer sends (the Kafka
+   * message of `toKafkaMessage`: key, JSON value, id/source/trace headers); from here on
+   * the edge holds only those bytes and the ids, not the parsed events.
+   */
   async store(envelopes: Envelope[]): Promise<StoredEvent[]> {
     const topic = this.deps.topic;
-    const records = envelopes.map((e) => {
+    const ids = new Array<string>(envelopes.length);
+    const records = new Array<PartitionedRecord>(envelopes.length);
+    for (let i = 0; i < envelopes.length; i++) {
+      const e = envelopes[i]!;
       const message = toKafkaMessage(e);
-      return {
-        ...message,
+      ids[i] = e.id;
+      records[i] = {
         key: e.key,
-        value: message.value as string,
+        value: Buffer.from(message.value as string),
+        headers: message.headers,
         partition: this.partitions.partition(topic, e.key),
       };
-    });
+    }
     const positions: RecordPosition[] = await this.batcher.send(topic, records);
-    return positions.map((p, i) => ({
-      id: envelopes[i]!.id,
-      partition: p.partition,
-      offset: p.offset,
-    }));
+    const stored = new Array<StoredEvent>(positions.length);
+    for (let i = 0; i < positions.length; i++) {
+      const p = positions[i]!;
+      stored[i] = { id: ids[i]!, partition: p.partition, offset: p.offset };
+    }
+    return stored;
   }
 
   hasRoom(bytes: number): boolean {
