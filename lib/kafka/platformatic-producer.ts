@@ -34,10 +34,11 @@ export interface PlatformaticProducerOptions {
 }
 
 // NOTE: the package is ESM only; Node >= 20.19 loads it with require() (jest transforms
-// it to CommonJS: jest.config.js).
-const { ProduceAcks, Producer } = createRequire(__filename)(
-  '@platformatic/kafka',
-) as typeof Platformatic;
+// it to CommonJS: jest.config.js). Loaded on first use, so an edge on kafkajs does not
+// carry it.
+let loaded: typeof Platformatic | null = null;
+const platformatic = (): typeof Platformatic =>
+  (loaded ??= createRequire(__filename)('@platformatic/kafka') as typeof Platformatic);
 
 type Client = Platformatic.Producer<Buffer, Buffer, string, Buffer>;
 type Message = Platformatic.MessageToProduce<Buffer, Buffer, string, Buffer>;
@@ -53,6 +54,7 @@ export class PlatformaticProducer implements SendBatchPort {
 
   private make(): Client {
     const o = this.options;
+    const { Producer, ProduceAcks } = platformatic();
     return new Producer<Buffer, Buffer, string, Buffer>({
       clientId: o.clientId,
       bootstrapBrokers: o.brokers,
@@ -105,7 +107,7 @@ export class PlatformaticProducer implements SendBatchPort {
     }
     let result;
     try {
-      result = await this.client.send({ messages, acks: ProduceAcks.ALL });
+      result = await this.client.send({ messages, acks: platformatic().ProduceAcks.ALL });
     } catch (err) {
       throw withKafkaType(err);
     }

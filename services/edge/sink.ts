@@ -112,9 +112,10 @@ export class KafkaSink implements Sink {
   }
 
   /**
-   * Each envelope is serialised once, into the bytes the producer sends (the Kafka
-   * message of `toKafkaMessage`: key, JSON value, id/source/trace headers); from here on
-   * the edge holds only those bytes and the ids, not the parsed events.
+   * Each envelope is serialised once (the Kafka message of `toKafkaMessage`: key, JSON
+   * value, id/source/trace headers), and that text is what the client encodes into the
+   * request and what the in-flight bound counts; from here on the edge holds only it and
+   * the ids, not the parsed events.
    */
   async store(envelopes: Envelope[]): Promise<StoredEvent[]> {
     const topic = this.deps.topic;
@@ -126,7 +127,7 @@ export class KafkaSink implements Sink {
       ids[i] = e.id;
       records[i] = {
         key: e.key,
-        value: Buffer.from(message.value as string),
+        value: message.value as string,
         headers: message.headers,
         partition: this.partitions.partition(topic, e.key),
       };
