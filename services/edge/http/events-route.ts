@@ -29,8 +29,6 @@ import type { RespondDeps } from './respond';
 import { sendProblem } from './send-problem';
 import { Visitor } from './visitor';
 
-export { VISITOR_COOKIE } from './visitor';
-
 export interface EventsRouteDeps {
   sink: Sink;
   logger: Logger;
