@@ -172,7 +172,12 @@ async function main(): Promise<void> {
     },
   );
   logger.info(
-    { host: config.host, port: config.port, topic: config.kafka.topics.raw },
+    {
+      host: config.host,
+      port: config.port,
+      topic: config.kafka.topics.raw,
+      kafkaClient: config.kafkaClient,
+    },
     'edge_listening',
   );
 

@@ -12,7 +12,7 @@ import type { Request } from 'express';
 import type { Pattern } from '../../../lib/envelope';
 import type { ProblemType } from '../../../lib/http/problem';
 import type { BodyFormat } from '../ingest/body';
-import { bodyFormatOf } from '../ingest/content-type';
+import { UNSUPPORTED_DETAIL, bodyFormatOf } from '../ingest/content-type';
 
 export interface EventsRequest {
   format: BodyFormat;
@@ -36,7 +36,7 @@ export function readEventsRequest(req: Request): ReadResult {
     return {
       ok: false,
       problem: 'unsupported-media-type',
-      detail: type.ok ? 'The body could not be read as events.' : type.detail,
+      detail: type.ok ? UNSUPPORTED_DETAIL : type.detail,
     };
   }
   let pattern: Pattern = 'request-ack';

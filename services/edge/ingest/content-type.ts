@@ -15,18 +15,18 @@ export const EVENT_CONTENT_TYPES: readonly string[] = ['application/json', 'appl
 
 export type ContentTypeResult = { ok: true; format: BodyFormat } | { ok: false; detail: string };
 
-const UNSUPPORTED =
+export const UNSUPPORTED_DETAIL =
   'Send events as application/json (an object or an array) or application/x-ndjson.';
 
 /** The body format a `Content-Type` header names, or why the edge does not read it. */
 export function bodyFormatOf(contentType: string | undefined): ContentTypeResult {
-  if (!contentType) return { ok: false, detail: UNSUPPORTED };
+  if (!contentType) return { ok: false, detail: UNSUPPORTED_DETAIL };
   const semi = contentType.indexOf(';');
   const mediaType = (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
   let format: BodyFormat;
   if (mediaType === 'application/json') format = 'json';
   else if (mediaType === 'application/x-ndjson') format = 'ndjson';
-  else return { ok: false, detail: UNSUPPORTED };
+  else return { ok: false, detail: UNSUPPORTED_DETAIL };
   if (semi >= 0) {
     const charset = /charset=([^;]+)/i.exec(contentType)?.[1]?.trim().toLowerCase();
     if (charset && charset !== 'utf-8' && charset !== 'utf8') {
