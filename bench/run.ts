@@ -255,6 +255,7 @@ async function main(): Promise<void> {
     pin(benthos.pid);
     const edge1 = fleetPids('edge');
     edge1.forEach(pin);
+    mkdirSync(join(STATE, 'other-client-edge'), { recursive: true });
     const otherEdge = await startBenchEdge({
       root: ROOT,
       brokers: BROKERS,
