@@ -10,9 +10,15 @@
 //   containers   images + docker-compose stack   test/**/*.containers.test.ts (needs Docker)
 const transform = {
   '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }],
+  // ES-module-only packages (jest on Node 20 cannot require them): compiled to CommonJS.
+  '/node_modules/@platformatic/.+\\.js$': [
+    '@swc/jest',
+    { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } },
+  ],
 };
 const common = {
   transform,
+  transformIgnorePatterns: ['/node_modules/(?!@platformatic/)'],
   testEnvironment: 'node',
   rootDir: __dirname,
   moduleFileExtensions: ['ts', 'js', 'json'],

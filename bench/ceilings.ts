@@ -4,15 +4,20 @@
  * - broker: Kafka's own `kafka-producer-perf-test` (Java client, acks=all, idempotent,
  *   linger.ms=2 like the edge's batcher), records/s of a given size, and its latency at a
  *   fixed rate;
- * - client: a bare kafkajs producer with the edge's batching (idempotent, one request in
- *   flight, batches of up to 1 MiB, acks=all), without HTTP, validation or envelopes;
+ * - client: a bare producer of each Kafka client the edge can use (kafkajs,
+ *   @platformatic/kafka), through the edge's producer port (idempotent, one request in
+ *   flight, batches of up to 1 MiB, acks=all, partitions chosen like the edge's), without
+ *   HTTP, validation or envelopes;
  * - HTTP: a bare `node:http` handler that parses the JSON body and answers 202, no Kafka.
  */
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { ACKS_ALL, createProducer } from '../lib/kafka/client';
+import { ACKS_ALL } from '../lib/kafka/client';
+import { TopicPartitions } from '../lib/kafka/partitioner';
+import { createProducerLane } from '../lib/kafka/producer-lane';
+import type { KafkaClientName } from '../lib/kafka/producer-lane';
 
 export interface PerfTestOptions {
   root: string;
@@ -90,11 +95,12 @@ function perfTest(opts: PerfTestOptions, throughput: number): Promise<PerfTestRe
 }
 
 /**
- * Records/s bare kafkajs producers append in `seconds`, with the edge's batching and
+ * Records/s bare producers of `client` append in `seconds`, with the edge's batching and
  * concurrency: `producers` idempotent producers (the edge's lanes), each sending batches of
- * about 1 MiB, one request in flight each.
+ * about 1 MiB, one request in flight each, through the port the edge uses (`sendBatch`).
  */
 export async function clientCeiling(opts: {
+  client: KafkaClientName;
   brokers: string[];
   topic: string;
   recordBytes: number;
@@ -106,24 +112,40 @@ export async function clientCeiling(opts: {
     brokers: opts.brokers,
     logLevel: logLevel.NOTHING,
   });
-  const producers = Array.from({ length: opts.producers }, () => createProducer(kafka));
+  const admin = kafka.admin();
+  await admin.connect();
+  const partitions = new TopicPartitions();
+  await partitions.refresh(admin, [opts.topic]);
+  await admin.disconnect();
+  const producers = Array.from({ length: opts.producers }, () =>
+    createProducerLane(opts.client, kafka, { clientId: 'bench-client', brokers: opts.brokers }),
+  );
   await Promise.all(producers.map((p) => p.connect()));
   const value = Buffer.alloc(opts.recordBytes, 'x');
   const perBatch = Math.floor((1024 * 1024) / (opts.recordBytes + 40));
   let seq = 0;
-  const batch = (): { key: string; value: Buffer }[] =>
-    Array.from({ length: perBatch }, () => ({ key: `visitor-${seq++ % 1000}`, value }));
+  const send = (lane: number): Promise<unknown> => {
+    const messages = [];
+    while (messages.length < perBatch) {
+      const key = `visitor-${seq++ % 1000}`;
+      const partition = partitions.partition(opts.topic, key);
+      // Lanes own the partitions modulo their count, as in the edge.
+      if (partition % producers.length === lane) messages.push({ key, value, partition });
+    }
+    return producers[lane]!.sendBatch({
+      acks: ACKS_ALL,
+      topicMessages: [{ topic: opts.topic, messages }],
+    });
+  };
   try {
-    await Promise.all(
-      producers.map((p) => p.send({ topic: opts.topic, acks: ACKS_ALL, messages: batch() })),
-    ); // warm-up
+    await Promise.all(producers.map((_, lane) => send(lane))); // warm-up
     let sent = 0;
     const started = performance.now();
     const end = started + opts.seconds * 1000;
     await Promise.all(
-      producers.map(async (p) => {
+      producers.map(async (_, lane) => {
         while (performance.now() < end) {
-          await p.send({ topic: opts.topic, acks: ACKS_ALL, messages: batch() });
+          await send(lane);
           sent += perBatch;
         }
       }),

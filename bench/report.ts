@@ -35,6 +35,8 @@ interface Results {
     pinning: string;
     workerEvents: number;
     eventBytes: Record<string, number>;
+    /** Which Kafka client the edges used (absent in older runs). */
+    kafkaClient?: string;
   };
   figures: Record<string, Fig>;
   ratios: Record<string, number>;
@@ -66,7 +68,7 @@ const BOUNDS: [string, string][] = [
   ],
   [
     'client ceiling',
-    'kafkajs: as many idempotent producers as the edge has producer lanes (1 by default), one request in flight each, encoding in JavaScript; no HTTP',
+    "the client library (kafkajs or @platformatic/kafka): as many idempotent producers as the edge has producer lanes (1 by default), one request in flight each, encoding in JavaScript, through the edge's producer port; no HTTP",
   ],
   [
     'bare node:http',
@@ -200,6 +202,7 @@ function markdown(r: Results): string {
     `- Every figure is the median of ${r.method.repetitions} interleaved repetitions of ${r.method.seconds} s, with min and max; all targets share one broker and the same events (~${r.method.eventBytes.single} B single events; batches of 100 events of ~300 B or ~1 KB as JSON; the ceilings write records of 300 B or 1 KB).`,
     `- HTTP load: ${r.method.generator}. The maximum rate is what the target answers with 2xx in that loop; "failed" counts other answers.`,
     `- Pinning: ${r.method.pinning}.`,
+    ...(r.method.kafkaClient ? [`- Kafka client: ${r.method.kafkaClient}.`] : []),
     `- Worker: ${r.method.workerEvents.toLocaleString('en-US')} events of ~300 B already in a raw topic; time from the worker's start to the last output acknowledged (bench/worker-sbml.ts).`,
     "- Latency: single events at a constant rate (vegeta, open model) of 50% of the measured maximum of nginx + 2 edges: first the fleet as measured (no workers: the goal's figure), then Kafka's own producer at the same rate on the same broker (its send-to-ack latency: the floor), then the fleet with 2 worker processes (SBML on, default pipeline) consuming; end to end is from the edge's `receivedAt` to a consumer of `intake.processed` seeing the event.",
     '',

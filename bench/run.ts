@@ -3,11 +3,13 @@
  * the ceilings and to a peer, with events of ~300 B and ~1 KB:
  *
  *   broker ceiling   kafka-producer-perf-test, acks=all                 (bench/ceilings.ts)
- *   client ceiling   a bare kafkajs producer, the edge's batching       (bench/ceilings.ts)
+ *   client ceiling   a bare producer of each Kafka client (kafkajs, @platformatic/kafka),
+ *                    the edge's batching                                (bench/ceilings.ts)
  *   HTTP ceiling     a bare node:http handler answering 202, no Kafka   (bench/ceilings.ts)
  *   peer             Benthos v4.27.0 http_server -> kafka_franz         (bench/peer.ts)
  *   edge             directly, and through nginx with 1 and 2 edges: single-event
- *                    requests/s and batched (100 per request) events/s
+ *                    requests/s and batched (100 per request) events/s; directly also
+ *                    with the other Kafka client (INTAKE_KAFKA_CLIENT) than the fleet's
  *   worker           SBML on / off against a bare consume->produce      (bench/worker-sbml.ts)
  *   latency          accepted at the edge -> seen in intake.processed, p50/p99, at 50% of
  *                    the measured maximum single-event rate              (bench/latency.ts)
@@ -29,10 +31,13 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { KAFKA_CLIENTS } from '../lib/kafka/producer-lane';
+import type { KafkaClientName } from '../lib/kafka/producer-lane';
 import { projectRoot } from '../lib/paths';
 import { attack } from '../test/load/vegeta';
 import { benchFleetEnv } from './harness';
 import { brokerCeiling, brokerLatency, clientCeiling, startBareHttp } from './ceilings';
+import { startBenchEdge } from './edge-process';
 import type { PerfTestResult } from './ceilings';
 import { endToEndLatency } from './latency';
 import { startBenthos } from './peer';
@@ -51,6 +56,14 @@ const GEN_CPU = PIN ? '1' : undefined;
 /** The edge's producer lanes (its default, 1); the client ceiling gets as many producers. */
 const LANES = Number(process.env.INTAKE_PRODUCER_LANES ?? 1);
 const SUT_CPU = '0';
+/** The fleet's edges use INTAKE_KAFKA_CLIENT (kafkajs by default); one more edge the other. */
+const FLEET_CLIENT: KafkaClientName =
+  process.env.INTAKE_KAFKA_CLIENT === 'platformatic' ? 'platformatic' : 'kafkajs';
+const OTHER_CLIENT: KafkaClientName = FLEET_CLIENT === 'kafkajs' ? 'platformatic' : 'kafkajs';
+const CLIENT_NAMES: Record<KafkaClientName, string> = {
+  kafkajs: 'kafkajs',
+  platformatic: '@platformatic/kafka',
+};
 // Below the ephemeral range (32768+): a broker restarted between the phases must never
 // find its port taken by an outgoing connection of the load.
 const PORTS = {
@@ -60,6 +73,7 @@ const PORTS = {
   bare: 26190 + OFFSET,
   peer: 26191 + OFFSET,
   profile: 26192 + OFFSET,
+  otherClientEdge: 26193 + OFFSET,
   latencyWorkers: 26150 + OFFSET,
 };
 const STATE = join(ROOT, '.intake', `bench${OFFSET ? `-${OFFSET}` : ''}`);
@@ -242,6 +256,18 @@ async function main(): Promise<void> {
     pin(benthos.pid);
     const edge1 = fleetPids('edge');
     edge1.forEach(pin);
+    mkdirSync(join(STATE, 'other-client-edge'), { recursive: true });
+    const otherEdge = await startBenchEdge({
+      root: ROOT,
+      brokers: BROKERS,
+      port: PORTS.otherClientEdge,
+      apiKey: key,
+      dir: join(STATE, 'other-client-edge'),
+      instance: 'bench-other-client-edge',
+      env: { INTAKE_KAFKA_CLIENT: OTHER_CLIENT },
+    });
+    children.push(otherEdge.process);
+    pin(otherEdge.process.pid);
     const brokerEnv = { ...fleetEnv(1) };
     for (let rep = 1; rep <= REPS; rep++) {
       say(`phase 1 (1 edge), repetition ${rep}/${REPS}`);
@@ -260,17 +286,20 @@ async function main(): Promise<void> {
             records,
           }),
         );
-        record(
-          `client ceiling (bare kafkajs producer), ${name}`,
-          'records/s',
-          await clientCeiling({
-            brokers: [BROKERS],
-            topic: 'bench.client',
-            recordBytes: bytes,
-            seconds: SECONDS,
-            producers: LANES,
-          }),
-        );
+        for (const client of KAFKA_CLIENTS) {
+          record(
+            `client ceiling (bare ${CLIENT_NAMES[client]} producer), ${name}`,
+            'records/s',
+            await clientCeiling({
+              client,
+              brokers: [BROKERS],
+              topic: 'bench.client',
+              recordBytes: bytes,
+              seconds: SECONDS,
+              producers: LANES,
+            }),
+          );
+        }
       }
       for (const shape of SHAPES) {
         await maxRate(
@@ -282,6 +311,12 @@ async function main(): Promise<void> {
         await maxRate('Benthos (peer)', `http://127.0.0.1:${PORTS.peer}/v1/events`, shape, key);
         const stop = rssSampler(edge1);
         await maxRate('edge direct (1)', direct, shape, key);
+        await maxRate(
+          `edge direct (1, ${CLIENT_NAMES[OTHER_CLIENT]})`,
+          `${otherEdge.url}/v1/events`,
+          shape,
+          key,
+        );
         await maxRate('nginx + 1 edge', nginx, shape, key);
         rss['one edge, peak'] = Math.max(rss['one edge, peak'] ?? 0, stop());
       }
@@ -415,6 +450,14 @@ async function main(): Promise<void> {
       'edge direct (1), batched 300 B',
       'Benthos (peer), batched 300 B',
     ),
+    [`Intake / Benthos, batched 300 B (edge direct, ${CLIENT_NAMES[OTHER_CLIENT]})`]: ratio(
+      `edge direct (1, ${CLIENT_NAMES[OTHER_CLIENT]}), batched 300 B`,
+      'Benthos (peer), batched 300 B',
+    ),
+    [`edge direct, ${CLIENT_NAMES[OTHER_CLIENT]} / HTTP ceiling, single`]: ratio(
+      `edge direct (1, ${CLIENT_NAMES[OTHER_CLIENT]}), single`,
+      'bare node:http (HTTP ceiling), single',
+    ),
     'Intake / Benthos, batched 1 KB (edge direct)': ratio(
       'edge direct (1), batched 1 KB',
       'Benthos (peer), batched 1 KB',
@@ -447,21 +490,53 @@ async function main(): Promise<void> {
     met,
   });
   const p99 = halfLoad.latencyMs.p99;
+  const fleet = CLIENT_NAMES[FLEET_CLIENT];
+  const other = CLIENT_NAMES[OTHER_CLIENT];
+  const benthosOther =
+    ratios[`Intake / Benthos, batched 300 B (edge direct, ${other})`] ?? Number.NaN;
+  const httpOther = ratios[`edge direct, ${other} / HTTP ceiling, single`] ?? Number.NaN;
+  const p99Ratio = p99 / kafkaAtHalf.p99;
+  const edgeRss = rss['one edge, peak'] ?? Number.NaN;
+  // The goals of issue 19; each holds when at least one supported client meets it.
   const goals = [
     goal(
-      'batched through the edge (nginx + 1 edge) / bare kafkajs',
+      `batched through the edge (nginx + 1 edge, ${fleet}) / bare kafkajs`,
       ratios['nginx + 1 edge / client ceiling, batched 300 B'],
-      '>= 0.5',
-      ratios['nginx + 1 edge / client ceiling, batched 300 B'] >= 0.5,
+      '>= 0.7',
+      ratios['nginx + 1 edge / client ceiling, batched 300 B'] >= 0.7,
     ),
     goal(
-      'Intake / Benthos, batched (edge direct, both on core 0)',
+      `Intake / Benthos, batched 300 B (edge direct, ${fleet}, both on core 0)`,
       ratios['Intake / Benthos, batched 300 B (edge direct)'],
       '>= 1.0',
       ratios['Intake / Benthos, batched 300 B (edge direct)'] >= 1,
     ),
+    goal(
+      `Intake / Benthos, batched 300 B (edge direct, ${other}, both on core 0)`,
+      benthosOther,
+      '>= 1.0',
+      benthosOther >= 1,
+    ),
+    goal(
+      `single events, edge direct (${fleet}) / bare node:http`,
+      ratios['edge direct / HTTP ceiling, single'],
+      '>= 0.2',
+      ratios['edge direct / HTTP ceiling, single'] >= 0.2,
+    ),
+    goal(
+      `single events, edge direct (${other}) / bare node:http`,
+      httpOther,
+      '>= 0.2',
+      httpOther >= 0.2,
+    ),
+    goal(`edge RSS at peak, MB (${fleet})`, edgeRss, '< 200', edgeRss < 200),
     goal('SBML on / off', ratios['SBML on / off'], '>= 0.9', ratios['SBML on / off'] >= 0.9),
-    goal('edge p99 (ms) at 50% of the maximum single-event rate', p99, '< 20', p99 < 20),
+    goal(
+      `edge p99 / Kafka's own producer p99, single events at 50% of the maximum rate (${fleet})`,
+      +p99Ratio.toFixed(3),
+      '<= 1.1',
+      p99Ratio <= 1.1,
+    ),
     goal(
       'worker pass-through, SBML on / bare consume->produce',
       ratios['SBML on / bare consume->produce'],
@@ -499,6 +574,7 @@ async function main(): Promise<void> {
         : 'none (BENCH_PIN=off)',
       eventBytes: { single: SHAPES[0].body.length, batched300: 300, batched1k: 1024 },
       workerEvents: WORKER_EVENTS,
+      kafkaClient: `the fleet's edges: ${CLIENT_NAMES[FLEET_CLIENT]} (INTAKE_KAFKA_CLIENT); "edge direct (1, ${CLIENT_NAMES[OTHER_CLIENT]})": one more edge with the other client, pinned like the first`,
     },
     figures,
     ratios,

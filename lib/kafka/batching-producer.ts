@@ -353,9 +353,14 @@ function recordBytes(r: PartitionedRecord): number {
   let bytes =
     Buffer.byteLength(r.key) +
     (typeof r.value === 'string' ? Buffer.byteLength(r.value) : r.value.length);
-  for (const [k, v] of Object.entries(r.headers ?? {})) {
-    bytes +=
-      k.length + (typeof v === 'string' ? Buffer.byteLength(v) : Buffer.isBuffer(v) ? v.length : 0);
+  const headers = r.headers;
+  if (headers) {
+    for (const k in headers) {
+      const v = headers[k];
+      bytes +=
+        k.length +
+        (typeof v === 'string' ? Buffer.byteLength(v) : Buffer.isBuffer(v) ? v.length : 0);
+    }
   }
   return bytes + 64; // per-record overhead in the batch
 }

@@ -14,6 +14,8 @@ import { parseApiKeys } from './http/auth';
 import type { AuthConfig } from './http/auth';
 import { batchingDefaults } from '../../lib/kafka/batching-producer';
 import type { BatchingProducerOptions } from '../../lib/kafka/batching-producer';
+import { KAFKA_CLIENTS } from '../../lib/kafka/producer-lane';
+import type { KafkaClientName } from '../../lib/kafka/producer-lane';
 
 export interface EdgeConfig {
   instance: string;
@@ -23,6 +25,8 @@ export interface EdgeConfig {
   producer: BatchingProducerOptions;
   /** Producers (lanes) of the sink, each with one request in flight; partition modulo picks one. */
   producerLanes: number;
+  /** The Kafka client of the sink's producers (`INTAKE_KAFKA_CLIENT`, default kafkajs). */
+  kafkaClient: KafkaClientName;
   /** Largest accepted request body, in bytes (after decompression). */
   maxBodyBytes: number;
   maxEventsPerRequest: number;
@@ -92,6 +96,7 @@ export function loadEdgeConfig(env: Record<string, string | undefined> = process
       }),
     },
     producerLanes: r.int('INTAKE_PRODUCER_LANES', 1, { min: 1, max: 16 }),
+    kafkaClient: r.oneOf('INTAKE_KAFKA_CLIENT', 'kafkajs', KAFKA_CLIENTS),
     maxBodyBytes: r.int('INTAKE_MAX_BODY_BYTES', edgeDefaults.maxBodyBytes, { min: 1024 }),
     maxEventBytes: r.int('INTAKE_MAX_EVENT_BYTES', 128 * 1024, { min: 64 }),
     maxEventsPerRequest: r.int('INTAKE_MAX_EVENTS_PER_REQUEST', edgeDefaults.maxEventsPerRequest, {

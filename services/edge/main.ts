@@ -11,8 +11,8 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { TopicView, lmdbStore, memoryStore } from '../../lib/kafka/topic-view';
 import { createLogger } from '../../lib/logger';
-import { createKafka, createProducer } from '../../lib/kafka/client';
-import { ResettableProducer } from '../../lib/kafka/resettable-producer';
+import { createKafka } from '../../lib/kafka/client';
+import { createProducerLane } from '../../lib/kafka/producer-lane';
 import { createRegistry } from '../../lib/metrics';
 import { exitOnStartupFailure, handleShutdownSignals, sleep } from '../../lib/lifecycle';
 import { parseProgress } from '../../lib/records/progress';
@@ -20,7 +20,8 @@ import type { ProgressRecord } from '../../lib/records/progress';
 import { parseRejection } from '../../lib/records/rejection';
 import type { Rejection } from '../../lib/records/rejection';
 import { loadEdgeConfig } from './config';
-import { bodyDefaults, createApp } from './http/app';
+import { createApp } from './app';
+import { bodyDefaults } from './ingest/body';
 import { UdpListener } from './udp/udp-listener';
 import { createEdgeMetrics } from './metrics';
 import { ReplyWaiter } from './replies/reply-waiter';
@@ -28,7 +29,8 @@ import { OneWayQueue } from './one-way-queue';
 import { KafkaSink } from './sink';
 import { createKeyChecker } from './http/auth';
 import { TRACKER_FILE, loadTracker } from './http/tracker-route';
-import { WsStreamServer, attachUpgrades } from './stream/ws-stream';
+import { WsStreamServer } from './stream/ws-stream';
+import { attachUpgrades } from './upgrades';
 import { Fanouts, WsSubscribeRoute } from './subscribe/subscribe-routes';
 
 async function main(): Promise<void> {
@@ -44,9 +46,8 @@ async function main(): Promise<void> {
     subscribers: () => fanouts.count,
   });
   const sink = new KafkaSink({
-    producers: Array.from(
-      { length: config.producerLanes },
-      () => new ResettableProducer(() => createProducer(kafka)),
+    producers: Array.from({ length: config.producerLanes }, () =>
+      createProducerLane(config.kafkaClient, kafka, config.kafka),
     ),
     // NOTE: the sink's admin probes readiness: no retries, so an outage shows at once.
     admin: kafka.admin({ retry: { retries: 0 } }),
@@ -178,7 +179,12 @@ async function main(): Promise<void> {
     },
   );
   logger.info(
-    { host: config.host, port: config.port, topic: config.kafka.topics.raw },
+    {
+      host: config.host,
+      port: config.port,
+      topic: config.kafka.topics.raw,
+      kafkaClient: config.kafkaClient,
+    },
     'edge_listening',
   );
 

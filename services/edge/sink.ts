@@ -1,7 +1,8 @@
 /**
  * The edge writes events through the `Sink` port: `store()` resolves only once every
  * event is durable. `KafkaSink` appends to `intake.raw` (acks=all) through one batching
- * producer with one lane per given kafkajs producer (`INTAKE_PRODUCER_LANES`, default 1;
+ * producer with one lane per given producer (kafkajs or @platformatic/kafka,
+ * `INTAKE_KAFKA_CLIENT`) (`INTAKE_PRODUCER_LANES`, default 1;
  * partition modulo the lanes picks one, so one key's events stay in order; more lanes pay
  * off only with a distant broker, see docs/performance.md); unit tests use an in-memory
  * sink.
@@ -10,9 +11,14 @@ import type { Admin } from 'kafkajs';
 import type { Envelope } from '../../lib/envelope';
 import { toKafkaMessage } from '../../lib/envelope';
 import { BatchingProducer } from '../../lib/kafka/batching-producer';
-import type { BatchingProducerOptions, RecordPosition } from '../../lib/kafka/batching-producer';
+import type {
+  BatchingProducerOptions,
+  PartitionedRecord,
+  RecordPosition,
+} from '../../lib/kafka/batching-producer';
 import { TopicPartitions } from '../../lib/kafka/partitioner';
-import type { ResettableProducer } from '../../lib/kafka/resettable-producer';
+import { ResettableProducer } from '../../lib/kafka/resettable-producer';
+import type { ProducerLane } from '../../lib/kafka/producer-lane';
 import type { Health } from '../../lib/lifecycle';
 import type { Logger } from '../../lib/logger';
 import { withRetry } from '../../lib/retry';
@@ -39,8 +45,8 @@ export interface Sink {
 }
 
 export interface KafkaSinkDeps {
-  /** One per lane; each keeps one request in flight. */
-  producers: readonly ResettableProducer[];
+  /** One per lane (either Kafka client, see producer-lane.ts); each keeps one request in flight. */
+  producers: readonly ProducerLane[];
   admin: Admin;
   topic: string;
   logger: Logger;
@@ -69,6 +75,7 @@ export class KafkaSink implements Sink {
       },
     });
     for (const producer of deps.producers) {
+      if (!(producer instanceof ResettableProducer)) continue; // readiness: see probe()
       producer.on('producer.connect', () => {
         this.connected = true;
       });
@@ -104,23 +111,34 @@ export class KafkaSink implements Sink {
     }
   }
 
+  /**
+   * Each envelope is serialised once (the Kafka message of `toKafkaMessage`: key, JSON
+   * value, id/source/trace headers), and that text is what the client encodes into the
+   * request and what the in-flight bound counts; from here on the edge holds only it and
+   * the ids, not the parsed events.
+   */
   async store(envelopes: Envelope[]): Promise<StoredEvent[]> {
     const topic = this.deps.topic;
-    const records = envelopes.map((e) => {
+    const ids = new Array<string>(envelopes.length);
+    const records = new Array<PartitionedRecord>(envelopes.length);
+    for (let i = 0; i < envelopes.length; i++) {
+      const e = envelopes[i]!;
       const message = toKafkaMessage(e);
-      return {
-        ...message,
+      ids[i] = e.id;
+      records[i] = {
         key: e.key,
         value: message.value as string,
+        headers: message.headers,
         partition: this.partitions.partition(topic, e.key),
       };
-    });
+    }
     const positions: RecordPosition[] = await this.batcher.send(topic, records);
-    return positions.map((p, i) => ({
-      id: envelopes[i]!.id,
-      partition: p.partition,
-      offset: p.offset,
-    }));
+    const stored = new Array<StoredEvent>(positions.length);
+    for (let i = 0; i < positions.length; i++) {
+      const p = positions[i]!;
+      stored[i] = { id: ids[i]!, partition: p.partition, offset: p.offset };
+    }
+    return stored;
   }
 
   hasRoom(bytes: number): boolean {

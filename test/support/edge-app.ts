@@ -5,8 +5,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRegistry } from '../../lib/metrics';
-import { createApp } from '../../services/edge/http/app';
-import type { AppDeps } from '../../services/edge/http/app';
+import { createApp } from '../../services/edge/app';
+import type { AppDeps } from '../../services/edge/app';
 import { createEdgeMetrics } from '../../services/edge/metrics';
 import { silentLogger } from './fakes';
 

@@ -15,6 +15,7 @@ import type { Envelope } from '../../../lib/envelope';
 import type { Logger } from '../../../lib/logger';
 import type { Reply } from '../../../lib/records/reply';
 import type { ReplyWaiter } from '../replies/reply-waiter';
+import type { Admitted, Rejected } from '../ingest/admit';
 import type { Sink } from '../sink';
 import { encodeReceipt } from '../views/receipt';
 import { sendProblem } from './send-problem';
@@ -66,20 +67,26 @@ async function storeAndWait(
 const TIMEOUT_DETAIL = (ms: number): string =>
   `The event is durable but was not processed within ${ms} ms; follow it with its receipt.`;
 
+export interface ProcessedAnswer {
+  deps: RespondDeps;
+  res: Response;
+  /** The admitted events, with their index in the request. */
+  events: Admitted[];
+  /** True when the body was one JSON object (not an array or NDJSON). */
+  single: boolean;
+  /** The request's items that were not events. */
+  rejected: Rejected[];
+  sink: Sink;
+  log: Logger;
+}
+
 /**
  * One event: 200 / 422 / 504 as above. Several (a JSON array or NDJSON): 200 with one
  * result per event (`outcome`: processed, dropped, rejected or timeout) and the items
  * that were not events under `rejected`.
  */
-export async function respondWhenProcessed(
-  deps: RespondDeps,
-  res: Response,
-  events: { index: number; envelope: Envelope }[],
-  single: boolean,
-  rejected: { index: number; reason: string }[],
-  sink: Sink,
-  log: Logger,
-): Promise<void> {
+export async function respondWhenProcessed(answer: ProcessedAnswer): Promise<void> {
+  const { deps, res, events, single, rejected, sink, log } = answer;
   if (!deps.replies.isRunning) {
     sendProblem(
       res,

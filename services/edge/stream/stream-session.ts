@@ -19,11 +19,11 @@
  *   (1013): the client reconnects after `retryAfter` and resends from n + 1.
  */
 import type { Envelope, RequestMeta } from '../../../lib/envelope';
-import { wrapEvent } from '../../../lib/envelope';
 import { IntakeError } from '../../../lib/errors';
 import type { Logger } from '../../../lib/logger';
-import { BodyError, parseBody } from '../http/body';
-import type { BodyLimits } from '../http/body';
+import { admit } from '../ingest/admit';
+import { BodyError, parseBody } from '../ingest/body';
+import type { BodyLimits, Item } from '../ingest/body';
 import type { Sink } from '../sink';
 
 export type StreamMessage =
@@ -152,9 +152,10 @@ export class StreamSession {
       this.deps.transport.send({ error: 'bad-frame', detail: err.message });
       return;
     }
-    const receivedAt = new Date();
-    const envelopes: Envelope[] = [];
-    let rejected = 0;
+    // Sequence first: which items are new to this stream, and their seq numbers.
+    const fresh: Item[] = [];
+    const seqs: number[] = [];
+    let gap: { expected: number; got: number } | null = null;
     for (const item of items) {
       const frame = item.ok
         ? asFrame(item.value, this.lastSeq)
@@ -164,31 +165,30 @@ export class StreamSession {
         continue;
       }
       if (frame.seq > this.lastSeq + 1 && this.started) {
-        this.deps.transport.send({
-          error: 'sequence-gap',
-          expected: this.lastSeq + 1,
-          got: frame.seq,
-        });
-        this.finish(CLOSE_SEQUENCE_GAP, `sequence gap: expected ${this.lastSeq + 1}`);
+        gap = { expected: this.lastSeq + 1, got: frame.seq };
         break;
       }
       this.started = true;
       this.lastSeq = frame.seq;
-      const wrapped =
-        'error' in frame
-          ? { ok: false as const, reason: frame.error }
-          : wrapEvent(frame.event, {
-              source: this.deps.source,
-              pattern: 'stream',
-              receivedAt,
-              meta: this.deps.meta,
-            });
-      if (wrapped.ok) {
-        envelopes.push(wrapped.envelope);
-      } else {
-        rejected += 1;
-        this.deps.transport.send({ seq: frame.seq, error: wrapped.reason });
-      }
+      seqs.push(frame.seq);
+      fresh.push(
+        'error' in frame ? { ok: false, reason: frame.error } : { ok: true, value: frame.event },
+      );
+    }
+    const admitted = admit(fresh, {
+      source: this.deps.source,
+      pattern: 'stream',
+      receivedAt: new Date(),
+      meta: this.deps.meta,
+    });
+    const envelopes: Envelope[] = admitted.envelopes.map((a) => a.envelope);
+    const rejected = admitted.rejected.length;
+    for (const r of admitted.rejected) {
+      this.deps.transport.send({ seq: seqs[r.index]!, error: r.reason });
+    }
+    if (gap) {
+      this.deps.transport.send({ error: 'sequence-gap', ...gap });
+      this.finish(CLOSE_SEQUENCE_GAP, `sequence gap: expected ${gap.expected}`);
     }
     if (rejected > 0) {
       this.counts.rejected += rejected;

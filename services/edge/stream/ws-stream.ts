@@ -2,9 +2,7 @@
  * WebSocket streaming ingest on `GET /v1/stream` (Upgrade): the `ws` library without its
  * own server, attached to the edge's HTTP server so one port serves both.
  *
- * - The upgrade request is authenticated like any /v1 request (a header, or `?api_key=`
- *   for browsers, which cannot set headers on a WebSocket); refusals are answered as
- *   problem documents before the handshake.
+ * - The upgrade request was authenticated by the upgrade router (../upgrades.ts).
  * - Each connection is a `StreamSession` (the protocol, acks and flow control). The first
  *   message the server sends is `{"hello": {"instance": ..., "maxMessageBytes": ...}}`.
  * - A message larger than `maxMessageBytes` closes the connection with 1009 (by `ws`);
@@ -14,16 +12,15 @@
  * - Shutdown: each stream gets its pending events acknowledged, then closes with 1001;
  *   clients reconnect to another edge and resend after their last ack.
  */
-import type { IncomingMessage, Server } from 'node:http';
-import { STATUS_CODES } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
-import { problem } from '../../../lib/http/problem';
-import type { ProblemType } from '../../../lib/http/problem';
 import type { Logger } from '../../../lib/logger';
 import type { AuthResult, Credentials } from '../http/auth';
 import type { Sink } from '../sink';
+import { header } from '../upgrades';
+import type { Access, UpgradeRoute } from '../upgrades';
 import { StreamSession } from './stream-session';
 import type { StreamLimits } from './stream-session';
 
@@ -41,52 +38,6 @@ export interface WsStreamDeps {
   isDraining: () => boolean;
   onAccepted?: (count: number) => void;
   onRejected?: (count: number) => void;
-}
-
-/** Who the upgrade request is: the source it writes as, the topics it may read. */
-export interface Access {
-  source: string;
-  topics: ReadonlySet<string>;
-}
-
-export interface UpgradeRoute {
-  /** Answers or upgrades a request that passed the shared checks. */
-  handle(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, access: Access): void;
-}
-
-/** Routes upgrade requests by path, after the checks every WebSocket route shares. */
-export function attachUpgrades(
-  server: Server,
-  routes: Record<string, UpgradeRoute>,
-  deps: Pick<WsStreamDeps, 'checkKey' | 'isDraining' | 'defaultSource'>,
-): void {
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
-    const url = new URL(req.url ?? '/', 'http://edge');
-    const route = Object.entries(routes).find(([prefix]) => url.pathname.startsWith(prefix))?.[1];
-    if (!route) {
-      refuseUpgrade(socket, 'not-found', `No WebSocket route at ${url.pathname}; see docs/api.md.`);
-      return;
-    }
-    if (deps.isDraining()) {
-      refuseUpgrade(socket, 'shutting-down', 'This edge is shutting down; reconnect.', 1);
-      return;
-    }
-    const auth = deps.checkKey?.({
-      authorization: header(req, 'authorization'),
-      apiKey: header(req, 'x-api-key'),
-      queryKey: url.searchParams.get('api_key') ?? undefined,
-      ip: req.socket.remoteAddress,
-    }) ?? { ok: true, source: null, topics: new Set(['*']) };
-    if (!auth.ok) {
-      refuseUpgrade(socket, auth.problem, auth.detail, auth.retryAfterSeconds);
-      return;
-    }
-    route.handle(req, socket, head, url, {
-      source: auth.source ?? deps.defaultSource,
-      topics: auth.topics,
-    });
-  });
 }
 
 export class WsStreamServer implements UpgradeRoute {
@@ -181,28 +132,4 @@ export class WsStreamServer implements UpgradeRoute {
     for (const ws of this.live.keys()) ws.close(1001, 'edge shutting down; reconnect');
     this.wss.close();
   }
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return typeof v === 'string' ? v : undefined;
-}
-
-/** Answers an upgrade request with a problem document and closes the socket. */
-export function refuseUpgrade(
-  socket: Duplex,
-  type: ProblemType,
-  detail: string,
-  retryAfterSeconds?: number,
-): void {
-  const body = JSON.stringify(problem(type, detail));
-  const status = problem(type, detail).status;
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
-      'Content-Type: application/problem+json\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-      (retryAfterSeconds !== undefined ? `Retry-After: ${retryAfterSeconds}\r\n` : '') +
-      'Connection: close\r\n\r\n' +
-      body,
-  );
 }

@@ -9,11 +9,10 @@
  */
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
-import { wrapEvent } from '../../../lib/envelope';
-import type { Envelope } from '../../../lib/envelope';
 import type { Logger } from '../../../lib/logger';
-import { parseBody } from '../http/body';
-import type { BodyLimits } from '../http/body';
+import { admit } from '../ingest/admit';
+import { parseBody } from '../ingest/body';
+import type { BodyLimits } from '../ingest/body';
 import type { OneWayQueue } from '../one-way-queue';
 
 export interface UdpListenerDeps {
@@ -52,23 +51,14 @@ export class UdpListener {
       this.deps.onDatagram?.(0, 1);
       return;
     }
-    const receivedAt = new Date();
-    const envelopes: Envelope[] = [];
-    let invalid = 0;
-    for (const item of items) {
-      const r = item.ok
-        ? wrapEvent(item.value, {
-            source: this.deps.source,
-            pattern: 'one-way',
-            receivedAt,
-            meta: { ip: address },
-          })
-        : null;
-      if (r?.ok) envelopes.push(r.envelope);
-      else invalid += 1;
-    }
-    if (envelopes.length > 0) this.deps.queue.enqueue(envelopes);
-    this.deps.onDatagram?.(envelopes.length, invalid);
+    const { envelopes, rejected } = admit(items, {
+      source: this.deps.source,
+      pattern: 'one-way',
+      receivedAt: new Date(),
+      meta: { ip: address },
+    });
+    if (envelopes.length > 0) this.deps.queue.enqueue(envelopes.map((e) => e.envelope));
+    this.deps.onDatagram?.(envelopes.length, rejected.length);
   }
 
   async stop(): Promise<void> {

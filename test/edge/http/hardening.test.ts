@@ -12,7 +12,7 @@ import { runInNewContext } from 'node:vm';
 import { gzipSync } from 'node:zlib';
 import { createRegistry } from '../../../lib/metrics';
 import { parseApiKeys } from '../../../services/edge/http/auth';
-import { createApp } from '../../../services/edge/http/app';
+import { createApp } from '../../../services/edge/app';
 import { createEdgeMetrics } from '../../../services/edge/metrics';
 import { OneWayQueue } from '../../../services/edge/one-way-queue';
 import { MemorySink, silentLogger } from '../../support/fakes';

@@ -6,8 +6,8 @@
 import fc from 'fast-check';
 import { wrapEvent } from '../../../lib/envelope';
 import type { WrapContext } from '../../../lib/envelope';
-import { parseBody } from '../../../services/edge/http/body';
-import { bodyDefaults } from '../../../services/edge/http/app';
+import { parseBody } from '../../../services/edge/ingest/body';
+import { bodyDefaults } from '../../../services/edge/ingest/body';
 
 const ctx: WrapContext = { source: 's', pattern: 'request-ack', receivedAt: new Date(0), meta: {} };
 const shortString = fc.string({ minLength: 1, maxLength: 128 });

@@ -6,7 +6,7 @@
 import { IntakeError } from '../../../lib/errors';
 import { StreamSession, streamDefaults } from '../../../services/edge/stream/stream-session';
 import type { StreamMessage, StreamTransport } from '../../../services/edge/stream/stream-session';
-import { bodyDefaults } from '../../../services/edge/http/app';
+import { bodyDefaults } from '../../../services/edge/ingest/body';
 import { MemorySink, silentLogger } from '../../support/fakes';
 
 class FakeTransport implements StreamTransport {

@@ -6,10 +6,11 @@
 import type { AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
 import { StreamClient } from '../../../lib/client/stream-client';
-import { bodyDefaults } from '../../../services/edge/http/app';
+import { bodyDefaults } from '../../../services/edge/ingest/body';
 import { createKeyChecker, parseApiKeys } from '../../../services/edge/http/auth';
 import { streamDefaults } from '../../../services/edge/stream/stream-session';
-import { WsStreamServer, attachUpgrades } from '../../../services/edge/stream/ws-stream';
+import { WsStreamServer } from '../../../services/edge/stream/ws-stream';
+import { attachUpgrades } from '../../../services/edge/upgrades';
 import { startTestApp } from '../../support/edge-app';
 import type { TestApp } from '../../support/edge-app';
 import { MemorySink, silentLogger } from '../../support/fakes';

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Admin, Producer } from 'kafkajs';
 import { WebSocket } from 'ws';
 import { createKeyChecker, parseApiKeys } from '../../../services/edge/http/auth';
-import { attachUpgrades } from '../../../services/edge/stream/ws-stream';
+import { attachUpgrades } from '../../../services/edge/upgrades';
 import { Fanouts, WsSubscribeRoute } from '../../../services/edge/subscribe/subscribe-routes';
 import { createTopic, randomName, testKafka, waitFor } from '../../support/kafka-helpers';
 import { startTestApp } from '../../support/edge-app';

@@ -1,6 +1,6 @@
 import { createSocket } from 'node:dgram';
 import type { Envelope } from '../../../lib/envelope';
-import { bodyDefaults } from '../../../services/edge/http/app';
+import { bodyDefaults } from '../../../services/edge/ingest/body';
 import { UdpListener } from '../../../services/edge/udp/udp-listener';
 import { silentLogger } from '../../support/fakes';
 import { waitFor } from '../../support/kafka-helpers';

@@ -1,0 +1,125 @@
+/**
+ * A short A/B of the edge's Kafka clients (not a test, not `npm run bench`): against a
+ * broker that is already running (with Intake's topics), interleaved repetitions of
+ *
+ * - each client's bare producer ceiling (bench/ceilings.ts), records/s and CPU per record;
+ * - one edge per client (`INTAKE_KAFKA_CLIENT`), directly, closed loop (vegeta): single
+ *   events (50 workers) then batches of 100 (16 workers); events/s, the edge's CPU per
+ *   event (from /proc), p99, and its peak RSS;
+ * - with `BENCH_BASELINE_ROOT=<another checkout, built>`: that checkout's edge as well.
+ *
+ *   INTAKE_KAFKA_BROKERS=127.0.0.1:9092 node dist/bench/edge-clients.js
+ *   (BENCH_SECONDS=6 BENCH_REPS=3 BENCH_PROFILE=1 for a CPU profile summary per edge)
+ *
+ * On a shared machine the absolute figures are noisy; compare within one run.
+ */
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { projectRoot } from '../lib/paths';
+import { KAFKA_CLIENTS } from '../lib/kafka/producer-lane';
+import { requestBody } from '../test/load/scenarios';
+import { attack } from '../test/load/vegeta';
+import { clientCeiling } from './ceilings';
+import { startBenchEdge } from './edge-process';
+import { summarizeProfile } from './profile';
+
+const ROOT = projectRoot(__dirname);
+const BROKERS = process.env.INTAKE_KAFKA_BROKERS ?? '127.0.0.1:9092';
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
+const REPS = Number(process.env.BENCH_REPS ?? 3);
+const PROFILE = process.env.BENCH_PROFILE === '1';
+const BASELINE = process.env.BENCH_BASELINE_ROOT;
+const PORT = 26290 + Number(process.env.INTAKE_TEST_PORT_OFFSET ?? 0);
+const KEY = 'edge-clients-bench';
+
+/** User + system CPU seconds of a process so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function peakRssMb(pid: number): number {
+  const kb = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Math.round(Number(kb) / 1024);
+}
+
+async function edge(name: string, root: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'edge-clients-'));
+  const started = await startBenchEdge({
+    root,
+    brokers: BROKERS,
+    port: PORT,
+    apiKey: KEY,
+    dir,
+    instance: `edge-clients-${name.replace(/\W+/g, '-')}`,
+    env,
+    nodeArgs: PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [],
+  });
+  const pid = started.process.pid!;
+  try {
+    const url = `${started.url}/v1/events`;
+    await attack({ url, apiKey: KEY, rate: 0, seconds: 2, body: requestBody(100), maxWorkers: 8 });
+    for (const [shape, events, workers] of [
+      ['single', 1, 50],
+      ['batched 100', 100, 16],
+    ] as const) {
+      const before = cpuSeconds(pid);
+      const r = await attack({
+        url,
+        apiKey: KEY,
+        rate: 0,
+        seconds: SECONDS,
+        body: requestBody(events),
+        maxWorkers: workers,
+      });
+      const accepted = (r.statusCodes['202'] ?? 0) * events;
+      const cpuUs = ((cpuSeconds(pid) - before) * 1e6) / Math.max(1, accepted);
+      console.log(
+        `${name}, ${shape}: ${Math.round(accepted / r.seconds)} events/s, ${cpuUs.toFixed(1)} µs CPU/event, p99 ${r.latencyMs.p99} ms, non-202 ${r.requests - (r.statusCodes['202'] ?? 0)}`,
+      );
+    }
+    console.log(`${name}: peak RSS ${peakRssMb(pid)} MB`);
+    await started.stop();
+    const profile = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+    if (profile) {
+      for (const e of summarizeProfile(join(dir, profile), root, 15))
+        console.log(`  ${e.selfPercent}% ${e.function} ${e.where}`);
+    }
+  } finally {
+    started.process.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  for (let rep = 1; rep <= REPS; rep++) {
+    console.log(`-- repetition ${rep}/${REPS}`);
+    for (const client of KAFKA_CLIENTS) {
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      const rate = await clientCeiling({
+        client,
+        brokers: [BROKERS],
+        topic: 'intake.raw',
+        recordBytes: 300,
+        seconds: SECONDS,
+        producers: 1,
+      });
+      const cpu = process.cpuUsage(cpu0);
+      const records = (rate * (performance.now() - t0)) / 1000;
+      console.log(
+        `bare ${client} producer, 300 B: ${Math.round(rate)} records/s, ~${(((cpu.user + cpu.system) * 1) / records).toFixed(1)} µs CPU/record`,
+      );
+    }
+    if (BASELINE) await edge('baseline edge', BASELINE, {});
+    for (const client of KAFKA_CLIENTS) {
+      await edge(`edge (${client})`, ROOT, { INTAKE_KAFKA_CLIENT: client });
+    }
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,272 @@
+/**
+ * The edge's HTTP application: routes, body parsing with limits, and the error mapping
+ * that turns every failure into a problem document. It holds no per-event state, so any
+ * instance can serve any request. Each route is listed once, in `routes()`: a path's
+ * other methods are answered 405 with `Allow` from the same list. WebSocket upgrades are
+ * routed beside it (upgrades.ts).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import cors from 'cors';
+import express from 'express';
+import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
+import type { Logger } from '../../lib/logger';
+import { projectRoot } from '../../lib/paths';
+import type { EdgeMetrics } from './metrics';
+import type { Sink } from './sink';
+import { eventsRoute } from './http/events-route';
+import { receiptRoute, scoreRoute } from './http/lookup-routes';
+import type { LookupDeps } from './http/lookup-routes';
+import type { RespondDeps } from './http/respond';
+import type { OneWayQueue } from './one-way-queue';
+import { bodyDefaults } from './ingest/body';
+import type { BodyLimits } from './ingest/body';
+import { EVENT_CONTENT_TYPES } from './ingest/content-type';
+import { authenticate } from './http/auth';
+import type { AuthConfig } from './http/auth';
+import { sendProblem } from './http/send-problem';
+import { accessLog } from './http/access-log';
+import { beaconBody } from './http/beacon';
+import { trackerRoute } from './http/tracker-route';
+import type { TrackerScript } from './http/tracker-route';
+import { chunkedStreamRoute } from './stream/chunked-stream';
+import type { StreamLimits } from './stream/stream-session';
+import { sseSubscribeRoute } from './subscribe/subscribe-routes';
+import type { Fanouts } from './subscribe/subscribe-routes';
+
+export interface AppDeps {
+  sink: Sink;
+  logger: Logger;
+  metrics: EdgeMetrics;
+  instance: string;
+  maxBodyBytes: number;
+  maxEventsPerRequest: number;
+  defaultSource: string;
+  /** True once SIGTERM was received: `/readyz` answers 503 so the balancer moves away. */
+  isDraining: () => boolean;
+  /** Receipt and score look-ups (absent in unit tests of the ingestion path). */
+  lookups?: LookupDeps;
+  /** Request/response (`?wait=processed`). */
+  respond?: RespondDeps;
+  /** One-way (`?ack=none`). */
+  oneWay?: OneWayQueue;
+  bodyLimits?: BodyLimits;
+  /** Chunked NDJSON streaming (`POST /v1/stream`); absent: 404. */
+  stream?: StreamLimits;
+  /** Subscriptions (`GET /v1/subscribe/:topic`); absent: 404. */
+  fanouts?: Fanouts;
+  /** API keys and rate limits of the /v1 routes (absent: open, for unit tests). */
+  auth?: AuthConfig;
+  /** Origins allowed to call from browsers (`*` for any); empty: no CORS headers. */
+  corsOrigins?: string[];
+  /** The browser tracker served at `GET /v1/intake.js` (absent or null: 404). */
+  tracker?: TrackerScript | null;
+  /** Access log: `errors` (4xx/5xx only, the default) or `all`; `off` in unit tests. */
+  accessLog?: 'all' | 'errors' | 'off';
+}
+
+export { bodyDefaults };
+
+type Method = 'get' | 'post';
+
+/** One route: `v1` routes come after CORS, and after authentication unless `open`. */
+interface Route {
+  method: Method;
+  path: string;
+  v1: boolean;
+  open: boolean;
+  handlers: RequestHandler[];
+}
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use(countRequests(deps.metrics));
+  if (deps.accessLog && deps.accessLog !== 'off') app.use(accessLog(deps.logger, deps.accessLog));
+
+  const all = routes(deps);
+  for (const r of all.filter((r) => !r.v1)) app[r.method](r.path, ...r.handlers);
+  if (deps.corsOrigins && deps.corsOrigins.length > 0) {
+    const origins = deps.corsOrigins;
+    app.use(
+      '/v1',
+      cors({
+        origin: origins.includes('*') ? true : origins,
+        methods: ['GET', 'POST'],
+        allowedHeaders: [
+          'Content-Type',
+          'Content-Encoding',
+          'Authorization',
+          'X-API-Key',
+          'traceparent',
+        ],
+        // a browser client reads Retry-After to back off on 429/503
+        exposedHeaders: ['Retry-After'],
+        credentials: true,
+        maxAge: 600,
+      }),
+    );
+  }
+  for (const r of all.filter((r) => r.v1 && r.open)) app[r.method](r.path, ...r.handlers);
+  if (deps.auth) app.use('/v1', authenticate(deps.auth));
+  for (const r of all.filter((r) => r.v1 && !r.open)) app[r.method](r.path, ...r.handlers);
+
+  const allowed = new Map<string, Set<string>>();
+  for (const r of all)
+    allowed.set(r.path, (allowed.get(r.path) ?? new Set()).add(r.method.toUpperCase()));
+  for (const [path, methods] of allowed) {
+    const allow = [...methods].join(', ');
+    app.all(path, (req, res) => {
+      res.setHeader('Allow', allow);
+      sendProblem(res, 'method-not-allowed', `${req.method} is not supported here; use ${allow}.`);
+    });
+  }
+
+  app.use((req, res) => {
+    sendProblem(res, 'not-found', `No route for ${req.method} ${req.path}; see docs/api.md.`);
+  });
+  app.use(errorHandler(deps.logger, deps.maxBodyBytes));
+  return app;
+}
+
+/** Every HTTP route of the edge, once; optional features add theirs when configured. */
+function routes(deps: AppDeps): Route[] {
+  const route = (method: Method, path: string, ...handlers: RequestHandler[]): Route => ({
+    method,
+    path,
+    v1: path.startsWith('/v1/'),
+    open: false,
+    handlers,
+  });
+  /** A /v1 route that runs before the key check. */
+  const open = (method: Method, path: string, ...handlers: RequestHandler[]): Route => ({
+    ...route(method, path, ...handlers),
+    open: true,
+  });
+  const openapi = readFileSync(join(projectRoot(), 'docs', 'openapi.json'), 'utf8');
+  const list: Route[] = [
+    route('get', '/healthz', (_req, res) => {
+      res.json({ status: 'ok', instance: deps.instance });
+    }),
+    route('get', '/readyz', (_req, res) => {
+      const sink = deps.sink.health();
+      const ready = sink.ok && !deps.isDraining();
+      res.status(ready ? 200 : 503).json({
+        status: ready ? 'ready' : 'not-ready',
+        draining: deps.isDraining(),
+        instance: deps.instance,
+        kafka: sink,
+      });
+    }),
+    route('get', '/openapi.json', (_req, res) => {
+      res.type('application/json').send(openapi);
+    }),
+    route('get', '/metrics', async (_req, res) => {
+      res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    }),
+    open('get', '/v1/intake.js', trackerRoute(deps.tracker ?? null)),
+    // text/plain (beacon) bodies are read before the key check: they may carry the key.
+    open('post', '/v1/events', ...beaconBody(deps.maxBodyBytes)),
+    route(
+      'post',
+      '/v1/events',
+      express.raw({ limit: deps.maxBodyBytes, type: [...EVENT_CONTENT_TYPES], inflate: true }),
+      eventsRoute({ ...deps, bodyLimits: deps.bodyLimits ?? bodyDefaults }),
+    ),
+  ];
+  if (deps.stream) {
+    list.push(
+      // A WebSocket upgrade never reaches express (upgrades.ts); a plain GET does.
+      route('get', '/v1/stream', (_req, res) => {
+        res.setHeader('Upgrade', 'websocket');
+        sendProblem(
+          res,
+          'upgrade-required',
+          'Open /v1/stream as a WebSocket, or POST an NDJSON stream to it.',
+        );
+      }),
+      route(
+        'post',
+        '/v1/stream',
+        chunkedStreamRoute({
+          ...deps,
+          limits: deps.stream,
+          onAccepted: (n) => deps.metrics.eventsAccepted.inc(n),
+          onRejected: (n) => deps.metrics.eventsRejected.inc({ reason: 'invalid' }, n),
+        }),
+      ),
+    );
+  }
+  if (deps.fanouts)
+    list.push(route('get', '/v1/subscribe/:topic', sseSubscribeRoute(deps.fanouts)));
+  if (deps.lookups) {
+    list.push(
+      route('get', '/v1/receipts/:receipt', receiptRoute(deps.lookups)),
+      route('get', '/v1/visitors/:id/score', scoreRoute(deps.lookups)),
+    );
+  }
+  return list;
+}
+
+function countRequests(metrics: EdgeMetrics): RequestHandler {
+  return (req, res, next) => {
+    res.on('finish', () => {
+      const route = req.route as { path?: string } | undefined;
+      metrics.requests.inc({ route: route?.path ?? 'unmatched', status: String(res.statusCode) });
+    });
+    next();
+  };
+}
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+  message?: string;
+}
+
+function errorHandler(logger: Logger, maxBodyBytes: number): ErrorRequestHandler {
+  const log = logger.child({ module: 'http' });
+  return (err: BodyParserError, _req, res, _next) => {
+    switch (err.type) {
+      case 'entity.parse.failed':
+        sendProblem(
+          res,
+          'malformed-json',
+          `The body is not valid JSON: ${err.message ?? 'parse error'}.`,
+        );
+        return;
+      case 'entity.too.large':
+        sendProblem(
+          res,
+          'payload-too-large',
+          `The body exceeds ${maxBodyBytes} bytes; send smaller batches.`,
+        );
+        return;
+      case 'encoding.unsupported':
+      case 'charset.unsupported':
+        sendProblem(
+          res,
+          'unsupported-media-type',
+          `${err.message ?? 'Unsupported encoding'}; use UTF-8, gzip or identity.`,
+        );
+        return;
+      case 'request.aborted':
+      case 'request.size.invalid':
+        sendProblem(res, 'bad-request', 'The body ended before its declared length.');
+        return;
+      default:
+        if (typeof err.status === 'number' && err.status >= 400 && err.status < 500) {
+          // e.g. a body that claims gzip but is not: the client's mistake, not ours
+          sendProblem(
+            res,
+            'bad-request',
+            `The body could not be read: ${err.message ?? 'bad request'}.`,
+          );
+          return;
+        }
+        log.error({ err }, 'unhandled_error');
+        sendProblem(res, 'internal-error', 'Unexpected error; it was logged. Retry later.');
+    }
+  };
+}
