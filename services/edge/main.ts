@@ -18,6 +18,8 @@ import { exitOnStartupFailure, handleShutdownSignals, sleep } from '../../lib/li
 import { parseProgress } from '../../lib/records/progress';
 import type { ProgressRecord } from '../../lib/records/progress';
 import { parseRejection } from '../../lib/records/rejection';
+import { parseScore } from '../../lib/records/score';
+import type { ScoreRecord } from '../../lib/records/score';
 import type { Rejection } from '../../lib/records/rejection';
 import { loadEdgeConfig } from './config';
 import { createApp } from './app';
@@ -69,12 +71,12 @@ async function main(): Promise<void> {
     logger,
     parse: parseProgress,
   });
-  const scores = new TopicView<Record<string, unknown>>({
+  const scores = new TopicView<ScoreRecord>({
     kafka,
     topic: topics.scores,
     store: lmdbStore(join(config.viewDir, 'scores')),
     logger,
-    parse: (value) => JSON.parse(value.toString()) as Record<string, unknown>,
+    parse: parseScore,
   });
   const rejections = new TopicView<Rejection>({
     kafka,

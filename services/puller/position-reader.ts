@@ -7,6 +7,7 @@
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../../lib/logger';
 import { TopicView, memoryStore } from '../../lib/kafka/topic-view';
+import { parseStoredPosition } from './tx-writer';
 import type { StoredPosition } from './tx-writer';
 
 export function positionReader(deps: {
@@ -20,7 +21,7 @@ export function positionReader(deps: {
       topic: deps.topic,
       store: memoryStore(),
       logger: deps.logger,
-      parse: (value) => JSON.parse(value.toString()) as StoredPosition,
+      parse: parseStoredPosition,
     });
     try {
       await view.start();

@@ -36,6 +36,14 @@ export interface StoredPosition {
   at: string;
 }
 
+/** A stored position read back from the positions topic; throws on anything else (a view skips it). */
+export function parseStoredPosition(value: Buffer | string): StoredPosition {
+  const v = JSON.parse(value.toString()) as Partial<StoredPosition> | null;
+  if (typeof v?.position !== 'string' || typeof v.at !== 'string')
+    throw new Error('not a stored position');
+  return { position: v.position, at: v.at };
+}
+
 export class TransactionalWriter implements PositionWriter {
   private producer: Producer | null = null;
   private readonly partitions = new TopicPartitions();

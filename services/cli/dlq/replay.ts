@@ -18,6 +18,7 @@ import { ACKS_ALL, createProducer } from '../../../lib/kafka/client';
 import { TopicPartitions } from '../../../lib/kafka/partitioner';
 import { withRetry } from '../../../lib/retry';
 import { isDlqHeader } from '../../../lib/records/dlq';
+import { parseEnvelope } from '../../../lib/envelope';
 
 export interface ReplayOptions {
   kafka: Kafka;
@@ -161,7 +162,7 @@ async function consume(o: ReplayOptions, plan: Plan, result: ReplayResult): Prom
 
 function envelopeType(m: KafkaMessage): string | undefined {
   try {
-    return (JSON.parse(m.value?.toString() ?? '') as { type?: string }).type;
+    return parseEnvelope(m.value).type;
   } catch {
     return undefined;
   }

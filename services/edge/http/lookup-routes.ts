@@ -12,6 +12,7 @@ import type { TopicView } from '../../../lib/kafka/topic-view';
 import type { ProgressRecord } from '../../../lib/records/progress';
 import { rejectionKey } from '../../../lib/records/rejection';
 import type { Rejection } from '../../../lib/records/rejection';
+import type { ScoreRecord } from '../../../lib/records/score';
 import { decodeReceipt, receiptStatus } from '../views/receipt';
 import { sendProblem } from './send-problem';
 
@@ -20,7 +21,7 @@ type View<T> = Pick<TopicView<T>, 'isCaughtUp' | 'get'>;
 export interface LookupDeps {
   rawTopic: string;
   progress: View<ProgressRecord>;
-  scores: View<Record<string, unknown>>;
+  scores: View<ScoreRecord>;
   /** Absent: receipts never say `rejected`. */
   rejections?: View<Rejection>;
 }

@@ -66,9 +66,12 @@ describe('OpenAPI document vs the implementation', () => {
         }),
         scores: view({
           v1: {
+            visitorId: 'v1',
             score: 0.5,
             counts: { pageViews: 1, productViews: 0, carts: 0, checkouts: 0 },
             updatedAt: 'now',
+            partition: 0,
+            offset: '3',
           },
         }),
       },

@@ -11,6 +11,7 @@ import {
   rejectionKey,
 } from '../../../lib/records/rejection';
 import { encodeReply, parseReply } from '../../../lib/records/reply';
+import { asScoreRecord, parseScore } from '../../../lib/records/score';
 
 describe('progress record', () => {
   const record = {
@@ -106,4 +107,32 @@ describe('reply', () => {
       expect(parseReply(text)).toBeNull();
     },
   );
+});
+
+describe('score record', () => {
+  const record = {
+    visitorId: 'v1',
+    score: 0.25,
+    counts: { pageViews: 2, productViews: 1, carts: 0, checkouts: 0 },
+    updatedAt: 'now',
+    partition: 3,
+    offset: '17',
+  };
+
+  it('reads back what the worker writes', () => {
+    expect(parseScore(JSON.stringify(record))).toEqual(record);
+    expect(asScoreRecord(record)).toBe(record);
+  });
+
+  it.each([
+    ['not JSON', '{'],
+    ['no counts', JSON.stringify({ ...record, counts: null })],
+    [
+      'a count that is not a number',
+      JSON.stringify({ ...record, counts: { ...record.counts, carts: '1' } }),
+    ],
+    ['an offset that is not a number', JSON.stringify({ ...record, offset: 'x' })],
+  ])('refuses %s', (_, text) => {
+    expect(() => parseScore(text)).toThrow();
+  });
 });

@@ -10,16 +10,12 @@
  * adds one to checkouts (returning buyers score higher at the same activity). Other event
  * types do not change the state.
  */
+import type { VisitorCounts } from '../../../../lib/records/score';
 
 export const SCORED_TYPES = ['page_view', 'product_view', 'add_to_cart', 'checkout'] as const;
 export type ScoredType = (typeof SCORED_TYPES)[number];
 
-export interface VisitorCounts {
-  pageViews: number;
-  productViews: number;
-  carts: number;
-  checkouts: number;
-}
+export type { VisitorCounts };
 
 export const emptyCounts = (): VisitorCounts => ({
   pageViews: 0,

@@ -18,18 +18,11 @@
 import type { Envelope } from '../../../../lib/envelope';
 import { ok } from '../../../../lib/pipeline';
 import type { Step, StepContext, StepResult } from '../../../../lib/pipeline';
+import { asScoreRecord } from '../../../../lib/records/score';
+import type { ScoreRecord } from '../../../../lib/records/score';
 import { emptyCounts, isScored, nextCounts, propensity } from '../scoring/propensity';
-import type { VisitorCounts } from '../scoring/propensity';
 
-export interface ScoreRecord {
-  visitorId: string;
-  score: number;
-  counts: VisitorCounts;
-  updatedAt: string;
-  partition: number;
-  /** The raw offset of the last event applied. */
-  offset: string;
-}
+export type { ScoreRecord };
 
 export const SCORES_OUTPUT = 'scores';
 
@@ -70,10 +63,11 @@ export class ScoreStep implements Step {
     const visitors = this.partition(partition);
     let n = 0;
     for (const { key, value } of records) {
-      if (!isScoreRecord(value)) continue;
+      const record = asScoreRecord(value);
+      if (!record) continue;
       const known = visitors.get(key);
-      if (known && BigInt(known.offset) > BigInt(value.offset)) continue;
-      this.remember(visitors, { ...value, visitorId: key });
+      if (known && BigInt(known.offset) > BigInt(record.offset)) continue;
+      this.remember(visitors, { ...record, visitorId: key });
       n += 1;
     }
     return n;
@@ -111,17 +105,4 @@ export class ScoreStep implements Step {
       visitors.delete(oldest);
     }
   }
-}
-
-function isScoreRecord(value: unknown): value is ScoreRecord {
-  const v = value as Partial<ScoreRecord> | null;
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    typeof v.score === 'number' &&
-    typeof v.offset === 'string' &&
-    /^\d+$/.test(v.offset) &&
-    typeof v.counts === 'object' &&
-    v.counts !== null
-  );
 }
