@@ -390,6 +390,8 @@ async function main(): Promise<void> {
         'worker, SBML off, pass-through',
         'worker, SBML on, pass-through',
         'worker, SBML on, validate,enrich,score',
+        'worker (platformatic), SBML on, pass-through',
+        'worker (platformatic), SBML on, validate,enrich,score',
       ],
     });
     rss['one worker at peak'] = worker.rssMb;
@@ -482,6 +484,14 @@ async function main(): Promise<void> {
       'worker, SBML on, validate,enrich,score',
       'bare consume->produce',
     ),
+    'worker (platformatic), pass-through / bare consume->produce': ratio(
+      'worker (platformatic), SBML on, pass-through',
+      'bare consume->produce',
+    ),
+    'worker (platformatic), default pipeline / bare consume->produce': ratio(
+      'worker (platformatic), SBML on, validate,enrich,score',
+      'bare consume->produce',
+    ),
   };
   const goal = (name: string, value: number, target: string, met: boolean): object => ({
     goal: name,
@@ -548,6 +558,18 @@ async function main(): Promise<void> {
       ratios['worker, default pipeline / bare consume->produce'],
       '>= 0.45',
       ratios['worker, default pipeline / bare consume->produce'] >= 0.45,
+    ),
+    goal(
+      'worker (platformatic) pass-through, SBML on / bare consume->produce',
+      ratios['worker (platformatic), pass-through / bare consume->produce'],
+      '>= 0.6',
+      ratios['worker (platformatic), pass-through / bare consume->produce'] >= 0.6,
+    ),
+    goal(
+      'worker (platformatic) default pipeline / bare consume->produce',
+      ratios['worker (platformatic), default pipeline / bare consume->produce'],
+      '>= 0.45',
+      ratios['worker (platformatic), default pipeline / bare consume->produce'] >= 0.45,
     ),
     goal(
       'resend of 100,000 outbound log entries after a restart (s)',

@@ -157,6 +157,7 @@ async function runWorker(
   sbml: boolean,
   pipeline: string,
   main = join(ROOT, 'dist', 'services', 'worker', 'main.js'),
+  env: Record<string, string> = {},
 ): Promise<{ rate: number; rssMb: number; cpuUsPerEvent: number }> {
   const topics = {
     processed: name('out'),
@@ -188,6 +189,7 @@ async function runWorker(
       INTAKE_SBML: sbml ? 'on' : 'off',
       INTAKE_PIPELINE: pipeline,
       INTAKE_OUTBOUND_LOG_DIR: join(dir, 'log'),
+      ...env,
     },
     stdio: ['ignore', process.env.BENCH_WORKER_LOG_LEVEL ? 'inherit' : 'ignore', 'inherit'],
   });
@@ -309,10 +311,16 @@ export async function workerFigures(opts: {
   kafka = makeKafka(PORT);
   let rssMb = 0;
   const cpu = new Map<string, number[]>();
-  const worker = async (sbml: boolean, pipeline: string, main?: string): Promise<number> => {
-    const r = await runWorker(raw, sbml, pipeline, main);
+  const worker = async (
+    sbml: boolean,
+    pipeline: string,
+    main?: string,
+    client = 'kafkajs',
+  ): Promise<number> => {
+    const r = await runWorker(raw, sbml, pipeline, main, { INTAKE_KAFKA_CLIENT: client });
     rssMb = Math.max(rssMb, r.rssMb);
-    const key = `${main ? 'baseline ' : ''}${sbml ? 'on' : 'off'}/${pipeline}`;
+    const by = client === 'kafkajs' ? '' : ` (${client})`;
+    const key = `${main ? 'baseline ' : ''}${sbml ? 'on' : 'off'}/${pipeline}${by}`;
     cpu.set(key, [...(cpu.get(key) ?? []), r.cpuUsPerEvent]);
     return r.rate;
   };
@@ -326,6 +334,14 @@ export async function workerFigures(opts: {
     ['worker, SBML off, pass-through', () => worker(false, 'pass-through')],
     ['worker, SBML on, pass-through', () => worker(true, 'pass-through')],
     ['worker, SBML on, validate,enrich,score', () => worker(true, 'validate,enrich,score')],
+    [
+      'worker (platformatic), SBML on, pass-through',
+      () => worker(true, 'pass-through', undefined, 'platformatic'),
+    ],
+    [
+      'worker (platformatic), SBML on, validate,enrich,score',
+      () => worker(true, 'validate,enrich,score', undefined, 'platformatic'),
+    ],
     ...(baseline
       ? ([
           ['baseline worker, SBML on, pass-through', () => worker(true, 'pass-through', baseline)],

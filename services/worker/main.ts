@@ -12,6 +12,7 @@ import type { Server } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { startAdminServer } from '../../lib/http/admin-server';
 import { createConsumer, createKafka, createProducer } from '../../lib/kafka/client';
+import { createProducerLane } from '../../lib/kafka/producer-lane';
 import { TopicPartitions } from '../../lib/kafka/partitioner';
 import { TopicView, memoryStore } from '../../lib/kafka/topic-view';
 import { ResettableProducer } from '../../lib/kafka/resettable-producer';
@@ -55,8 +56,14 @@ async function main(): Promise<void> {
   ]);
   await admin.disconnect();
 
+  // Replies and progress go through kafkajs; the outbound records through the configured client.
   const kafkaProducer = new ResettableProducer(() => createProducer(kafka));
   await kafkaProducer.connect();
+  const outboundProducer =
+    config.kafkaClient === 'kafkajs'
+      ? kafkaProducer
+      : createProducerLane(config.kafkaClient, kafka, config.kafka);
+  if (outboundProducer !== kafkaProducer) await outboundProducer.connect();
 
   let log: OutboundLogPort | null = null;
   if (config.sbml) {
@@ -73,7 +80,7 @@ async function main(): Promise<void> {
   });
   const sender = new OutboundSender({
     log,
-    producer: faultDelaySends(kafkaProducer, logger),
+    producer: faultDelaySends(outboundProducer, logger),
     logger,
     options: { ackTimeoutMs: config.producer.ackTimeoutMs },
     onFailure: () => metrics.sendFailures.inc(),
@@ -191,6 +198,7 @@ async function main(): Promise<void> {
       await handoverAdmin.disconnect();
     }
     await log?.close();
+    if (outboundProducer !== kafkaProducer) await outboundProducer.disconnect();
     await kafkaProducer.disconnect();
     await new Promise<void>((resolve) => adminServer.close(() => resolve()));
   });

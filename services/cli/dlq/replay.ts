@@ -18,7 +18,6 @@ import { ACKS_ALL, createProducer } from '../../../lib/kafka/client';
 import { TopicPartitions } from '../../../lib/kafka/partitioner';
 import { withRetry } from '../../../lib/retry';
 import { isDlqHeader } from '../../../lib/records/dlq';
-import { parseEnvelope } from '../../../lib/envelope';
 
 export interface ReplayOptions {
   kafka: Kafka;
@@ -160,12 +159,16 @@ async function consume(o: ReplayOptions, plan: Plan, result: ReplayResult): Prom
   return result;
 }
 
+/** The `type` of a dead letter's value, when it is a JSON object with one (any record may be dead). */
 function envelopeType(m: KafkaMessage): string | undefined {
+  let value: unknown;
   try {
-    return parseEnvelope(m.value).type;
+    value = JSON.parse(m.value?.toString() ?? '');
   } catch {
     return undefined;
   }
+  if (typeof value !== 'object' || value === null || !('type' in value)) return undefined;
+  return typeof value.type === 'string' ? value.type : undefined;
 }
 
 function replayHeaders(m: KafkaMessage, partition: number): IHeaders {
