@@ -3,27 +3,18 @@
  * turns 503; Kafka back: traffic recovers without restarting the edge; every event
  * answered 202 is in the raw topic.
  */
-import { execFileSync } from 'node:child_process';
 import type { Server } from 'node:http';
-import { resolve } from 'node:path';
 import type { Admin } from 'kafkajs';
 import { createProducer } from '../../lib/kafka/client';
 import { ResettableProducer } from '../../lib/kafka/resettable-producer';
 import { createRegistry } from '../../lib/metrics';
 import { createEdgeMetrics } from '../../services/edge/metrics';
 import { KafkaSink } from '../../services/edge/sink';
-import { brokerEnv } from '../support/broker-setup';
+import { startTestBroker, stopTestBroker } from '../support/broker-setup';
 import { startTestApp } from '../support/edge-app';
 import { silentLogger } from '../support/fakes';
 import { createTopic, randomName, readTopic, testKafka, waitFor } from '../support/kafka-helpers';
-import { ROOT, TEST_BROKER } from '../support/test-env';
-
-const kafkaSh = (...args: string[]): void => {
-  execFileSync(resolve(ROOT, 'infra', 'kafka', 'kafka.sh'), args, {
-    env: brokerEnv(),
-    stdio: 'inherit',
-  });
-};
+import { TEST_BROKER } from '../support/test-env';
 
 describe('edge while Kafka is down (real broker stopped and restarted)', () => {
   const kafka = testKafka(TEST_BROKER.brokers);
@@ -73,8 +64,7 @@ describe('edge while Kafka is down (real broker stopped and restarted)', () => {
   });
 
   afterAll(async () => {
-    kafkaSh('start');
-    kafkaSh('wait', '120');
+    await startTestBroker();
     await new Promise((r) => server.close(r));
     await sink.stop();
   });
@@ -95,7 +85,7 @@ describe('edge while Kafka is down (real broker stopped and restarted)', () => {
     }
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
 
-    kafkaSh('stop');
+    await stopTestBroker();
     await waitFor(async () => (await readyStatus()) === 503, {
       what: '/readyz 503',
     });
@@ -106,8 +96,7 @@ describe('edge while Kafka is down (real broker stopped and restarted)', () => {
       expect(res.headers.get('content-type')).toContain('application/problem+json');
     }
 
-    kafkaSh('start');
-    kafkaSh('wait', '120');
+    await startTestBroker();
     await waitFor(async () => (await readyStatus()) === 200, {
       timeoutMs: 60_000,
       what: '/readyz 200 again',
