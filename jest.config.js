@@ -7,7 +7,8 @@
 //   integration  a real broker the setup starts  test/**/*.integration.test.ts
 //   e2e          the real local fleet            test/**/*.e2e.test.ts
 //   faults       a fleet broken under load       test/faults/*.faults.test.ts
-//   containers   images + docker-compose stack   test/**/*.containers.test.ts (needs Docker)
+//   containers   images + docker-compose stack   test/**/*.containers.test.ts (needs Docker;
+//                through testcontainers)
 const transform = {
   '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }],
   // ES-module-only packages (jest on Node 20 cannot require them): compiled to CommonJS.

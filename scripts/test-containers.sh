@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `npm run test:containers`: the container test (test/containers/): makes sure a Docker
 # engine and docker-compose are there, then runs the jest project `containers`, which
-# builds the base and service images, starts docker-compose.yml, kills containers and
-# audits that no acknowledged event was lost.
+# builds the base and service images, brings docker-compose.yml up through testcontainers
+# (DockerComposeEnvironment; it runs `docker compose` where that plugin is installed,
+# else this standalone docker-compose), kills containers and audits that no acknowledged
+# event was lost. testcontainers' Ryuk stays off (test/support/containers.ts says why).
 #
 #   scripts/test-containers.sh [JEST ARGS...]
 #   scripts/test-containers.sh --engine-only   only install/start the engine; exit 1 with

@@ -36,9 +36,8 @@ trap summary EXIT
 stage "lint"
 npx eslint . || { echo "lint failed: run 'npm run format', then fix what remains"; exit 1; }
 npx prettier --check . >/dev/null || { echo "formatting differs: run 'npm run format'"; exit 1; }
-stage "typecheck"
-npx tsc -p tsconfig.json --noEmit
-npx tsc -p clients/browser/tsconfig.json
+stage "typecheck (the code, the browser tracker, and the k6 scripts against @types/k6)"
+npm run --silent typecheck
 for project in unit disk integration e2e faults; do
   stage "$project tests"
   npx jest --selectProjects "$project" --runInBand --json --outputFile="$results/$project.json"

@@ -1,74 +1,96 @@
 /**
- * The container test: the images and docker-compose.yml as users run them. Builds the
- * base images (local stand-ins where no registry is reachable) and Intake's images, starts
- * the compose stack (Kafka, topic-init, nginx, 2 edges, 2 workers) as its own compose
- * project, posts events through nginx on 127.0.0.1:38080 while one worker container and
- * one edge container are killed (`docker kill`) and started again, and checks that every
- * acknowledged id reaches intake.processed (read from the broker published on
- * 127.0.0.1:39092) and `intake audit` finds nothing lost. The stack is removed with its volumes at the end.
+ * The container test: the images and docker-compose.yml as users run them, driven
+ * through testcontainers. Builds the base images (local stand-ins where no registry is
+ * reachable) and Intake's images, brings the compose stack up (Kafka, topic-init, nginx,
+ * 2 edges, 2 workers) as its own compose project with `DockerComposeEnvironment`, waiting
+ * on every container's health check, posts events through nginx on 127.0.0.1:38080 while
+ * one worker container and one edge container are killed (SIGKILL) and started again
+ * (the library waits for their health checks again), and checks that every acknowledged
+ * id reaches intake.processed (read from the broker published on 127.0.0.1:39092) and
+ * `intake audit` finds nothing lost. The stack goes down through the library, with its
+ * volumes; a run that died first is taken down by the next one before it starts
+ * (test/support/containers.ts says why Ryuk is off).
  *
- * Run: `npm run test:containers` (needs a running Docker engine and docker-compose).
- * INTAKE_CONTAINER_SKIP_BUILD=1 uses the images as they are; INTAKE_CONTAINER_KEEP=1
- * leaves the stack running for a look.
+ * Run: `npm run test:containers` (needs a running Docker engine and Docker Compose, v2 or
+ * the standalone v1). INTAKE_CONTAINER_SKIP_BUILD=1 uses the images as they are;
+ * INTAKE_CONTAINER_KEEP=1 leaves the stack running for a look.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DockerComposeEnvironment, Wait, getContainerRuntimeClient } from 'testcontainers';
+import type { StartedDockerComposeEnvironment, StartedTestContainer } from 'testcontainers';
 import { kafkaDefaults } from '../../lib/config';
 import { hasLoss } from '../../services/cli/audit/analyze';
 import { runAudit } from '../../services/cli/audit/audit';
 import { ROOT } from '../support/test-env';
 import { auditDelivery } from '../support/audit';
+import {
+  composeContainerName,
+  composeExecutable,
+  withoutRyukUnlessAsked,
+} from '../support/containers';
 import { testKafka, waitFor } from '../support/kafka-helpers';
 
 const project = 'intake-containers-test';
 const httpPort = Number(process.env.INTAKE_COMPOSE_HTTP_PORT ?? 38080);
 const kafkaPort = Number(process.env.INTAKE_COMPOSE_KAFKA_PORT ?? 39092);
 const apiKey = 'containers-test-key';
-const composeEnv = {
-  ...process.env,
-  INTAKE_API_KEY: apiKey,
-  INTAKE_COMPOSE_HTTP_PORT: String(httpPort),
-  INTAKE_COMPOSE_KAFKA_PORT: String(kafkaPort),
-};
 const seconds = (since: number): string => `${((Date.now() - since) / 1000).toFixed(1)} s`;
 const log = (message: string): void => {
   process.stderr.write(`containers: ${message}\n`);
 };
 
-/** Runs a command in the repository; throws with its output when it fails. */
-function run(command: string, args: string[], timeoutMs = 600_000): string {
-  const result = spawnSync(command, args, {
+/** Runs an image build script in the repository; throws with its output when it fails. */
+function build(script: string): void {
+  const result = spawnSync('bash', [script], {
     cwd: ROOT,
-    env: composeEnv,
     encoding: 'utf8',
-    timeout: timeoutMs,
+    timeout: 600_000,
     maxBuffer: 64 * 1024 * 1024,
   });
   if (result.status !== 0) {
     throw new Error(
-      `${command} ${args.join(' ')} failed (${result.status ?? result.signal ?? String(result.error)}):\n${result.stdout}\n${result.stderr}`,
+      `${script} failed (${result.status ?? result.signal ?? String(result.error)}):\n${result.stdout}\n${result.stderr}`,
     );
   }
-  return result.stdout;
 }
 
-const compose = (...args: string[]): string => run('docker-compose', ['-p', project, ...args]);
-
-/** The container ids of one compose service. */
-const containers = (service: string): string[] =>
-  compose('ps', '-q', service).split('\n').filter(Boolean);
-
-function health(id: string): string {
-  return run('docker', ['inspect', '-f', '{{.State.Health.Status}}', id]).trim();
+/** docker-compose.yml as this test runs it: its own project, ports and key. */
+function composeEnvironment(): DockerComposeEnvironment {
+  const executable = composeExecutable();
+  return new DockerComposeEnvironment(ROOT, 'docker-compose.yml')
+    .withProjectName(project)
+    .withEnvironment({
+      INTAKE_API_KEY: apiKey,
+      INTAKE_COMPOSE_HTTP_PORT: String(httpPort),
+      INTAKE_COMPOSE_KAFKA_PORT: String(kafkaPort),
+    })
+    .withDefaultWaitStrategy(Wait.forHealthCheck())
+    .withStartupTimeout(180_000)
+    .withClientOptions(executable ? { executable } : {});
 }
 
-async function waitHealthy(services: string[], timeoutMs = 180_000): Promise<void> {
-  await waitFor(
-    () => services.every((s) => containers(s).every((id) => health(id) === 'healthy')),
-    { timeoutMs, intervalMs: 1000, what: `healthy ${services.join(', ')}` },
+/** `docker-compose down -v` of this project, through the library (a no-op when down). */
+async function composeDown(): Promise<void> {
+  const client = await getContainerRuntimeClient();
+  const executable = composeExecutable();
+  await client.compose.down(
+    {
+      filePath: ROOT,
+      files: 'docker-compose.yml',
+      projectName: project,
+      ...(executable ? { executable } : {}),
+    },
+    { removeVolumes: true, timeout: 0 },
   );
+}
+
+/** SIGKILLs a container (`docker kill`; its restart policy leaves it down). */
+async function kill(container: StartedTestContainer): Promise<void> {
+  const client = await getContainerRuntimeClient();
+  await client.container.dockerode.getContainer(container.getId()).kill();
 }
 
 interface PostStats {
@@ -143,23 +165,26 @@ function startPosting(
 
 describe('docker-compose stack', () => {
   const started = Date.now();
+  let stack: StartedDockerComposeEnvironment | undefined;
 
-  beforeAll(() => {
+  beforeAll(async () => {
+    withoutRyukUnlessAsked();
     if (process.env.INTAKE_CONTAINER_SKIP_BUILD !== '1') {
       let t = Date.now();
-      run('bash', ['infra/images/build-base.sh']);
+      build('infra/images/build-base.sh');
       log(`base images ready in ${seconds(t)}`);
       t = Date.now();
-      run('bash', ['infra/images/build.sh']);
+      build('infra/images/build.sh');
       log(`intake images built in ${seconds(t)}`);
     }
-    compose('down', '-v', '--remove-orphans');
+    await composeDown();
   });
 
-  afterAll(() => {
+  afterAll(async () => {
     if (process.env.INTAKE_CONTAINER_KEEP === '1') return;
     try {
-      compose('down', '-v', '--remove-orphans');
+      if (stack) await stack.down({ removeVolumes: true, timeout: 10_000 });
+      else await composeDown();
     } catch (err) {
       log(`compose down failed: ${String(err)}`);
     }
@@ -168,10 +193,20 @@ describe('docker-compose stack', () => {
 
   it('comes up healthy and answers through nginx', async () => {
     const t = Date.now();
-    compose('up', '-d');
-    await waitHealthy(['kafka', 'edge', 'worker-1', 'worker-2', 'nginx']);
+    stack = await composeEnvironment().up();
     log(`stack healthy ${seconds(t)} after compose up`);
-    expect(containers('edge')).toHaveLength(2);
+    for (const [service, index] of [
+      ['kafka', 1],
+      ['nginx', 1],
+      ['edge', 1],
+      ['edge', 2],
+      ['worker-1', 1],
+      ['worker-2', 1],
+    ] as const) {
+      expect(stack.getContainer(composeContainerName(project, service, index)).getId()).toMatch(
+        /^[0-9a-f]{64}$/,
+      );
+    }
     const res = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
     expect(res.status).toBe(200);
     const unauthorized = await fetch(`http://127.0.0.1:${httpPort}/v1/events`, {
@@ -190,17 +225,17 @@ describe('docker-compose stack', () => {
       what: '1000 acknowledged events before the kills',
     });
 
-    const [worker] = containers('worker-1');
-    const [edge] = containers('edge');
-    run('docker', ['kill', worker!, edge!]);
+    const worker = stack!.getContainer(composeContainerName(project, 'worker-1'));
+    const edge = stack!.getContainer(composeContainerName(project, 'edge'));
+    await Promise.all([kill(worker), kill(edge)]);
     const atKill = stats.acknowledged.length;
     log(`killed worker-1 and one edge after ${atKill} acknowledged events`);
     await new Promise((r) => setTimeout(r, 8000));
     const whileDown = stats.acknowledged.length - atKill;
     log(`${whileDown} acknowledged while they were down`);
 
-    run('docker', ['start', worker!, edge!]);
-    await waitHealthy(['edge', 'worker-1']);
+    // restart() starts a stopped container and waits for its health check again.
+    await Promise.all([worker.restart(), edge.restart()]);
     const atRestart = stats.acknowledged.length;
     await waitFor(() => stats.acknowledged.length >= atRestart + 1000, {
       timeoutMs: 60_000,

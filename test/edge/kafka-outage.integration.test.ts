@@ -3,26 +3,17 @@
  * turns 503; Kafka back: traffic recovers without restarting the edge; every event
  * answered 202 is in the raw topic. With each Kafka client (INTAKE_KAFKA_CLIENT).
  */
-import { execFileSync } from 'node:child_process';
 import type { Server } from 'node:http';
-import { resolve } from 'node:path';
 import type { Admin } from 'kafkajs';
 import { KAFKA_CLIENTS, createProducerLane } from '../../lib/kafka/producer-lane';
 import { createRegistry } from '../../lib/metrics';
 import { createEdgeMetrics } from '../../services/edge/metrics';
 import { KafkaSink } from '../../services/edge/sink';
-import { brokerEnv } from '../support/broker-setup';
+import { startTestBroker, stopTestBroker } from '../support/broker-setup';
 import { startTestApp } from '../support/edge-app';
 import { silentLogger } from '../support/fakes';
 import { createTopic, randomName, readTopic, testKafka, waitFor } from '../support/kafka-helpers';
-import { ROOT, TEST_BROKER } from '../support/test-env';
-
-const kafkaSh = (...args: string[]): void => {
-  execFileSync(resolve(ROOT, 'infra', 'kafka', 'kafka.sh'), args, {
-    env: brokerEnv(),
-    stdio: 'inherit',
-  });
-};
+import { TEST_BROKER } from '../support/test-env';
 
 describe.each(KAFKA_CLIENTS)(
   'edge with %s while Kafka is down (real broker stopped and restarted)',
@@ -79,8 +70,7 @@ describe.each(KAFKA_CLIENTS)(
     });
 
     afterAll(async () => {
-      kafkaSh('start');
-      kafkaSh('wait', '120');
+      await startTestBroker();
       await new Promise((r) => server.close(r));
       await sink.stop();
     });
@@ -101,7 +91,7 @@ describe.each(KAFKA_CLIENTS)(
       }
       expect((await fetch(`${base}/readyz`)).status).toBe(200);
 
-      kafkaSh('stop');
+      await stopTestBroker();
       await waitFor(async () => (await readyStatus()) === 503, {
         what: '/readyz 503',
       });
@@ -112,8 +102,7 @@ describe.each(KAFKA_CLIENTS)(
         expect(res.headers.get('content-type')).toContain('application/problem+json');
       }
 
-      kafkaSh('start');
-      kafkaSh('wait', '120');
+      await startTestBroker();
       await waitFor(async () => (await readyStatus()) === 200, {
         timeoutMs: 60_000,
         what: '/readyz 200 again',

@@ -1,19 +1,20 @@
 /**
  * The load-test runner: `npm run load -- <scenario>` (or `list`) runs one scenario of
- * scenarios.ts against any deployment, prints a summary, writes it as JSON and exits
- * non-zero when a threshold failed.
+ * scenarios.json (the k6 scripts in k6/ read the same file) with vegeta against any
+ * deployment, prints a summary, writes it as JSON and exits non-zero when a threshold
+ * failed.
  *
  *   BASE_URL     the balancer (default http://127.0.0.1:8080, `npm run up`)
  *   API_KEY      a key (default: the one `npm run up` wrote to .intake/api-key)
  *   RATE         requests/s (stream: events/s), default the scenario's
  *   DURATION     seconds (or 30s, 10m), default the scenario's
- *   MAX_WORKERS  concurrent requests at most (default 1000); beyond: dropped
+ *   MAX_WORKERS  concurrent requests at most (default: scenarios.json's maxWorkers)
  *   SUMMARY      where to write the JSON summary (default .intake/load/<scenario>.json)
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { projectRoot } from '../../lib/paths';
-import { SCENARIOS, requestBody } from './scenarios';
+import { MAX_WORKERS, SCENARIOS, requestBody } from './scenarios';
 import type { Scenario, Thresholds } from './scenarios';
 import { streamLoad } from './stream';
 import { attack } from './vegeta';
@@ -126,7 +127,7 @@ export async function runScenario(name: string, o: LoadOptions): Promise<LoadSum
       ...(o.apiKey ? { apiKey: o.apiKey } : {}),
       rate,
       seconds,
-      maxWorkers: o.maxWorkers ?? 1000,
+      maxWorkers: o.maxWorkers ?? MAX_WORKERS,
     });
     summary = {
       ...common,
