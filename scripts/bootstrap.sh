@@ -50,10 +50,16 @@ if ! [[ -x /usr/sbin/nginx || -x /usr/local/sbin/nginx || -x /usr/bin/nginx ]]; 
   fi
 fi
 
-nginx_bin="$(ls /usr/sbin/nginx /usr/local/sbin/nginx /usr/bin/nginx 2>/dev/null | head -1)"
-if ! "$nginx_bin" -V 2>&1 | grep -qE -- '--with-stream( |$)' \
-  && ! ls /usr/lib/nginx/modules/ngx_stream_module.so /usr/share/nginx/modules/ngx_stream_module.so \
-    /usr/lib64/nginx/modules/ngx_stream_module.so >/dev/null 2>&1; then
+nginx_bin=""
+for candidate in /usr/sbin/nginx /usr/local/sbin/nginx /usr/bin/nginx; do
+  [[ -x "$candidate" ]] && { nginx_bin="$candidate"; break; }
+done
+stream_module=""
+for candidate in /usr/lib/nginx/modules/ngx_stream_module.so \
+  /usr/share/nginx/modules/ngx_stream_module.so /usr/lib64/nginx/modules/ngx_stream_module.so; do
+  [[ -f "$candidate" ]] && stream_module="$candidate"
+done
+if ! "$nginx_bin" -V 2>&1 | grep -qE -- '--with-stream( |$)' && [[ -z "$stream_module" ]]; then
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
     say "installing nginx's stream module (apt-get install libnginx-mod-stream) ..."
     export DEBIAN_FRONTEND=noninteractive
