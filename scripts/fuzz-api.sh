@@ -5,6 +5,7 @@
 # does not match the document.
 #   INTAKE_FUZZ_URL       base URL (default http://127.0.0.1:${INTAKE_HTTP_PORT:-8080})
 #   INTAKE_FUZZ_EXAMPLES  examples per operation (default 100)
+#   INTAKE_FUZZ_SPEC      the OpenAPI document to generate from (default: the one the fleet serves)
 # Further arguments go to `schemathesis run` (e.g. --seed 1 --max-time 90). `npm test` runs a
 # bounded pass with a fixed seed against its e2e fleet (test/e2e/fuzz-api.e2e.test.ts).
 set -euo pipefail
@@ -20,7 +21,7 @@ if [[ "$("$venv/bin/schemathesis" --version 2>/dev/null || true)" != *"$version"
 fi
 [[ -f "$state/api-key" ]] || { echo "fuzz:api: no $state/api-key: start the fleet with 'npm run up -- --detach'" >&2; exit 1; }
 curl -sf "$url/healthz" >/dev/null || { echo "fuzz:api: nothing answers at $url: start the fleet with 'npm run up -- --detach'" >&2; exit 1; }
-exec "$venv/bin/schemathesis" run "$url/openapi.json" \
+exec "$venv/bin/schemathesis" run "${INTAKE_FUZZ_SPEC:-$url/openapi.json}" \
   --url "$url" \
   -H "Authorization: Bearer $(cat "$state/api-key")" \
   --checks all \
