@@ -83,7 +83,10 @@ export async function processBatch(
       };
       if (replyTo) record.replyTo = replyTo;
       out.records.push(record);
-      for (const s of side) out.records.push(sideRecord(s, event.id, source, deps));
+      for (const s of side) {
+        const value = Buffer.from(JSON.stringify(s.value));
+        out.records.push(sideRecord(s.output, s.key, value, event.id, source, deps));
+      }
     } else if (outcome.kind === 'dlq') {
       out.dlq += 1;
       const step = outcome.step ?? 'unknown';
@@ -112,19 +115,20 @@ function passedHeaders(headers: IHeaders | undefined, id: string): Record<string
 }
 
 function sideRecord(
-  s: SideRecord,
+  output: string,
+  key: string,
+  value: Buffer,
   id: string,
   source: OutboundRecord['source'],
   deps: Pick<ProcessDeps, 'topics' | 'partitions'>,
-  value?: string,
 ): OutboundRecord {
-  const topic = deps.topics.outputs[s.output];
-  if (topic === undefined) throw new Error(`a step emitted to unknown output "${s.output}"`);
+  const topic = deps.topics.outputs[output];
+  if (topic === undefined) throw new Error(`a step emitted to unknown output "${output}"`);
   return {
     topic,
-    partition: deps.partitions.partition(topic, s.key),
-    key: s.key,
-    value: Buffer.from(value ?? JSON.stringify(s.value)),
+    partition: deps.partitions.partition(topic, key),
+    key,
+    value,
     headers: { [HEADER_ID]: id },
     source,
     kind: 'side',
@@ -164,10 +168,7 @@ function rejected(
   if (replyTo) dead.replyTo = replyTo;
   records.push(dead);
   if (deps.topics.outputs.rejections === undefined) return;
-  const rejection = {
-    output: 'rejections',
-    key: rejectionKey(rawTopic, source.partition, source.offset),
-    value: null,
-  };
-  records.push(sideRecord(rejection, id, source, deps, encodeRejection({ reason, step, at })));
+  const value = Buffer.from(encodeRejection({ reason, step, at }));
+  const position = rejectionKey(rawTopic, source.partition, source.offset);
+  records.push(sideRecord('rejections', position, value, id, source, deps));
 }

@@ -3,7 +3,8 @@
  * return `ok` decides the outcome, and the name of that step is reported with it.
  *
  * Synchronous steps run synchronously: `run()` returns a promise only once a step returned
- * one, so a batch of events through sync steps costs no promise per event.
+ * one (any thenable, as a user's step may return), so a batch of events through sync steps
+ * costs no promise per event.
  */
 import type { Envelope } from '../../../lib/envelope';
 import type { Step, StepContext, StepResult } from '../../../lib/pipeline';
@@ -30,7 +31,7 @@ export class Pipeline {
     for (let i = first; i < this.steps.length; i++) {
       const step = this.steps[i]!;
       const result = step.run(current, ctx);
-      if (result instanceof Promise) return result.then((r) => this.next(i, r, ctx));
+      if (isThenable(result)) return Promise.resolve(result).then((r) => this.next(i, r, ctx));
       if (result.kind !== 'ok') return { ...result, step: step.name };
       current = result.event;
     }
@@ -45,4 +46,8 @@ export class Pipeline {
     if (result.kind !== 'ok') return { ...result, step: this.steps[i]!.name };
     return this.from(i + 1, result.event, ctx);
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<StepResult> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
