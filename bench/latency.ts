@@ -51,6 +51,8 @@ export async function endToEndLatency(opts: {
   workers: number;
   adminPortBase: number;
   cpus?: string;
+  /** The workers' message logging (`INTAKE_LOGGING`, default sbml). */
+  logging?: 'sbml' | 'hml';
 }): Promise<LatencyResult> {
   const kafka = new Kafka({
     clientId: 'bench-latency',
@@ -79,6 +81,7 @@ export async function endToEndLatency(opts: {
         INTAKE_GROUP_ID: group,
         INTAKE_WORKER_ADMIN_PORT: String(opts.adminPortBase + i),
         INTAKE_OUTBOUND_LOG_DIR: join(dir, `worker-${i + 1}`),
+        INTAKE_LOGGING: opts.logging ?? 'sbml',
       },
       stdio: ['ignore', 'ignore', 'inherit'],
     }),

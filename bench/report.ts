@@ -49,6 +49,8 @@ interface Results {
     kafkaProducerMs?: Record<string, number>;
     edgeMs: Record<string, number>;
     endToEndMs: Record<string, number>;
+    /** The same with HML workers (absent in runs before 2026-11-30). */
+    endToEndHmlMs?: Record<string, number>;
     edgeStatus: Record<string, number>;
   } | null;
   rssMb: Record<string, number>;
@@ -257,11 +259,21 @@ function markdown(r: Results): string {
               l.edgeMs.max!,
             ],
             [
-              `end to end (accepted -> in intake.processed), ${l.endToEndMs.count} events`,
+              `end to end (accepted -> in intake.processed), SBML workers, ${l.endToEndMs.count} events`,
               l.endToEndMs.p50!,
               l.endToEndMs.p99!,
               l.endToEndMs.max!,
             ],
+            ...(l.endToEndHmlMs
+              ? [
+                  [
+                    `end to end, HML workers (read_committed reader), ${l.endToEndHmlMs.count} events`,
+                    l.endToEndHmlMs.p50!,
+                    l.endToEndHmlMs.p99!,
+                    l.endToEndHmlMs.max!,
+                  ],
+                ]
+              : []),
           ],
         )
       : 'not measured',

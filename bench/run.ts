@@ -233,6 +233,7 @@ async function main(): Promise<void> {
   const direct = `http://127.0.0.1:${PORTS.http + 1}/v1/events`;
   const rss: Record<string, number> = {};
   let latency: Awaited<ReturnType<typeof endToEndLatency>>;
+  let latencyHml: Awaited<ReturnType<typeof endToEndLatency>>;
   let halfLoad: Awaited<ReturnType<typeof attack>>;
   let kafkaAtHalf: PerfTestResult;
   let profile: Awaited<ReturnType<typeof profileEdge>>;
@@ -358,19 +359,24 @@ async function main(): Promise<void> {
       },
       half,
     );
-    say(`end-to-end latency at ${half} req/s (50% of ${max}) with 2 workers ...`);
-    latency = await endToEndLatency({
-      root: ROOT,
-      brokers: BROKERS,
-      url: nginx,
-      apiKey: key,
-      rate: half,
-      seconds: 2 * SECONDS,
-      workers: 2,
-      adminPortBase: PORTS.latencyWorkers,
-      ...(GEN_CPU ? { cpus: GEN_CPU } : {}),
-    });
+    const endToEnd = (logging: 'sbml' | 'hml'): ReturnType<typeof endToEndLatency> => {
+      say(`end-to-end latency at ${half} req/s (50% of ${max}) with 2 ${logging} workers ...`);
+      return endToEndLatency({
+        root: ROOT,
+        brokers: BROKERS,
+        url: nginx,
+        apiKey: key,
+        rate: half,
+        seconds: 2 * SECONDS,
+        workers: 2,
+        adminPortBase: PORTS.latencyWorkers,
+        logging,
+        ...(GEN_CPU ? { cpus: GEN_CPU } : {}),
+      });
+    };
+    latency = await endToEnd('sbml');
     rss['two workers at 50% load, peak (sum)'] = latency.workerRssMb;
+    latencyHml = await endToEnd('hml');
     say('CPU profile of one edge at peak ...');
     profile = await profileEdge({
       root: ROOT,
@@ -380,7 +386,7 @@ async function main(): Promise<void> {
       seconds: 2 * SECONDS,
       ...(GEN_CPU ? { cpus: GEN_CPU } : {}),
     });
-    say(`worker: ${WORKER_EVENTS} events, SBML on / off / bare ...`);
+    say(`worker: ${WORKER_EVENTS} events, SBML on / off, HML, bare ...`);
     worker = await workerFigures({
       port: PORTS.kafka,
       events: WORKER_EVENTS,
@@ -390,6 +396,8 @@ async function main(): Promise<void> {
         'worker, SBML off, pass-through',
         'worker, SBML on, pass-through',
         'worker, SBML on, validate,enrich,score',
+        'worker, HML, pass-through',
+        'worker, HML, validate,enrich,score',
         'worker (platformatic), SBML on, pass-through',
         'worker (platformatic), SBML on, validate,enrich,score',
       ],
@@ -484,6 +492,14 @@ async function main(): Promise<void> {
       'worker, SBML on, validate,enrich,score',
       'bare consume->produce',
     ),
+    'worker, HML / SBML, default pipeline': ratio(
+      'worker, HML, validate,enrich,score',
+      'worker, SBML on, validate,enrich,score',
+    ),
+    'worker, HML, default pipeline / bare consume->produce': ratio(
+      'worker, HML, validate,enrich,score',
+      'bare consume->produce',
+    ),
     'worker (platformatic), pass-through / bare consume->produce': ratio(
       'worker (platformatic), SBML on, pass-through',
       'bare consume->produce',
@@ -572,6 +588,12 @@ async function main(): Promise<void> {
       ratios['worker (platformatic), default pipeline / bare consume->produce'] >= 0.45,
     ),
     goal(
+      'worker default pipeline, HML / SBML (the seed: HML performs better)',
+      ratios['worker, HML / SBML, default pipeline'],
+      '>= 1.0',
+      ratios['worker, HML / SBML, default pipeline'] >= 1,
+    ),
+    goal(
       'resend of 100,000 outbound log entries after a restart (s)',
       +resend.median.toFixed(2),
       '<= 2',
@@ -609,6 +631,7 @@ async function main(): Promise<void> {
       edgeMs: latency.edge.latencyMs,
       edgeStatus: latency.edge.statusCodes,
       endToEndMs: latency.endToEndMs,
+      endToEndHmlMs: latencyHml.endToEndMs,
     },
     rssMb: rss,
     workerCpuUsPerEvent: worker.cpuUsPerEvent,

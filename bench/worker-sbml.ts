@@ -5,6 +5,7 @@
  *   - bare:     a kafkajs consume -> produce pass-through (no pipeline, no log): the ceiling
  *   - sbml-off: the real worker process, send and wait for the ack before committing
  *   - sbml-on:  the real worker process with its outbound log (the default)
+ *   - hml:      the real worker process with Kafka transactions (INTAKE_LOGGING=hml)
  *
  * each with the pass-through pipeline (to measure the delivery machinery, not the business
  * logic) and, for SBML on, also with the default validate/enrich/score pipeline; plus the
@@ -154,7 +155,7 @@ async function runBare(raw: string): Promise<number> {
 /** The real worker process on fresh outputs; resolves with events/s from ready to last ack. */
 async function runWorker(
   raw: string,
-  sbml: boolean,
+  logging: 'sbml' | 'hml' | 'none',
   pipeline: string,
   main = join(ROOT, 'dist', 'services', 'worker', 'main.js'),
   env: Record<string, string> = {},
@@ -186,7 +187,7 @@ async function runWorker(
       INTAKE_TOPIC_PROGRESS: topics.progress,
       INTAKE_TOPIC_REPLIES: topics.replies,
       INTAKE_TOPIC_REJECTIONS: topics.rejections,
-      INTAKE_SBML: sbml ? 'on' : 'off',
+      INTAKE_LOGGING: logging,
       INTAKE_PIPELINE: pipeline,
       INTAKE_OUTBOUND_LOG_DIR: join(dir, 'log'),
       ...env,
@@ -312,15 +313,15 @@ export async function workerFigures(opts: {
   let rssMb = 0;
   const cpu = new Map<string, number[]>();
   const worker = async (
-    sbml: boolean,
+    logging: 'sbml' | 'hml' | 'none',
     pipeline: string,
     main?: string,
     client = 'kafkajs',
   ): Promise<number> => {
-    const r = await runWorker(raw, sbml, pipeline, main, { INTAKE_KAFKA_CLIENT: client });
+    const r = await runWorker(raw, logging, pipeline, main, { INTAKE_KAFKA_CLIENT: client });
     rssMb = Math.max(rssMb, r.rssMb);
     const by = client === 'kafkajs' ? '' : ` (${client})`;
-    const key = `${main ? 'baseline ' : ''}${sbml ? 'on' : 'off'}/${pipeline}${by}`;
+    const key = `${main ? 'baseline ' : ''}${logging}/${pipeline}${by}`;
     cpu.set(key, [...(cpu.get(key) ?? []), r.cpuUsPerEvent]);
     return r.rate;
   };
@@ -331,23 +332,28 @@ export async function workerFigures(opts: {
   await fillRaw(raw);
   const all: [string, () => Promise<number>][] = [
     ['bare consume->produce', () => runBare(raw)],
-    ['worker, SBML off, pass-through', () => worker(false, 'pass-through')],
-    ['worker, SBML on, pass-through', () => worker(true, 'pass-through')],
-    ['worker, SBML on, validate,enrich,score', () => worker(true, 'validate,enrich,score')],
+    ['worker, SBML off, pass-through', () => worker('none', 'pass-through')],
+    ['worker, SBML on, pass-through', () => worker('sbml', 'pass-through')],
+    ['worker, SBML on, validate,enrich,score', () => worker('sbml', 'validate,enrich,score')],
+    ['worker, HML, pass-through', () => worker('hml', 'pass-through')],
+    ['worker, HML, validate,enrich,score', () => worker('hml', 'validate,enrich,score')],
     [
       'worker (platformatic), SBML on, pass-through',
-      () => worker(true, 'pass-through', undefined, 'platformatic'),
+      () => worker('sbml', 'pass-through', undefined, 'platformatic'),
     ],
     [
       'worker (platformatic), SBML on, validate,enrich,score',
-      () => worker(true, 'validate,enrich,score', undefined, 'platformatic'),
+      () => worker('sbml', 'validate,enrich,score', undefined, 'platformatic'),
     ],
     ...(baseline
       ? ([
-          ['baseline worker, SBML on, pass-through', () => worker(true, 'pass-through', baseline)],
+          [
+            'baseline worker, SBML on, pass-through',
+            () => worker('sbml', 'pass-through', baseline),
+          ],
           [
             'baseline worker, SBML on, validate,enrich,score',
-            () => worker(true, 'validate,enrich,score', baseline),
+            () => worker('sbml', 'validate,enrich,score', baseline),
           ],
         ] as [string, () => Promise<number>][])
       : []),

@@ -13,7 +13,11 @@ async function main(): Promise<void> {
   const brokers = (process.env.INTAKE_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
   const topic = process.env.INTAKE_TOPIC_PROCESSED ?? 'intake.processed';
   const kafka = new Kafka({ clientId: 'dedup-example', brokers, logLevel: logLevel.WARN });
-  const consumer = kafka.consumer({ groupId: 'dedup-example' });
+  const consumer = kafka.consumer({
+    groupId: 'dedup-example',
+    // Committed records only: outputs of a worker's aborted transaction (HML) never appear.
+    readUncommitted: false,
+  });
   const dedup = new Deduplicator(1_000_000);
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });

@@ -45,9 +45,12 @@ export function createProducer(kafka: Kafka, overrides: ProducerConfig = {}): Pr
   });
 }
 
-/** A group consumer; offsets are committed by the caller only (see the worker). */
+/**
+ * A group consumer; offsets are committed by the caller only (see the worker). It reads
+ * committed data only (`read_committed`): outputs of aborted transactions never reach it.
+ */
 export function createConsumer(kafka: Kafka, config: ConsumerConfig): Consumer {
-  return kafka.consumer({ ...config, allowAutoTopicCreation: false });
+  return kafka.consumer({ ...config, allowAutoTopicCreation: false, readUncommitted: false });
 }
 
 /** acks=all: the value kafkajs expects for "all in-sync replicas". */

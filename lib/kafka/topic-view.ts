@@ -17,6 +17,7 @@ import { open } from 'lmdb';
 import type { RootDatabase } from 'lmdb';
 import type { Logger } from '../logger';
 import { withRetry } from '../retry';
+import { createConsumer } from './client';
 
 export interface ViewStore<T> {
   get(key: string): T | undefined;
@@ -118,7 +119,7 @@ export class TopicView<T> {
       if (end !== undefined && BigInt(lastOffset) + 1n >= end) ends.delete(partition);
       check();
     };
-    const consumer = kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false });
+    const consumer = createConsumer(kafka, { groupId: this.groupId });
     this.consumer = consumer;
     consumer.on(consumer.events.END_BATCH_PROCESS, (e) =>
       reached(e.payload.partition, e.payload.lastOffset),

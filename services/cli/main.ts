@@ -51,12 +51,25 @@ program
       'Kafka brokers: 1, or 3 (replication factor 3, min.insync.replicas=2)',
     ).choices(['1', '3']),
   )
+  .addOption(
+    new Option(
+      '--logging <mode>',
+      "the workers' message logging: sbml (local outbound log) or hml (Kafka transactions)",
+    ).choices(['sbml', 'hml']),
+  )
   .action(
-    async (opts: { detach?: boolean; edges?: number; workers?: number; brokers?: string }) => {
+    async (opts: {
+      detach?: boolean;
+      edges?: number;
+      workers?: number;
+      brokers?: string;
+      logging?: 'sbml' | 'hml';
+    }) => {
       const plan = makePlan(root, {
         edges: opts.edges,
         workers: opts.workers,
         brokers: opts.brokers === undefined ? undefined : Number(opts.brokers),
+        logging: opts.logging,
       });
       const started = Date.now();
       try {

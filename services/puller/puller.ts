@@ -29,7 +29,7 @@ import { wrapEvent } from '../../lib/envelope';
 import type { Logger } from '../../lib/logger';
 import { sleep } from '../../lib/lifecycle';
 import type { PositionWriter } from './tx-writer';
-import { isFenced } from './tx-writer';
+import { isFenced } from '../../lib/kafka/fenced';
 import { readUpstream } from './upstream';
 import type { UpstreamEvent, UpstreamSpec } from './upstream';
 

@@ -130,19 +130,3 @@ export class TransactionalWriter implements PositionWriter {
     this.producer = null;
   }
 }
-
-/**
- * True for the errors of a transactional producer that another one with the same id took
- * over: fenced (an old epoch), or still CONCURRENT_TRANSACTIONS after kafkajs' retries,
- * which is what a write gets while the broker aborts its transaction for the newcomer
- * (a lone writer serializes its transactions, so it never sees that error to the end).
- */
-export function isFenced(err: unknown): boolean {
-  const e = err as { type?: string; message?: string; name?: string };
-  return (
-    e.type === 'INVALID_PRODUCER_EPOCH' ||
-    e.type === 'PRODUCER_FENCED' ||
-    e.type === 'CONCURRENT_TRANSACTIONS' ||
-    /fenced|epoch|concurrent operation on the same transaction/i.test(e.message ?? '')
-  );
-}

@@ -25,14 +25,33 @@ export interface WorkerConfig {
   maxRecordsPerChunk: number;
   /** Most bytes fetched per raw partition per fetch (kafkajs `maxBytesPerPartition`). */
   fetchMaxBytesPerPartition: number;
-  /** Sender-based message logging: on (the default) or off (send and wait, for comparison). */
-  sbml: boolean;
+  /**
+   * How outbound records are made safe before the input is committed (`INTAKE_LOGGING`):
+   * `sbml` (the default) a local durable outbound log; `hml` one Kafka transaction with the
+   * input offsets; `none` send and wait (for comparison).
+   */
+  logging: WorkerLogging;
+  /** Deduplication of retried events by id (`recent-ids.ts`); maxPerPartition 0 turns it off. */
+  dedup: { windowMs: number; maxPerPartition: number };
+  /** HML: the broker aborts a transaction left open this long (a worker that died mid-way). */
+  transactionTimeoutMs: number;
   outboundLog: { dir: string; maxEntries: number; maxBytes: number };
   progressIntervalMs: number;
+  /**
+   * The group session timeout: how long a worker that stopped heartbeating (killed, frozen)
+   * keeps its partitions before the group moves them; also bounds the rebalance a crashed
+   * member holds up.
+   */
+  sessionTimeoutMs: number;
+  /** How long a rebalance waits for live workers to finish their running chunk and rejoin. */
+  rebalanceTimeoutMs: number;
   /** How long a new owner of a partition waits for its previous owner's records (handover.ts). */
   handoverTimeoutMs: number;
   pipeline: PipelineConfig;
 }
+
+export const WORKER_LOGGING = ['sbml', 'hml', 'none'] as const;
+export type WorkerLogging = (typeof WORKER_LOGGING)[number];
 
 export const workerDefaults = {
   adminHost: '127.0.0.1',
@@ -47,6 +66,11 @@ export const workerDefaults = {
   outboundLogMaxBytes: 256 * 1024 * 1024,
   progressIntervalMs: 1000,
   handoverTimeoutMs: 10_000,
+  sessionTimeoutMs: 10_000,
+  rebalanceTimeoutMs: 30_000,
+  transactionTimeoutMs: 30_000,
+  dedupWindowMs: 10 * 60_000,
+  dedupMaxIdsPerPartition: 50_000,
   /** At shutdown, how long to wait for the outbound log to drain (the rest is resent at start). */
   shutdownDeliveryWaitMs: 10_000,
 };
@@ -92,7 +116,20 @@ export function loadWorkerConfig(
       workerDefaults.fetchMaxBytesPerPartition,
       { min: 64 * 1024 },
     ),
-    sbml: r.oneOf('INTAKE_SBML', 'on', ['on', 'off'] as const) === 'on',
+    logging: r.oneOf('INTAKE_LOGGING', 'sbml', WORKER_LOGGING),
+    dedup: {
+      windowMs: r.int('INTAKE_DEDUP_WINDOW_MS', workerDefaults.dedupWindowMs, { min: 0 }),
+      maxPerPartition: r.int(
+        'INTAKE_DEDUP_MAX_IDS_PER_PARTITION',
+        workerDefaults.dedupMaxIdsPerPartition,
+        { min: 0 },
+      ),
+    },
+    transactionTimeoutMs: r.int(
+      'INTAKE_HML_TRANSACTION_TIMEOUT_MS',
+      workerDefaults.transactionTimeoutMs,
+      { min: 1000 },
+    ),
     outboundLog: {
       dir: r.str('INTAKE_OUTBOUND_LOG_DIR', `.intake/${instance}/outbound-log`),
       maxEntries: r.int('INTAKE_OUTBOUND_LOG_MAX_ENTRIES', workerDefaults.outboundLogMaxEntries, {
@@ -105,6 +142,15 @@ export function loadWorkerConfig(
     progressIntervalMs: r.int('INTAKE_PROGRESS_INTERVAL_MS', workerDefaults.progressIntervalMs, {
       min: 10,
     }),
+    sessionTimeoutMs: r.int('INTAKE_WORKER_SESSION_TIMEOUT_MS', workerDefaults.sessionTimeoutMs, {
+      min: 6000,
+      max: 300_000,
+    }),
+    rebalanceTimeoutMs: r.int(
+      'INTAKE_WORKER_REBALANCE_TIMEOUT_MS',
+      workerDefaults.rebalanceTimeoutMs,
+      { min: 1000 },
+    ),
     handoverTimeoutMs: r.int('INTAKE_HANDOVER_TIMEOUT_MS', workerDefaults.handoverTimeoutMs, {
       min: 0,
     }),

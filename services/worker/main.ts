@@ -3,10 +3,14 @@
  *
  * Start: config -> topic metadata -> producer -> outbound log (SBML) -> resend everything
  * still in the log (before any new input) -> admin server -> progress view (hand-over of
- * partitions, when scoring) -> consumer -> progress publisher.
- * SIGTERM: stop fetching and finish the running chunk (log, commit) -> leave the group ->
- * deliver what the log holds (bounded wait; what remains is resent on the next start) ->
- * publish progress -> stop the progress view -> close the log -> disconnect -> exit 0.
+ * partitions, when scoring with SBML) -> consumer -> progress publisher.
+ * SIGTERM: stop fetching and finish the running chunk (log, commit; or its transaction) ->
+ * leave the group -> deliver what the log holds (bounded wait; what remains is resent on
+ * the next start) -> publish progress -> stop the progress view -> close the log and the
+ * transactional producers -> disconnect -> exit 0.
+ *
+ * `INTAKE_LOGGING` picks the hand-off: `sbml` (default), `hml` (transactions, no local log,
+ * no hand-over wait: a new owner fences the previous one instead) or `none`.
  */
 import type { Server } from 'node:http';
 import { mkdirSync } from 'node:fs';
@@ -24,6 +28,8 @@ import { parseProgress } from '../../lib/records/progress';
 import type { ProgressRecord } from '../../lib/records/progress';
 import { loadWorkerConfig, workerDefaults } from './config';
 import { RawConsumer } from './consumer/raw-consumer';
+import type { HandOff } from './consumer/raw-consumer';
+import { RecentIds } from './consumer/recent-ids';
 import { createWorkerMetrics } from './metrics';
 import { Delivery } from './outbound/delivery';
 import type { OutboundLogPort } from './outbound/log-port';
@@ -32,6 +38,7 @@ import { DeliveryProgress } from './outbound/progress';
 import { ProgressPublisher } from './outbound/progress-publisher';
 import { Replier } from './outbound/replier';
 import { OutboundSender } from './outbound/sender';
+import { TransactionalDelivery } from './outbound/transactional-delivery';
 import type { SendPort } from './outbound/sender';
 import { createPipeline } from './pipeline/create-pipeline';
 import { Handover } from './state/handover';
@@ -56,17 +63,18 @@ async function main(): Promise<void> {
   ]);
   await admin.disconnect();
 
-  // Replies and progress go through kafkajs; the outbound records through the configured client.
+  // Replies and progress go through kafkajs; the outbound records through the configured
+  // client (SBML, none) or the transactional producers (HML, kafkajs).
   const kafkaProducer = new ResettableProducer(() => createProducer(kafka));
   await kafkaProducer.connect();
   const outboundProducer =
-    config.kafkaClient === 'kafkajs'
+    config.kafkaClient === 'kafkajs' || config.logging === 'hml'
       ? kafkaProducer
       : createProducerLane(config.kafkaClient, kafka, config.kafka);
   if (outboundProducer !== kafkaProducer) await outboundProducer.connect();
 
   let log: OutboundLogPort | null = null;
-  if (config.sbml) {
+  if (config.logging === 'sbml') {
     mkdirSync(config.outboundLog.dir, { recursive: true });
     log = await openOutboundLog({ ...config.outboundLog, logger });
   }
@@ -89,9 +97,28 @@ async function main(): Promise<void> {
     logStats: () => outboundLog?.stats() ?? null,
     backlog: () => sender.backlog,
   });
-  sender.onAcknowledged(progress.acknowledged);
-  sender.onAcknowledged(replier.acknowledged);
-  sender.onAcknowledged((records) => metrics.delivered.inc(records.length));
+  const transactionsAdmin = kafka.admin();
+  const transactions =
+    config.logging === 'hml'
+      ? new TransactionalDelivery({
+          kafka,
+          admin: transactionsAdmin,
+          groupId: config.groupId,
+          rawTopic: topics.raw,
+          logger,
+          ackTimeoutMs: config.producer.ackTimeoutMs,
+          transactionTimeoutMs: config.transactionTimeoutMs,
+          onFailure: () => metrics.sendFailures.inc(),
+        })
+      : null;
+  for (const acknowledged of [
+    progress.acknowledged,
+    replier.acknowledged,
+    (records: readonly unknown[]) => metrics.delivered.inc(records.length),
+  ]) {
+    sender.onAcknowledged(acknowledged);
+    transactions?.onAcknowledged(acknowledged);
+  }
   const resent = await sender.resendPending();
   metrics.resent.inc(resent);
   if (resent > 0) logger.info({ resent }, 'outbound_log_resent');
@@ -101,6 +128,9 @@ async function main(): Promise<void> {
     onAppend: (s) => metrics.logSyncSeconds.observe(s),
     afterAppend: faultAfterLogSync(logger),
   });
+  const handOff: HandOff = transactions
+    ? { kind: 'transactional', transactions }
+    : { kind: 'logged', delivery };
 
   const { pipeline, scorer } = createPipeline({
     logger,
@@ -126,16 +156,31 @@ async function main(): Promise<void> {
     timeoutMs: config.handoverTimeoutMs,
     logger,
   });
-  const restorer = new StateRestorer({ kafka, topic: topics.scores, scorer, handover, logger });
+  const recentIds = new RecentIds(config.dedup);
+  const keepsState = scorer !== null || recentIds.enabled;
+  const restorer = new StateRestorer({
+    kafka,
+    topic: topics.scores,
+    scorer,
+    recent: { rawTopic: topics.raw, ids: recentIds, maxPerPartition: config.dedup.maxPerPartition },
+    // HML: claiming a partition fences its previous owner, whose open transaction (scores
+    // included) is aborted: nothing to wait for, and the restore reads committed data.
+    handover: transactions ? { settled: (ps) => claimAll(transactions, ps) } : handover,
+    logger,
+  });
   const consumer: RawConsumer = new RawConsumer({
     consumer: createConsumer(kafka, {
       groupId: config.groupId,
+      sessionTimeout: config.sessionTimeoutMs,
+      rebalanceTimeout: config.rebalanceTimeoutMs,
+      heartbeatInterval: 1000,
       maxBytesPerPartition: config.fetchMaxBytesPerPartition,
       maxBytes: config.fetchMaxBytesPerPartition * 8,
     }),
-    delivery,
+    handOff,
     progress,
     pipeline,
+    recentIds,
     replier,
     onAssigned: (assigned) => restorer.assigned(assigned),
     beforePartition: (partition) => restorer.ready(partition),
@@ -163,11 +208,13 @@ async function main(): Promise<void> {
     registry: metrics.registry,
     instance: config.instance,
     readiness: () => {
-      const problem = delivery.problem();
+      const problem = transactions
+        ? transactions.lastError && `transactions failing: ${transactions.lastError}`
+        : delivery.problem();
       return {
         ok: consumer.isRunning() && problem === null,
         details: {
-          sbml: config.sbml,
+          logging: config.logging,
           problem,
           paused: consumer.isPaused(),
           partitions: consumer.assignedPartitions,
@@ -177,14 +224,20 @@ async function main(): Promise<void> {
       };
     },
   });
-  if (scorer) {
+  if (transactions) await transactionsAdmin.connect();
+  else if (keepsState) {
     await handoverAdmin.connect();
     await progressView.start();
   }
   await consumer.start();
   publisher.start();
   logger.info(
-    { groupId: config.groupId, topic: topics.raw, adminPort: config.adminPort, sbml: config.sbml },
+    {
+      groupId: config.groupId,
+      topic: topics.raw,
+      adminPort: config.adminPort,
+      logging: config.logging,
+    },
     'worker_started',
   );
 
@@ -193,7 +246,10 @@ async function main(): Promise<void> {
     await Promise.race([sender.drain(), sleep(workerDefaults.shutdownDeliveryWaitMs)]);
     sender.stop();
     await publisher.stop();
-    if (scorer) {
+    if (transactions) {
+      await transactions.close();
+      await transactionsAdmin.disconnect();
+    } else if (keepsState) {
       await progressView.stop();
       await handoverAdmin.disconnect();
     }
@@ -202,6 +258,21 @@ async function main(): Promise<void> {
     await kafkaProducer.disconnect();
     await new Promise<void>((resolve) => adminServer.close(() => resolve()));
   });
+}
+
+/** HML: claims each partition (fencing its previous owner); the offsets to start from. */
+async function claimAll(
+  transactions: TransactionalDelivery,
+  partitions: readonly number[],
+): Promise<ReadonlyMap<number, bigint>> {
+  const committed = new Map<number, bigint>();
+  await Promise.all(
+    partitions.map(async (p) => {
+      const start = await transactions.claim(p);
+      if (start !== null) committed.set(p, start);
+    }),
+  );
+  return committed;
 }
 
 /**

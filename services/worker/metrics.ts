@@ -11,6 +11,7 @@ export interface WorkerMetrics {
   processed: Counter;
   dlq: Counter;
   dropped: Counter;
+  duplicates: Counter;
   rebalances: Counter;
   delivered: Counter;
   resent: Counter;
@@ -92,6 +93,10 @@ export function createWorkerMetrics(
     processed: counter('intake_worker_processed_total', 'Events handed off to intake.processed'),
     dlq: counter('intake_worker_dlq_total', 'Events handed off to intake.dlq'),
     dropped: counter('intake_worker_dropped_total', 'Events dropped by a pipeline step'),
+    duplicates: counter(
+      'intake_worker_duplicates_dropped_total',
+      'Retried events skipped: their id was processed within the deduplication window',
+    ),
     rebalances: counter('intake_worker_rebalances_total', 'Consumer group joins (rebalances)'),
     delivered: counter('intake_worker_delivered_total', 'Outbound records acknowledged downstream'),
     resent: counter(

@@ -24,7 +24,7 @@ import { kafkaBrokerList, kafkaNodes, makePlan } from '../../services/cli/fleet/
 import type { FleetPlan } from '../../services/cli/fleet/plan';
 import { readCounter } from '../../services/cli/fleet/probe';
 import { spawnDetached, stopProcess } from '../../services/cli/fleet/processes';
-import { isAlive, readState } from '../../services/cli/fleet/state';
+import { isAlive, readState, writeState } from '../../services/cli/fleet/state';
 import { FaultProxyControl } from './tcp-fault-proxy';
 import { ROOT } from '../support/test-env';
 import { waitFor } from '../support/kafka-helpers';
@@ -233,3 +233,24 @@ export async function stopFaultProxy(): Promise<void> {
 }
 
 export const faultProxy = (): FaultProxyControl => new FaultProxyControl(FAULT_PROXY.controlPort);
+
+/** The message logging the fleet's workers run with (`INTAKE_LOGGING`). */
+export function workerLogging(fleet: FaultFleet = FAULT_FLEET): 'sbml' | 'hml' {
+  const mode = readState(fleet.stateDir)?.plan.serviceEnv.INTAKE_LOGGING;
+  return mode === 'hml' ? 'hml' : 'sbml';
+}
+
+/**
+ * Switches the running fleet's workers to another message logging: each is restarted
+ * (SIGTERM: it drains its outbound log first) with the new mode, one after the other.
+ */
+export async function setWorkerLogging(
+  mode: 'sbml' | 'hml',
+  fleet: FaultFleet = FAULT_FLEET,
+): Promise<void> {
+  const state = readState(fleet.stateDir);
+  if (!state) throw new Error(`no fault fleet is running in ${fleet.stateDir}`);
+  state.plan.serviceEnv.INTAKE_LOGGING = mode;
+  writeState(state);
+  for (const worker of state.plan.workers) await fleetCommandAsync(fleet, 'restart', worker.name);
+}

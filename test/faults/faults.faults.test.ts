@@ -3,66 +3,34 @@
  * `intake audit`: zero acknowledged events lost, always. `npm test` runs each for 20 s;
  * `npm run faults` for 60 s and writes docs/faults.md from the results.
  */
-import { fleetCliAsync, pidOf } from './fault-fleet';
-import { LOAD_SECONDS, runScenario, sleep } from './scenario';
-
-const gap = (LOAD_SECONDS * 1000) / 7;
-
-/** Kills `name` with SIGKILL, waits, and restarts it through the fleet CLI. */
-async function killAndRestart(name: string, downMs: number): Promise<void> {
-  process.kill(pidOf(name), 'SIGKILL');
-  await sleep(downMs);
-  await fleetCliAsync('restart', name);
-}
+import { fleetCliAsync } from './fault-fleet';
+import { GAP_MS, freeze, killAlternating, killBroker, rollingRestart } from './injections';
+import { runScenario, sleep } from './scenario';
 
 describe('fault scenarios (real fleet, steady load, audited)', () => {
   it('edge SIGKILL, 5 times, alternating edges', async () => {
-    const r = await runScenario('edge-sigkill-x5', async () => {
-      const from = Date.now();
-      for (let i = 0; i < 5; i++) {
-        await sleep(gap);
-        await killAndRestart(i % 2 === 0 ? 'edge-1' : 'edge-2', 500);
-      }
-      return { from, to: Date.now() };
-    });
+    const r = await runScenario('edge-sigkill-x5', () => killAlternating(['edge-1', 'edge-2'], 5));
     expect(r.lost).toBe(0);
     expect(r.acknowledged).toBeGreaterThan(0);
   });
 
   it('worker SIGKILL, 5 times, alternating workers', async () => {
-    const r = await runScenario('worker-sigkill-x5', async () => {
-      const from = Date.now();
-      for (let i = 0; i < 5; i++) {
-        await sleep(gap);
-        await killAndRestart(i % 2 === 0 ? 'worker-1' : 'worker-2', 500);
-      }
-      return { from, to: Date.now() };
-    });
+    const r = await runScenario('worker-sigkill-x5', () =>
+      killAlternating(['worker-1', 'worker-2'], 5),
+    );
     expect(r.lost).toBe(0);
     expect(r.unprocessed).toBe(0);
   });
 
   it('worker SIGSTOP beyond the session timeout: the group moves on, the resumed worker loses nothing', async () => {
-    const r = await runScenario('worker-sigstop-40s', async () => {
-      await sleep(gap);
-      const from = Date.now();
-      const pid = pidOf('worker-1');
-      process.kill(pid, 'SIGSTOP');
-      await sleep(40_000); // kafkajs' session timeout is 30 s: the group rebalances without it
-      process.kill(pid, 'SIGCONT');
-      return { from, to: Date.now() };
-    });
+    // The workers' session timeout is 10 s: the group rebalances without it.
+    const r = await runScenario('worker-sigstop-40s', () => freeze('worker-1', 40_000));
     expect(r.lost).toBe(0);
     expect(r.unprocessed).toBe(0);
   });
 
   it('broker SIGKILL and restart with its data kept: 503s while down, nothing acknowledged lost', async () => {
-    const r = await runScenario('broker-sigkill-restart', async () => {
-      await sleep(gap * 2);
-      const from = Date.now();
-      await killAndRestart('kafka', 5000);
-      return { from, to: Date.now() };
-    });
+    const r = await runScenario('broker-sigkill-restart', () => killBroker(5000));
     expect(r.lost).toBe(0);
     expect(r.statuses['202']).toBeGreaterThan(0);
     // While the broker was down the edges answered 503 (never another error, nor a hang
@@ -74,7 +42,7 @@ describe('fault scenarios (real fleet, steady load, audited)', () => {
 
   it('clean broker restart', async () => {
     const r = await runScenario('broker-clean-restart', async () => {
-      await sleep(gap * 2);
+      await sleep(GAP_MS * 2);
       const from = Date.now();
       await fleetCliAsync('restart', 'kafka');
       return { from, to: Date.now() };
@@ -83,15 +51,9 @@ describe('fault scenarios (real fleet, steady load, audited)', () => {
   });
 
   it('rolling restart of every edge and worker: clients see only retried errors', async () => {
-    const r = await runScenario('rolling-restart', async () => {
-      await sleep(gap);
-      const from = Date.now();
-      for (const name of ['edge-1', 'edge-2', 'worker-1', 'worker-2']) {
-        await fleetCliAsync('restart', name);
-        await sleep(1000);
-      }
-      return { from, to: Date.now() };
-    });
+    const r = await runScenario('rolling-restart', () =>
+      rollingRestart(['edge-1', 'edge-2', 'worker-1', 'worker-2']),
+    );
     expect(r.lost).toBe(0);
     expect(r.failedRequests).toBe(0);
   });

@@ -7,9 +7,8 @@
  */
 import { FAULT_FLEET, apiKey, faultProxy } from './fault-fleet';
 import { statusesBetween } from '../../services/cli/load/load';
-import { LOAD_SECONDS, runScenario, sleep } from './scenario';
-
-const gap = (LOAD_SECONDS * 1000) / 7;
+import { GAP_MS, resetConnections } from './injections';
+import { runScenario, sleep } from './scenario';
 
 /** One request straight through nginx, not retried: its status (0: no answer). */
 async function probe(n: number): Promise<number> {
@@ -38,7 +37,7 @@ describe('network faults between the fleet and Kafka (fault proxy, steady load, 
     let probes: number[] = [];
     let cut = { from: 0, to: 0 };
     const r = await runScenario('kafka-cut-30s', async () => {
-      await sleep(gap);
+      await sleep(GAP_MS);
       await faultProxy().setMode({ kind: 'blackhole' });
       const from = Date.now();
       cut = { from, to: from };
@@ -62,7 +61,7 @@ describe('network faults between the fleet and Kafka (fault proxy, steady load, 
 
   it('300 ms added each way for 15 s: slower, nothing lost', async () => {
     const r = await runScenario('kafka-latency-300ms', async () => {
-      await sleep(gap);
+      await sleep(GAP_MS);
       const from = Date.now();
       await faultProxy().setMode({ kind: 'latency', ms: 300 });
       await sleep(15_000);
@@ -77,14 +76,9 @@ describe('network faults between the fleet and Kafka (fault proxy, steady load, 
 
   it('every fleet<->Kafka connection reset, 4 times: nothing lost', async () => {
     const r = await runScenario('kafka-connection-resets-x4', async () => {
-      const from = Date.now();
-      let reset = 0;
-      for (let i = 0; i < 4; i++) {
-        await sleep(gap);
-        reset += await faultProxy().resetAll();
-      }
-      expect(reset).toBeGreaterThan(0);
-      return { from, to: Date.now() };
+      const window = await resetConnections(4);
+      expect(window.reset).toBeGreaterThan(0);
+      return window;
     });
     expect(r.lost).toBe(0);
     expect(r.unprocessed).toBe(0);

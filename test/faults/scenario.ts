@@ -10,7 +10,7 @@ import { runAudit } from '../../services/cli/audit/audit';
 import { percentile, runLoad, statusesBetween } from '../../services/cli/load/load';
 import type { Ack, LoadResult } from '../../services/cli/load/load';
 import { kafkaDefaults } from '../../lib/config';
-import { FAULT_FLEET, apiKey, faultKafka, waitForLagZero } from './fault-fleet';
+import { FAULT_FLEET, apiKey, faultKafka, waitForLagZero, workerLogging } from './fault-fleet';
 import type { FaultFleet } from './fault-fleet';
 
 export const FULL = process.env.INTAKE_FAULTS_FULL === '1';
@@ -26,6 +26,8 @@ export interface ScenarioResult {
   started: number;
   /** The fleet it ran on (FaultFleet.label). */
   fleet: string;
+  /** The workers' message logging during the run (`INTAKE_LOGGING`). */
+  logging: 'sbml' | 'hml';
   acknowledged: number;
   lost: number;
   unprocessed: number;
@@ -52,6 +54,7 @@ export async function runScenario(
   fleet: FaultFleet = FAULT_FLEET,
 ): Promise<ScenarioRun> {
   const started = Date.now();
+  const logging = workerLogging(fleet);
   const stop = new AbortController();
   const load = runLoad({
     url: `http://127.0.0.1:${fleet.httpPort}/v1/events`,
@@ -74,7 +77,8 @@ export async function runScenario(
   stop.abort();
   const loaded = await load;
   const recoveryMs = await waitForLagZero(fleet);
-  const ackedFile = join(RESULTS_DIR, `${name}.acked`);
+  const file = logging === 'sbml' ? name : `${name}.${logging}`;
+  const ackedFile = join(RESULTS_DIR, `${file}.acked`);
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(ackedFile, loaded.acked.map((a) => a.id).join('\n'));
   // NOTE: the previous scenario ended with lag zero: what was written since is this one's.
@@ -87,6 +91,7 @@ export async function runScenario(
     scenario: name,
     started,
     fleet: fleet.label,
+    logging,
     acknowledged: ackedIds.size,
     lost: report.lost.length + report.ackedUnprocessed.length,
     unprocessed: report.unprocessed.length,
@@ -100,8 +105,8 @@ export async function runScenario(
     statusesDuring: statusesBetween(loaded.answers, window.from, window.to),
     statusesAfter: statusesBetween(loaded.answers, window.to),
   };
-  writeFileSync(join(RESULTS_DIR, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
-  console.log(`${name}: ${JSON.stringify(result)}`);
+  writeFileSync(join(RESULTS_DIR, `${file}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`${file}: ${JSON.stringify(result)}`);
   return { ...result, answers: loaded.answers, acks: loaded.acked };
 }
 

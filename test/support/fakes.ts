@@ -233,7 +233,10 @@ export class FakeAdmin {
 
 /** A consumer of a `FakeKafka`: records its calls; tests hand it messages or batches. */
 export class FakeConsumer {
-  readonly events = { GROUP_JOIN: 'consumer.group_join' } as const;
+  readonly events = {
+    GROUP_JOIN: 'consumer.group_join',
+    END_BATCH_PROCESS: 'consumer.end_batch_process',
+  } as const;
   connected = false;
   disconnected = false;
   readonly subscriptions: { topic: string; fromBeginning?: boolean }[] = [];
@@ -241,6 +244,18 @@ export class FakeConsumer {
   private readonly listeners = new Map<string, (() => void)[]>();
 
   constructor(readonly groupId: string) {}
+
+  /** Offsets the reader sought to, by partition. */
+  readonly seeks = new Map<number, string>();
+  readonly paused = new Set<number>();
+
+  seek({ partition, offset }: { partition: number; offset: string }): void {
+    this.seeks.set(partition, offset);
+  }
+
+  pause(topics: { topic: string; partitions?: number[] }[]): void {
+    for (const t of topics) for (const p of t.partitions ?? []) this.paused.add(p);
+  }
 
   on(event: string, listener: () => void): () => void {
     this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener]);
@@ -285,7 +300,8 @@ export class FakeConsumer {
     if (!eachBatch) throw new Error('the consumer runs no eachBatch');
     const topic = this.subscriptions[0]?.topic ?? '';
     const messages = records.map((r, i) => kafkaMessage(first + i, r));
-    await eachBatch({ batch: { topic, partition, messages } } as never);
+    const lastOffset = (): string => String(first + records.length - 1);
+    await eachBatch({ batch: { topic, partition, messages, lastOffset } } as never);
   }
 }
 
@@ -364,7 +380,10 @@ export class FakeKafka {
   }
 
   private async serve(consumer: FakeConsumer): Promise<void> {
-    for (const [partition, records] of this.data)
-      if (records.length > 0) await consumer.batch(partition, 0, records);
+    for (const [partition, records] of this.data) {
+      if (consumer.paused.has(partition)) continue;
+      const from = Number(consumer.seeks.get(partition) ?? 0);
+      if (records.length > from) await consumer.batch(partition, from, records.slice(from));
+    }
   }
 }

@@ -21,10 +21,24 @@ export async function createTopic(
   topic: string,
   numPartitions: number,
 ): Promise<void> {
-  await admin.createTopics({
-    topics: [{ topic, numPartitions, replicationFactor: 1 }],
-    waitForLeaders: true,
-  });
+  try {
+    await admin.createTopics({
+      topics: [{ topic, numPartitions, replicationFactor: 1 }],
+      waitForLeaders: true,
+    });
+  } catch (err) {
+    // A broker that just started can answer the leader wait before its metadata has the
+    // new topic (kafkajs retries only LEADER_NOT_AVAILABLE): wait for the leaders here.
+    if ((err as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
+    await waitFor(
+      async () => {
+        const meta = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => null);
+        const parts = meta?.topics[0]?.partitions ?? [];
+        return parts.length === numPartitions && parts.every((p) => p.leader >= 0);
+      },
+      { timeoutMs: 30_000, what: `leaders of ${topic}` },
+    );
+  }
 }
 
 export async function waitFor<T>(
@@ -76,6 +90,51 @@ export async function readTopic(
       timeoutMs,
       what: `messages in ${topics.join(', ')}`,
     }).catch(() => undefined);
+  } finally {
+    await consumer.disconnect();
+  }
+  return messages;
+}
+
+/**
+ * Every committed record of the topics up to their end as it was when the read started
+ * (the end may be a transaction marker: a batch of markers only reaches END_BATCH_PROCESS).
+ */
+export async function readToEnd(
+  kafka: Kafka,
+  topics: string[],
+  timeoutMs = 60_000,
+): Promise<ReadMessage[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = new Map<string, bigint>();
+  try {
+    for (const topic of topics)
+      for (const o of await admin.fetchTopicOffsets(topic))
+        if (BigInt(o.high) > BigInt(o.low)) ends.set(`${topic}/${o.partition}`, BigInt(o.high));
+  } finally {
+    await admin.disconnect();
+  }
+  const reached = (topic: string, partition: number, lastOffset: string): void => {
+    const end = ends.get(`${topic}/${partition}`);
+    if (end !== undefined && BigInt(lastOffset) + 1n >= end) ends.delete(`${topic}/${partition}`);
+  };
+  const consumer = kafka.consumer({ groupId: randomName('reader'), allowAutoTopicCreation: false });
+  consumer.on(consumer.events.END_BATCH_PROCESS, (e) =>
+    reached(e.payload.topic, e.payload.partition, e.payload.lastOffset),
+  );
+  const messages: ReadMessage[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics, fromBeginning: true });
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) messages.push(toRead(batch.topic, batch.partition, m));
+        reached(batch.topic, batch.partition, batch.lastOffset());
+        await Promise.resolve();
+      },
+    });
+    await waitFor(() => ends.size === 0, { timeoutMs, what: `the end of ${topics.join(', ')}` });
   } finally {
     await consumer.disconnect();
   }

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Kafka, KafkaMessage } from 'kafkajs';
+import { createConsumer } from '../../../lib/kafka/client';
 
 export interface ScanOptions {
   /** Start at the offsets of this time (ms since the epoch) instead of the beginning. */
@@ -47,7 +48,7 @@ export async function scanTopics(
   // `limits` cuts what is read; `ends` holds the partitions not yet read to their limit.
   const limits = new Map(ends);
   let read = 0;
-  const consumer = kafka.consumer({ groupId: `intake-audit-${randomUUID()}` });
+  const consumer = createConsumer(kafka, { groupId: `intake-audit-${randomUUID()}` });
   let finish: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (finish = resolve));
   const reached = (topic: string, partition: number, lastOffset: string): void => {

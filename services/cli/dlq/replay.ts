@@ -14,7 +14,7 @@
 import { Presets, SingleBar } from 'cli-progress';
 import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import { assertAcknowledged } from '../../../lib/kafka/acknowledged';
-import { ACKS_ALL, createProducer } from '../../../lib/kafka/client';
+import { ACKS_ALL, createConsumer, createProducer } from '../../../lib/kafka/client';
 import { TopicPartitions } from '../../../lib/kafka/partitioner';
 import { withRetry } from '../../../lib/retry';
 import { isDlqHeader } from '../../../lib/records/dlq';
@@ -88,7 +88,7 @@ interface Plan {
 async function consume(o: ReplayOptions, plan: Plan, result: ReplayResult): Promise<ReplayResult> {
   const { ends, done, total, partitions } = plan;
   const producer = createProducer(o.kafka);
-  const consumer = o.kafka.consumer({ groupId: o.groupId, allowAutoTopicCreation: false });
+  const consumer = createConsumer(o.kafka, { groupId: o.groupId });
   const bar = o.progress
     ? new SingleBar(
         { format: 'replay {bar} {value}/{total} records | {eta}s left' },

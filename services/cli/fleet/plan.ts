@@ -60,6 +60,8 @@ export interface PlanOptions {
   edges?: number;
   workers?: number;
   brokers?: number;
+  /** The workers' message logging (`INTAKE_LOGGING`): sbml (default) or hml. */
+  logging?: 'sbml' | 'hml';
 }
 
 const MAX_EDGES = 32;
@@ -106,7 +108,10 @@ export function makePlan(root: string, options: PlanOptions = {}, env = process.
           },
         ]
       : [],
-    serviceEnv: { INTAKE_DRAIN_GRACE_MS: r.str('INTAKE_DRAIN_GRACE_MS', '1000') },
+    serviceEnv: {
+      INTAKE_DRAIN_GRACE_MS: r.str('INTAKE_DRAIN_GRACE_MS', '1000'),
+      INTAKE_LOGGING: options.logging ?? r.oneOf('INTAKE_LOGGING', 'sbml', ['sbml', 'hml']),
+    },
   };
   r.done();
   if (plan.kafkaFleetPort !== undefined && plan.brokers === 3) {

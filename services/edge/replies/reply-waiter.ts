@@ -19,6 +19,7 @@ import { IntakeError } from '../../../lib/errors';
 import type { Logger } from '../../../lib/logger';
 import { parseReply } from '../../../lib/records/reply';
 import type { Reply } from '../../../lib/records/reply';
+import { createConsumer } from '../../../lib/kafka/client';
 
 interface Waiter {
   resolve(reply: Reply | null): void;
@@ -47,10 +48,7 @@ export class ReplyWaiter {
   }
 
   async start(): Promise<void> {
-    const consumer = this.deps.kafka.consumer({
-      groupId: this.groupId,
-      allowAutoTopicCreation: false,
-    });
+    const consumer = createConsumer(this.deps.kafka, { groupId: this.groupId });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, () => {
       this.running = true;

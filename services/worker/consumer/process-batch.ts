@@ -17,12 +17,17 @@ import { encodeRejection, rejectionKey } from '../../../lib/records/rejection';
 import type { Pipeline, PipelineOutcome } from '../pipeline/pipeline';
 import type { OutboundRecord, OutboundTopics } from '../outbound/record';
 import type { Replier } from '../outbound/replier';
+import type { RecentIds } from './recent-ids';
 
 export interface BatchOutcome {
   records: OutboundRecord[];
   processed: number;
   dlq: number;
   dropped: number;
+  /** Events skipped because their id was processed within the deduplication window. */
+  duplicates: number;
+  /** The ids of the chunk's events and their timestamps (when deduplicating), for the window once committed. */
+  ids: { id: string; at: number }[];
 }
 
 export interface ProcessDeps {
@@ -30,13 +35,27 @@ export interface ProcessDeps {
   topics: OutboundTopics;
   partitions: TopicPartitions;
   replier: Pick<Replier, 'dropped'>;
+  /** The recently processed ids (deduplication of retried events); absent: off. */
+  recentIds?: Pick<RecentIds, 'has' | 'enabled'>;
 }
+
+/** The reason given (in the reply of a request/response event) for a skipped duplicate. */
+export const DUPLICATE_REASON = 'duplicate: an event with this id was processed recently';
 
 export async function processBatch(
   input: { topic: string; partition: number; messages: readonly KafkaMessage[] },
   deps: ProcessDeps,
 ): Promise<BatchOutcome> {
-  const out: BatchOutcome = { records: [], processed: 0, dlq: 0, dropped: 0 };
+  const out: BatchOutcome = {
+    records: [],
+    processed: 0,
+    dlq: 0,
+    dropped: 0,
+    duplicates: 0,
+    ids: [],
+  };
+  const recentIds = deps.recentIds?.enabled ? deps.recentIds : undefined;
+  const inChunk = new Set<string>();
   const side: SideRecord[] = [];
   const ctx: StepContext = {
     topic: input.topic,
@@ -65,9 +84,26 @@ export async function processBatch(
       );
       continue;
     }
+    const replyTo = envelope.pattern === 'request-response' ? envelope.replyTo : undefined;
+    if (recentIds) {
+      const at = Number(message.timestamp);
+      if (inChunk.has(envelope.id) || recentIds.has(input.partition, envelope.id, at)) {
+        out.duplicates += 1;
+        if (replyTo)
+          out.records.push(
+            deps.replier.dropped(
+              { id: envelope.id, replyTo },
+              { reason: DUPLICATE_REASON },
+              source,
+            ),
+          );
+        continue;
+      }
+      inChunk.add(envelope.id);
+      out.ids.push({ id: envelope.id, at });
+    }
     let outcome: PipelineOutcome | Promise<PipelineOutcome> = deps.pipeline.run(envelope, ctx);
     if (outcome instanceof Promise) outcome = await outcome;
-    const replyTo = envelope.pattern === 'request-response' ? envelope.replyTo : undefined;
     if (outcome.kind === 'ok') {
       out.processed += 1;
       const event = outcome.event;

@@ -1,10 +1,17 @@
 /**
  * The worker's consumer over `intake.raw`.
  *
- * Per chunk of a fetched batch: run the pipeline -> hold the outbound records (SBML: append
- * to the durable outbound log with one sync; or send and wait) -> only then commit the
- * input offsets -> release the records to the sender (also when the commit fails: the log
- * holds them, so sending is always safe).
+ * Per chunk of a fetched batch: run the pipeline, then hand the outbound records off with
+ * the input commit, in one of two ways (`HandOff`):
+ * - `logged` (SBML, or send-and-wait): hold the records (append to the durable outbound log
+ *   with one sync; or send and wait) -> only then commit the input offsets -> release the
+ *   records to the sender (also when the commit fails: the log holds them, so sending is
+ *   always safe);
+ * - `transactional` (HML): the records and the input offsets in one Kafka transaction. A
+ *   partition is claimed first in each group generation (its previous owner fenced, the
+ *   committed offset read again): records a fenced zombie committed meanwhile are skipped,
+ *   and a worker that finds itself fenced stops handling the partition until it is
+ *   assigned again.
  *
  * - Offsets are never auto-committed, and never ahead of durability: a crash at any point
  *   either re-reads uncommitted input or resends from the log (duplicates keep their id).
@@ -28,15 +35,24 @@ import type { Delivery } from '../outbound/delivery';
 import type { DeliveryProgress } from '../outbound/progress';
 import type { OutboundRecord, OutboundTopics } from '../outbound/record';
 import type { Replier } from '../outbound/replier';
+import type { TransactionalDelivery } from '../outbound/transactional-delivery';
 import { processBatch } from './process-batch';
+import type { RecentIds } from './recent-ids';
+
+/** How a processed chunk goes downstream together with its input commit. */
+export type HandOff =
+  | { kind: 'logged'; delivery: Delivery }
+  | { kind: 'transactional'; transactions: TransactionalDelivery };
 
 export interface RawConsumerDeps {
   consumer: Consumer;
-  delivery: Delivery;
+  handOff: HandOff;
   progress: DeliveryProgress;
   pipeline: Pipeline;
   /** Builds the replies of dropped request/response events. */
   replier: Pick<Replier, 'dropped'>;
+  /** The recently processed ids: retried events are skipped (absent: no deduplication). */
+  recentIds?: RecentIds;
   partitions: TopicPartitions;
   topics: OutboundTopics & { raw: string };
   metrics: WorkerMetrics;
@@ -67,6 +83,8 @@ export class RawConsumer {
       const assignment = e.payload.memberAssignment as Record<string, number[] | undefined>;
       this.assigned = [...(assignment[topics.raw] ?? [])].sort((a, b) => a - b);
       this.log.info({ partitions: this.assigned }, 'group_joined');
+      if (this.deps.handOff.kind === 'transactional')
+        this.deps.handOff.transactions.assigned(this.assigned);
       void Promise.resolve(this.deps.onAssigned?.(this.assigned)).catch((err: unknown) =>
         this.log.error({ err }, 'on_assigned_failed'),
       );
@@ -87,11 +105,22 @@ export class RawConsumer {
 
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
-    const { consumer, metrics, delivery } = this.deps;
+    const { metrics, handOff } = this.deps;
+    let from = 0;
+    if (handOff.kind === 'transactional') {
+      const start = await this.claim(payload, handOff.transactions);
+      if (start === null) return;
+      while (from < batch.messages.length && BigInt(batch.messages[from]!.offset) < start)
+        from += 1;
+      if (from === batch.messages.length) {
+        payload.resolveOffset(batch.lastOffset());
+        return;
+      }
+    }
     // Heartbeat while the partition's state is restored: a hand-over can take seconds.
     if (this.deps.beforePartition)
       await whileHeartbeating(payload, this.deps.beforePartition(batch.partition));
-    for (let i = 0; i < batch.messages.length; i += this.deps.maxRecordsPerChunk) {
+    for (let i = from; i < batch.messages.length; i += this.deps.maxRecordsPerChunk) {
       if (!(await this.waitUntilAllowed(payload))) return;
       const messages = batch.messages.slice(i, i + this.deps.maxRecordsPerChunk);
       const outcome = await processBatch(
@@ -100,28 +129,18 @@ export class RawConsumer {
       );
       if (payload.isStale()) return; // revoked while processing: hand nothing off, commit nothing
       const { records } = outcome;
-      if (!(await this.hold(payload, records))) return;
       const last = messages[messages.length - 1]!.offset;
-      try {
-        await consumer.commitOffsets([
-          { topic: batch.topic, partition: batch.partition, offset: nextOffset(last) },
-        ]);
-      } catch (err) {
-        // The entries are durable in the log whatever the commit did: send them. A commit
-        // can be written and still answered with an error (a worker paused past its session
-        // timeout: the broker took the commit, the group moved on); withholding the entries
-        // then would leave them unsent until this worker restarts.
-        delivery.release(records);
-        if (!lostMembership(err)) throw err;
-        // The group moved on: the new owner re-reads what was not committed (duplicates keep
-        // their id); kafkajs rejoins on the next heartbeat.
-        this.log.warn({ err, partition: batch.partition }, 'commit_refused_group_moved_on');
-        return;
-      }
-      payload.resolveOffset(last);
-      this.deps.progress.committed(batch.partition, delivery.deferred ? records : [], BigInt(last));
-      delivery.release(records);
+      const handedOff =
+        handOff.kind === 'logged'
+          ? await this.holdAndCommit(payload, handOff.delivery, records, last)
+          : await this.commitInTransaction(payload, handOff.transactions, records, {
+              first: messages[0]!.offset,
+              last,
+            });
+      if (!handedOff) return;
+      this.deps.recentIds?.add(batch.partition, outcome.ids);
       metrics.consumed.inc(messages.length);
+      metrics.duplicates.inc(outcome.duplicates);
       metrics.lag.set(
         { partition: String(batch.partition) },
         Number(BigInt(batch.highWatermark) - BigInt(last) - 1n),
@@ -134,15 +153,89 @@ export class RawConsumer {
   }
 
   /**
-   * Holds records until committing their input is safe, retrying retriable failures (a
-   * failing store) with the same records, so the pipeline does not run twice; false when
-   * the batch was revoked meanwhile.
+   * SBML (or send-and-wait): holds the records until committing their input is safe, then
+   * commits it and releases them to the sender; false when the chunk was abandoned.
    */
-  private async hold(payload: EachBatchPayload, records: OutboundRecord[]): Promise<boolean> {
+  private async holdAndCommit(
+    payload: EachBatchPayload,
+    delivery: Delivery,
+    records: OutboundRecord[],
+    last: string,
+  ): Promise<boolean> {
+    const { batch } = payload;
+    if (!(await this.retrying(payload, () => delivery.hold(records)))) return false;
+    try {
+      await this.deps.consumer.commitOffsets([
+        { topic: batch.topic, partition: batch.partition, offset: nextOffset(last) },
+      ]);
+    } catch (err) {
+      // The entries are durable in the log whatever the commit did: send them. A commit
+      // can be written and still answered with an error (a worker paused past its session
+      // timeout: the broker took the commit, the group moved on); withholding the entries
+      // then would leave them unsent until this worker restarts.
+      delivery.release(records);
+      if (!lostMembership(err)) throw err;
+      // The group moved on: the new owner re-reads what was not committed (duplicates keep
+      // their id); kafkajs rejoins on the next heartbeat.
+      this.log.warn({ err, partition: batch.partition }, 'commit_refused_group_moved_on');
+      return false;
+    }
+    payload.resolveOffset(last);
+    this.deps.progress.committed(batch.partition, delivery.deferred ? records : [], BigInt(last));
+    delivery.release(records);
+    return true;
+  }
+
+  /**
+   * HML: the records and the input offset in one transaction, retried with the same
+   * records; false when the chunk was abandoned (revoked, fenced, or committed by another).
+   */
+  private async commitInTransaction(
+    payload: EachBatchPayload,
+    transactions: TransactionalDelivery,
+    records: OutboundRecord[],
+    offsets: { first: string; last: string },
+  ): Promise<boolean> {
+    const { partition } = payload.batch;
+    let committed = false;
+    const done = await this.retrying(payload, async () => {
+      committed = await transactions.commit(partition, records, {
+        first: offsets.first,
+        next: nextOffset(offsets.last),
+      });
+    });
+    if (!done || !committed) return false;
+    payload.resolveOffset(offsets.last);
+    this.deps.progress.committed(partition, [], BigInt(offsets.last));
+    return true;
+  }
+
+  /**
+   * HML: the offset this worker may start the batch's partition from (see
+   * TransactionalDelivery.claim); null while it is fenced out of the partition: it waits,
+   * heartbeating, for the group to move on (the heartbeat then throws and kafkajs rejoins).
+   */
+  private async claim(
+    payload: EachBatchPayload,
+    transactions: TransactionalDelivery,
+  ): Promise<bigint | null> {
+    const start = await whileHeartbeating(payload, transactions.claim(payload.batch.partition));
+    if (start !== null) return start;
+    await sleep(200);
+    await payload.heartbeat();
+    return null;
+  }
+
+  /**
+   * Runs `work` until it succeeds, retrying retriable failures (a failing store or broker)
+   * with backoff, heartbeating; the caller passes the same records, so the pipeline does
+   * not run twice. False when the batch was revoked meanwhile.
+   */
+  private async retrying(payload: EachBatchPayload, work: () => Promise<void>): Promise<boolean> {
     let backoff = 100;
     for (;;) {
       try {
-        await whileHeartbeating(payload, this.deps.delivery.hold(records));
+        await whileHeartbeating(payload, work());
         return true;
       } catch (err) {
         if (!isRetriable(err)) throw err;
@@ -160,10 +253,12 @@ export class RawConsumer {
 
   /** Waits while the delivery asks to pause; false when the batch should be abandoned. */
   private async waitUntilAllowed(payload: EachBatchPayload): Promise<boolean> {
-    while (this.deps.delivery.mustPause()) {
+    const { handOff } = this.deps;
+    // HML has nothing to wait for: a failing transaction is retried in place.
+    while (handOff.kind === 'logged' && handOff.delivery.mustPause()) {
       if (this.pausedSince === null) {
         this.pausedSince = Date.now();
-        this.log.warn({ reason: this.deps.delivery.problem() }, 'consumption_paused');
+        this.log.warn({ reason: handOff.delivery.problem() }, 'consumption_paused');
       }
       if (!payload.isRunning() || payload.isStale()) return false;
       await payload.heartbeat();

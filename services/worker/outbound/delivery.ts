@@ -7,7 +7,7 @@
  *   log (one sync per chunk: group commit); the input may then be committed at once, and
  *   `release` hands the records to the sender, which deletes them on acknowledgement.
  *   Consumption runs ahead of downstream latency, bounded by the log's size.
- * - Without it (`INTAKE_SBML=off`, for comparison): `hold` sends and resolves on the
+ * - Without it (`INTAKE_LOGGING=none`, for comparison): `hold` sends and resolves on the
  *   downstream acknowledgement. Nothing is stored locally; a crash re-reads and
  *   re-processes the uncommitted input instead of resending.
  *

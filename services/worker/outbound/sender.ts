@@ -25,6 +25,8 @@ import type { Logger } from '../../../lib/logger';
 import { Backoff } from '../../../lib/retry';
 import type { OutboundLogPort } from './log-port';
 import type { AcknowledgedListener, OutboundRecord } from './record';
+import { groupByTopic, requestDefaults, requestLength } from './requests';
+import type { RequestBounds } from './requests';
 
 export interface SendPort {
   sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]>;
@@ -32,21 +34,14 @@ export interface SendPort {
   reset?(): Promise<void>;
 }
 
-export interface SenderOptions {
-  /** Largest request, in bytes (estimated). */
-  maxRequestBytes: number;
-  /** Largest record batch of one partition in a request, in bytes (estimated): below the broker's `message.max.bytes` (1 MiB by default). */
-  maxPartitionBytes: number;
+export interface SenderOptions extends RequestBounds {
   ackTimeoutMs: number;
   retryInitialMs: number;
   retryMaxMs: number;
 }
 
 export const senderDefaults: SenderOptions = {
-  maxRequestBytes: 2 * 1024 * 1024,
-  // NOTE: kafkajs groups a request's records per partition by copying the partition's array
-  // for each record (quadratic): small per-partition batches keep that cheap.
-  maxPartitionBytes: 256 * 1024,
+  ...requestDefaults,
   ackTimeoutMs: 30_000,
   retryInitialMs: 100,
   retryMaxMs: 5_000,
@@ -157,7 +152,7 @@ export class OutboundSender {
     const backoff = this.newBackoff();
     let removing: Promise<void> = Promise.resolve();
     while (this.queue.length > 0 && !this.stopped) {
-      const n = this.chunkLength();
+      const n = requestLength(this.queue, 0, this.options);
       const chunk = this.queue.slice(0, n);
       let metadata: RecordMetadata[];
       try {
@@ -233,49 +228,4 @@ export class OutboundSender {
   private newBackoff(): Backoff {
     return new Backoff(this.options.retryInitialMs, this.options.retryMaxMs);
   }
-
-  /**
-   * How many queued records the next request takes: at least one, within maxRequestBytes,
-   * and within maxPartitionBytes for each partition.
-   */
-  private chunkLength(): number {
-    const { maxRequestBytes, maxPartitionBytes } = this.options;
-    const perPartition = new Map<string, number>();
-    let bytes = 0;
-    let n = 0;
-    while (n < this.queue.length) {
-      const r = this.queue[n]!;
-      const size = recordSize(r);
-      const tp = `${r.topic}/${r.partition}`;
-      const partitionBytes = (perPartition.get(tp) ?? 0) + size;
-      if (n > 0 && (bytes + size > maxRequestBytes || partitionBytes > maxPartitionBytes)) break;
-      perPartition.set(tp, partitionBytes);
-      bytes += size;
-      n += 1;
-    }
-    return n;
-  }
-}
-
-/** An upper estimate of a record's size in a record batch (UTF-8 at most 3 bytes per char). */
-function recordSize(r: OutboundRecord): number {
-  let size = r.value.length + r.key.length * 3 + 32;
-  for (const k in r.headers) size += (k.length + r.headers[k]!.length) * 3 + 8;
-  return size;
-}
-
-function groupByTopic(records: OutboundRecord[]): ProducerBatch['topicMessages'] {
-  const byTopic = new Map<
-    string,
-    { key: string; value: Buffer; partition: number; headers: Record<string, string> }[]
-  >();
-  for (const r of records) {
-    let list = byTopic.get(r.topic);
-    if (!list) {
-      list = [];
-      byTopic.set(r.topic, list);
-    }
-    list.push({ key: r.key, value: r.value, partition: r.partition, headers: r.headers });
-  }
-  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
 }

@@ -47,12 +47,15 @@ export class Handover {
     this.log = deps.logger.child({ module: 'handover' });
   }
 
-  /** Resolves once every partition is settled, or once the timeout passed. */
-  async settled(partitions: readonly number[]): Promise<void> {
+  /**
+   * Resolves once every partition is settled, or once the timeout passed, with the group's
+   * committed offsets (as read when the wait started).
+   */
+  async settled(partitions: readonly number[]): Promise<ReadonlyMap<number, bigint>> {
     const committed = await this.committedOffsets();
     const started = Date.now();
     let waiting = partitions.filter((p) => !this.isSettled(p, committed.get(p)));
-    if (waiting.length === 0) return;
+    if (waiting.length === 0) return committed;
     this.log.info({ partitions: waiting }, 'handover_waiting');
     while (waiting.length > 0 && Date.now() - started < this.deps.timeoutMs) {
       await sleep(this.deps.pollMs ?? 100);
@@ -65,6 +68,7 @@ export class Handover {
         { partitions: waiting, ms, committed: waiting.map((p) => String(committed.get(p))) },
         'handover_unconfirmed',
       );
+    return committed;
   }
 
   private isSettled(partition: number, committed: bigint | undefined): boolean {

@@ -1,13 +1,17 @@
 /**
- * Reads chosen partitions of a (compacted) topic from the beginning up to their end as it
- * was when the read started: how a worker restores per-partition state (the visitors'
- * scores) after it was assigned partitions. kafkajs has no manual partition assignment,
- * so a throwaway consumer group reads the topic and keeps the wanted partitions; the
- * group is deleted afterwards.
+ * Reads chosen partitions of a topic over offset ranges: how a worker restores
+ * per-partition state after it was assigned partitions (the visitors' scores from the
+ * compacted scores topic, from the beginning to the end as it was when the read started;
+ * the recent event ids from the raw topic, up to the committed offset). kafkajs has no
+ * manual partition assignment, so a throwaway consumer group reads the topic, seeks the
+ * wanted partitions to their start and pauses the others; the group is deleted
+ * afterwards. It reads committed data only (`read_committed`, kafkajs's default): outputs
+ * of aborted transactions are skipped.
  */
 import { randomUUID } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import { withRetry } from '../../../lib/retry';
+import { createConsumer } from '../../../lib/kafka/client';
 
 export interface StateRecord {
   partition: number;
@@ -15,50 +19,102 @@ export interface StateRecord {
   value: unknown;
 }
 
+/** From the beginning up to the end as it was when the read started, keyed records only. */
 export async function readPartitions(
   kafka: Kafka,
   topic: string,
   wanted: readonly number[],
   timeoutMs = 60_000,
 ): Promise<StateRecord[]> {
-  if (wanted.length === 0) return [];
+  const records: StateRecord[] = [];
+  await readRanges(
+    kafka,
+    topic,
+    wanted,
+    (o) => ({ from: BigInt(o.low), to: BigInt(o.high) }),
+    (partition, m) => {
+      if (m.key && m.value)
+        records.push({
+          partition,
+          key: m.key.toString(),
+          value: JSON.parse(m.value.toString()),
+        });
+    },
+    timeoutMs,
+  );
+  return records;
+}
+
+/**
+ * Hands every record of each wanted partition within `range(offsets)` (from inclusive, to
+ * exclusive; clamped to what the partition holds) to `onRecord`, in offset order per
+ * partition. Rejects when a partition did not reach its end within `timeoutMs`.
+ */
+export async function readRanges(
+  kafka: Kafka,
+  topic: string,
+  wanted: readonly number[],
+  range: (offsets: { partition: number; low: string; high: string }) => {
+    from: bigint;
+    to: bigint;
+  },
+  onRecord: (partition: number, message: KafkaMessage) => void,
+  timeoutMs = 60_000,
+): Promise<void> {
+  if (wanted.length === 0) return;
   const admin = kafka.admin();
   await admin.connect();
   const groupId = `intake-restore-${randomUUID()}`;
   try {
-    const ends = new Map<number, bigint>();
+    const ranges = new Map<number, { from: bigint; to: bigint }>();
+    const others: number[] = [];
     for (const p of await withRetry(() => admin.fetchTopicOffsets(topic))) {
-      if (wanted.includes(p.partition) && BigInt(p.high) > BigInt(p.low))
-        ends.set(p.partition, BigInt(p.high));
+      if (!wanted.includes(p.partition)) {
+        others.push(p.partition);
+        continue;
+      }
+      const low = BigInt(p.low);
+      const high = BigInt(p.high);
+      const r = range(p);
+      const from = r.from > low ? r.from : low;
+      const to = r.to < high ? r.to : high;
+      if (to > from) ranges.set(p.partition, { from, to });
     }
-    if (ends.size === 0) return [];
-    const records: StateRecord[] = [];
-    const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
+    if (ranges.size === 0) return;
+    const ends = new Map([...ranges].map(([p, r]) => [p, r.to]));
+    const consumer = createConsumer(kafka, { groupId });
     let finish: () => void = () => undefined;
     const finished = new Promise<void>((resolve) => (finish = resolve));
+    // The end may be a transaction marker (outputs written in transactions, HML): a batch's
+    // last offset counts it, and a batch of markers only reaches END_BATCH_PROCESS.
+    const reached = (partition: number, lastOffset: string): void => {
+      const end = ends.get(partition);
+      if (end !== undefined && BigInt(lastOffset) + 1n >= end) ends.delete(partition);
+      if (ends.size === 0) finish();
+    };
+    consumer.on(consumer.events.END_BATCH_PROCESS, (e) =>
+      reached(e.payload.partition, e.payload.lastOffset),
+    );
     await consumer.connect();
     try {
       await consumer.subscribe({ topic, fromBeginning: true });
       await consumer.run({
         autoCommit: false,
         eachBatch: async ({ batch }) => {
-          const end = ends.get(batch.partition);
-          if (end === undefined) return;
+          const r = ranges.get(batch.partition);
+          if (r === undefined || !ends.has(batch.partition)) return;
           for (const m of batch.messages) {
-            if (BigInt(m.offset) >= end) break;
-            if (m.key && m.value)
-              records.push({
-                partition: batch.partition,
-                key: m.key.toString(),
-                value: JSON.parse(m.value.toString()),
-              });
+            const offset = BigInt(m.offset);
+            if (offset >= r.to) break;
+            if (offset >= r.from) onRecord(batch.partition, m);
           }
-          const last = batch.messages[batch.messages.length - 1];
-          if (last && BigInt(last.offset) + 1n >= end) ends.delete(batch.partition);
-          if (ends.size === 0) finish();
+          reached(batch.partition, batch.lastOffset());
           await Promise.resolve();
         },
       });
+      if (others.length > 0) consumer.pause([{ topic, partitions: others }]);
+      for (const [partition, r] of ranges)
+        if (r.from > 0n) consumer.seek({ topic, partition, offset: r.from.toString() });
       const timer = setTimeout(finish, timeoutMs);
       await finished;
       clearTimeout(timer);
@@ -69,7 +125,6 @@ export async function readPartitions(
     } finally {
       await consumer.disconnect();
     }
-    return records;
   } finally {
     await admin.deleteGroups([groupId]).catch(() => undefined);
     await admin.disconnect();

@@ -1,65 +1,76 @@
 /**
- * Restores the scorer's per-partition state after each rebalance: for every newly
- * assigned raw partition, it waits for the hand-over (the previous owner's score records
- * delivered, `handover.ts`), then reads the same partition of the compacted scores topic
- * up to its end and loads it into the scorer; revoked partitions are forgotten. The consumer
- * awaits `ready(p)` before processing partition p, so no event is scored on a state that
- * was not restored yet.
+ * Restores the worker's per-partition state after each rebalance, for every newly
+ * assigned raw partition, once its hand-over settled (SBML: the previous owner's score
+ * records delivered, `handover.ts`; HML: the previous owner fenced), which also gives the
+ * partition's committed offset:
+ * - the scorer's state: the same partition of the compacted scores topic, read up to its end;
+ * - the recently processed ids (deduplication, `recent-ids.ts`): the raw partition's records
+ *   below the committed offset, at most the window's size of them.
+ * Revoked partitions are forgotten. The consumer awaits `ready(p)` before processing
+ * partition p, so no event is scored or deduplicated on a state that was not restored yet.
  */
 import type { Kafka } from 'kafkajs';
+import { HEADER_ID } from '../../../lib/envelope';
 import type { Logger } from '../../../lib/logger';
+import type { RecentIds } from '../consumer/recent-ids';
 import type { ScoreStep } from '../pipeline/steps/score-step';
-import type { Handover } from './handover';
-import { readPartitions } from './read-partitions';
+import { readPartitions, readRanges } from './read-partitions';
+
+export interface StateRestorerDeps {
+  kafka: Kafka;
+  /** The scores topic. */
+  topic: string;
+  scorer: ScoreStep | null;
+  /** The raw topic and the window of recent ids rebuilt from it (absent: no deduplication). */
+  recent?: { rawTopic: string; ids: RecentIds; maxPerPartition: number };
+  /**
+   * Resolves once the partitions may be restored, with their committed offsets (absent:
+   * restore at once, no committed offsets known: tests).
+   */
+  handover?: { settled(partitions: readonly number[]): Promise<ReadonlyMap<number, bigint>> };
+  logger: Logger;
+}
 
 export class StateRestorer {
   private readonly restores = new Map<number, Promise<void>>();
   private readonly log: Logger;
 
-  constructor(
-    private readonly deps: {
-      kafka: Kafka;
-      topic: string;
-      scorer: ScoreStep | null;
-      /** Absent: restore at once, without waiting for a previous owner (tests). */
-      handover?: Pick<Handover, 'settled'>;
-      logger: Logger;
-    },
-  ) {
+  constructor(private readonly deps: StateRestorerDeps) {
     this.log = deps.logger.child({ module: 'state-restorer' });
   }
 
+  private get hasState(): boolean {
+    return this.deps.scorer !== null || (this.deps.recent?.ids.enabled ?? false);
+  }
+
   assigned(partitions: number[]): void {
-    const { scorer } = this.deps;
-    if (!scorer) return;
+    if (!this.hasState) return;
     for (const p of [...this.restores.keys()]) {
       if (!partitions.includes(p)) {
         this.restores.delete(p);
-        scorer.forget(p);
+        this.deps.scorer?.forget(p);
+        this.deps.recent?.ids.forget(p);
       }
     }
     const fresh = partitions.filter((p) => !this.restores.has(p));
     if (fresh.length === 0) return;
     const started = Date.now();
-    const settled = this.deps.handover?.settled(fresh) ?? Promise.resolve();
+    const settled = this.deps.handover?.settled(fresh) ?? Promise.resolve(new Map());
     const restore = settled
-      .then(() => readPartitions(this.deps.kafka, this.deps.topic, fresh))
-      .then((records) => {
-        for (const p of fresh)
-          scorer.restore(
-            p,
-            records.filter((r) => r.partition === p),
-          );
+      .then((committed) =>
+        Promise.all([this.restoreScores(fresh), this.restoreIds(fresh, committed)]),
+      )
+      .then(([scores, ids]) =>
         this.log.info(
-          { partitions: fresh, records: records.length, ms: Date.now() - started },
+          { partitions: fresh, records: scores, ids, ms: Date.now() - started },
           'state_restored',
-        );
-      });
+        ),
+      );
     for (const p of fresh) {
       this.restores.set(
         p,
         restore.catch((err: unknown) => {
-          // Without its state the partition must not be scored: retry on the next access.
+          // Without its state the partition must not be processed: retry on the next access.
           this.restores.delete(p);
           this.log.error({ err, partition: p }, 'state_restore_failed');
           throw err;
@@ -68,9 +79,50 @@ export class StateRestorer {
     }
   }
 
-  /** Resolves once partition p's state is restored (at once when there is no scorer). */
+  private async restoreScores(partitions: number[]): Promise<number> {
+    const { scorer } = this.deps;
+    if (!scorer) return 0;
+    const records = await readPartitions(this.deps.kafka, this.deps.topic, partitions);
+    for (const p of partitions)
+      scorer.restore(
+        p,
+        records.filter((r) => r.partition === p),
+      );
+    return records.length;
+  }
+
+  private async restoreIds(
+    partitions: number[],
+    committed: ReadonlyMap<number, bigint>,
+  ): Promise<number> {
+    const { recent } = this.deps;
+    if (!recent?.ids.enabled) return 0;
+    const entries = new Map<number, { id: string; at: number }[]>(partitions.map((p) => [p, []]));
+    await readRanges(
+      this.deps.kafka,
+      recent.rawTopic,
+      partitions.filter((p) => (committed.get(p) ?? 0n) > 0n),
+      (o) => {
+        const to = committed.get(o.partition) ?? 0n;
+        return { from: to - BigInt(recent.maxPerPartition), to };
+      },
+      (partition, m) => {
+        const id = m.headers?.[HEADER_ID]?.toString();
+        if (id) entries.get(partition)?.push({ id, at: Number(m.timestamp) });
+      },
+    );
+    const now = Date.now();
+    let count = 0;
+    for (const [p, list] of entries) {
+      recent.ids.restore(p, list, now);
+      count += recent.ids.size(p);
+    }
+    return count;
+  }
+
+  /** Resolves once partition p's state is restored (at once when there is none to keep). */
   async ready(partition: number): Promise<void> {
-    if (!this.deps.scorer) return;
+    if (!this.hasState) return;
     const pending = this.restores.get(partition);
     if (pending) return pending;
     this.assigned([...this.restores.keys(), partition]);

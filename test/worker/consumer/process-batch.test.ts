@@ -6,7 +6,8 @@ import type { Step } from '../../../lib/pipeline';
 import { readDlqHeaders } from '../../../lib/records/dlq';
 import { parseRejection } from '../../../lib/records/rejection';
 import { parseReply } from '../../../lib/records/reply';
-import { processBatch } from '../../../services/worker/consumer/process-batch';
+import { DUPLICATE_REASON, processBatch } from '../../../services/worker/consumer/process-batch';
+import { RecentIds } from '../../../services/worker/consumer/recent-ids';
 import { Replier } from '../../../services/worker/outbound/replier';
 import { silentLogger } from '../../support/fakes';
 import { Pipeline } from '../../../services/worker/pipeline/pipeline';
@@ -150,5 +151,49 @@ describe('processBatch', () => {
     expect(readDlqHeaders(out.records[0]?.headers)?.step).toBe('parse');
     expect(out.records[0]?.key).toBe('raw-1-5');
     expect(out.records[0]?.value.toString()).toBe('not json');
+  });
+});
+
+describe('processBatch with recent ids (deduplication of retried events)', () => {
+  const MIN = 60_000;
+  const event = (id: string): object => ({ id, type: 'page_view', key: 'visitor-1' });
+  const run = (ids: RecentIds, messages: KafkaMessage[]) =>
+    processBatch(
+      { topic: 'raw', partition: 0, messages },
+      { ...deps(new Pipeline([passThroughStep('t')])), recentIds: ids },
+    );
+
+  it('skips an id committed before and a repeat inside the chunk; reports the new ids', async () => {
+    const ids = new RecentIds({ windowMs: 10 * MIN, maxPerPartition: 100 });
+    ids.add(0, [{ id: 'done-before', at: 0 }]);
+    const out = await run(ids, [
+      rawMessage(event('done-before'), 0),
+      rawMessage(event('fresh'), 1),
+      rawMessage(event('fresh'), 2),
+    ]);
+    expect(out.processed).toBe(1);
+    expect(out.duplicates).toBe(2);
+    expect(out.records.map((r) => r.headers['intake-id'])).toEqual(['fresh']);
+    expect(out.ids).toEqual([{ id: 'fresh', at: 0 }]);
+  });
+
+  it('does not remember ids itself: a chunk read again (its hand-off abandoned) is processed again', async () => {
+    const ids = new RecentIds({ windowMs: 10 * MIN, maxPerPartition: 100 });
+    const first = await run(ids, [rawMessage(event('x'), 0)]);
+    const again = await run(ids, [rawMessage(event('x'), 0)]);
+    expect([first.processed, again.processed, again.duplicates]).toEqual([1, 1, 0]);
+  });
+
+  it('answers a duplicate request/response event with a dropped reply naming the reason', async () => {
+    const ids = new RecentIds({ windowMs: 10 * MIN, maxPerPartition: 100 });
+    ids.add(0, [{ id: 'asked-twice', at: 0 }]);
+    const out = await run(ids, [rawMessage(event('asked-twice'), 0, 'edge-1')]);
+    expect(out.duplicates).toBe(1);
+    expect(out.records).toHaveLength(1);
+    expect(parseReply(out.records[0]!.value)).toMatchObject({
+      id: 'asked-twice',
+      outcome: 'dropped',
+      reason: DUPLICATE_REASON,
+    });
   });
 });

@@ -82,7 +82,7 @@ describe('RawConsumer (real broker)', () => {
     const sender = new OutboundSender({ log: null, producer: gate, logger: silentLogger() });
     const consumer = new RawConsumer({
       consumer: createConsumer(kafka, { groupId }),
-      delivery: new Delivery({ sender, log: null }),
+      handOff: { kind: 'logged', delivery: new Delivery({ sender, log: null }) },
       progress: new DeliveryProgress(),
       pipeline: new Pipeline([passThroughStep('w-it')]),
       replier: new Replier({

@@ -100,7 +100,7 @@ describe('SBML outbound log in the worker (real broker)', () => {
     await partitions.refresh(admin, [topics.processed, topics.dlq, topics.replies]);
     const consumer = new RawConsumer({
       consumer: createConsumer(kafka, { groupId }),
-      delivery,
+      handOff: { kind: 'logged', delivery },
       progress: new DeliveryProgress(),
       pipeline: new Pipeline([passThroughStep('sbml-it')]),
       replier: new Replier({ producer, partitions, topic: topics.replies, logger: silentLogger() }),

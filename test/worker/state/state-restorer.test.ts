@@ -27,9 +27,9 @@ class FakeHandover {
   readonly calls: number[][] = [];
   private readonly releases: (() => void)[] = [];
 
-  settled(partitions: readonly number[]): Promise<void> {
+  settled(partitions: readonly number[]): Promise<ReadonlyMap<number, bigint>> {
     this.calls.push([...partitions]);
-    return new Promise((resolve) => this.releases.push(resolve));
+    return new Promise((resolve) => this.releases.push(() => resolve(new Map())));
   }
 
   releaseAll(): void {

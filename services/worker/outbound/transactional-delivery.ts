@@ -1,0 +1,205 @@
+/**
+ * Hybrid message logging (`INTAKE_LOGGING=hml`): Kafka is the one store of what the worker
+ * receives (the raw topic, RBML) and of what it sends. A chunk's outbound records (processed
+ * events, dead letters, scores, rejections, replies of dropped events) and its input offset
+ * are written in ONE Kafka transaction (consume-transform-produce): `read_committed` readers
+ * see all of them with the input committed, or none of them with the input not committed.
+ * No local log, no resend, no hand-over wait.
+ *
+ * - One transactional producer per raw partition, with the transactional id
+ *   `<group>.<raw topic>.<partition>`. In each group generation a partition is claimed
+ *   before its first chunk (`claim()`): the previous owner is fenced, which aborts its open
+ *   transaction (a crashed worker's outputs are never visible) and fails its later writes,
+ *   and only then is the group's committed offset read, so input a zombie committed in
+ *   between is skipped, not processed twice.
+ * - `commit()` resolves true once the transaction is committed; then the acknowledged
+ *   listeners (progress, replies, metrics) hear of the records, as with the sender in SBML.
+ *   It resolves false when the chunk must be abandoned: this worker was fenced (it stays out
+ *   of the partition until the next assignment), or a claim made again after a failure
+ *   finds the input already committed past the chunk. Any other failure aborts the
+ *   transaction, drops the producer and rejects retriable: the consumer retries the same
+ *   records (the pipeline does not run twice), which claims the partition again first.
+ * - Requests inside a transaction are bounded like the sender's (per partition below the
+ *   broker's `message.max.bytes`).
+ * - Replies of processed and rejected request/response events still go out after the
+ *   commit (best effort, as in SBML): the edge waiting on them must only see committed data.
+ */
+import type { Admin, Kafka, Producer } from 'kafkajs';
+import { fromKafkaError } from '../../../lib/errors';
+import { assertAcknowledged } from '../../../lib/kafka/acknowledged';
+import { ACKS_ALL, createProducer } from '../../../lib/kafka/client';
+import { isFenced } from '../../../lib/kafka/fenced';
+import { recordOffsets } from '../../../lib/kafka/offsets';
+import type { Logger } from '../../../lib/logger';
+import type { AcknowledgedListener, OutboundRecord } from './record';
+import { groupByTopic, requestDefaults, requestLength } from './requests';
+
+export interface TransactionalDeliveryDeps {
+  kafka: Kafka;
+  /** Reads the group's committed offsets (after fencing). */
+  admin: Pick<Admin, 'fetchOffsets'>;
+  groupId: string;
+  rawTopic: string;
+  logger: Logger;
+  ackTimeoutMs: number;
+  /** The broker aborts a transaction left open this long (a producer that died mid-way). */
+  transactionTimeoutMs: number;
+  /** Called after every failed transaction (for metrics). */
+  onFailure?: (err: Error) => void;
+}
+
+export class TransactionalDelivery {
+  private readonly producers = new Map<number, Promise<Producer>>();
+  /** Partitions claimed in this generation, with the offset to start from. */
+  private readonly claims = new Map<number, Promise<bigint | null>>();
+  /** Partitions another worker fenced this one out of, until the next assignment. */
+  private readonly fencedOut = new Set<number>();
+  private readonly listeners: AcknowledgedListener[] = [];
+  private readonly log: Logger;
+  private failing: string | null = null;
+
+  constructor(private readonly deps: TransactionalDeliveryDeps) {
+    this.log = deps.logger.child({ module: 'transactional-delivery' });
+  }
+
+  /** Adds a listener of committed records (progress, replies, metrics). */
+  onAcknowledged(listener: AcknowledgedListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** The transactional id of a raw partition's outputs. */
+  transactionalId(partition: number): string {
+    return `${this.deps.groupId}.${this.deps.rawTopic}.${partition}`;
+  }
+
+  /** A new group generation: every partition is claimed again; others' producers close. */
+  assigned(partitions: readonly number[]): void {
+    this.claims.clear();
+    this.fencedOut.clear();
+    for (const p of [...this.producers.keys()]) if (!partitions.includes(p)) void this.release(p);
+  }
+
+  /**
+   * Fences the partition's previous owner, then reads the group's committed offset: the
+   * first input offset this worker may process (0 when none). Once per generation; null
+   * while this worker is fenced out of the partition.
+   */
+  claim(partition: number): Promise<bigint | null> {
+    if (this.fencedOut.has(partition)) return Promise.resolve(null);
+    let claimed = this.claims.get(partition);
+    if (!claimed) {
+      claimed = this.fence(partition).then(() => this.committedOffset(partition));
+      this.claims.set(partition, claimed);
+      claimed.catch(() => this.claims.delete(partition));
+    }
+    return claimed;
+  }
+
+  private fence(partition: number): Promise<Producer> {
+    let producer = this.producers.get(partition);
+    if (!producer) {
+      producer = this.openProducer(partition);
+      this.producers.set(partition, producer);
+      producer.catch(() => this.producers.delete(partition));
+    }
+    return producer;
+  }
+
+  private async openProducer(partition: number): Promise<Producer> {
+    const producer = createProducer(this.deps.kafka, {
+      transactionalId: this.transactionalId(partition),
+      transactionTimeout: this.deps.transactionTimeoutMs,
+      // The next transaction's first request meets CONCURRENT_TRANSACTIONS while the
+      // previous commit's markers are written: retry it soon, not after kafkajs's 300 ms.
+      retry: { initialRetryTime: 10, maxRetryTime: 1000, retries: 10 },
+    });
+    await producer.connect();
+    try {
+      // kafkajs registers the transactional id lazily: an empty transaction fences now.
+      await (await producer.transaction()).abort();
+    } catch (err) {
+      await producer.disconnect().catch(() => undefined);
+      throw fromKafkaError(err, `fencing the outputs of partition ${partition} failed`);
+    }
+    return producer;
+  }
+
+  private async committedOffset(partition: number): Promise<bigint> {
+    const { admin, groupId, rawTopic } = this.deps;
+    const [entry] = await admin.fetchOffsets({ groupId, topics: [rawTopic] });
+    const offset = entry?.partitions.find((p) => p.partition === partition)?.offset;
+    return offset === undefined || BigInt(offset) < 0n ? 0n : BigInt(offset);
+  }
+
+  /**
+   * Writes `records` and commits the input from `firstOffset` up to `nextOffset`
+   * (exclusive) in one transaction. True once committed; false when the chunk is to be
+   * abandoned (see the module doc); rejects retriable with nothing of it visible.
+   */
+  async commit(
+    partition: number,
+    records: readonly OutboundRecord[],
+    offsets: { first: string; next: string },
+  ): Promise<boolean> {
+    const start = await this.claim(partition);
+    if (start === null || start > BigInt(offsets.first)) return false;
+    const producer = await this.fence(partition);
+    const written: string[] = [];
+    const tx = await producer.transaction();
+    try {
+      for (let i = 0; i < records.length;) {
+        const n = requestLength(records, i, requestDefaults);
+        const chunk = records.slice(i, i + n);
+        const topicMessages = groupByTopic(chunk) ?? [];
+        const metadata = await tx.sendBatch({
+          acks: ACKS_ALL,
+          timeout: this.deps.ackTimeoutMs,
+          topicMessages,
+        });
+        assertAcknowledged(topicMessages, metadata);
+        written.push(...recordOffsets(chunk, metadata));
+        i += n;
+      }
+      await tx.sendOffsets({
+        consumerGroupId: this.deps.groupId,
+        topics: [{ topic: this.deps.rawTopic, partitions: [{ partition, offset: offsets.next }] }],
+      });
+      await tx.commit();
+    } catch (err) {
+      await tx.abort().catch(() => undefined);
+      await this.release(partition);
+      if (isFenced(err)) {
+        this.fencedOut.add(partition);
+        this.log.warn({ err, partition }, 'fenced_out_of_partition');
+        return false;
+      }
+      const error = fromKafkaError(err, `the transaction of raw partition ${partition} failed`);
+      this.failing = error.message;
+      this.deps.onFailure?.(error);
+      this.claims.delete(partition); // claim again before retrying: the group may have moved on
+      throw error;
+    }
+    this.failing = null;
+    for (const listener of this.listeners) listener(records, written);
+    return true;
+  }
+
+  /** Closes the producer of a partition this worker no longer owns. */
+  private async release(partition: number): Promise<void> {
+    const producer = this.producers.get(partition);
+    this.producers.delete(partition);
+    if (producer) await (await producer.catch(() => null))?.disconnect().catch(() => undefined);
+  }
+
+  get healthy(): boolean {
+    return this.failing === null;
+  }
+
+  get lastError(): string | null {
+    return this.failing;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.producers.keys()].map((p) => this.release(p)));
+  }
+}
