@@ -50,7 +50,48 @@ export function createProducer(kafka: Kafka, overrides: ProducerConfig = {}): Pr
  * committed data only (`read_committed`): outputs of aborted transactions never reach it.
  */
 export function createConsumer(kafka: Kafka, config: ConsumerConfig): Consumer {
-  return kafka.consumer({ ...config, allowAutoTopicCreation: false, readUncommitted: false });
+  const consumer = kafka.consumer({
+    ...config,
+    allowAutoTopicCreation: false,
+    readUncommitted: false,
+  });
+  restartAfterTransientCrash(consumer);
+  return consumer;
+}
+
+/**
+ * Errors kafkajs takes as final although they pass: it stops the consumer for good on them
+ * (no restart), e.g. a group coordinator not found yet while a broker starts, which left an
+ * edge that started beside a loaded broker without its replies consumer (503s for ever).
+ */
+const TRANSIENT_CRASHES = new Set(['KafkaJSGroupCoordinatorNotFound']);
+
+/** After such a crash, runs the consumer again (same handlers), once a second, until it joins. */
+function restartAfterTransientCrash(consumer: Consumer, delayMs = 1000): void {
+  const run = consumer.run.bind(consumer);
+  const disconnect = consumer.disconnect.bind(consumer);
+  let runConfig: Parameters<Consumer['run']>[0];
+  let stopped = false;
+  consumer.run = (c) => {
+    runConfig = c;
+    return run(c);
+  };
+  consumer.disconnect = () => {
+    stopped = true;
+    return disconnect();
+  };
+  const restart = (): void => {
+    if (stopped) return;
+    consumer
+      .connect()
+      .then(() => run(runConfig))
+      .catch(() => setTimeout(restart, delayMs));
+  };
+  consumer.on(consumer.events.CRASH, (e) => {
+    const { error, restart: kafkajsRestarts } = e.payload;
+    if (kafkajsRestarts || stopped || !TRANSIENT_CRASHES.has(error.name)) return;
+    setTimeout(restart, delayMs);
+  });
 }
 
 /** acks=all: the value kafkajs expects for "all in-sync replicas". */

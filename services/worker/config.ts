@@ -62,8 +62,9 @@ export const workerDefaults = {
   fetchMaxBytesPerPartition: 4 * 1024 * 1024,
   /** Downstream sends wait for Kafka longer than the edge: a worker has no client waiting. */
   ackTimeoutMs: 30_000,
-  outboundLogMaxEntries: 200_000,
-  outboundLogMaxBytes: 256 * 1024 * 1024,
+  /** The sender keeps every logged record in memory until acknowledged: this bounds the RSS too. */
+  outboundLogMaxEntries: 50_000,
+  outboundLogMaxBytes: 64 * 1024 * 1024,
   progressIntervalMs: 1000,
   handoverTimeoutMs: 10_000,
   sessionTimeoutMs: 10_000,

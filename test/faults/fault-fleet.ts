@@ -24,7 +24,12 @@ import { kafkaBrokerList, kafkaNodes, makePlan } from '../../services/cli/fleet/
 import type { FleetPlan } from '../../services/cli/fleet/plan';
 import { readCounter } from '../../services/cli/fleet/probe';
 import { spawnDetached, stopProcess } from '../../services/cli/fleet/processes';
-import { isAlive, readState, writeState } from '../../services/cli/fleet/state';
+import { isAlive, readState } from '../../services/cli/fleet/state';
+import {
+  setWorkerLogging as setFleetWorkerLogging,
+  workerLogging as fleetWorkerLogging,
+} from '../support/fleet-logging';
+import type { Logging } from '../support/fleet-logging';
 import { FaultProxyControl } from './tcp-fault-proxy';
 import { ROOT } from '../support/test-env';
 import { waitFor } from '../support/kafka-helpers';
@@ -235,22 +240,9 @@ export async function stopFaultProxy(): Promise<void> {
 export const faultProxy = (): FaultProxyControl => new FaultProxyControl(FAULT_PROXY.controlPort);
 
 /** The message logging the fleet's workers run with (`INTAKE_LOGGING`). */
-export function workerLogging(fleet: FaultFleet = FAULT_FLEET): 'sbml' | 'hml' {
-  const mode = readState(fleet.stateDir)?.plan.serviceEnv.INTAKE_LOGGING;
-  return mode === 'hml' ? 'hml' : 'sbml';
-}
+export const workerLogging = (fleet: FaultFleet = FAULT_FLEET): Logging =>
+  fleetWorkerLogging(fleet.stateDir);
 
-/**
- * Switches the running fleet's workers to another message logging: each is restarted
- * (SIGTERM: it drains its outbound log first) with the new mode, one after the other.
- */
-export async function setWorkerLogging(
-  mode: 'sbml' | 'hml',
-  fleet: FaultFleet = FAULT_FLEET,
-): Promise<void> {
-  const state = readState(fleet.stateDir);
-  if (!state) throw new Error(`no fault fleet is running in ${fleet.stateDir}`);
-  state.plan.serviceEnv.INTAKE_LOGGING = mode;
-  writeState(state);
-  for (const worker of state.plan.workers) await fleetCommandAsync(fleet, 'restart', worker.name);
-}
+/** Switches the running fleet's workers to another message logging (restarting each). */
+export const setWorkerLogging = (mode: Logging, fleet: FaultFleet = FAULT_FLEET): Promise<void> =>
+  setFleetWorkerLogging(fleet.stateDir, mode, (name) => fleetCommandAsync(fleet, 'restart', name));

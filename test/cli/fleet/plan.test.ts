@@ -92,3 +92,14 @@ describe('fleet plan: where the services reach Kafka', () => {
     );
   });
 });
+
+describe('fleet plan: the workers message logging', () => {
+  it('gives every worker INTAKE_LOGGING: sbml by default, hml from --logging or the environment', () => {
+    expect(makePlan(root, {}, env).serviceEnv.INTAKE_LOGGING).toBe('sbml');
+    expect(makePlan(root, { logging: 'hml' }, env).serviceEnv.INTAKE_LOGGING).toBe('hml');
+    expect(makePlan(root, {}, { ...env, INTAKE_LOGGING: 'hml' }).serviceEnv.INTAKE_LOGGING).toBe(
+      'hml',
+    );
+    expect(() => makePlan(root, {}, { ...env, INTAKE_LOGGING: 'rbml' })).toThrow(/INTAKE_LOGGING/);
+  });
+});

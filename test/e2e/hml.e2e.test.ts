@@ -1,0 +1,111 @@
+/**
+ * The e2e fleet with HML workers (`INTAKE_LOGGING=hml`): request/response answers, receipts
+ * and the score lookup work as with SBML, now that the workers' outputs appear only when
+ * their transaction commits; a retried event (same id) is processed once. The workers
+ * switch to HML for this file and back to SBML after it.
+ */
+import { cli } from '../support/fleet-setup';
+import { setWorkerLogging, workerLogging } from '../support/fleet-logging';
+import { readToEnd, testKafka, waitFor } from '../support/kafka-helpers';
+import { E2E_FLEET, e2eApiKey } from '../support/test-env';
+
+const headers = (): Record<string, string> => ({
+  'content-type': 'application/json',
+  authorization: `Bearer ${e2eApiKey()}`,
+});
+
+/** As a client does: a 503 (a worker or edge not yet following) is retried after its Retry-After. */
+async function send(path: string, init: RequestInit = {}): Promise<Response> {
+  for (let attempt = 0; ; attempt++) {
+    const res = await fetch(`${E2E_FLEET.baseUrl}${path}`, { ...init, headers: headers() });
+    if (res.status !== 503 || attempt >= 20) return res;
+    await new Promise((r) => setTimeout(r, 1000 * Number(res.headers.get('retry-after') ?? 1)));
+  }
+}
+
+const run = Date.now().toString(36);
+
+beforeAll(async () => {
+  await setWorkerLogging(E2E_FLEET.stateDir, 'hml', (name) => cli('restart', name));
+  expect(workerLogging(E2E_FLEET.stateDir)).toBe('hml');
+}, 120_000);
+
+afterAll(async () => {
+  await setWorkerLogging(E2E_FLEET.stateDir, 'sbml', (name) => cli('restart', name));
+}, 120_000);
+
+describe('the fleet with HML workers', () => {
+  it('answers wait=processed with the processed event, and its score lookup and receipt follow', async () => {
+    const visitor = `hml-visitor-${run}`;
+    for (let i = 0; i < 3; i++) {
+      const res = await send('/v1/events?wait=processed', {
+        method: 'POST',
+        body: JSON.stringify({
+          id: `hml-rr-${run}-${i}`,
+          type: 'product_view',
+          key: visitor,
+          data: { sku: `S${i}` },
+        }),
+      });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { outcome: string; result: { id: string } };
+      expect(body).toMatchObject({ outcome: 'processed', result: { id: `hml-rr-${run}-${i}` } });
+    }
+    const score = await waitFor(
+      async () => {
+        const res = await send(`/v1/visitors/${visitor}/score`);
+        if (res.status !== 200) return undefined;
+        const body = (await res.json()) as { score: number; counts: { productViews: number } };
+        return body.counts.productViews === 3 ? body : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the score of three product views' },
+    );
+    expect(score.score).toBeGreaterThan(0);
+
+    const accepted = await send('/v1/events', {
+      method: 'POST',
+      body: JSON.stringify({
+        id: `hml-ack-${run}`,
+        type: 'page_view',
+        key: visitor,
+        data: { path: '/' },
+      }),
+    });
+    expect(accepted.status).toBe(202);
+    const { accepted: list } = (await accepted.json()) as { accepted: { receipt: string }[] };
+    const status = await waitFor(
+      async () => {
+        const res = await send(`/v1/receipts/${list[0]!.receipt}`);
+        const body = (await res.json()) as { status: string };
+        return body.status === 'delivered' ? body.status : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the receipt delivered' },
+    );
+    expect(status).toBe('delivered');
+  });
+
+  it('processes an event retried with the same id once', async () => {
+    const id = `hml-retried-${run}`;
+    for (let i = 0; i < 3; i++) {
+      const res = await send('/v1/events?wait=processed', {
+        method: 'POST',
+        body: JSON.stringify({
+          id,
+          type: 'page_view',
+          key: `hml-retry-${run}`,
+          data: { path: '/' },
+        }),
+      });
+      const body = (await res.json()) as { outcome: string; reason?: string };
+      // The first is processed; the retries are answered as duplicates, not processed again.
+      if (i === 0) expect(body.outcome).toBe('processed');
+      else
+        expect(body).toMatchObject({
+          outcome: 'dropped',
+          reason: expect.stringMatching(/^duplicate/),
+        });
+    }
+    const processed = await readToEnd(testKafka(E2E_FLEET.brokers), ['intake.processed']);
+    expect(processed.filter((m) => m.headers['intake-id'] === id)).toHaveLength(1);
+  });
+});
