@@ -93,6 +93,8 @@ export const faultEnv = (fleet: FaultFleet = FAULT_FLEET): Record<string, string
   INTAKE_DEMO_PULLER: 'off',
   INTAKE_RATE_LIMIT_PER_SECOND: '100000',
   INTAKE_RATE_LIMIT_BURST: '100000',
+  // `INTAKE_FAULTS_LOGGING=hml npm run faults`: every scenario with HML workers.
+  INTAKE_LOGGING: process.env.INTAKE_FAULTS_LOGGING === 'hml' ? 'hml' : 'sbml',
 });
 
 /**

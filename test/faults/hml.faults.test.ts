@@ -3,9 +3,9 @@
  * each chunk's outputs and input offsets in one Kafka transaction, retried ids skipped):
  * besides zero acknowledged events lost, a `read_committed` reader (`intake audit`) must
  * find zero duplicates downstream. The fleet's workers switch to HML for this file and
- * back to SBML after it.
+ * back after it. (`INTAKE_FAULTS_LOGGING=hml npm run faults` runs every scenario with HML.)
  */
-import { faultProxy, setWorkerLogging } from './fault-fleet';
+import { faultProxy, setWorkerLogging, workerLogging } from './fault-fleet';
 import {
   freeze,
   killAlternating,
@@ -16,13 +16,17 @@ import {
 import { runScenario } from './scenario';
 import type { ScenarioRun } from './scenario';
 
+/** The mode the fleet was started with (`INTAKE_FAULTS_LOGGING`), restored after this file. */
+let started: 'sbml' | 'hml';
+
 beforeAll(async () => {
-  await setWorkerLogging('hml');
+  started = workerLogging();
+  if (started !== 'hml') await setWorkerLogging('hml');
 }, 120_000);
 
 afterAll(async () => {
   await faultProxy().setMode({ kind: 'pass' });
-  await setWorkerLogging('sbml');
+  if (started !== 'hml') await setWorkerLogging(started);
 }, 120_000);
 
 function expectExactlyOnce(r: ScenarioRun): void {

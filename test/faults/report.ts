@@ -18,16 +18,18 @@ export function writeReport(): void {
 }
 
 function renderReport(all: ScenarioResult[]): string {
-  // One row per scenario and fleet: the SBML run, with the HML run's lost and duplicates beside.
-  const hml = new Map(
-    all.filter((r) => r.logging === 'hml').map((r) => [`${r.scenario}/${r.fleet}`, r]),
-  );
-  const rows = all
-    .filter((r) => r.logging !== 'hml')
-    .map((r) => {
-      const h = hml.get(`${r.scenario}/${r.fleet}`);
-      return `| ${r.scenario} | ${r.fleet} | ${r.acknowledged} | ${r.lost} | ${r.duplicates} | ${h ? h.lost : '-'} | ${h ? h.duplicates : '-'} | ${r.recoverySeconds} | ${r.p99DuringMs ?? '-'} | ${r.p99AfterMs ?? '-'} | ${r.retries} |`;
-    });
+  // One row per scenario and fleet: the SBML run's figures, and each mode's lost and duplicates.
+  const runs = new Map<string, { sbml?: ScenarioResult; hml?: ScenarioResult }>();
+  for (const r of all) {
+    const key = `${r.scenario}/${r.fleet}`;
+    runs.set(key, { ...runs.get(key), [r.logging === 'hml' ? 'hml' : 'sbml']: r });
+  }
+  const cells = (r: ScenarioResult | undefined): string =>
+    r ? `${r.lost} | ${r.duplicates}` : '- | -';
+  const rows = [...runs.values()].map(({ sbml, hml }) => {
+    const r = (sbml ?? hml)!;
+    return `| ${r.scenario} | ${r.fleet} | ${r.acknowledged} | ${cells(sbml)} | ${cells(hml)} | ${r.recoverySeconds} | ${r.p99DuringMs ?? '-'} | ${r.p99AfterMs ?? '-'} | ${r.retries} |`;
+  });
   return [
     '# Fault report',
     '',
@@ -44,10 +46,11 @@ function renderReport(all: ScenarioResult[]): string {
     ...rows,
     '',
     'The workers run with SBML (`INTAKE_LOGGING=sbml`, the default) for every scenario; the',
-    'worker, broker and network scenarios run a second time with HML (`INTAKE_LOGGING=hml`,',
-    'hml.faults.test.ts), whose lost and duplicates columns come from that run ("-": not run',
-    'with HML). Duplicates are counted by `intake audit`, a `read_committed` reader; the other',
-    "columns are the SBML run's.",
+    'worker, broker and network scenarios of hml.faults.test.ts run a second time with HML',
+    '(`INTAKE_LOGGING=hml`), and `INTAKE_FAULTS_LOGGING=hml npm run faults` after a run adds',
+    'all of them with HML. The HML columns come from those runs ("-": not run with HML). Duplicates are',
+    "counted by `intake audit`, a `read_committed` reader; the other columns are the SBML run's",
+    "(the HML run's when only that ran).",
     '',
     '"lost" counts acknowledged events missing from intake.raw or from intake.processed and',
     'intake.dlq; p99 is the time from the first send to the 202, retries included. With three',

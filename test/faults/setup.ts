@@ -11,7 +11,10 @@ export default async function setup(): Promise<void> {
   fleetCli('down');
   await stopFaultProxy();
   rmSync(FAULT_FLEET.stateDir, { recursive: true, force: true });
-  rmSync(RESULTS_DIR, { recursive: true, force: true });
+  // An HML pass (`INTAKE_FAULTS_LOGGING=hml npm run faults`) adds its columns to the last
+  // run's report: it keeps the results that run left.
+  if (process.env.INTAKE_FAULTS_LOGGING !== 'hml')
+    rmSync(RESULTS_DIR, { recursive: true, force: true });
   mkdirSync(FAULT_FLEET.stateDir, { recursive: true });
   await startFaultProxy();
   fleetCli('up', '--detach');
