@@ -12,6 +12,9 @@
  *   resolved (the caller's back-pressure).
  * - A crash stops the reader (`failed()`); it is never restarted by kafkajs, whose
  *   restart would lose the seek.
+ * - Not detected: records deleted by retention while the reader is before them; it goes
+ *   on at the earliest offset left (a compacted topic skips offsets legitimately, so a
+ *   jump alone proves nothing).
  */
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
@@ -102,7 +105,9 @@ export async function readFromOffsets(
   };
   try {
     await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: false });
+    // NOTE: the reset policy applies only when retention deletes what the reader was about
+    // to read (offset out of range): it goes on at the earliest offset left.
+    await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachBatch: async (payload) => {
