@@ -306,7 +306,7 @@ export function sseSubscribeRoute(fanouts: Fanouts): RequestHandler {
     }
     // NOTE: a client gone while the fan-out started would never emit 'close' to serve().
     if (req.socket.destroyed) {
-      fanouts.release();
+      unprepare(fanouts, p);
       return;
     }
     res.status(200).set({
@@ -340,6 +340,12 @@ export function sseSubscribeRoute(fanouts: Fanouts): RequestHandler {
       },
     );
   };
+}
+
+/** Gives back the slots prepare() took, for a client gone before it was served. */
+function unprepare(fanouts: Fanouts, p: Extract<Prepared, { ok: true }>): void {
+  fanouts.release();
+  if (p.catchUp) fanouts.releaseCatchUp();
 }
 
 /** Subscribes, and undoes it all when the client goes. */
@@ -396,11 +402,11 @@ export class WsSubscribeRoute implements UpgradeRoute {
       // (ws does not call back for a socket that closed meanwhile).
       let served = false;
       if (socket.destroyed) {
-        this.fanouts.release();
+        unprepare(this.fanouts, p);
         return;
       }
       socket.once('close', () => {
-        if (!served) this.fanouts.release();
+        if (!served) unprepare(this.fanouts, p);
       });
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         served = true;

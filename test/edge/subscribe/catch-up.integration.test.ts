@@ -3,10 +3,14 @@
  * memory, so these positions are caught up from Kafka. A transactional topic (commit
  * markers between records) resumes with every record after the position once, then the
  * live ones; a position below the partition's earliest offset (records deleted, as
- * retention does) answers 410; with every catch-up slot taken, 503 with Retry-After.
+ * retention does) answers 410; a WebSocket resumes the same way; with every catch-up
+ * slot taken, 503 with Retry-After.
  */
+import type { AddressInfo } from 'node:net';
 import type { Admin, Producer } from 'kafkajs';
-import { Fanouts } from '../../../services/edge/subscribe/subscribe-routes';
+import { WebSocket } from 'ws';
+import { Fanouts, WsSubscribeRoute } from '../../../services/edge/subscribe/subscribe-routes';
+import { attachUpgrades } from '../../../services/edge/upgrades';
 import { createTopic, randomName, testKafka, waitFor } from '../../support/kafka-helpers';
 import { startTestApp } from '../../support/edge-app';
 import type { TestApp } from '../../support/edge-app';
@@ -55,6 +59,11 @@ describe('subscription catch-up from Kafka (real broker)', () => {
       maxCatchUps: 1,
     });
     app = await startTestApp({ sink: new MemorySink(), fanouts });
+    attachUpgrades(
+      app.server,
+      { '/v1/subscribe/': new WsSubscribeRoute(fanouts) },
+      { isDraining: () => false, defaultSource: 'test' },
+    );
   });
 
   afterAll(async () => {
@@ -113,6 +122,19 @@ describe('subscription catch-up from Kafka (real broker)', () => {
     await waitFor(() => fanouts.catchingUp === 0, { what: 'the catch-up joined' });
     held.close();
     expect(ns(held)).toEqual([3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it('resumes a WebSocket subscription from Kafka the same way', async () => {
+    const port = (app.server.address() as AddressInfo).port;
+    const got: number[] = [];
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/subscribe/processed?lastEventId=0:4`);
+    ws.on('message', (d: Buffer) =>
+      got.push((JSON.parse(d.toString()) as { value: { n: number } }).value.n),
+    );
+    await waitFor(() => got.length >= 8, { what: 'the WebSocket messages' });
+    await waitFor(() => fanouts.catchingUp === 0, { what: 'the catch-up joined' });
+    ws.close();
+    expect(got).toEqual([3, 4, 5, 6, 7, 8, 9, 10]);
   });
 
   it('answers 503 with Retry-After when the edge runs as many catch-ups as it may', async () => {
