@@ -41,13 +41,15 @@ describe('subscription resume through nginx', () => {
     const first = Array.from({ length: 5 }, (_, i) => `${visitor}-a${i}`);
     const second = Array.from({ length: 5 }, (_, i) => `${visitor}-b${i}`);
 
-    const sub = subscribeSse(url);
-    expect((await sub.opened).status).toBe(200);
     const edges = readState(E2E_FLEET.stateDir)!.processes.filter((p) => p.kind === 'edge');
     expect(edges).toHaveLength(2);
-    const counts = await Promise.all(edges.map((e) => subscribersOn(e.port)));
-    expect(counts.filter((n) => n > 0)).toEqual([1]);
-    const serving = edges[counts.findIndex((n) => n > 0)]!;
+    const before = await Promise.all(edges.map((e) => subscribersOn(e.port)));
+    const sub = subscribeSse(url);
+    expect((await sub.opened).status).toBe(200);
+    const after = await Promise.all(edges.map((e) => subscribersOn(e.port)));
+    const added = after.map((n, i) => n - before[i]!);
+    expect([...added].sort()).toEqual([0, 1]);
+    const serving = edges[added.indexOf(1)]!;
     const other = edges.find((e) => e !== serving)!;
     await post(first);
     await waitFor(() => sub.events.length >= first.length, { what: 'the first events' });
