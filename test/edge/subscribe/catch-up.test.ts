@@ -287,13 +287,8 @@ describe('catch-up from Kafka, joining the live fan-out', () => {
     const { fanout } = await startedFanout([100], 10);
     const client = new Client();
     const reader = new FakeReader();
-    let slow = 0;
-    const { catchUp, done } = catchUpFor(fanout, client, reader, new Map([[0, 0n]]), {
-      pauseBytes: 100,
-      stallMs: 50,
-      onSlow: () => (slow += 1),
-    });
-    await catchUp.start();
+    const paced = catchUpFor(fanout, client, reader, new Map([[0, 0n]]), { pauseBytes: 100 });
+    await paced.catchUp.start();
     client.bytes = 500; // over the pause mark: nothing more is written until it reads
     const fetching = reader.fetch(0, [0, 1, 2], 3);
     await new Promise((r) => setTimeout(r, 5));
@@ -301,15 +296,25 @@ describe('catch-up from Kafka, joining the live fan-out', () => {
     client.bytes = 0; // it read
     await fetching;
     expect(client.offsets(0)).toEqual([0, 1, 2]);
+    expect(paced.catchUp.state).toBe('reading');
 
-    client.bytes = 500; // and now it stops reading for good
-    await reader.fetch(0, [3, 4], 5);
-    expect(client.offsets(0)).toEqual([0, 1, 2]);
-    expect(client.ended).toBe('slow-consumer');
+    const stuck = new Client();
+    const stuckReader = new FakeReader();
+    let slow = 0;
+    const dropped = catchUpFor(fanout, stuck, stuckReader, new Map([[0, 0n]]), {
+      pauseBytes: 100,
+      stallMs: 20,
+      onSlow: () => (slow += 1),
+    });
+    await dropped.catchUp.start();
+    stuck.bytes = 500; // it never reads
+    await stuckReader.fetch(0, [0, 1], 2);
+    expect(stuck.got).toEqual([]);
+    expect(stuck.ended).toBe('slow-consumer');
     expect(slow).toBe(1);
-    expect(catchUp.state).toBe('ended');
-    expect(reader.stopped).toBe(1);
-    expect(done()).toBe(1);
+    expect(dropped.catchUp.state).toBe('ended');
+    expect(stuckReader.stopped).toBe(1);
+    expect(dropped.done()).toBe(1);
   });
 
   it('stops reading when the client goes, and ends with resume-failed when the reader fails', async () => {
