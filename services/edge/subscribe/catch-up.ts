@@ -18,6 +18,9 @@
  *   before the answer (503 with Retry-After when none is free).
  * - A reader failure ends the subscription with `resume-failed`; the client reconnects
  *   with its last id and resumes wherever it lands.
+ * - A client that reads more slowly than the topic is written never gets within
+ *   `joinBytes` of the live head: it stays on its reader (and its slot), paced by its own
+ *   reading, where the live fan-out would have dropped it as a slow consumer.
  */
 import type { OffsetReader, ReadHandlers } from '../../../lib/kafka/offset-reader';
 import { sleep } from '../../../lib/lifecycle';
@@ -59,6 +62,7 @@ export interface CatchUpDeps {
 
 export class CatchUp {
   private reader: OffsetReader | null = null;
+  private readerStopped: Promise<void> = Promise.resolve();
   private finished = false;
   private outcome: 'reading' | 'joined' | 'ended' = 'reading';
 
@@ -83,16 +87,23 @@ export class CatchUp {
         failed: (err) => this.fail(err),
       });
       this.reader = reader;
-      if (this.finished) await reader.stop();
+      if (this.finished) {
+        this.readerStopped = reader.stop();
+        await this.readerStopped;
+      }
     } catch (err) {
       this.fail(err);
     }
   }
 
-  /** The client went (or the edge stops): stop reading, tell it why when given. */
-  cancel(reason?: EndReason): void {
+  /**
+   * The client went (or the edge stops): stops reading, tells it why when given; resolves
+   * once the reader stopped.
+   */
+  cancel(reason?: EndReason): Promise<void> {
     if (reason) this.deps.subscription.end(reason);
     this.finish('ended');
+    return this.readerStopped;
   }
 
   private async take(
@@ -152,9 +163,10 @@ export class CatchUp {
     if (this.finished) return;
     this.finished = true;
     this.outcome = outcome;
-    const reader = this.reader;
-    if (reader) {
-      reader.stop().catch((err: unknown) => this.deps.logger.warn({ err }, 'catch_up_stop_failed'));
+    if (this.reader) {
+      this.readerStopped = this.reader
+        .stop()
+        .catch((err: unknown) => this.deps.logger.warn({ err }, 'catch_up_stop_failed'));
     }
     this.deps.done();
   }

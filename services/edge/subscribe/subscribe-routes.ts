@@ -2,16 +2,17 @@
  * Publish/subscribe for consumers over HTTP: `GET /v1/subscribe/:topic` as Server-Sent
  * Events, or the same path as a WebSocket (Upgrade). Filters: `?key=a,b` and `?type=x,y`.
  * Start: now, or after the position in `Last-Event-ID` (the header EventSource resends on
- * reconnect, or `?lastEventId=`), on any edge:
+ * reconnect, or `?lastEventId=`), on any edge (nginx does not keep a client on one):
  *
  * - a position the edge's ring reaches is replayed from memory;
  * - an older one is caught up from Kafka (`catch-up.ts`) when Kafka still holds it, that
  *   is when no partition's offset in it is below the partition's earliest offset; 410
  *   (`position-gone`) only when retention passed it. A partition the position does not
  *   name (added since) is read from its earliest offset.
- * - Each edge runs at most `maxCatchUps` catch-ups at once; beyond, 503 with Retry-After
- *   (another edge, or this one a little later, takes it).
- *
+ * - Each edge runs at most `maxCatchUps` catch-ups at once (each a Kafka consumer with a
+ *   1 MiB fetch); beyond, 503 with Retry-After 2 (another edge, or this one a little
+ *   later, takes it). The slot is taken before the answer and given back when the
+ *   catch-up joins the live fan-out, fails, or its client goes.
  * - Topics are named by their short names (`processed`, `scores`, `dlq`); a key may read
  *   a topic only when `INTAKE_API_KEYS` grants it (`source:key:processed+scores`).
  * - Each edge holds at most `maxSubscribers` subscriptions (then 503 with Retry-After);
@@ -26,12 +27,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Kafka } from 'kafkajs';
-import { readFromOffsets } from '../../../lib/kafka/offset-reader';
-import { withRetry } from '../../../lib/retry';
 import type { Request, RequestHandler, Response } from 'express';
 import { WebSocketServer } from 'ws';
 import type { ProblemType } from '../../../lib/http/problem';
+import { readFromOffsets } from '../../../lib/kafka/offset-reader';
 import type { Logger } from '../../../lib/logger';
+import { withRetry } from '../../../lib/retry';
 import { mayRead } from '../http/auth';
 import { sendProblem } from '../http/send-problem';
 import type { Access, UpgradeRoute } from '../upgrades';
@@ -165,8 +166,8 @@ export class Fanouts {
   }
 
   async stop(): Promise<void> {
-    for (const c of [...this.catchUps]) c.cancel('shutting-down');
-    await Promise.all([...this.byName.values()].map((f) => f.stop()));
+    const catchUps = [...this.catchUps].map((c) => c.cancel('shutting-down'));
+    await Promise.all([...catchUps, ...[...this.byName.values()].map((f) => f.stop())]);
   }
 }
 
@@ -371,7 +372,7 @@ function serve(
   }
   onClose(() => {
     stopBeat();
-    catchUp?.cancel();
+    void catchUp?.cancel();
     p.fanout.unsubscribe(sub);
     fanouts.release();
   });

@@ -323,7 +323,7 @@ describe('catch-up from Kafka, joining the live fan-out', () => {
     const reader = new FakeReader();
     const first = catchUpFor(fanout, gone, reader, new Map([[0, 0n]]));
     await first.catchUp.start();
-    first.catchUp.cancel();
+    await first.catchUp.cancel();
     await reader.fetch(0, [0, 1], 2);
     expect(gone.got).toEqual([]);
     expect(reader.stopped).toBe(1);
