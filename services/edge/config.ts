@@ -137,6 +137,9 @@ export function loadEdgeConfig(env: Record<string, string | undefined> = process
         min: 100,
       }),
       ringSize: r.int('INTAKE_SUBSCRIBE_REPLAY_EVENTS', subscribeDefaults.ringSize, { min: 0 }),
+      maxCatchUps: r.int('INTAKE_SUBSCRIBE_MAX_CATCH_UPS', subscribeDefaults.maxCatchUps, {
+        min: 1,
+      }),
     },
     udp: {
       host: r.str('INTAKE_UDP_HOST', '127.0.0.1'),

@@ -240,6 +240,7 @@ export class FakeConsumer {
   connected = false;
   disconnected = false;
   readonly subscriptions: { topic: string; fromBeginning?: boolean }[] = [];
+  readonly seeks: { topic: string; partition: number; offset: string }[] = [];
   runConfig: ConsumerRunConfig | null = null;
   private readonly listeners = new Map<string, (() => void)[]>();
 
@@ -284,6 +285,10 @@ export class FakeConsumer {
   disconnect(): Promise<void> {
     this.disconnected = true;
     return Promise.resolve();
+  }
+
+  seek(seek: { topic: string; partition: number; offset: string }): void {
+    this.seeks.push(seek);
   }
 
   /** Hands one message to `eachMessage`, as the consumer loop would. */

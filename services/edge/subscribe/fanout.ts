@@ -7,8 +7,9 @@
  *   edge stops.
  * - Positions: a subscriber's position is the next offset of every partition (a vector,
  *   sent as the SSE event id `0:12,1:40,...`). The last `ringSize` records stay in memory,
- *   so a subscriber that reconnects with `Last-Event-ID` gets what it missed; a position
- *   older than that is a gap, refused (410) rather than silently skipped.
+ *   so a subscriber that reconnects with `Last-Event-ID` gets what it missed from memory;
+ *   a position older than the ring is caught up from Kafka first (`catch-up.ts`), which
+ *   then joins here through `covers()` and `subscribe()`.
  * - Delivery to a subscriber is synchronous and never waits: a subscriber that cannot keep
  *   up is its own transport's business (bounded buffer, then disconnect), never the
  *   consumer's, so one slow reader cannot stall the others.
@@ -60,6 +61,10 @@ export class TopicFanout {
 
   get size(): number {
     return this.subscribers.size;
+  }
+
+  get topic(): string {
+    return this.deps.topic;
   }
 
   /** Starts the shared consumer once; resolves when it reads from the topic's end. */
@@ -120,14 +125,7 @@ export class TopicFanout {
     const at = BigInt(offset);
     if (at < (this.next.get(partition) ?? 0n)) return; // a re-fetch after a rebalance
     this.next.set(partition, at + 1n);
-    const text = value?.toString('utf8') ?? 'null';
-    const record: FanoutRecord = {
-      partition,
-      offset: at,
-      key: key?.toString() ?? null,
-      type: typeOf(text),
-      value: text,
-    };
+    const record = fanoutRecord(partition, at, key, value);
     this.ring.push(record);
     if (this.ring.length > this.deps.ringSize) {
       const evicted = this.ring.shift()!;
@@ -141,19 +139,28 @@ export class TopicFanout {
     return new Map(this.next);
   }
 
-  /** False when `from` is older than the ring reaches (a gap: the events between are gone). */
-  covers(from: Position): boolean {
+  /** False when `from` is older than the ring reaches (the records between are not in memory). */
+  covers(from: ReadonlyMap<number, bigint>): boolean {
     for (const [partition, offset] of from) {
       if (offset < (this.oldest.get(partition) ?? 0n)) return false;
     }
     return true;
   }
 
+  /** The bytes of the ring's records at or after `from`: what `subscribe(s, from)` replays. */
+  backlogBytes(from: ReadonlyMap<number, bigint>): number {
+    let bytes = 0;
+    for (const r of this.ring) {
+      if (r.offset >= (from.get(r.partition) ?? 0n)) bytes += r.value.length;
+    }
+    return bytes;
+  }
+
   /**
    * Adds a subscriber from `from` (replaying what the ring holds since then), or from now.
    * Returns false when `from` is older than the ring reaches (a gap).
    */
-  subscribe(subscriber: Subscriber, from?: Position): boolean {
+  subscribe(subscriber: Subscriber, from?: ReadonlyMap<number, bigint>): boolean {
     if (from) {
       if (!this.covers(from)) return false;
       for (const r of this.ring) {
@@ -173,6 +180,17 @@ export class TopicFanout {
     this.subscribers.clear();
     await this.consumer?.disconnect();
   }
+}
+
+/** A Kafka record as subscribers get it: text, with its key and its `type` field. */
+export function fanoutRecord(
+  partition: number,
+  offset: bigint,
+  key: Buffer | null,
+  value: Buffer | null,
+): FanoutRecord {
+  const text = value?.toString('utf8') ?? 'null';
+  return { partition, offset, key: key?.toString() ?? null, type: typeOf(text), value: text };
 }
 
 /** Reads `"type"` from a JSON object's text without keeping the parsed value. */

@@ -4,6 +4,10 @@
  * writes text; when more than `maxBufferedBytes` wait unsent on its socket, the subscriber
  * is a slow consumer: it is told why (`slow-consumer`) and disconnected, and the others
  * never notice.
+ *
+ * A record older than the subscriber's position in its partition is skipped: the same
+ * record may come twice where a catch-up from Kafka meets the live fan-out (the seam),
+ * and the per-partition offset makes the second one a no-op.
  */
 import type { FanoutRecord, Position, Subscriber } from './fanout';
 import { formatPosition } from './fanout';
@@ -19,8 +23,14 @@ export interface SubscriptionTransport {
   /** Bytes written and not yet sent to the client. */
   buffered(): number;
   /** Tells the client why, then disconnects. */
-  end(reason: 'slow-consumer' | 'shutting-down'): void;
+  end(reason: EndReason): void;
 }
+
+/**
+ * Why the edge ends a subscription: the client cannot keep up, the edge stops, or the
+ * edge could not resume it here (reconnect with `Last-Event-ID`).
+ */
+export type EndReason = 'slow-consumer' | 'shutting-down' | 'resume-failed';
 
 export class Subscription implements Subscriber {
   private ended = false;
@@ -36,6 +46,7 @@ export class Subscription implements Subscriber {
 
   deliver(record: FanoutRecord): void {
     if (this.ended) return;
+    if (record.offset < (this.position.get(record.partition) ?? 0n)) return;
     this.position.set(record.partition, record.offset + 1n);
     if (!matches(this.filter, record)) return;
     if (this.transport.buffered() > this.maxBufferedBytes) {
@@ -47,7 +58,25 @@ export class Subscription implements Subscriber {
     this.transport.send(formatPosition(this.position), record);
   }
 
-  end(reason: 'slow-consumer' | 'shutting-down'): void {
+  /**
+   * Moves the position past offsets that hold no record for the subscriber (a
+   * transaction's commit marker, an aborted record); never backwards.
+   */
+  advance(partition: number, next: bigint): void {
+    if (next > (this.position.get(partition) ?? 0n)) this.position.set(partition, next);
+  }
+
+  /** The next offset of every partition: where this subscriber stands. */
+  get at(): ReadonlyMap<number, bigint> {
+    return this.position;
+  }
+
+  /** Bytes written to the client and not yet sent. */
+  buffered(): number {
+    return this.transport.buffered();
+  }
+
+  end(reason: EndReason): void {
     if (this.ended) return;
     this.ended = true;
     this.transport.end(reason);

@@ -62,6 +62,7 @@ describe('subscriptions (real broker)', () => {
         maxBufferedBytes: 2 * 1024 * 1024,
         heartbeatMs: 60_000,
         ringSize: 1000,
+        maxCatchUps: 2,
       },
       () => (dropped += 1),
     );
