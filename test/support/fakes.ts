@@ -246,13 +246,7 @@ export class FakeConsumer {
 
   constructor(readonly groupId: string) {}
 
-  /** Offsets the reader sought to, by partition. */
-  readonly seeks = new Map<number, string>();
   readonly paused = new Set<number>();
-
-  seek({ partition, offset }: { partition: number; offset: string }): void {
-    this.seeks.set(partition, offset);
-  }
 
   pause(topics: { topic: string; partitions?: number[] }[]): void {
     for (const t of topics) for (const p of t.partitions ?? []) this.paused.add(p);
@@ -387,7 +381,8 @@ export class FakeKafka {
   private async serve(consumer: FakeConsumer): Promise<void> {
     for (const [partition, records] of this.data) {
       if (consumer.paused.has(partition)) continue;
-      const from = Number(consumer.seeks.get(partition) ?? 0);
+      const sought = consumer.seeks.filter((x) => x.partition === partition).pop();
+      const from = Number(sought?.offset ?? 0);
       if (records.length > from) await consumer.batch(partition, from, records.slice(from));
     }
   }
