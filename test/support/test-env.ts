@@ -20,7 +20,9 @@ export const TEST_BROKER = {
 export const E2E_FLEET = {
   httpPort: 28080 + offset,
   kafkaPort: 29092 + offset,
-  workerBasePort: 29101 + offset,
+  // Above every offset's broker and controller ports (29092 + offset, + 1): suites run side
+  // by side with offsets 10 apart must not take each other's ports.
+  workerBasePort: 29151 + offset,
   stateDir: resolve(ROOT, '.intake', `e2e${suffix}`),
   brokers: [`127.0.0.1:${29092 + offset}`],
   baseUrl: `http://127.0.0.1:${28080 + offset}`,
