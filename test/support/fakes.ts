@@ -233,22 +233,23 @@ export class FakeAdmin {
 
 /** A consumer of a `FakeKafka`: records its calls; tests hand it messages or batches. */
 export class FakeConsumer {
-  readonly events = { GROUP_JOIN: 'consumer.group_join' } as const;
+  readonly events = { GROUP_JOIN: 'consumer.group_join', CRASH: 'consumer.crash' } as const;
   connected = false;
   disconnected = false;
   readonly subscriptions: { topic: string; fromBeginning?: boolean }[] = [];
   runConfig: ConsumerRunConfig | null = null;
-  private readonly listeners = new Map<string, (() => void)[]>();
+  private readonly listeners = new Map<string, ((e: { payload: unknown }) => void)[]>();
 
   constructor(readonly groupId: string) {}
 
-  on(event: string, listener: () => void): () => void {
+  on(event: string, listener: (e: { payload: unknown }) => void): () => void {
     this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener]);
     return () => undefined;
   }
 
-  emit(event: string): void {
-    for (const listener of this.listeners.get(event) ?? []) listener();
+  /** Emits an instrumentation event, e.g. `CRASH` with `{ error, restart }`. */
+  emit(event: string, payload: unknown = {}): void {
+    for (const listener of this.listeners.get(event) ?? []) listener({ payload });
   }
 
   connect(): Promise<void> {

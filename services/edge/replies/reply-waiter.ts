@@ -20,6 +20,9 @@ import type { Logger } from '../../../lib/logger';
 import { parseReply } from '../../../lib/records/reply';
 import type { Reply } from '../../../lib/records/reply';
 
+/** The prefix of every edge's reply group: the live edges are these groups with a member. */
+export const REPLY_GROUP_PREFIX = 'intake-replies-';
+
 interface Waiter {
   resolve(reply: Reply | null): void;
   timer: NodeJS.Timeout;
@@ -30,8 +33,11 @@ export class ReplyWaiter {
   private readonly waiting = new Map<string, Waiter[]>();
   private count = 0;
   private consumer: Consumer | null = null;
-  private readonly groupId = `intake-replies-${randomUUID()}`;
+  /** This edge's own consumer group: one per edge, left at stop. */
+  readonly groupId = `${REPLY_GROUP_PREFIX}${randomUUID()}`;
   private running = false;
+  private stopped = false;
+  private restartTimer: NodeJS.Timeout | null = null;
   private readonly log: Logger;
 
   constructor(
@@ -41,11 +47,19 @@ export class ReplyWaiter {
       instance: string;
       maxWaiting: number;
       logger: Logger;
+      /** After a crash kafkajs does not recover from: the wait before a new consumer. */
+      restartMs?: number;
     },
   ) {
     this.log = deps.logger.child({ module: 'reply-waiter' });
   }
 
+  /**
+   * Follows the replies topic. A consumer that crashed for good (kafkajs gives up on some
+   * errors, e.g. no group coordinator yet on a fresh cluster) is started again after
+   * `restartMs`: without it, this edge would wait for replies it can no longer see, and
+   * drop out of the live edges its group marks (live-edges.ts).
+   */
   async start(): Promise<void> {
     const consumer = this.deps.kafka.consumer({
       groupId: this.groupId,
@@ -54,6 +68,9 @@ export class ReplyWaiter {
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, () => {
       this.running = true;
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (!e.payload.restart && this.consumer === consumer) this.restartLater(e.payload.error);
     });
     await consumer.connect();
     await consumer.subscribe({ topic: this.deps.topic, fromBeginning: false });
@@ -66,6 +83,20 @@ export class ReplyWaiter {
         await Promise.resolve();
       },
     });
+  }
+
+  private restartLater(err: unknown): void {
+    if (this.stopped || this.restartTimer) return;
+    this.running = false;
+    this.log.warn({ err }, 'reply_consumer_restarting');
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      const failed = this.consumer;
+      this.start().catch((startErr: unknown) => {
+        void failed?.disconnect().catch(() => undefined);
+        this.restartLater(startErr);
+      });
+    }, this.deps.restartMs ?? 1000);
   }
 
   /**
@@ -114,6 +145,8 @@ export class ReplyWaiter {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
     for (const id of [...this.waiting.keys()]) this.cancel(id);
     await this.consumer?.disconnect();
     const admin = this.deps.kafka.admin();

@@ -2,6 +2,7 @@ import { IntakeError } from '../../../lib/errors';
 import type { Reply } from '../../../lib/records/reply';
 import { ReplyWaiter } from '../../../services/edge/replies/reply-waiter';
 import { FakeKafka, silentLogger } from '../../support/fakes';
+import { waitFor } from '../../support/kafka-helpers';
 import type { FakeConsumer } from '../../support/fakes';
 
 /** Requests waiting, as `maxWaiting` counts them (private state: no production code needs it). */
@@ -182,6 +183,37 @@ describe('ReplyWaiter', () => {
     expect(fake.admins).toHaveLength(1);
     expect(fake.admins[0]?.deletedGroups).toEqual([consumer.groupId]);
     expect(fake.admins[0]?.disconnected).toBe(true);
+  });
+
+  it('starts a new consumer in its group when kafkajs gives up after a crash (no coordinator yet on a fresh cluster)', async () => {
+    const fake = new FakeKafka();
+    const waiter = new ReplyWaiter({
+      kafka: fake.kafka,
+      topic: 'replies',
+      instance: 'edge-1',
+      maxWaiting: 10,
+      logger: silentLogger(),
+      restartMs: 1,
+    });
+    toStop.push(waiter);
+    await waiter.start();
+    const first = fake.consumers[0]!;
+    first.emit(first.events.GROUP_JOIN);
+    first.emit(first.events.CRASH, { error: new Error('retriable'), restart: true });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(fake.consumers).toHaveLength(1); // kafkajs restarts this one itself
+    first.emit(first.events.CRASH, { error: new Error('no coordinator'), restart: false });
+    expect(waiter.isRunning).toBe(false);
+    const second = await waitFor(() =>
+      fake.consumers[1]?.runConfig ? fake.consumers[1] : undefined,
+    );
+    expect(second.groupId).toBe(first.groupId);
+    expect(second.subscriptions).toEqual([{ topic: 'replies', fromBeginning: false }]);
+    second.emit(second.events.GROUP_JOIN);
+    expect(waiter.isRunning).toBe(true);
+    const pending = waiter.expect('id-1', LONG);
+    await second.message(0, 0, { key: 'edge-1', value: JSON.stringify(reply('id-1')) });
+    expect(await pending).toEqual(reply('id-1'));
   });
 
   it('stop() still disconnects when deleting its group fails', async () => {
