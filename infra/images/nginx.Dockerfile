@@ -12,7 +12,8 @@ FROM ${NGINX_IMAGE}
 COPY infra/images/nginx.compose.conf /etc/nginx/nginx.conf
 # The stream module (one-way UDP) is built into nginx.org's nginx; Debian's has it as a
 # dynamic module (libnginx-mod-stream, installed here when a cached stand-in lacks it),
-# loaded by a line put at the top of nginx.conf.
+# loaded by a line put at the top of nginx.conf. The config test's files in /tmp are
+# removed: root owns them, and nginx runs as uid 1000.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tini \
  && if ! nginx -V 2>&1 | grep -qE -- '--with-stream( |$)'; then \
@@ -20,7 +21,8 @@ RUN apt-get update \
       && sed -i '1i load_module /usr/lib/nginx/modules/ngx_stream_module.so;' /etc/nginx/nginx.conf; \
     fi \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* \
- && nginx -t -c /etc/nginx/nginx.conf
+ && nginx -t -c /etc/nginx/nginx.conf \
+ && rm -rf /tmp/nginx*
 USER 1000:1000
 EXPOSE 8080 8080/udp
 ENTRYPOINT ["/usr/bin/tini", "--"]
