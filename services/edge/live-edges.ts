@@ -8,7 +8,9 @@
  * session timeout, 30 s by default). So the live edges are the reply groups that have a
  * member; this edge counts itself even before its own group is joined, so the count is
  * never below 1. Polled every `intervalMs` with the admin API (ListGroups, then
- * DescribeGroups of the reply groups): no new topic, no new stateful service.
+ * DescribeGroups of the reply groups): no new topic, no new stateful service. Where
+ * Kafka has ACLs, the edges' principal needs DESCRIBE on the groups `intake-replies-*`
+ * (ListGroups shows only the groups it may describe).
  *
  * How current it is: a new edge is counted once its group is joined and the next poll ran
  * (seconds); an edge that stopped cleanly, at the next poll; a killed or partitioned
