@@ -91,9 +91,9 @@ export class ReplyWaiter {
     this.log.warn({ err }, 'reply_consumer_restarting');
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
-      const failed = this.consumer;
       this.start().catch((startErr: unknown) => {
-        void failed?.disconnect().catch(() => undefined);
+        // start() set this.consumer to the consumer that failed to start
+        void this.consumer?.disconnect().catch(() => undefined);
         this.restartLater(startErr);
       });
     }, this.deps.restartMs ?? 1000);

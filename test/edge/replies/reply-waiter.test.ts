@@ -216,6 +216,35 @@ describe('ReplyWaiter', () => {
     expect(await pending).toEqual(reply('id-1'));
   });
 
+  it('tries again when the new consumer cannot start, and disconnects the one that failed', async () => {
+    const fake = new FakeKafka();
+    const waiter = new ReplyWaiter({
+      kafka: fake.kafka,
+      topic: 'replies',
+      instance: 'edge-1',
+      maxWaiting: 10,
+      logger: silentLogger(),
+      restartMs: 1,
+    });
+    toStop.push(waiter);
+    await waiter.start();
+    const make = fake.consumer.bind(fake);
+    let failures = 1;
+    fake.consumer = (config) => {
+      const consumer = make(config);
+      if (failures-- > 0) consumer.connect = () => Promise.reject(new Error('broker down'));
+      return consumer;
+    };
+    const first = fake.consumers[0]!;
+    first.emit(first.events.CRASH, { error: new Error('no coordinator'), restart: false });
+    const third = await waitFor(() =>
+      fake.consumers[2]?.runConfig ? fake.consumers[2] : undefined,
+    );
+    expect(fake.consumers[1]!.disconnected).toBe(true);
+    expect(third.groupId).toBe(first.groupId);
+    expect(fake.consumers).toHaveLength(3);
+  });
+
   it('stop() still disconnects when deleting its group fails', async () => {
     const { waiter, fake } = await started();
     fake.deleteGroupsError = new Error('group not empty');
