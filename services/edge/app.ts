@@ -22,8 +22,8 @@ import type { OneWayQueue } from './one-way-queue';
 import { bodyDefaults } from './ingest/body';
 import type { BodyLimits } from './ingest/body';
 import { EVENT_CONTENT_TYPES } from './ingest/content-type';
-import { authenticate } from './http/auth';
-import type { AuthConfig } from './http/auth';
+import { authenticate, createKeyChecker } from './http/auth';
+import type { AuthConfig, KeyChecker } from './http/auth';
 import { sendProblem } from './http/send-problem';
 import { accessLog } from './http/access-log';
 import { beaconBody } from './http/beacon';
@@ -57,6 +57,8 @@ export interface AppDeps {
   fanouts?: Fanouts;
   /** API keys and rate limits of the /v1 routes (absent: open, for unit tests). */
   auth?: AuthConfig;
+  /** The key checker shared with the WebSocket upgrades (one bucket per key); wins over `auth`. */
+  checkKey?: KeyChecker;
   /** Origins allowed to call from browsers (`*` for any); empty: no CORS headers. */
   corsOrigins?: string[];
   /** The browser tracker served at `GET /v1/intake.js` (absent or null: 404). */
@@ -109,7 +111,8 @@ export function createApp(deps: AppDeps): Express {
     );
   }
   for (const r of all.filter((r) => r.v1 && r.open)) app[r.method](r.path, ...r.handlers);
-  if (deps.auth) app.use('/v1', authenticate(deps.auth));
+  const checkKey = deps.checkKey ?? (deps.auth && createKeyChecker(deps.auth));
+  if (checkKey) app.use('/v1', authenticate(checkKey));
   for (const r of all.filter((r) => r.v1 && !r.open)) app[r.method](r.path, ...r.handlers);
 
   const allowed = new Map<string, Set<string>>();

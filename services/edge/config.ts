@@ -10,7 +10,7 @@ import { streamDefaults } from './stream/stream-session';
 import { FETCH_MAX_BYTES } from './subscribe/fanout';
 import { subscribeDefaults } from './subscribe/subscribe-routes';
 import type { SubscribeLimits } from './subscribe/subscribe-routes';
-import { parseApiKeys } from './http/auth';
+import { parseApiKeys, parseRateLimits } from './http/auth';
 import type { AuthConfig } from './http/auth';
 import { batchingDefaults } from '../../lib/kafka/batching-producer';
 import type { BatchingProducerOptions } from '../../lib/kafka/batching-producer';
@@ -45,6 +45,8 @@ export interface EdgeConfig {
   /** One-way: events queued for the background send (beyond: dropped, counted). */
   oneWayQueueEvents: number;
   auth: AuthConfig;
+  /** How often the edge counts the live edges, which share each key's rate limit. */
+  liveEdgesPollMs: number;
   corsOrigins: string[];
   accessLog: 'all' | 'errors' | 'off';
   /** Streaming ingest (`/v1/stream`, WebSocket and chunked NDJSON). */
@@ -112,7 +114,9 @@ export function loadEdgeConfig(env: Record<string, string | undefined> = process
         perSecond: r.int('INTAKE_RATE_LIMIT_PER_SECOND', 2000, { min: 1 }),
         burst: r.int('INTAKE_RATE_LIMIT_BURST', 4000, { min: 1 }),
       },
+      rateLimitBySource: parseRateLimits(r.list('INTAKE_RATE_LIMITS', [])),
     },
+    liveEdgesPollMs: r.int('INTAKE_LIVE_EDGES_POLL_MS', 5000, { min: 100 }),
     corsOrigins: r.list('INTAKE_CORS_ORIGINS', []),
     stream: {
       maxMessageBytes: r.int('INTAKE_STREAM_MAX_MESSAGE_BYTES', 1024 * 1024, { min: 1024 }),

@@ -26,7 +26,8 @@ import { createApp } from './app';
 import { bodyDefaults } from './ingest/body';
 import { UdpListener } from './udp/udp-listener';
 import { createEdgeMetrics } from './metrics';
-import { ReplyWaiter } from './replies/reply-waiter';
+import { REPLY_GROUP_PREFIX, ReplyWaiter } from './replies/reply-waiter';
+import { LiveEdges } from './live-edges';
 import { OneWayQueue } from './one-way-queue';
 import { KafkaSink } from './sink';
 import { createKeyChecker } from './http/auth';
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
     kafkaUp: () => sink.isHealthy(),
     streams: () => wsStreams.connections,
     subscribers: () => fanouts.count,
+    liveEdges: () => liveEdges.count,
   });
   const sink = new KafkaSink({
     producers: Array.from({ length: config.producerLanes }, () =>
@@ -94,6 +96,17 @@ async function main(): Promise<void> {
   });
   // The views fill in the background: look-ups answer 503 until they caught up.
   await Promise.all([progress.start(), scores.start(), rejections.start(), replies.start()]);
+  // Each key's rate limit is shared by the live edges: one checker (one bucket per key)
+  // for the /v1 routes and the WebSocket upgrades.
+  const liveEdges = new LiveEdges({
+    admin: kafka.admin({ retry: { retries: 0 } }),
+    groupPrefix: REPLY_GROUP_PREFIX,
+    ownGroup: replies.groupId,
+    intervalMs: config.liveEdgesPollMs,
+    logger,
+  });
+  await liveEdges.start();
+  const checkKey = createKeyChecker(config.auth, () => liveEdges.count);
 
   const oneWay = new OneWayQueue({
     sink,
@@ -155,7 +168,7 @@ async function main(): Promise<void> {
     lookups: { rawTopic: topics.raw, progress, scores, rejections },
     respond: { instance: config.instance, replies, timeoutMs: config.responseTimeoutMs },
     oneWay,
-    auth: config.auth,
+    checkKey,
     corsOrigins: config.corsOrigins,
     accessLog: config.accessLog,
     bodyLimits: { ...bodyDefaults, maxEventBytes: config.maxEventBytes },
@@ -175,7 +188,7 @@ async function main(): Promise<void> {
     server,
     { '/v1/stream': wsStreams, '/v1/subscribe/': new WsSubscribeRoute(fanouts) },
     {
-      checkKey: createKeyChecker(config.auth),
+      checkKey,
       isDraining: () => draining,
       defaultSource: config.defaultSource,
     },
@@ -203,6 +216,7 @@ async function main(): Promise<void> {
     await udp?.stop();
     await oneWay.close();
     await sink.stop();
+    await liveEdges.stop();
     await Promise.all([progress.stop(), scores.stop(), rejections.stop(), replies.stop()]);
   });
 }

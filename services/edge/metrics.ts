@@ -26,11 +26,19 @@ export interface EdgeGauges {
   kafkaUp?: () => boolean;
   streams?: () => number;
   subscribers?: () => number;
+  /** The live edges sharing each key's rate limit. */
+  liveEdges?: () => number;
 }
 
 export function createEdgeMetrics(registry: Registry, gauges: EdgeGauges): EdgeMetrics {
   const registers = [registry];
-  const { inFlightBytes, kafkaUp = () => true, streams = () => 0, subscribers = () => 0 } = gauges;
+  const {
+    inFlightBytes,
+    kafkaUp = () => true,
+    streams = () => 0,
+    subscribers = () => 0,
+    liveEdges = () => 1,
+  } = gauges;
   new Gauge({
     name: 'intake_edge_kafka_up',
     help: '1 while Kafka is reachable and acknowledging, 0 otherwise',
@@ -45,6 +53,14 @@ export function createEdgeMetrics(registry: Registry, gauges: EdgeGauges): EdgeM
     registers,
     collect() {
       this.set(streams());
+    },
+  });
+  new Gauge({
+    name: 'intake_edge_live_edges',
+    help: 'Edges alive in the fleet as this edge counts them; each key gets 1/n of its rate limit here',
+    registers,
+    collect() {
+      this.set(liveEdges());
     },
   });
   new Gauge({

@@ -3,8 +3,10 @@
  * through testcontainers. Builds the base images (local stand-ins where no registry is
  * reachable) and Intake's images, brings the compose stack up (Kafka, topic-init, nginx,
  * 2 edges, 2 workers) as its own compose project with `DockerComposeEnvironment`, waiting
- * on every container's health check, posts events through nginx on 127.0.0.1:38080 while
- * one worker container and one edge container are killed (SIGKILL) and started again
+ * on every container's health check, sends one-way UDP datagrams to nginx on
+ * 127.0.0.1:38080/udp (each event must reach intake.raw), posts events through nginx on
+ * 127.0.0.1:38080 while one worker container and one edge container are killed
+ * (SIGKILL) and started again
  * (the library waits for their health checks again), and checks that every acknowledged
  * id reaches intake.processed (read from the broker published on 127.0.0.1:39092) and
  * `intake audit` finds nothing lost. The stack goes down through the library, with its
@@ -31,7 +33,8 @@ import {
   composeExecutable,
   withoutRyukUnlessAsked,
 } from '../support/containers';
-import { testKafka, waitFor } from '../support/kafka-helpers';
+import { readTopic, testKafka, waitFor } from '../support/kafka-helpers';
+import { sendDatagram } from '../support/udp';
 
 const project = 'intake-containers-test';
 const httpPort = Number(process.env.INTAKE_COMPOSE_HTTP_PORT ?? 38080);
@@ -215,6 +218,24 @@ describe('docker-compose stack', () => {
       body: '{"type":"page_view","key":"v","data":{"path":"/"}}',
     });
     expect(unauthorized.status).toBe(401);
+  });
+
+  it('takes one-way UDP datagrams through nginx on the HTTP port number', async () => {
+    const run = Date.now().toString(36);
+    const ids = Array.from({ length: 20 }, (_, i) => `ct-udp-${run}-${i}`);
+    for (const [i, id] of ids.entries()) {
+      await sendDatagram(httpPort, JSON.stringify({ id, type: 'telemetry', key: `device-${i}` }));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const wanted = new Set(ids);
+    const found = new Set<string>();
+    await readTopic(testKafka([`127.0.0.1:${kafkaPort}`]), 'intake.raw', (messages) => {
+      for (const m of messages)
+        if (wanted.has(m.headers['intake-id'] ?? '')) found.add(m.headers['intake-id']!);
+      return found.size >= wanted.size;
+    });
+    log(`udp: ${found.size} of ${ids.length} datagrams' events in intake.raw`);
+    expect(ids.filter((id) => !found.has(id))).toEqual([]);
   });
 
   it('loses no acknowledged event when a worker and an edge container are killed', async () => {

@@ -4,10 +4,10 @@
  * one-way counter moves). Loss is allowed by design for one-way events; on the loopback
  * at this volume none is expected, so the test asks for every event.
  */
-import { createSocket } from 'node:dgram';
 import { metricValue } from '../../services/cli/fleet/probe';
 import { readTopic, testKafka, waitFor } from '../support/kafka-helpers';
 import { E2E_FLEET } from '../support/test-env';
+import { sendDatagram } from '../support/udp';
 
 const EDGE_PORTS = [E2E_FLEET.httpPort + 1, E2E_FLEET.httpPort + 2];
 const SOCKETS = 10;
@@ -16,19 +16,6 @@ const PER_SOCKET = 4; // datagrams: 2 single events, 2 NDJSON pairs
 async function oneWaySent(port: number): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   return metricValue(text, 'intake_edge_one_way_sent_total');
-}
-
-async function sendDatagram(payload: string): Promise<void> {
-  const socket = createSocket('udp4');
-  try {
-    await new Promise<void>((resolve, reject) =>
-      socket.send(payload, E2E_FLEET.httpPort, '127.0.0.1', (err) =>
-        err ? reject(err) : resolve(),
-      ),
-    );
-  } finally {
-    socket.close();
-  }
 }
 
 describe('one-way UDP through nginx', () => {
@@ -45,7 +32,7 @@ describe('one-way UDP through nginx', () => {
       for (let d = 0; d < PER_SOCKET; d++) {
         const payload =
           d % 2 === 0 ? event(`${s}-${d}`) : `${event(`${s}-${d}a`)}\n${event(`${s}-${d}b`)}\n`;
-        await sendDatagram(payload);
+        await sendDatagram(E2E_FLEET.httpPort, payload);
       }
     }
     const wanted = new Set(ids);

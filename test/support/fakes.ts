@@ -236,13 +236,14 @@ export class FakeConsumer {
   readonly events = {
     GROUP_JOIN: 'consumer.group_join',
     END_BATCH_PROCESS: 'consumer.end_batch_process',
+    CRASH: 'consumer.crash',
   } as const;
   connected = false;
   disconnected = false;
   readonly subscriptions: { topic: string; fromBeginning?: boolean }[] = [];
   readonly seeks: { topic: string; partition: number; offset: string }[] = [];
   runConfig: ConsumerRunConfig | null = null;
-  private readonly listeners = new Map<string, (() => void)[]>();
+  private readonly listeners = new Map<string, ((e: { payload: unknown }) => void)[]>();
 
   constructor(readonly groupId: string) {}
 
@@ -252,13 +253,14 @@ export class FakeConsumer {
     for (const t of topics) for (const p of t.partitions ?? []) this.paused.add(p);
   }
 
-  on(event: string, listener: () => void): () => void {
+  on(event: string, listener: (e: { payload: unknown }) => void): () => void {
     this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener]);
     return () => undefined;
   }
 
-  emit(event: string): void {
-    for (const listener of this.listeners.get(event) ?? []) listener();
+  /** Emits an instrumentation event, e.g. `CRASH` with `{ error, restart }`. */
+  emit(event: string, payload: unknown = {}): void {
+    for (const listener of this.listeners.get(event) ?? []) listener({ payload });
   }
 
   connect(): Promise<void> {

@@ -28,6 +28,14 @@ export const E2E_FLEET = {
   baseUrl: `http://127.0.0.1:${28080 + offset}`,
 };
 
+/** A key of the e2e fleet with its own small limit: 1 request a second, burst 40, fleet-wide. */
+export const RATE_LIMITED = {
+  source: 'rate-limited',
+  key: 'e2e-rate-limited-key-0123456789',
+  perSecond: 1,
+  burst: 40,
+};
+
 export const e2eEnv = (): Record<string, string> => ({
   INTAKE_STATE_DIR: E2E_FLEET.stateDir,
   INTAKE_HTTP_PORT: String(E2E_FLEET.httpPort),
@@ -35,6 +43,9 @@ export const e2eEnv = (): Record<string, string> => ({
   INTAKE_WORKER_BASE_PORT: String(E2E_FLEET.workerBasePort),
   INTAKE_EDGES: '2',
   INTAKE_WORKERS: '2',
+  // A key with a small fleet-wide rate limit, for the rate-limit test (rate-limit.e2e.test.ts).
+  INTAKE_API_KEYS: `${RATE_LIMITED.source}:${RATE_LIMITED.key}`,
+  INTAKE_RATE_LIMITS: `${RATE_LIMITED.source}=${RATE_LIMITED.perSecond}/${RATE_LIMITED.burst}`,
 });
 
 /** The e2e fleet's API key (written by `intake up` into its state directory). */

@@ -153,7 +153,10 @@ function serviceEnv(plan: FleetPlan, spec: ProcessSpec): Record<string, string> 
         INTAKE_EDGE_PORT: port,
         INTAKE_UDP_PORT: port, // UDP on the HTTP port's number; nginx spreads datagrams here
         INTAKE_EDGE_VIEW_DIR: join(plan.stateDir, spec.name, 'views'),
-        INTAKE_API_KEYS: `local:${localApiKey(plan)}:*`,
+        // The local key, and any keys the caller lists in INTAKE_API_KEYS beside it.
+        INTAKE_API_KEYS: [`local:${localApiKey(plan)}:*`, process.env.INTAKE_API_KEYS ?? '']
+          .filter(Boolean)
+          .join(','),
         // Any page may send from a browser (a browser write key is public by nature); a
         // deployment lists its own origins.
         INTAKE_CORS_ORIGINS: process.env.INTAKE_CORS_ORIGINS ?? '*',

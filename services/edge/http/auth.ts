@@ -5,9 +5,19 @@
  *   unknown or disabled: 403. A valid key names the producer's `source`, recorded in
  *   every envelope. Keys are compared by their SHA-256, never logged (the logger redacts
  *   both headers).
- * - Rate limit: a token bucket per key (`perSecond` tokens a second, up to `burst`), one
- *   token per request; empty: 429 with `Retry-After` (seconds until a token is back).
- *   nginx's `limit_req` per client address is the outer guard.
+ * - Rate limit: each key has one token bucket across the fleet (`perSecond` tokens a
+ *   second, up to `burst`; a source may have its own, `rateLimitBySource`), one token per
+ *   request or WebSocket upgrade, from the same bucket; empty: 429 with `Retry-After`
+ *   (seconds until a token is back). Without keys, the bucket is per client address.
+ * - Across the fleet: the edges share no store, so each edge gives each key
+ *   `perSecond / n` and `burst / n` (at least 1 token), n being the live edges
+ *   (live-edges.ts). The fleet-wide budget is the configured one when the balancer
+ *   spreads a key's requests evenly (nginx's `least_conn` does, roughly). It is
+ *   approximate: when one client's requests land mostly on one edge, that client gets
+ *   less (down to 1/n of the limit), never more; while a killed edge is still counted
+ *   (up to its consumer session timeout), the fleet gives less; a new edge is counted
+ *   seconds after it joined, until then the fleet may give up to (n+1)/n of the limit.
+ * - nginx's `limit_req` per client address is the outer guard.
  */
 import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
@@ -21,11 +31,20 @@ export interface ApiKey {
   topics: ReadonlySet<string>;
 }
 
+/** A token bucket: `perSecond` tokens a second, holding up to `burst`. */
+export interface RateLimit {
+  perSecond: number;
+  burst: number;
+}
+
 export interface AuthConfig {
   /** key -> its source; empty with `required` off: every request is the default source. */
   keys: ReadonlyMap<string, ApiKey>;
   required: boolean;
-  rateLimit: { perSecond: number; burst: number };
+  /** Each key's fleet-wide limit. */
+  rateLimit: RateLimit;
+  /** The fleet-wide limit of the keys of these sources, instead of `rateLimit`. */
+  rateLimitBySource?: ReadonlyMap<string, RateLimit>;
 }
 
 /**
@@ -63,12 +82,47 @@ export interface Credentials {
 }
 
 /**
- * Checks a request's key and takes a rate-limit token: the one decision behind the
- * Express middleware and the WebSocket upgrade.
+ * Parses `source=perSecond/burst` entries (INTAKE_RATE_LIMITS): the limit of a source's
+ * keys, instead of the default one.
  */
-export function createKeyChecker(config: AuthConfig): (c: Credentials) => AuthResult {
+export function parseRateLimits(entries: string[]): Map<string, RateLimit> {
+  const limits = new Map<string, RateLimit>();
+  for (const entry of entries) {
+    const match = /^([^=]+)=(\d+)\/(\d+)$/.exec(entry);
+    const [perSecond, burst] = [Number(match?.[2]), Number(match?.[3])];
+    if (!match || !(perSecond >= 1) || !(burst >= 1))
+      throw new Error(
+        `INTAKE_RATE_LIMITS entry "${entry}" is not source=perSecond/burst (integers >= 1)`,
+      );
+    limits.set(match[1]!, { perSecond, burst });
+  }
+  return limits;
+}
+
+export type KeyChecker = (c: Credentials) => AuthResult;
+
+/** Each edge's share of a fleet-wide limit when `edges` edges are alive. */
+export function edgeShare(limit: RateLimit, edges: number): RateLimit {
+  const n = Math.max(1, edges);
+  return { perSecond: limit.perSecond / n, burst: Math.max(1, limit.burst / n) };
+}
+
+/**
+ * Checks a request's key and takes a rate-limit token: the one decision behind the
+ * Express middleware and the WebSocket upgrade, which must share one checker (one bucket
+ * per key). `liveEdges` is the number of edges sharing each key's limit (default 1).
+ */
+export function createKeyChecker(
+  config: AuthConfig,
+  liveEdges: () => number = () => 1,
+): KeyChecker {
   const byHash = new Map([...config.keys].map(([key, value]) => [sha256(key), value]));
-  const buckets = new TokenBuckets(config.rateLimit.perSecond, config.rateLimit.burst);
+  const buckets = new TokenBuckets();
+  const limitOf = (source: string | null): RateLimit =>
+    edgeShare(
+      (source !== null && config.rateLimitBySource?.get(source)) || config.rateLimit,
+      liveEdges(),
+    );
   // Hashing every request's key showed in the CPU profile: remember the last few.
   const hashes = new Map<string, string>();
   const remember = (key: string): string => {
@@ -88,7 +142,11 @@ export function createKeyChecker(config: AuthConfig): (c: Credentials) => AuthRe
           problem: 'unauthorized',
           detail: 'Send your API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`.',
         };
-      return limited(buckets, `ip:${c.ip ?? ''}`, { ok: true, source: null, topics: ALL_TOPICS });
+      return limited(buckets, `ip:${c.ip ?? ''}`, limitOf(null), {
+        ok: true,
+        source: null,
+        topics: ALL_TOPICS,
+      });
     }
     const hash = hashes.get(key) ?? remember(key);
     const found = byHash.get(hash);
@@ -101,7 +159,11 @@ export function createKeyChecker(config: AuthConfig): (c: Credentials) => AuthRe
           : 'This API key is not valid.',
       };
     }
-    return limited(buckets, hash, { ok: true, source: found.source, topics: found.topics });
+    return limited(buckets, hash, limitOf(found.source), {
+      ok: true,
+      source: found.source,
+      topics: found.topics,
+    });
   };
 }
 
@@ -112,8 +174,13 @@ export function mayRead(topics: ReadonlySet<string>, topic: string): boolean {
   return topics.has('*') || topics.has(topic);
 }
 
-function limited(buckets: TokenBuckets, id: string, granted: AuthResult): AuthResult {
-  const wait = buckets.take(id);
+function limited(
+  buckets: TokenBuckets,
+  id: string,
+  limit: RateLimit,
+  granted: AuthResult,
+): AuthResult {
+  const wait = buckets.take(id, limit);
   if (wait <= 0) return granted;
   const seconds = Math.max(1, Math.ceil(wait));
   return {
@@ -124,8 +191,8 @@ function limited(buckets: TokenBuckets, id: string, granted: AuthResult): AuthRe
   };
 }
 
-export function authenticate(config: AuthConfig): RequestHandler {
-  const check = createKeyChecker(config);
+/** The /v1 middleware: `check` is the checker the WebSocket upgrades use too. */
+export function authenticate(check: KeyChecker): RequestHandler {
   return (req, res, next) => {
     const query = req.query.api_key;
     const result = check({
@@ -146,23 +213,24 @@ export function authenticate(config: AuthConfig): RequestHandler {
   };
 }
 
-/** Token buckets by id, bounded in number (the least recently used is forgotten). */
+/**
+ * Token buckets by id, bounded in number (the least recently used is forgotten). The
+ * limit is given with each take, so a bucket follows a change of its share at once.
+ */
 export class TokenBuckets {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
   constructor(
-    private readonly perSecond: number,
-    private readonly burst: number,
     private readonly maxIds = 100_000,
     private readonly now: () => number = () => Date.now(),
   ) {}
 
   /** Takes a token: 0 when granted, else the seconds until one is available. */
-  take(id: string): number {
+  take(id: string, { perSecond, burst }: RateLimit): number {
     const t = this.now();
-    const b = this.buckets.get(id) ?? { tokens: this.burst, at: t };
+    const b = this.buckets.get(id) ?? { tokens: burst, at: t };
     this.buckets.delete(id);
-    b.tokens = Math.min(this.burst, b.tokens + ((t - b.at) / 1000) * this.perSecond);
+    b.tokens = Math.min(burst, b.tokens + ((t - b.at) / 1000) * perSecond);
     b.at = t;
     this.buckets.set(id, b);
     if (this.buckets.size > this.maxIds) this.buckets.delete(this.buckets.keys().next().value!);
@@ -170,6 +238,6 @@ export class TokenBuckets {
       b.tokens -= 1;
       return 0;
     }
-    return (1 - b.tokens) / this.perSecond;
+    return (1 - b.tokens) / perSecond;
   }
 }

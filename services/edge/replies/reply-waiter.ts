@@ -21,6 +21,9 @@ import { parseReply } from '../../../lib/records/reply';
 import type { Reply } from '../../../lib/records/reply';
 import { createConsumer } from '../../../lib/kafka/client';
 
+/** The prefix of every edge's reply group: the live edges are these groups with a member. */
+export const REPLY_GROUP_PREFIX = 'intake-replies-';
+
 interface Waiter {
   resolve(reply: Reply | null): void;
   timer: NodeJS.Timeout;
@@ -31,7 +34,8 @@ export class ReplyWaiter {
   private readonly waiting = new Map<string, Waiter[]>();
   private count = 0;
   private consumer: Consumer | null = null;
-  private readonly groupId = `intake-replies-${randomUUID()}`;
+  /** This edge's own consumer group: one per edge, left at stop. */
+  readonly groupId = `${REPLY_GROUP_PREFIX}${randomUUID()}`;
   private running = false;
   private readonly log: Logger;
 
@@ -47,6 +51,12 @@ export class ReplyWaiter {
     this.log = deps.logger.child({ module: 'reply-waiter' });
   }
 
+  /**
+   * Follows the replies topic. A consumer kafkajs stopped for good after a passing error
+   * (no group coordinator yet on a fresh cluster) is run again by `createConsumer`:
+   * without it, this edge would wait for replies it can no longer see, and drop out of the
+   * live edges its group marks (live-edges.ts).
+   */
   async start(): Promise<void> {
     const consumer = createConsumer(this.deps.kafka, { groupId: this.groupId });
     this.consumer = consumer;
