@@ -11,7 +11,9 @@
  *   before its first chunk (`claim()`): the previous owner is fenced, which aborts its open
  *   transaction (a crashed worker's outputs are never visible) and fails its later writes,
  *   and only then is the group's committed offset read, so input a zombie committed in
- *   between is skipped, not processed twice.
+ *   between is skipped, not processed twice. A transaction of the previous generation still
+ *   under way ends before the new claim reads the offset, and a late failure of an older
+ *   generation's chunk says nothing about the partition as assigned now.
  * - `commit()` resolves true once the transaction is committed; then the acknowledged
  *   listeners (progress, replies, metrics) hear of the records, as with the sender in SBML.
  *   It resolves false when the chunk must be abandoned: this worker was fenced (it stays out
@@ -24,7 +26,7 @@
  * - Replies of processed and rejected request/response events still go out after the
  *   commit (best effort, as in SBML): the edge waiting on them must only see committed data.
  */
-import type { Admin, Kafka, Producer } from 'kafkajs';
+import type { Admin, Kafka, Producer, Transaction } from 'kafkajs';
 import { fromKafkaError } from '../../../lib/errors';
 import { assertAcknowledged } from '../../../lib/kafka/acknowledged';
 import { ACKS_ALL, createProducer } from '../../../lib/kafka/client';
@@ -52,11 +54,15 @@ export class TransactionalDelivery {
   private readonly producers = new Map<number, Promise<Producer>>();
   /** Partitions claimed in this generation, with the offset to start from. */
   private readonly claims = new Map<number, Promise<bigint | null>>();
+  /** The transaction of each partition under way: a new claim waits for it to end. */
+  private readonly inflight = new Map<number, Promise<unknown>>();
   /** Partitions another worker fenced this one out of, until the next assignment. */
   private readonly fencedOut = new Set<number>();
   private readonly listeners: AcknowledgedListener[] = [];
   private readonly log: Logger;
   private failing: string | null = null;
+  /** The group generation (one per assignment): late results of an older one change nothing. */
+  private generation = 0;
 
   constructor(private readonly deps: TransactionalDeliveryDeps) {
     this.log = deps.logger.child({ module: 'transactional-delivery' });
@@ -74,6 +80,7 @@ export class TransactionalDelivery {
 
   /** A new group generation: every partition is claimed again; others' producers close. */
   assigned(partitions: readonly number[]): void {
+    this.generation += 1;
     this.claims.clear();
     this.fencedOut.clear();
     for (const p of [...this.producers.keys()]) if (!partitions.includes(p)) void this.release(p);
@@ -88,7 +95,11 @@ export class TransactionalDelivery {
     if (this.fencedOut.has(partition)) return Promise.resolve(null);
     let claimed = this.claims.get(partition);
     if (!claimed) {
-      claimed = this.fence(partition).then(() => this.committedOffset(partition));
+      // A transaction of the previous generation may still commit: the offset is read after it.
+      const previous = (this.inflight.get(partition) ?? Promise.resolve()).catch(() => undefined);
+      claimed = previous
+        .then(() => this.fence(partition))
+        .then(() => this.committedOffset(partition));
       this.claims.set(partition, claimed);
       claimed.catch(() => this.claims.delete(partition));
     }
@@ -141,12 +152,30 @@ export class TransactionalDelivery {
     records: readonly OutboundRecord[],
     offsets: { first: string; next: string },
   ): Promise<boolean> {
+    const generation = this.generation;
     const start = await this.claim(partition);
     if (start === null || start > BigInt(offsets.first)) return false;
-    const producer = await this.fence(partition);
-    const written: string[] = [];
-    const tx = await producer.transaction();
+    const transaction = this.transact(partition, records, offsets.next, generation);
+    this.inflight.set(partition, transaction);
     try {
+      return await transaction;
+    } finally {
+      if (this.inflight.get(partition) === transaction) this.inflight.delete(partition);
+    }
+  }
+
+  private async transact(
+    partition: number,
+    records: readonly OutboundRecord[],
+    nextOffset: string,
+    generation: number,
+  ): Promise<boolean> {
+    const claimed = this.fence(partition);
+    const producer = await claimed;
+    const written: string[] = [];
+    let tx: Transaction | null = null;
+    try {
+      tx = await producer.transaction();
       for (let i = 0; i < records.length;) {
         const n = requestLength(records, i, requestDefaults);
         const chunk = records.slice(i, i + n);
@@ -162,12 +191,16 @@ export class TransactionalDelivery {
       }
       await tx.sendOffsets({
         consumerGroupId: this.deps.groupId,
-        topics: [{ topic: this.deps.rawTopic, partitions: [{ partition, offset: offsets.next }] }],
+        topics: [{ topic: this.deps.rawTopic, partitions: [{ partition, offset: nextOffset }] }],
       });
       await tx.commit();
     } catch (err) {
-      await tx.abort().catch(() => undefined);
-      await this.release(partition);
+      await tx?.abort().catch(() => undefined);
+      // Only this chunk's producer: a newer generation may have claimed the partition since.
+      if (this.producers.get(partition) === claimed) await this.release(partition);
+      // A chunk of an older generation (its batch was revoked meanwhile): abandoned, and its
+      // failure says nothing about the partition as assigned now.
+      if (generation !== this.generation) return false;
       if (isFenced(err)) {
         this.fencedOut.add(partition);
         this.log.warn({ err, partition }, 'fenced_out_of_partition');

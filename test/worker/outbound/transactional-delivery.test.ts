@@ -1,0 +1,188 @@
+import type { Admin, Kafka } from 'kafkajs';
+import { TransactionalDelivery } from '../../../services/worker/outbound/transactional-delivery';
+import type { OutboundRecord } from '../../../services/worker/outbound/record';
+import { silentLogger } from '../../support/fakes';
+
+/** A gate a test opens (or fails) when it wants a transaction's commit to end. */
+class Gate {
+  readonly done: Promise<void>;
+  open: () => void = () => undefined;
+  fail: (err: Error) => void = () => undefined;
+  constructor() {
+    this.done = new Promise((resolve, reject) => {
+      this.open = resolve;
+      this.fail = reject;
+    });
+  }
+}
+
+/** Transactional producers whose commits wait on gates; records what happened, in order. */
+class FakeTransactions {
+  readonly events: string[] = [];
+  readonly gates: Gate[] = [];
+  committed = 0n;
+  nextCommitWaits = false;
+
+  get kafka(): Kafka {
+    return {
+      producer: (config: { transactionalId: string }) => ({
+        connect: () => Promise.resolve(),
+        disconnect: () => {
+          this.events.push(`disconnect ${config.transactionalId}`);
+          return Promise.resolve();
+        },
+        transaction: () => {
+          this.events.push(`begin ${config.transactionalId}`);
+          return Promise.resolve({
+            sendBatch: ({
+              topicMessages,
+            }: {
+              topicMessages: { topic: string; messages: { partition: number }[] }[];
+            }) =>
+              Promise.resolve(
+                topicMessages.flatMap((t) =>
+                  [...new Set(t.messages.map((m) => m.partition))].map((partition) => ({
+                    topicName: t.topic,
+                    partition,
+                    errorCode: 0,
+                    baseOffset: '0',
+                  })),
+                ),
+              ),
+            sendOffsets: ({ topics }: { topics: { partitions: { offset: string }[] }[] }) => {
+              this.pendingOffset = BigInt(topics[0]!.partitions[0]!.offset);
+              return Promise.resolve();
+            },
+            commit: async () => {
+              if (this.nextCommitWaits) {
+                this.nextCommitWaits = false;
+                const gate = new Gate();
+                this.gates.push(gate);
+                await gate.done;
+              }
+              this.committed = this.pendingOffset;
+              this.events.push(`commit ${this.committed}`);
+            },
+            abort: () => {
+              this.events.push('abort');
+              return Promise.resolve();
+            },
+          });
+        },
+      }),
+    } as unknown as Kafka;
+  }
+
+  private pendingOffset = 0n;
+
+  get admin(): Pick<Admin, 'fetchOffsets'> {
+    return {
+      fetchOffsets: () => {
+        this.events.push(`read offset ${this.committed}`);
+        return Promise.resolve([
+          { topic: 'raw', partitions: [{ partition: 0, offset: String(this.committed) }] },
+        ]);
+      },
+    } as unknown as Pick<Admin, 'fetchOffsets'>;
+  }
+}
+
+function delivery(fake: FakeTransactions): TransactionalDelivery {
+  return new TransactionalDelivery({
+    kafka: fake.kafka,
+    admin: fake.admin,
+    groupId: 'g',
+    rawTopic: 'raw',
+    logger: silentLogger(),
+    ackTimeoutMs: 1000,
+    transactionTimeoutMs: 10_000,
+  });
+}
+
+const record = (offset: string): OutboundRecord => ({
+  topic: 'out',
+  partition: 0,
+  key: 'k',
+  value: Buffer.from('{}'),
+  headers: {},
+  source: { partition: 0, offset },
+  kind: 'processed',
+});
+
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('TransactionalDelivery', () => {
+  it('commits records and the input offset together, then tells its listeners', async () => {
+    const fake = new FakeTransactions();
+    const d = delivery(fake);
+    const heard: string[] = [];
+    d.onAcknowledged((records) => heard.push(...records.map((r) => r.source.offset)));
+    d.assigned([0]);
+    expect(await d.commit(0, [record('0'), record('1')], { first: '0', next: '2' })).toBe(true);
+    expect(fake.committed).toBe(2n);
+    expect(heard).toEqual(['0', '1']);
+    expect(d.transactionalId(0)).toBe('g.raw.0');
+  });
+
+  it('abandons a chunk the committed offset already passed (a fenced zombie committed it)', async () => {
+    const fake = new FakeTransactions();
+    fake.committed = 10n;
+    const d = delivery(fake);
+    d.assigned([0]);
+    expect(await d.claim(0)).toBe(10n);
+    expect(await d.commit(0, [record('5')], { first: '5', next: '6' })).toBe(false);
+    expect(fake.committed).toBe(10n);
+  });
+
+  it("in a new generation, claims only after the previous generation's transaction ended", async () => {
+    const fake = new FakeTransactions();
+    const d = delivery(fake);
+    d.assigned([0]);
+    await d.claim(0);
+    fake.nextCommitWaits = true;
+    const old = d.commit(0, [record('0')], { first: '0', next: '1' });
+    await settle();
+    d.assigned([0]); // a rebalance while that transaction is under way
+    const claim = d.claim(0);
+    await settle();
+    expect(fake.events.filter((e) => e.startsWith('read offset'))).toEqual(['read offset 0']);
+    fake.gates[0]!.open();
+    expect(await old).toBe(true);
+    // The offset the new generation starts from includes what the old transaction committed.
+    expect(await claim).toBe(1n);
+  });
+
+  it("a late fencing error of an older generation's chunk does not fence the partition out now", async () => {
+    const fake = new FakeTransactions();
+    const d = delivery(fake);
+    d.assigned([0]);
+    await d.claim(0);
+    fake.nextCommitWaits = true;
+    const old = d.commit(0, [record('0')], { first: '0', next: '1' });
+    await settle();
+    d.assigned([0]);
+    fake.gates[0]!.fail(
+      Object.assign(new Error('Producer attempted an operation with an old epoch'), {
+        type: 'INVALID_PRODUCER_EPOCH',
+      }),
+    );
+    expect(await old).toBe(false);
+    expect(await d.claim(0)).toBe(0n); // not null: still this worker's
+    expect(await d.commit(0, [record('0')], { first: '0', next: '1' })).toBe(true);
+  });
+
+  it('a fencing error in the current generation fences the partition out until the next assignment', async () => {
+    const fake = new FakeTransactions();
+    const d = delivery(fake);
+    d.assigned([0]);
+    await d.claim(0);
+    fake.nextCommitWaits = true;
+    const chunk = d.commit(0, [record('0')], { first: '0', next: '1' });
+    await settle();
+    fake.gates[0]!.fail(Object.assign(new Error('fenced'), { type: 'PRODUCER_FENCED' }));
+    expect(await chunk).toBe(false);
+    expect(await d.claim(0)).toBeNull();
+    d.assigned([0]);
+    expect(await d.claim(0)).toBe(0n);
+  });
+});
