@@ -10,6 +10,7 @@
 import type { Admin } from 'kafkajs';
 import type { Envelope } from '../../lib/envelope';
 import { toKafkaMessage } from '../../lib/envelope';
+import type { MetaMemo } from '../../lib/envelope';
 import { BatchingProducer } from '../../lib/kafka/batching-producer';
 import type {
   BatchingProducerOptions,
@@ -121,9 +122,10 @@ export class KafkaSink implements Sink {
     const topic = this.deps.topic;
     const ids = new Array<string>(envelopes.length);
     const records = new Array<PartitionedRecord>(envelopes.length);
+    const memo: MetaMemo = {};
     for (let i = 0; i < envelopes.length; i++) {
       const e = envelopes[i]!;
-      const message = toKafkaMessage(e);
+      const message = toKafkaMessage(e, undefined, memo);
       ids[i] = e.id;
       records[i] = {
         key: e.key,
