@@ -49,13 +49,17 @@ export async function respondAcknowledged(a: AcknowledgedAnswer): Promise<void> 
       receipt: encodeReceipt(s.partition, s.offset),
     };
   }
-  res
-    .status(202)
-    .json(
-      a.visitorId === undefined
-        ? { accepted, rejected: a.rejected }
-        : { accepted, rejected: a.rejected, visitorId: a.visitorId },
-    );
+  // NOTE: written directly (not `res.json`): express would also hash the body for an
+  // ETag, which no client of a POST answer uses.
+  const body = JSON.stringify(
+    a.visitorId === undefined
+      ? { accepted, rejected: a.rejected }
+      : { accepted, rejected: a.rejected, visitorId: a.visitorId },
+  );
+  res.statusCode = 202;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
 }
 
 export function respondOneWay(res: Response, queue: OneWayQueue, events: Admitted[]): void {
