@@ -45,6 +45,15 @@ export interface Sink {
   stop(): Promise<void>;
 }
 
+function stored(ids: string[], positions: RecordPosition[]): StoredEvent[] {
+  const events = new Array<StoredEvent>(positions.length);
+  for (let i = 0; i < positions.length; i++) {
+    const p = positions[i]!;
+    events[i] = { id: ids[i]!, partition: p.partition, offset: p.offset };
+  }
+  return events;
+}
+
 export interface KafkaSinkDeps {
   /** One per lane (either Kafka client, see producer-lane.ts); each keeps one request in flight. */
   producers: readonly ProducerLane[];
@@ -118,7 +127,7 @@ export class KafkaSink implements Sink {
    * request and what the in-flight bound counts; from here on the edge holds only it and
    * the ids, not the parsed events.
    */
-  async store(envelopes: Envelope[]): Promise<StoredEvent[]> {
+  store(envelopes: Envelope[]): Promise<StoredEvent[]> {
     const topic = this.deps.topic;
     const ids = new Array<string>(envelopes.length);
     const records = new Array<PartitionedRecord>(envelopes.length);
@@ -134,13 +143,8 @@ export class KafkaSink implements Sink {
         partition: this.partitions.partition(topic, e.key),
       };
     }
-    const positions: RecordPosition[] = await this.batcher.send(topic, records);
-    const stored = new Array<StoredEvent>(positions.length);
-    for (let i = 0; i < positions.length; i++) {
-      const p = positions[i]!;
-      stored[i] = { id: ids[i]!, partition: p.partition, offset: p.offset };
-    }
-    return stored;
+    // NOTE: from here on only the records and ids are held, not the envelopes.
+    return this.batcher.send(topic, records).then((positions) => stored(ids, positions));
   }
 
   hasRoom(bytes: number): boolean {
