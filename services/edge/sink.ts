@@ -131,17 +131,22 @@ export class KafkaSink implements Sink {
     const topic = this.deps.topic;
     const ids = new Array<string>(envelopes.length);
     const records = new Array<PartitionedRecord>(envelopes.length);
-    const memo: MetaMemo = {};
-    for (let i = 0; i < envelopes.length; i++) {
-      const e = envelopes[i]!;
-      const message = toKafkaMessage(e, undefined, memo);
-      ids[i] = e.id;
-      records[i] = {
-        key: e.key,
-        value: message.value as string,
-        headers: message.headers,
-        partition: this.partitions.partition(topic, e.key),
-      };
+    try {
+      const memo: MetaMemo = {};
+      for (let i = 0; i < envelopes.length; i++) {
+        const e = envelopes[i]!;
+        const message = toKafkaMessage(e, undefined, memo);
+        ids[i] = e.id;
+        records[i] = {
+          key: e.key,
+          value: message.value as string,
+          headers: message.headers,
+          partition: this.partitions.partition(topic, e.key),
+        };
+      }
+    } catch (err) {
+      // a rejection, never a throw, as from an async store
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     // NOTE: from here on only the records and ids are held, not the envelopes.
     return this.batcher.send(topic, records).then((positions) => stored(ids, positions));
