@@ -4,9 +4,12 @@
  *
  * - each client's bare producer ceiling (bench/ceilings.ts), records/s and CPU per record;
  * - one edge per client (`INTAKE_KAFKA_CLIENT`), directly, closed loop (vegeta): single
- *   events (50 workers) then batches of 100 (16 workers); events/s, the edge's CPU per
- *   event (from /proc), p99, and its peak RSS;
- * - with `BENCH_BASELINE_ROOT=<another checkout, built>`: that checkout's edge as well.
+ *   events (50 workers), then batches of 100 events of ~300 B and of ~1 KB
+ *   (`BENCH_BATCH_WORKERS`, 16); events/s, the edge's CPU per event (from /proc), p99,
+ *   and its peak RSS;
+ * - with `BENCH_BASELINE_ROOT=<another checkout, built>`: that checkout's edge as well, with
+ *   the Node flags in `BENCH_BASELINE_FLAGS` (none by default; this checkout's edges get
+ *   the fleet's, `serviceNodeFlags`).
  *
  *   INTAKE_KAFKA_BROKERS=127.0.0.1:9092 node dist/bench/edge-clients.js
  *   (BENCH_SECONDS=6 BENCH_REPS=3 BENCH_PROFILE=1 for a CPU profile summary per edge)
@@ -18,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../lib/paths';
 import { KAFKA_CLIENTS } from '../lib/kafka/producer-lane';
-import { requestBody } from '../test/load/scenarios';
+import { loadEvent, requestBody } from '../test/load/scenarios';
 import { attack } from '../test/load/vegeta';
 import { clientCeiling } from './ceilings';
 import { startBenchEdge } from './edge-process';
@@ -30,8 +33,30 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const BASELINE = process.env.BENCH_BASELINE_ROOT;
+const BASELINE_FLAGS = (process.env.BENCH_BASELINE_FLAGS ?? '').split(' ').filter(Boolean);
 const PORT = 26290 + Number(process.env.INTAKE_TEST_PORT_OFFSET ?? 0);
 const KEY = 'edge-clients-bench';
+/** Closed-loop workers for batches (`npm run bench` uses 48). */
+const BATCH_WORKERS = Number(process.env.BENCH_BATCH_WORKERS ?? 16);
+
+/** A batch of 100 events whose JSON is about `bytes` long each (as `npm run bench`'s). */
+function paddedBatch(bytes: number): string {
+  return JSON.stringify(
+    Array.from({ length: 100 }, (_, i) => {
+      const e = loadEvent(i) as { data: Record<string, unknown> };
+      e.data.pad = '';
+      e.data.pad = 'x'.repeat(Math.max(0, bytes - JSON.stringify(e).length));
+      return e;
+    }),
+  );
+}
+
+/** name, events per request, workers, body */
+const SHAPES: [string, number, number, string][] = [
+  ['single', 1, 50, requestBody(1)],
+  ['batched 100', 100, BATCH_WORKERS, requestBody(100)],
+  ['batched 100 x 1 KB', 100, BATCH_WORKERS, paddedBatch(1024)],
+];
 
 /** User + system CPU seconds of a process so far. */
 function cpuSeconds(pid: number): number {
@@ -44,7 +69,12 @@ function peakRssMb(pid: number): number {
   return Math.round(Number(kb) / 1024);
 }
 
-async function edge(name: string, root: string, env: NodeJS.ProcessEnv): Promise<void> {
+async function edge(
+  name: string,
+  root: string,
+  env: NodeJS.ProcessEnv,
+  edgeFlags?: string[],
+): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'edge-clients-'));
   const started = await startBenchEdge({
     root,
@@ -54,23 +84,21 @@ async function edge(name: string, root: string, env: NodeJS.ProcessEnv): Promise
     dir,
     instance: `edge-clients-${name.replace(/\W+/g, '-')}`,
     env,
+    edgeFlags,
     nodeArgs: PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [],
   });
   const pid = started.process.pid!;
   try {
     const url = `${started.url}/v1/events`;
     await attack({ url, apiKey: KEY, rate: 0, seconds: 2, body: requestBody(100), maxWorkers: 8 });
-    for (const [shape, events, workers] of [
-      ['single', 1, 50],
-      ['batched 100', 100, 16],
-    ] as const) {
+    for (const [shape, events, workers, body] of SHAPES) {
       const before = cpuSeconds(pid);
       const r = await attack({
         url,
         apiKey: KEY,
         rate: 0,
         seconds: SECONDS,
-        body: requestBody(events),
+        body,
         maxWorkers: workers,
       });
       const accepted = (r.statusCodes['202'] ?? 0) * events;
@@ -112,7 +140,8 @@ async function main(): Promise<void> {
         `bare ${client} producer, 300 B: ${Math.round(rate)} records/s, ~${(((cpu.user + cpu.system) * 1) / records).toFixed(1)} µs CPU/record`,
       );
     }
-    if (BASELINE) await edge('baseline edge', BASELINE, {});
+    // The baseline as it ran: its code, and the Node flags of its time (BENCH_BASELINE_FLAGS).
+    if (BASELINE) await edge('baseline edge', BASELINE, {}, BASELINE_FLAGS);
     for (const client of KAFKA_CLIENTS) {
       await edge(`edge (${client})`, ROOT, { INTAKE_KAFKA_CLIENT: client });
     }

@@ -1,11 +1,13 @@
 /**
  * One edge process outside the fleet, for the benchmark (the profiled edge, under
  * `--cpu-prof`) and for measurements by hand with other settings (`env`). It runs
- * `dist/`, so `npm run build` first; resolves once `/readyz` answers 200.
+ * `dist/`, so `npm run build` first, with the Node flags the fleet gives an edge
+ * (`serviceNodeFlags`); resolves once `/readyz` answers 200.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { serviceNodeFlags } from '../services/cli/fleet/processes';
 
 export interface BenchEdge {
   url: string;
@@ -23,11 +25,17 @@ export async function startBenchEdge(opts: {
   dir: string;
   instance: string;
   nodeArgs?: string[];
+  /** The edge's own Node flags (default: the fleet's, `serviceNodeFlags`). */
+  edgeFlags?: string[];
   env?: NodeJS.ProcessEnv;
 }): Promise<BenchEdge> {
   const edge = spawn(
     process.execPath,
-    [...(opts.nodeArgs ?? []), join(opts.root, 'dist', 'services', 'edge', 'main.js')],
+    [
+      ...(opts.edgeFlags ?? serviceNodeFlags('edge')),
+      ...(opts.nodeArgs ?? []),
+      join(opts.root, 'dist', 'services', 'edge', 'main.js'),
+    ],
     {
       env: {
         ...process.env,

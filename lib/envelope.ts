@@ -91,7 +91,7 @@ function schemaReason(): string {
  * 8601) and `data` (any JSON). Unknown top-level fields are refused, so a misspelt field
  * is an error and not silently lost.
  */
-export function wrapEvent(input: unknown, ctx: WrapContext): WrapResult {
+export function wrapEvent(input: unknown, ctx: WrapContext, dataJson?: string): WrapResult {
   if (!validateEvent(input)) return { ok: false, reason: schemaReason() };
   const event = input as Record<string, unknown> & { type: string };
   if (event.ts !== undefined && Number.isNaN(Date.parse(event.ts as string))) {
@@ -107,14 +107,84 @@ export function wrapEvent(input: unknown, ctx: WrapContext): WrapResult {
     source: ctx.source,
     type: event.type,
     key: fields.key ?? ctx.defaultKey?.() ?? id,
-    receivedAt: ctx.receivedAt.toISOString(),
+    receivedAt: isoTime(ctx.receivedAt),
     pattern: ctx.pattern,
     data: event.data ?? null,
     meta: ctx.meta,
   };
   if (typeof event.ts === 'string') envelope.ts = event.ts;
   if (ctx.replyTo !== undefined) envelope.replyTo = ctx.replyTo;
+  if (dataJson !== undefined && event.data !== undefined) rememberDataJson(envelope, dataJson);
   return { ok: true, envelope };
+}
+
+/**
+ * The JSON text of an envelope's `data`, when the caller already serialised it (the edge's
+ * exact per-event size check): kept beside the envelope (a non-enumerable symbol, so it is
+ * no field of the envelope for `JSON.stringify`, spreads or comparisons) and reused by
+ * `envelopeJson`. The envelope's `data` must not change afterwards.
+ */
+const DATA_JSON = Symbol('intake.envelope.dataJson');
+type WithDataJson = Envelope & { [DATA_JSON]?: string };
+
+function rememberDataJson(envelope: Envelope, text: string): void {
+  Object.defineProperty(envelope, DATA_JSON, { value: text });
+}
+
+/** Keys of the envelope as JSON, with their colon. */
+const JSON_KEYS = new Map<string, string>();
+
+/** Meta JSON shared by consecutive envelopes of one request (see `envelopeJson`). */
+export interface MetaMemo {
+  meta?: RequestMeta;
+  json?: string;
+}
+
+/**
+ * Exactly `JSON.stringify(envelope)` (same keys, order and text), cheaper: `data` is
+ * serialised again only when its text was not kept by `wrapEvent`, and `meta`, which all
+ * events of one request share, once per run of envelopes with the same meta object when
+ * given a `memo` (for one synchronous loop: meta objects are not changed after wrapping).
+ */
+export function envelopeJson(envelope: Envelope, memo?: MetaMemo): string {
+  const fields = envelope as unknown as Record<string, unknown>;
+  let out = '{';
+  for (const k in fields) {
+    const v = fields[k];
+    if (v === undefined) continue;
+    let text: string | undefined;
+    if (k === 'data') {
+      text = (envelope as WithDataJson)[DATA_JSON] ?? JSON.stringify(v);
+    } else if (k === 'meta' && memo) {
+      if (memo.meta !== v || memo.json === undefined) {
+        memo.meta = v as RequestMeta;
+        memo.json = JSON.stringify(v);
+      }
+      text = memo.json;
+    } else {
+      text = JSON.stringify(v);
+    }
+    if (text === undefined) continue; // as JSON.stringify: no function or symbol values
+    let key = JSON_KEYS.get(k);
+    if (key === undefined) {
+      key = `${JSON.stringify(k)}:`;
+      if (JSON_KEYS.size < 64) JSON_KEYS.set(k, key);
+    }
+    out += out.length === 1 ? key + text : `,${key}${text}`;
+  }
+  return `${out}}`;
+}
+
+/** The events of one request share their receive time: its text is made once. */
+let lastTime = NaN;
+let lastIso = '';
+function isoTime(at: Date): string {
+  const t = at.getTime();
+  if (t !== lastTime) {
+    lastIso = at.toISOString(); // throws for an invalid date, as before
+    lastTime = t;
+  }
+  return lastIso;
 }
 
 export const HEADER_ID = 'intake-id';
@@ -124,14 +194,15 @@ export const HEADER_TRACEPARENT = 'traceparent';
 export const HEADER_REPLY_TO = 'intake-reply-to';
 
 /** The Kafka message for an envelope: key = envelope key, value = JSON, id/source/trace headers. */
-export function toKafkaMessage(envelope: Envelope, extraHeaders: IHeaders = {}): Message {
-  const headers: IHeaders = {
-    [HEADER_ID]: envelope.id,
-    [HEADER_SOURCE]: envelope.source,
-    ...extraHeaders,
-  };
+export function toKafkaMessage(
+  envelope: Envelope,
+  extraHeaders?: IHeaders,
+  memo?: MetaMemo,
+): Message {
+  const headers: IHeaders = { [HEADER_ID]: envelope.id, [HEADER_SOURCE]: envelope.source };
+  if (extraHeaders) Object.assign(headers, extraHeaders);
   if (envelope.meta.traceparent) headers[HEADER_TRACEPARENT] = envelope.meta.traceparent;
-  return { key: envelope.key, value: JSON.stringify(envelope), headers };
+  return { key: envelope.key, value: envelopeJson(envelope, memo), headers };
 }
 
 /** Parses a record value back into an envelope; throws on a value that is not one. */

@@ -82,7 +82,8 @@ interface Part {
   lane: Lane;
   topic: string;
   records: PartitionedRecord[];
-  indexes: number[];
+  /** Each record's index in the call; null: the part is the whole call, in order. */
+  indexes: number[] | null;
   bytes: number;
   queued: boolean;
 }
@@ -146,8 +147,15 @@ export class BatchingProducer {
       );
     }
     if (records.length === 0) return Promise.resolve([]);
-    const sizes = records.map(recordBytes);
-    const bytes = sizes.reduce((sum, b) => sum + b, 0);
+    const lanes = this.lanes.length;
+    // Per-record sizes only when the records are spread over several lanes.
+    const sizes = lanes > 1 ? new Array<number>(records.length) : null;
+    let bytes = 0;
+    for (let i = 0; i < records.length; i++) {
+      const b = recordBytes(records[i]!);
+      if (sizes) sizes[i] = b;
+      bytes += b;
+    }
     if (this.bytes + bytes > this.options.maxInFlightBytes) {
       return Promise.reject(
         new IntakeError('OVERLOADED', 'too many bytes waiting for Kafka', {
@@ -165,19 +173,27 @@ export class BatchingProducer {
         reject,
         timer: setTimeout(() => this.timeOut(call), this.options.ackTimeoutMs),
       };
-      const byLane = new Map<Lane, Part>();
-      records.forEach((record, i) => {
-        const lane = this.lanes[record.partition % this.lanes.length]!;
-        let part = byLane.get(lane);
-        if (!part) {
-          part = { call, lane, topic, records: [], indexes: [], bytes: 0, queued: true };
-          byLane.set(lane, part);
-          call.parts.push(part);
+      if (!sizes) {
+        // One lane: the call's records are its one part, in call order.
+        const lane = this.lanes[0]!;
+        call.parts.push({ call, lane, topic, records, indexes: null, bytes, queued: true });
+      } else {
+        const byLane = new Array<Part | undefined>(lanes);
+        for (let i = 0; i < records.length; i++) {
+          const record = records[i]!;
+          const l = record.partition % lanes;
+          let part = byLane[l];
+          if (!part) {
+            const lane = this.lanes[l]!;
+            part = { call, lane, topic, records: [], indexes: [], bytes: 0, queued: true };
+            byLane[l] = part;
+            call.parts.push(part);
+          }
+          part.records.push(record);
+          part.indexes!.push(i);
+          part.bytes += sizes[i]!;
         }
-        part.records.push(record);
-        part.indexes.push(i);
-        part.bytes += sizes[i]!;
-      });
+      }
       call.remaining = call.parts.length;
       this.bytes += bytes;
       for (const part of call.parts) {
@@ -296,21 +312,19 @@ export class BatchingProducer {
 
   /** Offsets run across the whole request, in the order its records were sent. */
   private resolveBatch(batch: Part[], metadata: RecordMetadata[]): void {
-    const sent = batch.flatMap((p) =>
-      p.records.map((r) => ({ topic: p.topic, partition: r.partition })),
-    );
-    const offsets = recordOffsets(sent, metadata);
+    const offsets = batchOffsets(batch, metadata);
     let i = 0;
     for (const p of batch) {
-      p.records.forEach((r, j) => {
-        p.call.positions[p.indexes[j]!] = {
+      const { records, indexes, call } = p;
+      for (let j = 0; j < records.length; j++) {
+        call.positions[indexes ? indexes[j]! : j] = {
           topic: p.topic,
-          partition: r.partition,
+          partition: records[j]!.partition,
           offset: offsets[i++]!,
         };
-      });
-      p.call.remaining -= 1;
-      if (p.call.remaining === 0) this.settle(p.call, () => p.call.resolve(p.call.positions));
+      }
+      call.remaining -= 1;
+      if (call.remaining === 0) this.settle(call, () => call.resolve(call.positions));
     }
   }
 
@@ -347,6 +361,46 @@ export class BatchingProducer {
     clearTimeout(call.timer);
     action();
   }
+}
+
+/**
+ * Each record's offset, in batch order: its partition's base offset plus the records of
+ * that partition before it (`recordOffsets`), counted in numbers while they are exact.
+ */
+function batchOffsets(batch: Part[], metadata: RecordMetadata[]): string[] {
+  let count = 0;
+  for (const p of batch) count += p.records.length;
+  const next = new Map<string, number[]>();
+  let exact = true;
+  for (const m of metadata) {
+    if (m.baseOffset === undefined) continue;
+    const base = Number(m.baseOffset);
+    if (!Number.isSafeInteger(base + count)) exact = false;
+    let byPartition = next.get(m.topicName);
+    if (!byPartition) next.set(m.topicName, (byPartition = []));
+    byPartition[m.partition] = base;
+  }
+  if (!exact) {
+    return recordOffsets(
+      batch.flatMap((p) => p.records.map((r) => ({ topic: p.topic, partition: r.partition }))),
+      metadata,
+    );
+  }
+  const offsets = new Array<string>(count);
+  let i = 0;
+  for (const p of batch) {
+    const byPartition = next.get(p.topic);
+    for (const r of p.records) {
+      const offset = byPartition?.[r.partition];
+      if (offset === undefined) {
+        offsets[i++] = '-1';
+        continue;
+      }
+      offsets[i++] = String(offset);
+      byPartition![r.partition] = offset + 1;
+    }
+  }
+  return offsets;
 }
 
 function recordBytes(r: PartitionedRecord): number {

@@ -92,7 +92,9 @@ export class PlatformaticProducer implements SendBatchPort {
     for (const { topic, messages: list } of topicMessages) {
       for (const m of list) {
         const headers: Record<string, Buffer> = {};
-        for (const [k, v] of Object.entries(m.headers ?? {})) {
+        const given = m.headers;
+        for (const k in given) {
+          const v = given[k];
           if (typeof v === 'string') headers[k] = Buffer.from(v);
           else if (Buffer.isBuffer(v)) headers[k] = v;
         }

@@ -15,6 +15,7 @@ import { projectRoot } from '../../lib/paths';
 import type { EdgeMetrics } from './metrics';
 import type { Sink } from './sink';
 import { eventsRoute } from './http/events-route';
+import { FAST_PATH_ROUTE, eventsFastPath } from './http/events-fast-path';
 import { receiptRoute, scoreRoute } from './http/lookup-routes';
 import type { LookupDeps } from './http/lookup-routes';
 import type { RespondDeps } from './http/respond';
@@ -87,32 +88,18 @@ export function createApp(deps: AppDeps): Express {
   app.use(countRequests(deps.metrics));
   if (deps.accessLog && deps.accessLog !== 'off') app.use(accessLog(deps.logger, deps.accessLog));
 
-  const all = routes(deps);
-  for (const r of all.filter((r) => !r.v1)) app[r.method](r.path, ...r.handlers);
-  if (deps.corsOrigins && deps.corsOrigins.length > 0) {
-    const origins = deps.corsOrigins;
-    app.use(
-      '/v1',
-      cors({
-        origin: origins.includes('*') ? true : origins,
-        methods: ['GET', 'POST'],
-        allowedHeaders: [
-          'Content-Type',
-          'Content-Encoding',
-          'Authorization',
-          'X-API-Key',
-          'traceparent',
-        ],
-        // a browser client reads Retry-After to back off on 429/503
-        exposedHeaders: ['Retry-After'],
-        credentials: true,
-        maxAge: 600,
-      }),
-    );
-  }
-  for (const r of all.filter((r) => r.v1 && r.open)) app[r.method](r.path, ...r.handlers);
+  const events = eventsRoute({ ...deps, bodyLimits: deps.bodyLimits ?? bodyDefaults });
+  const corsHandler = deps.corsOrigins?.length ? corsFor(deps.corsOrigins) : undefined;
+  // NOTE: one key checker serves both paths and the upgrades: one rate-limit budget per key.
   const checkKey = deps.checkKey ?? (deps.auth && createKeyChecker(deps.auth));
-  if (checkKey) app.use('/v1', authenticate(checkKey));
+  const auth = checkKey ? authenticate(checkKey) : undefined;
+  app.use(eventsFastPath({ maxBodyBytes: deps.maxBodyBytes, cors: corsHandler, auth, events }));
+
+  const all = routes(deps, events);
+  for (const r of all.filter((r) => !r.v1)) app[r.method](r.path, ...r.handlers);
+  if (corsHandler) app.use('/v1', corsHandler);
+  for (const r of all.filter((r) => r.v1 && r.open)) app[r.method](r.path, ...r.handlers);
+  if (auth) app.use('/v1', auth);
   for (const r of all.filter((r) => r.v1 && !r.open)) app[r.method](r.path, ...r.handlers);
 
   const allowed = new Map<string, Set<string>>();
@@ -133,8 +120,30 @@ export function createApp(deps: AppDeps): Express {
   return app;
 }
 
-/** Every HTTP route of the edge, once; optional features add theirs when configured. */
-function routes(deps: AppDeps): Route[] {
+function corsFor(origins: string[]): RequestHandler {
+  return cors({
+    origin: origins.includes('*') ? true : origins,
+    methods: ['GET', 'POST'],
+    allowedHeaders: [
+      'Content-Type',
+      'Content-Encoding',
+      'Authorization',
+      'X-API-Key',
+      'traceparent',
+    ],
+    // a browser client reads Retry-After to back off on 429/503
+    exposedHeaders: ['Retry-After'],
+    credentials: true,
+    maxAge: 600,
+  });
+}
+
+/**
+ * Every HTTP route of the edge, once; optional features add theirs when configured.
+ * `POST /v1/events` requests are mostly answered before the router (events-fast-path.ts),
+ * by the same `events` handler.
+ */
+function routes(deps: AppDeps, events: RequestHandler): Route[] {
   const route = (method: Method, path: string, ...handlers: RequestHandler[]): Route => ({
     method,
     path,
@@ -175,7 +184,7 @@ function routes(deps: AppDeps): Route[] {
       'post',
       '/v1/events',
       express.raw({ limit: deps.maxBodyBytes, type: [...EVENT_CONTENT_TYPES], inflate: true }),
-      eventsRoute({ ...deps, bodyLimits: deps.bodyLimits ?? bodyDefaults }),
+      events,
     ),
   ];
   if (deps.stream) {
@@ -216,7 +225,11 @@ function countRequests(metrics: EdgeMetrics): RequestHandler {
   return (req, res, next) => {
     res.on('finish', () => {
       const route = req.route as { path?: string } | undefined;
-      metrics.requests.inc({ route: route?.path ?? 'unmatched', status: String(res.statusCode) });
+      const fast = res.locals[FAST_PATH_ROUTE] as string | undefined;
+      metrics.requests.inc({
+        route: route?.path ?? fast ?? 'unmatched',
+        status: String(res.statusCode),
+      });
     });
     next();
   };

@@ -10,6 +10,7 @@
 import type { Admin } from 'kafkajs';
 import type { Envelope } from '../../lib/envelope';
 import { toKafkaMessage } from '../../lib/envelope';
+import type { MetaMemo } from '../../lib/envelope';
 import { BatchingProducer } from '../../lib/kafka/batching-producer';
 import type {
   BatchingProducerOptions,
@@ -42,6 +43,15 @@ export interface Sink {
   start(): Promise<void>;
   /** Takes no new events, and waits until those accepted were stored or failed. */
   stop(): Promise<void>;
+}
+
+function stored(ids: string[], positions: RecordPosition[]): StoredEvent[] {
+  const events = new Array<StoredEvent>(positions.length);
+  for (let i = 0; i < positions.length; i++) {
+    const p = positions[i]!;
+    events[i] = { id: ids[i]!, partition: p.partition, offset: p.offset };
+  }
+  return events;
 }
 
 export interface KafkaSinkDeps {
@@ -117,28 +127,29 @@ export class KafkaSink implements Sink {
    * request and what the in-flight bound counts; from here on the edge holds only it and
    * the ids, not the parsed events.
    */
-  async store(envelopes: Envelope[]): Promise<StoredEvent[]> {
+  store(envelopes: Envelope[]): Promise<StoredEvent[]> {
     const topic = this.deps.topic;
     const ids = new Array<string>(envelopes.length);
     const records = new Array<PartitionedRecord>(envelopes.length);
-    for (let i = 0; i < envelopes.length; i++) {
-      const e = envelopes[i]!;
-      const message = toKafkaMessage(e);
-      ids[i] = e.id;
-      records[i] = {
-        key: e.key,
-        value: message.value as string,
-        headers: message.headers,
-        partition: this.partitions.partition(topic, e.key),
-      };
+    try {
+      const memo: MetaMemo = {};
+      for (let i = 0; i < envelopes.length; i++) {
+        const e = envelopes[i]!;
+        const message = toKafkaMessage(e, undefined, memo);
+        ids[i] = e.id;
+        records[i] = {
+          key: e.key,
+          value: message.value as string,
+          headers: message.headers,
+          partition: this.partitions.partition(topic, e.key),
+        };
+      }
+    } catch (err) {
+      // a rejection, never a throw, as from an async store
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    const positions: RecordPosition[] = await this.batcher.send(topic, records);
-    const stored = new Array<StoredEvent>(positions.length);
-    for (let i = 0; i < positions.length; i++) {
-      const p = positions[i]!;
-      stored[i] = { id: ids[i]!, partition: p.partition, offset: p.offset };
-    }
-    return stored;
+    // NOTE: from here on only the records and ids are held, not the envelopes.
+    return this.batcher.send(topic, records).then((positions) => stored(ids, positions));
   }
 
   hasRoom(bytes: number): boolean {

@@ -5,14 +5,52 @@
  */
 import { fleetCliAsync } from './fault-fleet';
 import { GAP_MS, freeze, killAlternating, killBroker, rollingRestart } from './injections';
-import { runScenario, sleep } from './scenario';
+import { FULL, runScenario, sleep } from './scenario';
+
+/** SIGKILL of an edge, restarted 500 ms later, 5 times, alternating edges. */
+const killEdges = (): ReturnType<typeof killAlternating> =>
+  killAlternating(['edge-1', 'edge-2'], 5);
+
+/**
+ * Runs `fn` with the fleet's edges on another Kafka client (`INTAKE_KAFKA_CLIENT`, which
+ * the CLI gives the processes it starts): both edges are restarted with it, one after the
+ * other, and at the end restarted with the suite's client again.
+ */
+async function withEdgeClient<T>(client: string, fn: () => Promise<T>): Promise<T> {
+  const before = process.env.INTAKE_KAFKA_CLIENT;
+  const restartEdges = async (): Promise<void> => {
+    for (const edge of ['edge-1', 'edge-2']) await fleetCliAsync('restart', edge);
+  };
+  process.env.INTAKE_KAFKA_CLIENT = client;
+  try {
+    await restartEdges();
+    return await fn();
+  } finally {
+    if (before === undefined) delete process.env.INTAKE_KAFKA_CLIENT;
+    else process.env.INTAKE_KAFKA_CLIENT = before;
+    await restartEdges();
+  }
+}
 
 describe('fault scenarios (real fleet, steady load, audited)', () => {
   it('edge SIGKILL, 5 times, alternating edges', async () => {
-    const r = await runScenario('edge-sigkill-x5', () => killAlternating(['edge-1', 'edge-2'], 5));
+    const r = await runScenario('edge-sigkill-x5', killEdges);
     expect(r.lost).toBe(0);
     expect(r.acknowledged).toBeGreaterThan(0);
   });
+
+  // The edges' second client, in the full run only (`npm run faults`: INTAKE_FAULTS_FULL);
+  // with INTAKE_KAFKA_CLIENT=platformatic the whole suite runs on it.
+  (FULL && process.env.INTAKE_KAFKA_CLIENT !== 'platformatic' ? it : it.skip)(
+    'edge SIGKILL, 5 times, alternating edges on @platformatic/kafka',
+    async () => {
+      const r = await withEdgeClient('platformatic', () =>
+        runScenario('edge-sigkill-x5-platformatic', killEdges),
+      );
+      expect(r.lost).toBe(0);
+      expect(r.acknowledged).toBeGreaterThan(0);
+    },
+  );
 
   it('worker SIGKILL, 5 times, alternating workers', async () => {
     const r = await runScenario('worker-sigkill-x5', () =>

@@ -83,4 +83,17 @@ describe('uuidv7', () => {
     const b = uuidv7(1_700_000_000_001);
     expect(a < b).toBe(true);
   });
+
+  it('is an RFC 9562 version 7 id carrying its millisecond, unique', () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 5000; i++) {
+      const id = uuidv7(1_700_000_000_000 + (i >> 4));
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(parseInt(id.slice(0, 8) + id.slice(9, 13), 16)).toBe(1_700_000_000_000 + (i >> 4));
+      ids.add(id);
+    }
+    expect(ids.size).toBe(5000);
+    expect(() => uuidv7(-1)).toThrow(RangeError);
+    expect(() => uuidv7(2 ** 48)).toThrow(RangeError);
+  });
 });

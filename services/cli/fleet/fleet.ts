@@ -23,7 +23,7 @@ import { kafkaBrokers, kafkaNodes, replicationFactor, serviceKafkaBrokers } from
 import { writeDemoSite } from './demo-site';
 import { startNginx } from './nginx';
 import { isReady } from './probe';
-import { serviceEntry, spawnDetached, stopProcess } from './processes';
+import { serviceEntry, serviceNodeFlags, spawnDetached, stopProcess } from './processes';
 import { clearState, isAlive, readState, writeState } from './state';
 import type { FleetState, RunningProcess } from './state';
 
@@ -131,7 +131,11 @@ export function startService(plan: FleetPlan, spec: ProcessSpec): RunningProcess
   const log = join(plan.logDir, `${spec.name}.log`);
   const pid = spawnDetached({
     command: process.execPath,
-    args: ['--enable-source-maps', serviceEntry(plan.root, spec.kind)],
+    args: [
+      '--enable-source-maps',
+      ...serviceNodeFlags(spec.kind),
+      serviceEntry(plan.root, spec.kind),
+    ],
     env: {
       ...plan.serviceEnv,
       INTAKE_INSTANCE: spec.name,

@@ -95,7 +95,7 @@ export function eventsRoute(deps: EventsRouteDeps): RequestHandler {
       }
       // `timeout` (ms) lets a client wait less than the configured maximum, never more.
       const asked = read.request.timeoutMs;
-      await respondWhenProcessed({
+      return respondWhenProcessed({
         deps: {
           ...respond,
           timeoutMs: asked ? Math.min(asked, respond.timeoutMs) : respond.timeoutMs,
@@ -108,7 +108,7 @@ export function eventsRoute(deps: EventsRouteDeps): RequestHandler {
         log,
       });
     } else {
-      await respondAcknowledged({
+      return respondAcknowledged({
         res,
         sink: deps.sink,
         metrics: deps.metrics,

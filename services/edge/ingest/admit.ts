@@ -41,7 +41,7 @@ export function admit(items: readonly Item[], ctx: WrapContext): Admission {
       rejected.push({ index, reason: item.reason });
       continue;
     }
-    const result = wrapEvent(item.value, ctx);
+    const result = wrapEvent(item.value, ctx, item.dataJson);
     if (result.ok) envelopes.push({ index, envelope: result.envelope });
     else rejected.push({ index, reason: result.reason });
   }

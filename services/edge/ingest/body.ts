@@ -25,7 +25,12 @@ export class BodyError extends Error {
   }
 }
 
-export type Item = { ok: true; value: unknown } | { ok: false; reason: string };
+/**
+ * A parsed item. `dataJson`: the JSON text of the event's `data`, when the size check
+ * serialised it (array items); the envelope's record reuses it instead of serialising
+ * `data` a second time.
+ */
+export type Item = { ok: true; value: unknown; dataJson?: string } | { ok: false; reason: string };
 
 export interface ParsedBody {
   /** True when the body was a single JSON object (not an array or NDJSON). */
@@ -91,16 +96,36 @@ export function parseBody(
   if (Array.isArray(whole)) {
     if (whole.length === 0)
       throw new BodyError('bad-request', 'The array holds no event; send at least one.');
-    return {
-      single: false,
-      items: whole.map((value: unknown) =>
-        Buffer.byteLength(JSON.stringify(value) ?? '') > limits.maxEventBytes
-          ? tooLarge(limits)
-          : checked(value, limits.maxDepth - 1),
-      ),
-    };
+    const items = new Array<Item>(whole.length);
+    for (let i = 0; i < whole.length; i++) items[i] = arrayItem(whole[i], limits);
+    return { single: false, items };
   }
   return { single: true, items: [checked(whole, limits.maxDepth)] };
+}
+
+/**
+ * An item of a JSON array: its size is that of its JSON text as re-serialised (exact,
+ * whatever the spacing or escapes it was sent with), counted from its fields' texts so
+ * that `data` is serialised once, here, and that text kept for the record.
+ */
+function arrayItem(value: unknown, limits: BodyLimits): Item {
+  let bytes: number;
+  let dataJson: string | undefined;
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    // `{` `}`, then per field: its key's JSON, `:`, its value's JSON, and `,` between.
+    const fields = value as Record<string, unknown>;
+    bytes = 1;
+    for (const k in fields) {
+      const text = JSON.stringify(fields[k]);
+      if (k === 'data') dataJson = text;
+      bytes += Buffer.byteLength(JSON.stringify(k)) + 1 + Buffer.byteLength(text) + 1;
+    }
+    if (bytes === 1) bytes = 2; // `{}`
+  } else {
+    bytes = Buffer.byteLength(JSON.stringify(value));
+  }
+  if (bytes > limits.maxEventBytes) return tooLarge(limits);
+  return checked(value, limits.maxDepth - 1, dataJson);
 }
 
 const tooLarge = (limits: BodyLimits): Item => ({
@@ -108,9 +133,9 @@ const tooLarge = (limits: BodyLimits): Item => ({
   reason: `the event is larger than ${limits.maxEventBytes} bytes`,
 });
 
-function checked(value: unknown, maxDepth: number): Item {
+function checked(value: unknown, maxDepth: number, dataJson?: string): Item {
   const problem = inspect(value, maxDepth);
-  return problem ? { ok: false, reason: problem } : { ok: true, value };
+  return problem ? { ok: false, reason: problem } : { ok: true, value, dataJson };
 }
 
 function parseItem(text: string, limits: BodyLimits): Item {

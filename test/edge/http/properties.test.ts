@@ -1,10 +1,12 @@
 /**
  * Property-based tests (fast-check) of the two parsers every request goes through:
  * envelope validation never throws and accepts exactly the schema's events, and NDJSON
- * parsing returns each line's event in order, whatever the blank lines and invalid lines.
+ * parsing returns each line's event in order, whatever the blank lines and invalid lines;
+ * an array item's size is exactly that of its JSON, and an envelope serialises exactly as
+ * `JSON.stringify` would.
  */
 import fc from 'fast-check';
-import { wrapEvent } from '../../../lib/envelope';
+import { envelopeJson, wrapEvent } from '../../../lib/envelope';
 import type { WrapContext } from '../../../lib/envelope';
 import { parseBody } from '../../../services/edge/ingest/body';
 import { bodyDefaults } from '../../../services/edge/ingest/body';
@@ -90,6 +92,52 @@ describe('NDJSON parsing (properties)', () => {
               throw new Error(`item ${i}: ok=${item.ok} for ${expected.text}`);
             if (item.ok && JSON.stringify(item.value) !== JSON.stringify(expected.value))
               throw new Error(`item ${i} changed`);
+          });
+        },
+      ),
+    );
+  });
+});
+
+describe('array items: exact size and one serialisation (properties)', () => {
+  const item = fc.oneof(validEvent, fc.jsonValue());
+
+  it('refuses an item exactly when its re-serialised JSON is larger than the limit', () => {
+    fc.assert(
+      fc.property(fc.array(item, { minLength: 1, maxLength: 10 }), fc.nat(400), (items, max) => {
+        const limits = { ...bodyDefaults, maxEventBytes: max };
+        // spacing and escapes the re-serialised text does not have
+        const text = JSON.stringify(items, null, 2).replace(
+          /[/\u007f-\uffff]/g,
+          (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+        );
+        const parsed = parseBody(Buffer.from(text), 'json', null, limits);
+        parsed.items.forEach((it, i) => {
+          const tooLarge = Buffer.byteLength(JSON.stringify(items[i])) > max;
+          const refused = !it.ok && /larger than/.test(it.reason);
+          if (tooLarge !== refused) throw new Error(`item ${i}: size check wrong`);
+        });
+      }),
+    );
+  });
+
+  it('serialises an envelope exactly as JSON.stringify, its data text kept or not', () => {
+    fc.assert(
+      fc.property(
+        fc.array(validEvent, { minLength: 1, maxLength: 10 }),
+        fc.record({ requestId: fc.option(shortString, { nil: undefined }), ip: shortString }),
+        (events, meta) => {
+          const parsed = parseBody(Buffer.from(JSON.stringify(events)), 'json', null, bodyDefaults);
+          const memo = {};
+          parsed.items.forEach((it, i) => {
+            if (!it.ok) throw new Error(it.reason);
+            if ('data' in events[i]! && it.dataJson === undefined) throw new Error('no data text');
+            const r = wrapEvent(it.value, { ...ctx, meta, replyTo: 'edge-1' }, it.dataJson);
+            if (!r.ok) throw new Error(r.reason);
+            if (envelopeJson(r.envelope, memo) !== JSON.stringify(r.envelope))
+              throw new Error(`envelope ${i} serialised differently`);
+            if (envelopeJson({ ...r.envelope }) !== JSON.stringify(r.envelope))
+              throw new Error(`copy of envelope ${i} serialised differently`);
           });
         },
       ),

@@ -1,0 +1,221 @@
+/**
+ * `POST /v1/events` answered before the router (events-fast-path.ts) and by the routed
+ * path (a request with `Content-Encoding: identity` takes it) must be the same answer:
+ * status, problem documents, cookies and headers; one rate-limit budget per key across
+ * both; the request counter labels both `/v1/events`; a body shorter than declared is
+ * the body parser's 400.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
+import express from 'express';
+import { createRegistry } from '../../../lib/metrics';
+import { eventsFastPath } from '../../../services/edge/http/events-fast-path';
+import { createApp } from '../../../services/edge/app';
+import { parseApiKeys } from '../../../services/edge/http/auth';
+import { createEdgeMetrics } from '../../../services/edge/metrics';
+import { MemorySink, silentLogger } from '../../support/fakes';
+
+const KEY = 'fast-key-0123456789';
+
+async function listen(opts: { burst?: number; cors?: string[] } = {}) {
+  const sink = new MemorySink();
+  const metrics = createEdgeMetrics(createRegistry('edge', 'fast'), { inFlightBytes: () => 0 });
+  const app = createApp({
+    sink,
+    logger: silentLogger(),
+    metrics,
+    instance: 'edge-fast',
+    maxBodyBytes: 4096,
+    maxEventsPerRequest: 10,
+    defaultSource: 'default',
+    isDraining: () => false,
+    auth: {
+      required: true,
+      keys: parseApiKeys([`web:${KEY}`]),
+      rateLimit: { perSecond: 0.001, burst: opts.burst ?? 1000 },
+    },
+    corsOrigins: opts.cors,
+    accessLog: 'errors',
+  });
+  const server: Server = await new Promise((r) => {
+    const s = app.listen(0, '127.0.0.1', () => r(s));
+  });
+  return { sink, metrics, server, port: (server.address() as AddressInfo).port };
+}
+
+type Edge = Awaited<ReturnType<typeof listen>>;
+const close = (e: Edge) => new Promise((r) => e.server.close(r));
+
+/** The same request, by the fast path and by the routed path. */
+async function both(e: Edge, body: string, headers: Record<string, string> = {}) {
+  const send = (extra: Record<string, string>) =>
+    fetch(`http://127.0.0.1:${e.port}/v1/events`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${KEY}`,
+        ...headers,
+        ...extra,
+      },
+      body,
+    });
+  return [await send({}), await send({ 'content-encoding': 'identity' })] as const;
+}
+
+/** What must not differ between the two paths (ids, receipts and dates do). */
+async function shape(res: Response) {
+  const text = await res.text();
+  return {
+    status: res.status,
+    type: res.headers.get('content-type'),
+    retryAfter: res.headers.get('retry-after'),
+    requestId: res.headers.get('x-request-id') !== null,
+    cookie: res.headers
+      .get('set-cookie')
+      ?.replace(/=[^;]+;/, '=*;')
+      .replace(/Expires=[^;]+/, 'Expires=*'),
+    cors: res.headers.get('access-control-allow-origin'),
+    www: res.headers.get('www-authenticate'),
+    body: text.replace(/"(id|receipt|visitorId)":"[^"]+"/g, '"$1":"*"'),
+  };
+}
+
+describe('POST /v1/events before the router', () => {
+  it('answers as the routed path: accepted, rejected, problems, cookies', async () => {
+    const e = await listen();
+    const cases: [string, Record<string, string>][] = [
+      ['{"type":"a","key":"v"}', {}],
+      ['[{"type":"a"},{"nope":1},{"type":"b","data":{"x":[1,2]}}]', {}],
+      ['{"type":"a"}', { cookie: 'intake_vid=visitor_1' }],
+      ['{"type":', {}],
+      ['[]', {}],
+      ['[{"nope":1}]', {}],
+      [JSON.stringify(Array.from({ length: 11 }, () => ({ type: 'a' }))), {}],
+      ['{"type":"a"}', { authorization: 'Bearer wrong' }],
+      ['{"type":"a"}', { authorization: '' }],
+      ['{"type":"a"}', { 'content-type': 'application/json; charset=latin1' }],
+      ['{"type":"a"}\n{"type":"b"}\nnot json\n', { 'content-type': 'application/x-ndjson' }],
+      [Buffer.from([0xff, 0xfe]).toString('latin1'), {}],
+    ];
+    for (const [body, headers] of cases) {
+      const [fast, routed] = await both(e, body, headers);
+      expect({ request: body, ...(await shape(fast)) }).toEqual({
+        request: body,
+        ...(await shape(routed)),
+      });
+    }
+    expect(e.sink.stored.length).toBeGreaterThan(0);
+    await close(e);
+  });
+
+  it('answers as the routed path with CORS configured', async () => {
+    const e = await listen({ cors: ['https://shop.example'] });
+    for (const origin of ['https://shop.example', 'https://other.example']) {
+      const [fast, routed] = await both(e, '{"type":"a","key":"v"}', { origin });
+      expect(await shape(fast)).toEqual(await shape(routed));
+      expect(fast.headers.get('vary')).toBe(routed.headers.get('vary'));
+    }
+    await close(e);
+  });
+
+  it('shares one rate-limit budget per key with the routed path', async () => {
+    const e = await listen({ burst: 3 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const [fast, routed] = await both(e, '{"type":"a","key":"v"}');
+      statuses.push(fast.status, routed.status);
+    }
+    expect(statuses).toEqual([202, 202, 202, 429, 429, 429]);
+    await close(e);
+  });
+
+  it('counts its requests under the route /v1/events', async () => {
+    const e = await listen();
+    await both(e, '{"type":"a","key":"v"}');
+    const text = await e.metrics.registry.metrics();
+    expect(text).toMatch(
+      /intake_edge_requests_total\{[^}]*route="\/v1\/events"[^}]*status="202"[^}]*\} 2/,
+    );
+    expect(text).not.toMatch(/route="unmatched"/);
+    await close(e);
+  });
+
+  it('answers 400 when the body ends before its declared length, storing nothing', async () => {
+    const e = await listen();
+    const short = (extra: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(e.port, '127.0.0.1', () => {
+          socket.write(
+            'POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+              `Authorization: Bearer ${KEY}\r\n${extra}Content-Length: 100\r\n\r\n{"type":"a"}`,
+          );
+          socket.end(); // half-close: the server sees the body end short
+        });
+        let text = '';
+        socket.on('data', (d: Buffer) => (text += d.toString()));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+    expect(await short('')).toMatch(/^HTTP\/1\.1 400/);
+    expect(await short('Content-Encoding: identity\r\n')).toMatch(/^HTTP\/1\.1 400/);
+    expect(e.sink.stored).toEqual([]);
+    await close(e);
+  });
+});
+
+describe('eventsFastPath: which requests it takes', () => {
+  it('takes plain POST /v1/events bodies of an events type within the limit; hands on the rest', async () => {
+    const app = express();
+    app.use(
+      eventsFastPath({
+        maxBodyBytes: 100,
+        events: (req, res) => {
+          res.json({ path: 'fast', body: (req.body as Buffer).toString() });
+        },
+      }),
+    );
+    app.use((_req, res) => {
+      res.json({ path: 'routed' });
+    });
+    const server: Server = await new Promise((r) => {
+      const s = app.listen(0, '127.0.0.1', () => r(s));
+    });
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const post = async (path: string, body: string | Buffer, headers: Record<string, string>) => {
+      const res = await fetch(`${url}${path}`, { method: 'POST', headers, body });
+      return (await res.json()) as { path: string; body?: string };
+    };
+    const json = { 'content-type': 'application/json' };
+    expect(await post('/v1/events', '{"type":"a"}', json)).toEqual({
+      path: 'fast',
+      body: '{"type":"a"}',
+    });
+    expect((await post('/v1/events', 'x\n', { 'content-type': 'application/x-ndjson' })).path).toBe(
+      'fast',
+    );
+    for (const [path, body, headers] of [
+      ['/v1/events?ack=none', '{}', json],
+      ['/v1/events/', '{}', json],
+      ['/v1/stream', '{}', json],
+      ['/v1/events', 'x'.repeat(101), json],
+      ['/v1/events', '{}', { 'content-type': 'text/plain' }],
+      ['/v1/events', '{}', { ...json, 'content-encoding': 'identity' }],
+    ] as const) {
+      const answer = await post(path, body, headers);
+      expect({ url: path, headers, answer }).toEqual({
+        url: path,
+        headers,
+        answer: { path: 'routed' },
+      });
+    }
+    const chunked = await fetch(`${url}/v1/events`, {
+      method: 'POST',
+      headers: json,
+      body: new Blob(['{}']).stream(),
+      duplex: 'half',
+    });
+    expect(await chunked.json()).toEqual({ path: 'routed' });
+    await new Promise((r) => server.close(r));
+  });
+});
