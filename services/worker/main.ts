@@ -166,6 +166,10 @@ async function main(): Promise<void> {
     // HML: claiming a partition fences its previous owner, whose open transaction (scores
     // included) is aborted: nothing to wait for, and the restore reads committed data.
     handover: transactions ? { settled: (ps) => claimAll(transactions, ps) } : handover,
+    committedHere: (p) => {
+      const snapshot = progress.snapshot(p);
+      return snapshot ? BigInt(snapshot.committedNext) : undefined;
+    },
     logger,
   });
   const consumer: RawConsumer = new RawConsumer({

@@ -28,11 +28,15 @@ export interface StateRestorerDeps {
    * restore at once, no committed offsets known: tests).
    */
   handover?: { settled(partitions: readonly number[]): Promise<ReadonlyMap<number, bigint>> };
+  /** The next offset this worker last committed for a partition, if it did. */
+  committedHere?: (partition: number) => bigint | undefined;
   logger: Logger;
 }
 
 export class StateRestorer {
   private readonly restores = new Map<number, Promise<void>>();
+  /** The committed offset of each partition when its state was last restored. */
+  private readonly restoredAt = new Map<number, bigint | undefined>();
   private readonly log: Logger;
 
   constructor(private readonly deps: StateRestorerDeps) {
@@ -43,30 +47,49 @@ export class StateRestorer {
     return this.deps.scorer !== null || (this.deps.recent?.ids.enabled ?? false);
   }
 
+  /**
+   * A new group generation. Besides the new partitions, a partition this worker kept is
+   * restored again when its committed offset is not where this worker left it: another
+   * worker processed it meanwhile (this one was out of the group without noticing, e.g.
+   * while the coordinator moved), so its state here is stale.
+   */
   assigned(partitions: number[]): void {
     if (!this.hasState) return;
     for (const p of [...this.restores.keys()]) {
       if (!partitions.includes(p)) {
         this.restores.delete(p);
+        this.restoredAt.delete(p);
         this.deps.scorer?.forget(p);
         this.deps.recent?.ids.forget(p);
       }
     }
+    this.restore(partitions, true);
+  }
+
+  private restore(partitions: number[], recheckKept: boolean): void {
     const fresh = partitions.filter((p) => !this.restores.has(p));
-    if (fresh.length === 0) return;
+    const kept = recheckKept ? partitions.filter((p) => this.restores.has(p)) : [];
+    const wanted = [...fresh, ...kept];
+    if (wanted.length === 0) return;
     const started = Date.now();
-    const settled = this.deps.handover?.settled(fresh) ?? Promise.resolve(new Map());
-    const restore = settled
-      .then((committed) =>
-        Promise.all([this.restoreScores(fresh), this.restoreIds(fresh, committed)]),
-      )
-      .then(([scores, ids]) =>
+    const settled =
+      this.deps.handover?.settled(wanted) ?? Promise.resolve(new Map<number, bigint>());
+    const restore = settled.then(async (committed) => {
+      const moved = kept.filter((p) => this.movedSince(p, committed.get(p)));
+      const todo = [...fresh, ...moved];
+      if (todo.length > 0) {
+        const [scores, ids] = await Promise.all([
+          this.restoreScores(todo),
+          this.restoreIds(todo, committed),
+        ]);
         this.log.info(
-          { partitions: fresh, records: scores, ids, ms: Date.now() - started },
+          { partitions: todo, moved, records: scores, ids, ms: Date.now() - started },
           'state_restored',
-        ),
-      );
-    for (const p of fresh) {
+        );
+      }
+      for (const p of todo) this.restoredAt.set(p, committed.get(p));
+    });
+    for (const p of wanted) {
       this.restores.set(
         p,
         restore.catch((err: unknown) => {
@@ -77,6 +100,13 @@ export class StateRestorer {
         }),
       );
     }
+  }
+
+  /** True when the partition's committed offset moved since this worker last had it. */
+  private movedSince(partition: number, committed: bigint | undefined): boolean {
+    if (committed === undefined) return false;
+    const last = this.deps.committedHere?.(partition) ?? this.restoredAt.get(partition);
+    return last !== undefined && last !== committed;
   }
 
   private async restoreScores(partitions: number[]): Promise<number> {
@@ -125,7 +155,7 @@ export class StateRestorer {
     if (!this.hasState) return;
     const pending = this.restores.get(partition);
     if (pending) return pending;
-    this.assigned([...this.restores.keys(), partition]);
+    this.restore([partition], false);
     return this.restores.get(partition);
   }
 }

@@ -25,11 +25,13 @@ class FakeScorer {
 /** A hand-over that settles each call's partitions only when the test releases it. */
 class FakeHandover {
   readonly calls: number[][] = [];
+  /** The group's committed offsets the next settled calls report. */
+  committed = new Map<number, bigint>();
   private readonly releases: (() => void)[] = [];
 
   settled(partitions: readonly number[]): Promise<ReadonlyMap<number, bigint>> {
     this.calls.push([...partitions]);
-    return new Promise((resolve) => this.releases.push(() => resolve(new Map())));
+    return new Promise((resolve) => this.releases.push(() => resolve(new Map(this.committed))));
   }
 
   releaseAll(): void {
@@ -55,7 +57,11 @@ function scoresTopic(): FakeKafka {
 
 function restorer(
   fake: FakeKafka,
-  opts: { scorer?: FakeScorer | null; handover?: FakeHandover } = {},
+  opts: {
+    scorer?: FakeScorer | null;
+    handover?: FakeHandover;
+    committedHere?: (p: number) => bigint | undefined;
+  } = {},
 ): StateRestorer {
   const scorer = opts.scorer === undefined ? new FakeScorer() : opts.scorer;
   return new StateRestorer({
@@ -63,6 +69,7 @@ function restorer(
     topic: 'scores',
     scorer: scorer?.asScoreStep ?? null,
     handover: opts.handover,
+    committedHere: opts.committedHere,
     logger: silentLogger(),
   });
 }
@@ -128,10 +135,41 @@ describe('StateRestorer', () => {
     await r.ready(2);
     await r.ready(0);
 
-    expect(handover.calls).toEqual([[0, 1], [2]]);
+    // The kept partitions are checked (their committed offsets), not read again.
+    expect(handover.calls).toEqual([
+      [0, 1],
+      [2, 0, 1],
+    ]);
     expect(scorer.restored.map((x) => x.partition)).toEqual([0, 1, 2]);
     expect(scorer.forgotten).toEqual([]);
     expect(fake.consumers).toHaveLength(2);
+  });
+
+  it('restores a kept partition again when another worker committed it meanwhile', async () => {
+    const fake = scoresTopic();
+    const scorer = new FakeScorer();
+    const handover = new FakeHandover();
+    const here = new Map<number, bigint>([
+      [0, 10n],
+      [1, 20n],
+    ]);
+    const r = restorer(fake, { scorer, handover, committedHere: (p) => here.get(p) });
+    handover.committed = new Map(here);
+    r.assigned([0, 1]);
+    handover.releaseAll();
+    await r.ready(0);
+    await r.ready(1);
+
+    // Partition 1 was processed elsewhere while this worker thought it still had it.
+    handover.committed = new Map([
+      [0, 10n],
+      [1, 35n],
+    ]);
+    r.assigned([0, 1]);
+    handover.releaseAll();
+    await r.ready(0);
+    await r.ready(1);
+    expect(scorer.restored.map((x) => x.partition)).toEqual([0, 1, 1]);
   });
 
   it('does nothing when an assignment brings no new partition', async () => {
