@@ -165,7 +165,12 @@ async function main(): Promise<void> {
     recent: { rawTopic: topics.raw, ids: recentIds, maxPerPartition: config.dedup.maxPerPartition },
     // HML: claiming a partition fences its previous owner, whose open transaction (scores
     // included) is aborted: nothing to wait for, and the restore reads committed data.
-    handover: transactions ? { settled: (ps) => claimAll(transactions, ps) } : handover,
+    handover: transactions
+      ? {
+          settled: (ps) => claimAll(transactions, ps),
+          committed: (ps) => claimAll(transactions, ps),
+        }
+      : { settled: (ps) => handover.settled(ps), committed: () => handover.committedOffsets() },
     committedHere: (p) => {
       const snapshot = progress.snapshot(p);
       return snapshot ? BigInt(snapshot.committedNext) : undefined;

@@ -79,7 +79,8 @@ export class Handover {
     return record.worker === this.deps.worker && !this.deps.pendingHere(partition);
   }
 
-  private async committedOffsets(): Promise<Map<number, bigint>> {
+  /** The group's committed offsets of the raw topic's partitions, as they are now. */
+  async committedOffsets(): Promise<Map<number, bigint>> {
     const { admin, groupId, rawTopic } = this.deps;
     const [entry] = await withRetry(() => admin.fetchOffsets({ groupId, topics: [rawTopic] }));
     return new Map((entry?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));

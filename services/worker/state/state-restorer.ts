@@ -27,7 +27,11 @@ export interface StateRestorerDeps {
    * Resolves once the partitions may be restored, with their committed offsets (absent:
    * restore at once, no committed offsets known: tests).
    */
-  handover?: { settled(partitions: readonly number[]): Promise<ReadonlyMap<number, bigint>> };
+  handover?: {
+    settled(partitions: readonly number[]): Promise<ReadonlyMap<number, bigint>>;
+    /** The committed offsets alone, without waiting (partitions this worker kept). */
+    committed(partitions: readonly number[]): Promise<ReadonlyMap<number, bigint>>;
+  };
   /** The next offset this worker last committed for a partition, if it did. */
   committedHere?: (partition: number) => bigint | undefined;
   logger: Logger;
@@ -72,10 +76,17 @@ export class StateRestorer {
     const wanted = [...fresh, ...kept];
     if (wanted.length === 0) return;
     const started = Date.now();
-    const settled =
-      this.deps.handover?.settled(wanted) ?? Promise.resolve(new Map<number, bigint>());
-    const restore = settled.then(async (committed) => {
-      const moved = kept.filter((p) => this.movedSince(p, committed.get(p)));
+    const none = new Map<number, bigint>();
+    const restore = (async () => {
+      const { handover } = this.deps;
+      const committed = new Map(
+        fresh.length > 0 && handover ? await handover.settled(fresh) : none,
+      );
+      const keptAt = kept.length > 0 && handover ? await handover.committed(kept) : none;
+      const moved = kept.filter((p) => this.movedSince(p, keptAt.get(p)));
+      // Moved: another worker processed it meanwhile; wait for its hand-over like a new one.
+      if (moved.length > 0 && handover)
+        for (const [p, offset] of await handover.settled(moved)) committed.set(p, offset);
       const todo = [...fresh, ...moved];
       if (todo.length > 0) {
         const [scores, ids] = await Promise.all([
@@ -88,7 +99,7 @@ export class StateRestorer {
         );
       }
       for (const p of todo) this.restoredAt.set(p, committed.get(p));
-    });
+    })();
     for (const p of wanted) {
       this.restores.set(
         p,
