@@ -24,7 +24,8 @@
  * - Partitions are processed concurrently (`partitionsConsumedConcurrently`); the number
  *   of chunks in flight is bounded by that number.
  */
-import type { Consumer, EachBatchPayload } from 'kafkajs';
+import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import { HEADER_ID } from '../../../lib/envelope';
 import { isRetriable } from '../../../lib/errors';
 import { sleep } from '../../../lib/lifecycle';
 import type { TopicPartitions } from '../../../lib/kafka/partitioner';
@@ -112,6 +113,9 @@ export class RawConsumer {
       if (start === null) return;
       while (from < batch.messages.length && BigInt(batch.messages[from]!.offset) < start)
         from += 1;
+      // Skipped because committed already (by a fenced zombie, or by this worker's own
+      // transaction whose answer was lost): their ids belong in the window all the same.
+      if (from > 0) this.deps.recentIds?.add(batch.partition, idsOf(batch.messages.slice(0, from)));
       if (from === batch.messages.length) {
         payload.resolveOffset(batch.lastOffset());
         return;
@@ -317,6 +321,16 @@ async function whileHeartbeating<T>(payload: EachBatchPayload, work: Promise<T>)
     if (waiting) await payload.heartbeat();
   }
   return settled;
+}
+
+/** The event ids of raw records (from their header) with their timestamps. */
+export function idsOf(messages: readonly KafkaMessage[]): { id: string; at: number }[] {
+  const ids: { id: string; at: number }[] = [];
+  for (const m of messages) {
+    const id = m.headers?.[HEADER_ID]?.toString();
+    if (id) ids.push({ id, at: Number(m.timestamp) });
+  }
+  return ids;
 }
 
 function nextOffset(offset: string): string {

@@ -1,0 +1,99 @@
+/**
+ * HML: what the consumer does with the records a claim finds committed already (by a fenced
+ * zombie, or by this worker's own transaction whose answer was lost).
+ */
+import type { Consumer, KafkaMessage } from 'kafkajs';
+import { toKafkaMessage, wrapEvent } from '../../../lib/envelope';
+import { TopicPartitions } from '../../../lib/kafka/partitioner';
+import { createRegistry } from '../../../lib/metrics';
+import { RawConsumer } from '../../../services/worker/consumer/raw-consumer';
+import { RecentIds } from '../../../services/worker/consumer/recent-ids';
+import { createWorkerMetrics } from '../../../services/worker/metrics';
+import { DeliveryProgress } from '../../../services/worker/outbound/progress';
+import type { OutboundRecord } from '../../../services/worker/outbound/record';
+import { Replier } from '../../../services/worker/outbound/replier';
+import type { TransactionalDelivery } from '../../../services/worker/outbound/transactional-delivery';
+import { Pipeline } from '../../../services/worker/pipeline/pipeline';
+import { passThroughStep } from '../../../services/worker/pipeline/steps/pass-through-step';
+import { FakeKafka, silentLogger } from '../../support/fakes';
+
+function message(offset: number): KafkaMessage {
+  const r = wrapEvent(
+    { id: `e${offset}`, type: 'page_view', key: 'visitor-1' },
+    { source: 's', pattern: 'request-ack', receivedAt: new Date(), meta: {} },
+  );
+  if (!r.ok) throw new Error(r.reason);
+  const m = toKafkaMessage(r.envelope);
+  return {
+    key: Buffer.from(m.key as string),
+    value: Buffer.from(m.value as string),
+    headers: m.headers,
+    offset: String(offset),
+    timestamp: '1000',
+    attributes: 0,
+  } as KafkaMessage;
+}
+
+describe('RawConsumer with transactions (HML)', () => {
+  it('skips the records below the claimed offset, and remembers their ids as processed', async () => {
+    const committed: OutboundRecord[][] = [];
+    const transactions = {
+      assigned: () => undefined,
+      claim: () => Promise.resolve(5n),
+      commit: (_p: number, records: OutboundRecord[]) => {
+        committed.push(records);
+        return Promise.resolve(true);
+      },
+    } as unknown as TransactionalDelivery;
+    const partitions = new TopicPartitions();
+    partitions.set('out', 2);
+    partitions.set('dead', 2);
+    partitions.set('replies', 2);
+    const recentIds = new RecentIds({ windowMs: 60_000, maxPerPartition: 100 });
+    const consumer = new FakeKafka().consumer({ groupId: 'g' });
+    const raw = new RawConsumer({
+      consumer: consumer as unknown as Consumer,
+      handOff: { kind: 'transactional', transactions },
+      progress: new DeliveryProgress(),
+      pipeline: new Pipeline([passThroughStep('w')]),
+      replier: new Replier({
+        producer: { send: () => Promise.resolve([]) },
+        partitions,
+        topic: 'replies',
+        logger: silentLogger(),
+      }),
+      recentIds,
+      partitions,
+      topics: { raw: 'raw', processed: 'out', dlq: 'dead', replies: 'replies', outputs: {} },
+      metrics: createWorkerMetrics(createRegistry('worker', 'claim-test')),
+      logger: silentLogger(),
+      partitionsConsumedConcurrently: 1,
+      maxRecordsPerChunk: 100,
+    });
+    await raw.start();
+    const resolved: string[] = [];
+    await consumer.runConfig!.eachBatch!({
+      batch: {
+        topic: 'raw',
+        partition: 0,
+        messages: [3, 4, 5, 6].map(message),
+        lastOffset: () => '6',
+        highWatermark: '7',
+      },
+      resolveOffset: (offset: string) => resolved.push(offset),
+      heartbeat: () => Promise.resolve(),
+      isRunning: () => true,
+      isStale: () => false,
+    } as never);
+
+    expect(committed.map((records) => records.map((r) => r.source.offset))).toEqual([['5', '6']]);
+    expect(resolved).toEqual(['6']);
+    // e3 and e4 were committed by someone else: a retry of them must be skipped too.
+    expect(['e3', 'e4', 'e5', 'e6'].map((id) => recentIds.has(0, id, 1000))).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
+  });
+});
