@@ -1,5 +1,4 @@
 import type { KafkaMessage } from 'kafkajs';
-import { toKafkaMessage, wrapEvent } from '../../../lib/envelope';
 import { TopicPartitions } from '../../../lib/kafka/partitioner';
 import { drop, dlq, ok } from '../../../lib/pipeline';
 import type { Step } from '../../../lib/pipeline';
@@ -10,6 +9,7 @@ import { DUPLICATE_REASON, processBatch } from '../../../services/worker/consume
 import { RecentIds } from '../../../services/worker/consumer/recent-ids';
 import { Replier } from '../../../services/worker/outbound/replier';
 import { silentLogger } from '../../support/fakes';
+import { rawMessage } from '../../support/raw-message';
 import { Pipeline } from '../../../services/worker/pipeline/pipeline';
 import { passThroughStep } from '../../../services/worker/pipeline/steps/pass-through-step';
 
@@ -31,26 +31,6 @@ const deps = (pipeline: Pipeline, outputs: Record<string, string> = {}) => ({
   partitions,
   replier,
 });
-
-function rawMessage(event: object, offset: number, replyTo?: string): KafkaMessage {
-  const r = wrapEvent(event, {
-    source: 's',
-    pattern: replyTo ? 'request-response' : 'request-ack',
-    receivedAt: new Date(),
-    meta: {},
-    replyTo,
-  });
-  if (!r.ok) throw new Error(r.reason);
-  const m = toKafkaMessage(r.envelope);
-  return {
-    key: Buffer.from(m.key as string),
-    value: Buffer.from(m.value as string),
-    headers: m.headers,
-    offset: String(offset),
-    timestamp: '0',
-    attributes: 0,
-  } as KafkaMessage;
-}
 
 const routeByType: Step = {
   name: 'route-by-type',
@@ -116,9 +96,9 @@ describe('processBatch', () => {
         topic: 'raw',
         partition: 0,
         messages: [
-          rawMessage({ id: 'a', type: 'noise' }, 1, 'edge-1'),
-          rawMessage({ id: 'b', type: 'fine' }, 2, 'edge-2'),
-          rawMessage({ id: 'c', type: 'bad' }, 3, 'edge-3'),
+          rawMessage({ id: 'a', type: 'noise' }, 1, { replyTo: 'edge-1' }),
+          rawMessage({ id: 'b', type: 'fine' }, 2, { replyTo: 'edge-2' }),
+          rawMessage({ id: 'c', type: 'bad' }, 3, { replyTo: 'edge-3' }),
         ],
       },
       deps(pipeline),
@@ -187,7 +167,7 @@ describe('processBatch with recent ids (deduplication of retried events)', () =>
   it('answers a duplicate request/response event with a dropped reply naming the reason', async () => {
     const ids = new RecentIds({ windowMs: 10 * MIN, maxPerPartition: 100 });
     ids.add(0, [{ id: 'asked-twice', at: 0 }]);
-    const out = await run(ids, [rawMessage(event('asked-twice'), 0, 'edge-1')]);
+    const out = await run(ids, [rawMessage(event('asked-twice'), 0, { replyTo: 'edge-1' })]);
     expect(out.duplicates).toBe(1);
     expect(out.records).toHaveLength(1);
     expect(parseReply(out.records[0]!.value)).toMatchObject({

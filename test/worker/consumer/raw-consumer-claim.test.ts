@@ -3,7 +3,6 @@
  * zombie, or by this worker's own transaction whose answer was lost).
  */
 import type { Consumer, KafkaMessage } from 'kafkajs';
-import { toKafkaMessage, wrapEvent } from '../../../lib/envelope';
 import { TopicPartitions } from '../../../lib/kafka/partitioner';
 import { createRegistry } from '../../../lib/metrics';
 import { RawConsumer } from '../../../services/worker/consumer/raw-consumer';
@@ -16,23 +15,12 @@ import type { TransactionalDelivery } from '../../../services/worker/outbound/tr
 import { Pipeline } from '../../../services/worker/pipeline/pipeline';
 import { passThroughStep } from '../../../services/worker/pipeline/steps/pass-through-step';
 import { FakeKafka, silentLogger } from '../../support/fakes';
+import { rawMessage } from '../../support/raw-message';
 
-function message(offset: number): KafkaMessage {
-  const r = wrapEvent(
-    { id: `e${offset}`, type: 'page_view', key: 'visitor-1' },
-    { source: 's', pattern: 'request-ack', receivedAt: new Date(), meta: {} },
-  );
-  if (!r.ok) throw new Error(r.reason);
-  const m = toKafkaMessage(r.envelope);
-  return {
-    key: Buffer.from(m.key as string),
-    value: Buffer.from(m.value as string),
-    headers: m.headers,
-    offset: String(offset),
-    timestamp: '1000',
-    attributes: 0,
-  } as KafkaMessage;
-}
+const message = (offset: number): KafkaMessage =>
+  rawMessage({ id: `e${offset}`, type: 'page_view', key: 'visitor-1' }, offset, {
+    timestamp: 1000,
+  });
 
 describe('RawConsumer with transactions (HML)', () => {
   it('skips the records below the claimed offset, and remembers their ids as processed', async () => {
