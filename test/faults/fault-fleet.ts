@@ -1,14 +1,15 @@
 /**
  * The fleets the fault scenarios break: started by the project's own CLI on ports of their
  * own, no demo puller, so they never collide with a developer's fleet, the e2e fleet or
- * the container stack. FAULT_FLEET (nginx 24080, broker 25092, workers 25101+; one broker)
+ * the container stack. FAULT_FLEET (nginx 24080, broker 25092, workers 25151+; one broker)
  * runs for the whole faults project; its edges and workers reach the broker through the
  * TCP fault proxy (tcp-fault-proxy.ts, a child process on 25095, control port 25096) in
  * front of a second broker listener (25094) advertised on the proxy's port; tools, the
  * audit and the tests' admin clients use the direct 25092. BROKERS3_FLEET (nginx 27080,
- * brokers 27092-27094 with controllers on 27095-27097, workers 27101+; replication factor
- * 3, min ISR 2) only runs while brokers3.faults.test.ts does. Every helper takes the fleet
- * it acts on (FAULT_FLEET by default).
+ * brokers 27092-27094 with controllers on 27095-27097, workers 27151+; replication factor
+ * 3, min ISR 2) only runs while brokers3.faults.test.ts does. Workers sit 50 ports above
+ * their fleet's brokers, so suites run side by side with offsets 10 apart never meet.
+ * Every helper takes the fleet it acts on (FAULT_FLEET by default).
  *
  * Every port is below Linux's ephemeral range (32768-60999): the scenarios open and drop
  * many connections, and while a broker is down the kernel may hand its port to one of them
@@ -63,7 +64,7 @@ export const FAULT_FLEET: FaultFleet = {
   httpPort: 24080 + offset,
   kafkaPort: 25092 + offset,
   brokers: 1,
-  workerBasePort: 25101 + offset,
+  workerBasePort: 25151 + offset,
   stateDir: resolve(ROOT, '.intake', `faults${suffix}`),
   proxy: {
     kafkaFleetListenPort: 25094 + offset,
@@ -77,7 +78,7 @@ export const BROKERS3_FLEET: FaultFleet = {
   httpPort: 27080 + offset,
   kafkaPort: 27092 + offset,
   brokers: 3,
-  workerBasePort: 27101 + offset,
+  workerBasePort: 27151 + offset,
   stateDir: resolve(ROOT, '.intake', `faults-brokers3${suffix}`),
 };
 
