@@ -11,8 +11,9 @@
  *   before its first chunk (`claim()`): the previous owner is fenced, which aborts its open
  *   transaction (a crashed worker's outputs are never visible) and fails its later writes,
  *   and only then is the group's committed offset read, so input a zombie committed in
- *   between is skipped, not processed twice. A transaction of the previous generation still
- *   under way ends before the new claim reads the offset, and a late failure of an older
+ *   between is skipped, not processed twice. A partition's transactions run one at a time
+ *   (a lane per partition, across generations): one of the previous generation still under
+ *   way ends before the new claim reads the offset, and a late failure of an older
  *   generation's chunk says nothing about the partition as assigned now.
  * - `commit()` resolves true once the transaction is committed; then the acknowledged
  *   listeners (progress, replies, metrics) hear of the records, as with the sender in SBML.
@@ -54,8 +55,11 @@ export class TransactionalDelivery {
   private readonly producers = new Map<number, Promise<Producer>>();
   /** Partitions claimed in this generation, with the offset to start from. */
   private readonly claims = new Map<number, Promise<bigint | null>>();
-  /** The transaction of each partition under way: a new claim waits for it to end. */
-  private readonly inflight = new Map<number, Promise<unknown>>();
+  /**
+   * Each partition's commits, one after the other (one transaction at a time on its
+   * producer, whatever the generation); a new claim waits for the one under way to end.
+   */
+  private readonly lanes = new Map<number, Promise<unknown>>();
   /** Partitions another worker fenced this one out of, until the next assignment. */
   private readonly fencedOut = new Set<number>();
   private readonly listeners: AcknowledgedListener[] = [];
@@ -92,12 +96,16 @@ export class TransactionalDelivery {
    * while this worker is fenced out of the partition.
    */
   claim(partition: number): Promise<bigint | null> {
+    // A transaction of the previous generation may still commit: the offset is read after it.
+    return this.claimAfter(partition, this.lanes.get(partition));
+  }
+
+  private claimAfter(partition: number, previous?: Promise<unknown>): Promise<bigint | null> {
     if (this.fencedOut.has(partition)) return Promise.resolve(null);
     let claimed = this.claims.get(partition);
     if (!claimed) {
-      // A transaction of the previous generation may still commit: the offset is read after it.
-      const previous = (this.inflight.get(partition) ?? Promise.resolve()).catch(() => undefined);
-      claimed = previous
+      claimed = (previous ?? Promise.resolve())
+        .catch(() => undefined)
         .then(() => this.fence(partition))
         .then(() => this.committedOffset(partition));
       this.claims.set(partition, claimed);
@@ -153,14 +161,23 @@ export class TransactionalDelivery {
     offsets: { first: string; next: string },
   ): Promise<boolean> {
     const generation = this.generation;
-    const start = await this.claim(partition);
-    if (start === null || start > BigInt(offsets.first)) return false;
-    const transaction = this.transact(partition, records, offsets.next, generation);
-    this.inflight.set(partition, transaction);
+    const previous = this.lanes.get(partition) ?? Promise.resolve();
+    const run = previous
+      .catch(() => undefined)
+      .then(async () => {
+        // A chunk of a generation that ended while it waited is abandoned: its batch was
+        // revoked, and the partition's new claim may already have read the offset.
+        if (generation !== this.generation) return false;
+        // In the lane: nothing else of this partition is under way.
+        const start = await this.claimAfter(partition);
+        if (start === null || start > BigInt(offsets.first)) return false;
+        return this.transact(partition, records, offsets.next, generation);
+      });
+    this.lanes.set(partition, run);
     try {
-      return await transaction;
+      return await run;
     } finally {
-      if (this.inflight.get(partition) === transaction) this.inflight.delete(partition);
+      if (this.lanes.get(partition) === run) this.lanes.delete(partition);
     }
   }
 

@@ -134,6 +134,28 @@ describe('TransactionalDelivery', () => {
     expect(fake.committed).toBe(10n);
   });
 
+  it('runs one transaction of a partition at a time', async () => {
+    const fake = new FakeTransactions();
+    const d = delivery(fake);
+    d.assigned([0]);
+    await d.claim(0); // fences: an empty transaction, aborted
+    fake.events.length = 0;
+    fake.nextCommitWaits = true;
+    const first = d.commit(0, [record('0')], { first: '0', next: '1' });
+    const second = d.commit(0, [record('1')], { first: '1', next: '2' });
+    await settle();
+    expect(fake.events.filter((e) => e.startsWith('begin'))).toHaveLength(1);
+    fake.gates[0]!.open();
+    expect(await first).toBe(true);
+    expect(await second).toBe(true);
+    expect(fake.events.filter((e) => e.startsWith('begin') || e.startsWith('commit'))).toEqual([
+      'begin g.raw.0',
+      'commit 1',
+      'begin g.raw.0',
+      'commit 2',
+    ]);
+  });
+
   it("in a new generation, claims only after the previous generation's transaction ended", async () => {
     const fake = new FakeTransactions();
     const d = delivery(fake);
