@@ -67,8 +67,11 @@ export const workerDefaults = {
   outboundLogMaxBytes: 64 * 1024 * 1024,
   progressIntervalMs: 1000,
   handoverTimeoutMs: 10_000,
-  sessionTimeoutMs: 10_000,
-  rebalanceTimeoutMs: 30_000,
+  // kafkajs' defaults: a shorter session moves a dead worker's partitions sooner, but under
+  // load on few cores a resumed or busy worker then misses rebalances (a fault scenario
+  // stalled so with 10 s); set INTAKE_WORKER_SESSION_TIMEOUT_MS to trade that off.
+  sessionTimeoutMs: 30_000,
+  rebalanceTimeoutMs: 60_000,
   transactionTimeoutMs: 30_000,
   dedupWindowMs: 10 * 60_000,
   dedupMaxIdsPerPartition: 50_000,

@@ -182,7 +182,6 @@ async function main(): Promise<void> {
       groupId: config.groupId,
       sessionTimeout: config.sessionTimeoutMs,
       rebalanceTimeout: config.rebalanceTimeoutMs,
-      heartbeatInterval: 1000,
       maxBytesPerPartition: config.fetchMaxBytesPerPartition,
       maxBytes: config.fetchMaxBytesPerPartition * 8,
     }),

@@ -61,7 +61,7 @@ describe('fault scenarios (real fleet, steady load, audited)', () => {
   });
 
   it('worker SIGSTOP beyond the session timeout: the group moves on, the resumed worker loses nothing', async () => {
-    // The workers' session timeout is 10 s: the group rebalances without it.
+    // The workers' session timeout is 30 s: the group rebalances without it.
     const r = await runScenario('worker-sigstop-40s', () => freeze('worker-1', 40_000));
     expect(r.lost).toBe(0);
     expect(r.unprocessed).toBe(0);

@@ -234,7 +234,8 @@ describe('worker under faults (real processes, real broker)', () => {
     async (logging) => {
       const topics = await freshTopics();
       const groupId = randomName('g');
-      const env = { INTAKE_LOGGING: logging };
+      // A 10 s session: a killed worker's partitions move sooner (30 s by default).
+      const env = { INTAKE_LOGGING: logging, INTAKE_WORKER_SESSION_TIMEOUT_MS: '10000' };
       const workers = [
         new WorkerProcess(`w-a-${logging}`, { topics, groupId, stateDir, env }),
         new WorkerProcess(`w-b-${logging}`, { topics, groupId, stateDir, env }),
