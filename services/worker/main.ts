@@ -276,8 +276,7 @@ async function claimAll(
   const committed = new Map<number, bigint>();
   await Promise.all(
     partitions.map(async (p) => {
-      const start = await transactions.claim(p);
-      if (start !== null) committed.set(p, start);
+      committed.set(p, await transactions.claim(p));
     }),
   );
   return committed;

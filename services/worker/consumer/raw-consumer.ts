@@ -9,9 +9,8 @@
  *   always safe);
  * - `transactional` (HML): the records and the input offsets in one Kafka transaction. A
  *   partition is claimed first in each group generation (its previous owner fenced, the
- *   committed offset read again): records a fenced zombie committed meanwhile are skipped,
- *   and a worker that finds itself fenced stops handling the partition until it is
- *   assigned again.
+ *   committed offset read again): records a fenced zombie committed meanwhile are skipped;
+ *   a worker fenced by a late zombie claims the partition back and retries.
  *
  * - Offsets are never auto-committed, and never ahead of durability: a crash at any point
  *   either re-reads uncommitted input or resends from the log (duplicates keep their id).
@@ -24,8 +23,7 @@
  * - Partitions are processed concurrently (`partitionsConsumedConcurrently`); the number
  *   of chunks in flight is bounded by that number.
  */
-import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
-import { HEADER_ID } from '../../../lib/envelope';
+import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { isRetriable } from '../../../lib/errors';
 import { sleep } from '../../../lib/lifecycle';
 import type { TopicPartitions } from '../../../lib/kafka/partitioner';
@@ -38,6 +36,7 @@ import type { OutboundRecord, OutboundTopics } from '../outbound/record';
 import type { Replier } from '../outbound/replier';
 import type { TransactionalDelivery } from '../outbound/transactional-delivery';
 import { processBatch } from './process-batch';
+import { idsOf } from './recent-ids';
 import type { RecentIds } from './recent-ids';
 
 /** How a processed chunk goes downstream together with its input commit. */
@@ -109,8 +108,7 @@ export class RawConsumer {
     const { metrics, handOff } = this.deps;
     let from = 0;
     if (handOff.kind === 'transactional') {
-      const start = await this.claim(payload, handOff.transactions);
-      if (start === null) return;
+      const start = await whileHeartbeating(payload, handOff.transactions.claim(batch.partition));
       while (from < batch.messages.length && BigInt(batch.messages[from]!.offset) < start)
         from += 1;
       // Skipped because committed already (by a fenced zombie, or by this worker's own
@@ -215,22 +213,6 @@ export class RawConsumer {
   }
 
   /**
-   * HML: the offset this worker may start the batch's partition from (see
-   * TransactionalDelivery.claim); null while it is fenced out of the partition: it waits,
-   * heartbeating, for the group to move on (the heartbeat then throws and kafkajs rejoins).
-   */
-  private async claim(
-    payload: EachBatchPayload,
-    transactions: TransactionalDelivery,
-  ): Promise<bigint | null> {
-    const start = await whileHeartbeating(payload, transactions.claim(payload.batch.partition));
-    if (start !== null) return start;
-    await sleep(200);
-    await payload.heartbeat();
-    return null;
-  }
-
-  /**
    * Runs `work` until it succeeds, retrying retriable failures (a failing store or broker)
    * with backoff, heartbeating; the caller passes the same records, so the pipeline does
    * not run twice. False when the batch was revoked meanwhile.
@@ -321,16 +303,6 @@ async function whileHeartbeating<T>(payload: EachBatchPayload, work: Promise<T>)
     if (waiting) await payload.heartbeat();
   }
   return settled;
-}
-
-/** The event ids of raw records (from their header) with their timestamps. */
-export function idsOf(messages: readonly KafkaMessage[]): { id: string; at: number }[] {
-  const ids: { id: string; at: number }[] = [];
-  for (const m of messages) {
-    const id = m.headers?.[HEADER_ID]?.toString();
-    if (id) ids.push({ id, at: Number(m.timestamp) });
-  }
-  return ids;
 }
 
 function nextOffset(offset: string): string {

@@ -10,6 +10,8 @@
  * (SBML); an event whose processing was lost with a crash is not in it, and is processed
  * when read again.
  */
+import type { KafkaMessage } from 'kafkajs';
+import { HEADER_ID } from '../../../lib/envelope';
 
 export interface RecentIdsOptions {
   windowMs: number;
@@ -74,4 +76,14 @@ export class RecentIds {
       ids.delete(id);
     }
   }
+}
+
+/** The event ids of raw records (from their header) with their timestamps. */
+export function idsOf(messages: readonly KafkaMessage[]): { id: string; at: number }[] {
+  const ids: { id: string; at: number }[] = [];
+  for (const m of messages) {
+    const id = m.headers?.[HEADER_ID]?.toString();
+    if (id) ids.push({ id, at: Number(m.timestamp) });
+  }
+  return ids;
 }

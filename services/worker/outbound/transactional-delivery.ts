@@ -8,20 +8,26 @@
  *
  * - One transactional producer per raw partition, with the transactional id
  *   `<group>.<raw topic>.<partition>`. In each group generation a partition is claimed
- *   before its first chunk (`claim()`): the previous owner is fenced, which aborts its open
- *   transaction (a crashed worker's outputs are never visible) and fails its later writes,
- *   and only then is the group's committed offset read, so input a zombie committed in
- *   between is skipped, not processed twice. A partition's transactions run one at a time
- *   (a lane per partition, across generations): one of the previous generation still under
- *   way ends before the new claim reads the offset, and a late failure of an older
- *   generation's chunk says nothing about the partition as assigned now.
+ *   before its first chunk (`claim()`): a new producer is initialised, which fences every
+ *   earlier one (another worker's, or this worker's own from before, which another worker
+ *   may have fenced meanwhile), aborts their open transaction (a crashed worker's outputs
+ *   are never visible) and fails their later writes; only then is the group's committed
+ *   offset read, so input a zombie committed in between is skipped, not processed twice.
+ *   A partition's transactions run one at a time (a lane per partition, across
+ *   generations): one of the previous generation still under way ends before the new
+ *   claim, and a late failure of an older generation's chunk says nothing about the
+ *   partition as assigned now.
  * - `commit()` resolves true once the transaction is committed; then the acknowledged
  *   listeners (progress, replies, metrics) hear of the records, as with the sender in SBML.
- *   It resolves false when the chunk must be abandoned: this worker was fenced (it stays out
- *   of the partition until the next assignment), or a claim made again after a failure
- *   finds the input already committed past the chunk. Any other failure aborts the
- *   transaction, drops the producer and rejects retriable: the consumer retries the same
- *   records (the pipeline does not run twice), which claims the partition again first.
+ *   It resolves false when the chunk must be abandoned: its generation ended, or a claim
+ *   made again after a failure finds the input already committed past the chunk. Any
+ *   failure of the current generation, fencing included, aborts the transaction, drops the
+ *   producer and the claim and rejects retriable: the consumer retries the same records
+ *   (the pipeline does not run twice) after claiming the partition again. Fenced while the
+ *   group still names this worker the owner means a zombie (a worker that has not noticed
+ *   yet that the group moved on) claimed it late: claiming back ends that zombie's writes,
+ *   and the zombie leaves at its next heartbeat. A worker never stands aside waiting for a
+ *   rebalance that may not come.
  * - Requests inside a transaction are bounded like the sender's (per partition below the
  *   broker's `message.max.bytes`).
  * - Replies of processed and rejected request/response events still go out after the
@@ -54,14 +60,12 @@ export interface TransactionalDeliveryDeps {
 export class TransactionalDelivery {
   private readonly producers = new Map<number, Promise<Producer>>();
   /** Partitions claimed in this generation, with the offset to start from. */
-  private readonly claims = new Map<number, Promise<bigint | null>>();
+  private readonly claims = new Map<number, Promise<bigint>>();
   /**
    * Each partition's commits, one after the other (one transaction at a time on its
    * producer, whatever the generation); a new claim waits for the one under way to end.
    */
   private readonly lanes = new Map<number, Promise<unknown>>();
-  /** Partitions another worker fenced this one out of, until the next assignment. */
-  private readonly fencedOut = new Set<number>();
   private readonly listeners: AcknowledgedListener[] = [];
   private readonly log: Logger;
   private failing: string | null = null;
@@ -86,22 +90,20 @@ export class TransactionalDelivery {
   assigned(partitions: readonly number[]): void {
     this.generation += 1;
     this.claims.clear();
-    this.fencedOut.clear();
     for (const p of [...this.producers.keys()]) if (!partitions.includes(p)) void this.release(p);
   }
 
   /**
-   * Fences the partition's previous owner, then reads the group's committed offset: the
-   * first input offset this worker may process (0 when none). Once per generation; null
-   * while this worker is fenced out of the partition.
+   * Fences every earlier producer of the partition (a new one is initialised), then reads
+   * the group's committed offset: the first input offset this worker may process (0 when
+   * none). Once per generation, and again after a failed transaction.
    */
-  claim(partition: number): Promise<bigint | null> {
-    // A transaction of the previous generation may still commit: the offset is read after it.
+  claim(partition: number): Promise<bigint> {
+    // A transaction of the previous generation may still commit: the claim comes after it.
     return this.claimAfter(partition, this.lanes.get(partition));
   }
 
-  private claimAfter(partition: number, previous?: Promise<unknown>): Promise<bigint | null> {
-    if (this.fencedOut.has(partition)) return Promise.resolve(null);
+  private claimAfter(partition: number, previous?: Promise<unknown>): Promise<bigint> {
     let claimed = this.claims.get(partition);
     if (!claimed) {
       claimed = (previous ?? Promise.resolve())
@@ -109,19 +111,22 @@ export class TransactionalDelivery {
         .then(() => this.fence(partition))
         .then(() => this.committedOffset(partition));
       this.claims.set(partition, claimed);
-      claimed.catch(() => this.claims.delete(partition));
+      claimed.catch(() => {
+        if (this.claims.get(partition) === claimed) this.claims.delete(partition);
+      });
     }
     return claimed;
   }
 
-  private fence(partition: number): Promise<Producer> {
-    let producer = this.producers.get(partition);
-    if (!producer) {
-      producer = this.openProducer(partition);
-      this.producers.set(partition, producer);
-      producer.catch(() => this.producers.delete(partition));
-    }
-    return producer;
+  /** Replaces the partition's producer with a newly initialised one (nothing of it in flight). */
+  private async fence(partition: number): Promise<void> {
+    await this.release(partition);
+    const producer = this.openProducer(partition);
+    this.producers.set(partition, producer);
+    producer.catch(() => {
+      if (this.producers.get(partition) === producer) this.producers.delete(partition);
+    });
+    await producer;
   }
 
   private async openProducer(partition: number): Promise<Producer> {
@@ -170,7 +175,7 @@ export class TransactionalDelivery {
         if (generation !== this.generation) return false;
         // In the lane: nothing else of this partition is under way.
         const start = await this.claimAfter(partition);
-        if (start === null || start > BigInt(offsets.first)) return false;
+        if (start > BigInt(offsets.first)) return false;
         return this.transact(partition, records, offsets.next, generation);
       });
     this.lanes.set(partition, run);
@@ -187,8 +192,9 @@ export class TransactionalDelivery {
     nextOffset: string,
     generation: number,
   ): Promise<boolean> {
-    const claimed = this.fence(partition);
+    const claimed = this.producers.get(partition);
     const producer = await claimed;
+    if (!producer) throw new Error(`raw partition ${partition} has no producer: claim it first`);
     const written: string[] = [];
     let tx: Transaction | null = null;
     try {
@@ -218,11 +224,7 @@ export class TransactionalDelivery {
       // A chunk of an older generation (its batch was revoked meanwhile): abandoned, and its
       // failure says nothing about the partition as assigned now.
       if (generation !== this.generation) return false;
-      if (isFenced(err)) {
-        this.fencedOut.add(partition);
-        this.log.warn({ err, partition }, 'fenced_out_of_partition');
-        return false;
-      }
+      if (isFenced(err)) this.log.warn({ err, partition }, 'fenced_claiming_back');
       const error = fromKafkaError(err, `the transaction of raw partition ${partition} failed`);
       this.failing = error.message;
       this.deps.onFailure?.(error);
@@ -239,10 +241,6 @@ export class TransactionalDelivery {
     const producer = this.producers.get(partition);
     this.producers.delete(partition);
     if (producer) await (await producer.catch(() => null))?.disconnect().catch(() => undefined);
-  }
-
-  get healthy(): boolean {
-    return this.failing === null;
   }
 
   get lastError(): string | null {

@@ -10,8 +10,8 @@
  * partition p, so no event is scored or deduplicated on a state that was not restored yet.
  */
 import type { Kafka } from 'kafkajs';
-import { HEADER_ID } from '../../../lib/envelope';
 import type { Logger } from '../../../lib/logger';
+import { idsOf } from '../consumer/recent-ids';
 import type { RecentIds } from '../consumer/recent-ids';
 import type { ScoreStep } from '../pipeline/steps/score-step';
 import { readPartitions, readRanges } from './read-partitions';
@@ -147,10 +147,7 @@ export class StateRestorer {
         const to = committed.get(o.partition) ?? 0n;
         return { from: to - BigInt(recent.maxPerPartition), to };
       },
-      (partition, m) => {
-        const id = m.headers?.[HEADER_ID]?.toString();
-        if (id) entries.get(partition)?.push({ id, at: Number(m.timestamp) });
-      },
+      (partition, m) => entries.get(partition)?.push(...idsOf([m])),
     );
     const now = Date.now();
     let count = 0;

@@ -189,11 +189,22 @@ describe('TransactionalDelivery', () => {
       }),
     );
     expect(await old).toBe(false);
-    expect(await d.claim(0)).toBe(0n); // not null: still this worker's
+    expect(await d.claim(0)).toBe(0n);
     expect(await d.commit(0, [record('0')], { first: '0', next: '1' })).toBe(true);
   });
 
-  it('a fencing error in the current generation fences the partition out until the next assignment', async () => {
+  it('a new generation fences again, also a partition this worker kept (another may have fenced it meanwhile)', async () => {
+    const fake = new FakeTransactions();
+    const d = delivery(fake);
+    d.assigned([0]);
+    await d.claim(0);
+    fake.events.length = 0;
+    d.assigned([0]);
+    expect(await d.claim(0)).toBe(0n);
+    expect(fake.events).toEqual(['disconnect g.raw.0', 'begin g.raw.0', 'abort', 'read offset 0']);
+  });
+
+  it('fenced in the current generation (a late zombie): rejects retriable, then claims back and commits', async () => {
     const fake = new FakeTransactions();
     const d = delivery(fake);
     d.assigned([0]);
@@ -202,9 +213,15 @@ describe('TransactionalDelivery', () => {
     const chunk = d.commit(0, [record('0')], { first: '0', next: '1' });
     await settle();
     fake.gates[0]!.fail(Object.assign(new Error('fenced'), { type: 'PRODUCER_FENCED' }));
-    expect(await chunk).toBe(false);
-    expect(await d.claim(0)).toBeNull();
-    d.assigned([0]);
-    expect(await d.claim(0)).toBe(0n);
+    await expect(chunk).rejects.toMatchObject({ retriable: true });
+    fake.events.length = 0;
+    expect(await d.commit(0, [record('0')], { first: '0', next: '1' })).toBe(true);
+    expect(fake.events).toEqual([
+      'begin g.raw.0', // the claim: a new producer fences the zombie's
+      'abort',
+      'read offset 0',
+      'begin g.raw.0',
+      'commit 1',
+    ]);
   });
 });
