@@ -294,13 +294,23 @@ export function lostMembership(err: unknown): boolean {
   return false;
 }
 
-/** Awaits `work`, heartbeating every second meanwhile (never from a timer: kafkajs #447). */
-async function whileHeartbeating<T>(payload: EachBatchPayload, work: Promise<T>): Promise<T> {
+/**
+ * Awaits `work`, heartbeating every second meanwhile (never from a timer: kafkajs #447),
+ * and settles as `work` does. A failed heartbeat (the coordinator moved, the group is
+ * rebalancing) does not end the wait: giving up on work still under way would let the
+ * caller retry it while it runs, e.g. a second transaction of the same records that
+ * commits too. The consumer hears of a lost membership at its next heartbeat after the
+ * work, or from `isStale()`.
+ */
+export async function whileHeartbeating<T>(
+  payload: Pick<EachBatchPayload, 'heartbeat'>,
+  work: Promise<T>,
+): Promise<T> {
   let waiting = true;
   const settled = work.finally(() => (waiting = false));
   while (waiting) {
     await Promise.race([settled.catch(() => undefined), sleep(1000)]);
-    if (waiting) await payload.heartbeat();
+    if (waiting) await payload.heartbeat().catch(() => undefined);
   }
   return settled;
 }

@@ -232,6 +232,10 @@ export class TransactionalDelivery {
       throw error;
     }
     this.failing = null;
+    // The partition's input is committed up to here now: a chunk below it (the same chunk
+    // handed in again) is abandoned, not written twice.
+    if (generation === this.generation)
+      this.claims.set(partition, Promise.resolve(BigInt(nextOffset)));
     for (const listener of this.listeners) listener(records, written);
     return true;
   }

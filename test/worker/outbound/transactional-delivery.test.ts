@@ -134,6 +134,16 @@ describe('TransactionalDelivery', () => {
     expect(fake.committed).toBe(10n);
   });
 
+  it('abandons a chunk handed in again after it committed (no second transaction of it)', async () => {
+    const fake = new FakeTransactions();
+    const d = delivery(fake);
+    d.assigned([0]);
+    expect(await d.commit(0, [record('0'), record('1')], { first: '0', next: '2' })).toBe(true);
+    expect(await d.commit(0, [record('0'), record('1')], { first: '0', next: '2' })).toBe(false);
+    expect(fake.events.filter((e) => e.startsWith('commit'))).toEqual(['commit 2']);
+    expect(await d.commit(0, [record('2')], { first: '2', next: '3' })).toBe(true);
+  });
+
   it('runs one transaction of a partition at a time', async () => {
     const fake = new FakeTransactions();
     const d = delivery(fake);
