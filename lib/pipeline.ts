@@ -16,6 +16,12 @@ export interface SideRecord {
   output: string;
   key: string;
   value: unknown;
+  /**
+   * The output is a changelog read by key (a compacted topic, e.g. scores): within one
+   * chunk only the last record of each key is delivered, after the chunk's events, with
+   * the position of the event that emitted it. The value must not change after `emit`.
+   */
+  latestPerKey?: boolean;
 }
 
 export interface StepContext {

@@ -4,7 +4,9 @@
  * failing step, the source position and the time in headers (and the reason to the
  * rejections output, so any edge can answer the receipt), side outputs of the steps (e.g.
  * scores), and the reply of a dropped request/response event. Each value is serialised
- * once, here. Every outbound record keeps the event's `id` (header and value) so
+ * once, here. A side record marked `latestPerKey` (a changelog such as scores) is kept
+ * only as its key's last in the chunk, and added after the chunk's other records: a
+ * compacted topic keeps no more, and a chunk of a busy visitor's events costs one record. Every outbound record keeps the event's `id` (header and value) so
  * consumers can deduplicate.
  */
 import type { IHeaders, KafkaMessage } from 'kafkajs';
@@ -57,6 +59,11 @@ export async function processBatch(
   const recentIds = deps.recentIds?.enabled ? deps.recentIds : undefined;
   const inChunk = new Set<string>();
   const side: SideRecord[] = [];
+  /** The last `latestPerKey` side record per output and key, with the event it came from. */
+  const latest = new Map<
+    string,
+    { record: SideRecord; id: string; source: OutboundRecord['source'] }
+  >();
   const ctx: StepContext = {
     topic: input.topic,
     partition: input.partition,
@@ -120,6 +127,12 @@ export async function processBatch(
       if (replyTo) record.replyTo = replyTo;
       out.records.push(record);
       for (const s of side) {
+        if (s.latestPerKey) {
+          const at = `${s.output}\u0000${s.key}`;
+          latest.delete(at); // Map order: the chunk's last occurrence of each key
+          latest.set(at, { record: s, id: event.id, source });
+          continue;
+        }
         const value = Buffer.from(JSON.stringify(s.value));
         out.records.push(sideRecord(s.output, s.key, value, event.id, source, deps));
       }
@@ -132,6 +145,10 @@ export async function processBatch(
       if (replyTo)
         out.records.push(deps.replier.dropped({ id: envelope.id, replyTo }, outcome, source));
     }
+  }
+  for (const { record: s, id, source } of latest.values()) {
+    const value = Buffer.from(JSON.stringify(s.value));
+    out.records.push(sideRecord(s.output, s.key, value, id, source, deps));
   }
   return out;
 }

@@ -134,6 +134,71 @@ describe('processBatch', () => {
   });
 });
 
+describe('processBatch with side outputs', () => {
+  const outputs = { scores: 'scores', audit: 'audit' };
+  partitions.set('scores', 2);
+  partitions.set('audit', 2);
+  /** Emits a changelog record per event (its count so far) and an audit record per event; dead-letters type `bad` after emitting. */
+  const counting = (): Step => {
+    const counts = new Map<string, number>();
+    return {
+      name: 'count',
+      run: (event, ctx) => {
+        const n = (counts.get(event.key) ?? 0) + 1;
+        counts.set(event.key, n);
+        ctx.emit({ output: 'scores', key: event.key, value: { n }, latestPerKey: true });
+        ctx.emit({ output: 'audit', key: event.key, value: { seen: event.id } });
+        return event.type === 'bad' ? dlq('bad') : ok(event);
+      },
+    };
+  };
+  const run = (messages: KafkaMessage[]) =>
+    processBatch(
+      { topic: 'raw', partition: 0, messages },
+      deps(new Pipeline([counting()]), outputs),
+    );
+
+  it('delivers a latestPerKey record once per key and chunk: the last one, after the events, with its event id and position', async () => {
+    const out = await run([
+      rawMessage({ id: 'e0', type: 't', key: 'a' }, 0),
+      rawMessage({ id: 'e1', type: 't', key: 'b' }, 1),
+      rawMessage({ id: 'e2', type: 't', key: 'a' }, 2),
+    ]);
+    const shape = out.records.map((r): unknown[] => [
+      r.topic,
+      r.key,
+      r.headers['intake-id'],
+      r.source.offset,
+      r.topic === 'out' ? null : (JSON.parse(r.value.toString()) as unknown),
+    ]);
+    expect(shape).toEqual([
+      ['out', 'a', 'e0', '0', null],
+      ['audit', 'a', 'e0', '0', { seen: 'e0' }],
+      ['out', 'b', 'e1', '1', null],
+      ['audit', 'b', 'e1', '1', { seen: 'e1' }],
+      ['out', 'a', 'e2', '2', null],
+      ['audit', 'a', 'e2', '2', { seen: 'e2' }],
+      ['scores', 'b', 'e1', '1', { n: 1 }],
+      ['scores', 'a', 'e2', '2', { n: 2 }],
+    ]);
+    expect(out.records.find((r) => r.topic === 'scores')?.partition).toBe(
+      partitions.partition('scores', 'b'),
+    );
+  });
+
+  it('keeps nothing a dead-lettered event emitted, and starts each chunk afresh', async () => {
+    const out = await run([
+      rawMessage({ id: 'ok', type: 't', key: 'a' }, 0),
+      rawMessage({ id: 'dead', type: 'bad', key: 'a' }, 1),
+    ]);
+    const scores = out.records.filter((r) => r.topic === 'scores');
+    expect(scores.map((r) => [r.headers['intake-id'], r.value.toString()])).toEqual([
+      ['ok', '{"n":1}'],
+    ]);
+    expect(out.records.filter((r) => r.topic === 'audit')).toHaveLength(1);
+  });
+});
+
 describe('processBatch with recent ids (deduplication of retried events)', () => {
   const MIN = 60_000;
   const event = (id: string): object => ({ id, type: 'page_view', key: 'visitor-1' });

@@ -6,7 +6,8 @@
  * event starts from its published score once restored, or from zero).
  *
  * Output: for every scored event, a side record to the `scores` output (the compacted
- * `intake.scores` topic, keyed by visitor) with the visitor's FULL state. That topic is
+ * `intake.scores` topic, keyed by visitor) with the visitor's FULL state; within one chunk
+ * only a visitor's last record is delivered (`latestPerKey`), as compaction would keep. That topic is
  * both what any edge reads to answer `GET /v1/visitors/:id/score` and this step's
  * changelog: after a rebalance or a crash, the worker that gets raw partition p restores
  * the state from scores partition p (same partition count, same key hash) with
@@ -51,7 +52,7 @@ export class ScoreStep implements Step {
       };
     }
     this.remember(visitors, record);
-    ctx.emit({ output: SCORES_OUTPUT, key: event.key, value: record });
+    ctx.emit({ output: SCORES_OUTPUT, key: event.key, value: record, latestPerKey: true });
     return ok({ ...event, propensity: record.score } as Envelope);
   }
 
