@@ -7,6 +7,7 @@
  */
 import Ajv from 'ajv';
 import type { IHeaders, Message } from 'kafkajs';
+import { isoTime } from './clock';
 import { uuidv7 } from './uuid7';
 
 export type Pattern = 'request-ack' | 'request-response' | 'one-way' | 'stream';
@@ -173,18 +174,6 @@ export function envelopeJson(envelope: Envelope, memo?: MetaMemo): string {
     out += out.length === 1 ? key + text : `,${key}${text}`;
   }
   return `${out}}`;
-}
-
-/** The events of one request share their receive time: its text is made once. */
-let lastTime = NaN;
-let lastIso = '';
-function isoTime(at: Date): string {
-  const t = at.getTime();
-  if (t !== lastTime) {
-    lastIso = at.toISOString(); // throws for an invalid date, as before
-    lastTime = t;
-  }
-  return lastIso;
 }
 
 export const HEADER_ID = 'intake-id';

@@ -20,3 +20,11 @@ export function recordOffsets(
     return offset.toString();
   });
 }
+
+/**
+ * True when offset `a` is at or after offset `b`: offsets as Kafka's decimal texts (no sign,
+ * no leading zeros) compare by length, then by text, without parsing.
+ */
+export function atOrAfter(a: string, b: string): boolean {
+  return a.length !== b.length ? a.length > b.length : a >= b;
+}

@@ -10,6 +10,7 @@
  * consumers can deduplicate.
  */
 import type { IHeaders, KafkaMessage } from 'kafkajs';
+import { isoNow } from '../../../lib/clock';
 import { HEADER_ID, parseEnvelope } from '../../../lib/envelope';
 import type { Envelope } from '../../../lib/envelope';
 import type { TopicPartitions } from '../../../lib/kafka/partitioner';
@@ -202,7 +203,7 @@ function rejected(
   replyTo: string | undefined,
   deps: ProcessDeps,
 ): void {
-  const at = new Date().toISOString();
+  const at = isoNow();
   const fallbackId = `${rawTopic}-${source.partition}-${source.offset}`;
   const id = message.headers?.[HEADER_ID]?.toString() ?? fallbackId;
   const key = message.key?.toString() ?? fallbackId;

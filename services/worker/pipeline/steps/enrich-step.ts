@@ -6,6 +6,7 @@
  * oldest out first): a fleet sees few distinct ones, and parsing is the step's main cost.
  */
 import { UAParser } from 'ua-parser-js';
+import { isoTime } from '../../../../lib/clock';
 import { ok } from '../../../../lib/pipeline';
 import type { Step } from '../../../../lib/pipeline';
 
@@ -48,12 +49,12 @@ export function enrichStep(deps: {
   return {
     name: 'enrich',
     run(event) {
-      const now = new Date();
+      const now = Date.now();
       const received = Date.parse(event.receivedAt);
       const enriched: Enriched = {
-        processedAt: now.toISOString(),
+        processedAt: isoTime(now),
         worker: deps.worker,
-        latencyMs: Number.isFinite(received) ? now.getTime() - received : null,
+        latencyMs: Number.isFinite(received) ? now - received : null,
         userAgent:
           typeof event.meta?.userAgent === 'string' ? userAgentOf(event.meta.userAgent) : null,
         source: deps.sources?.[event.source] ?? {},

@@ -4,6 +4,7 @@
  * work). The full validate/enrich/score pipeline replaces it in the worker issue.
  */
 import type { Envelope } from '../../../../lib/envelope';
+import { isoNow } from '../../../../lib/clock';
 import { ok } from '../../../../lib/pipeline';
 import type { Step, StepResult } from '../../../../lib/pipeline';
 
@@ -18,7 +19,7 @@ export function passThroughStep(worker: string): Step {
     run(event: Envelope): StepResult {
       const processed: ProcessedEnvelope = {
         ...event,
-        processedAt: new Date().toISOString(),
+        processedAt: isoNow(),
         processedBy: worker,
       };
       return ok(processed);

@@ -17,6 +17,8 @@
  * below it (re-read after a crash) leaves the state as it is and re-emits it.
  */
 import type { Envelope } from '../../../../lib/envelope';
+import { isoNow } from '../../../../lib/clock';
+import { atOrAfter } from '../../../../lib/kafka/offsets';
 import { ok } from '../../../../lib/pipeline';
 import type { Step, StepContext, StepResult } from '../../../../lib/pipeline';
 import { asScoreRecord } from '../../../../lib/records/score';
@@ -38,7 +40,7 @@ export class ScoreStep implements Step {
     const visitors = this.partition(ctx.partition);
     const previous = visitors.get(event.key);
     let record: ScoreRecord;
-    if (previous && BigInt(previous.offset) >= BigInt(ctx.offset)) {
+    if (previous && atOrAfter(previous.offset, ctx.offset)) {
       record = previous; // a replay of an event already applied
     } else {
       const counts = nextCounts(previous?.counts ?? emptyCounts(), event.type);
@@ -46,7 +48,7 @@ export class ScoreStep implements Step {
         visitorId: event.key,
         score: propensity(counts),
         counts,
-        updatedAt: new Date().toISOString(),
+        updatedAt: isoNow(),
         partition: ctx.partition,
         offset: ctx.offset,
       };
@@ -67,7 +69,8 @@ export class ScoreStep implements Step {
       const record = asScoreRecord(value);
       if (!record) continue;
       const known = visitors.get(key);
-      if (known && BigInt(known.offset) > BigInt(record.offset)) continue;
+      if (known && known.offset !== record.offset && atOrAfter(known.offset, record.offset))
+        continue;
       this.remember(visitors, { ...record, visitorId: key });
       n += 1;
     }
