@@ -82,8 +82,14 @@ export class RecentIds {
 export function idsOf(messages: readonly KafkaMessage[]): { id: string; at: number }[] {
   const ids: { id: string; at: number }[] = [];
   for (const m of messages) {
-    const id = m.headers?.[HEADER_ID]?.toString();
-    if (id) ids.push({ id, at: Number(m.timestamp) });
+    const entry = idOf(m);
+    if (entry) ids.push(entry);
   }
   return ids;
+}
+
+/** A raw record's event id (from its header) and timestamp; undefined without an id. */
+export function idOf(m: KafkaMessage): { id: string; at: number } | undefined {
+  const id = m.headers?.[HEADER_ID]?.toString();
+  return id ? { id, at: Number(m.timestamp) } : undefined;
 }

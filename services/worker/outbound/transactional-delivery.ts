@@ -34,7 +34,7 @@
  *   commit (best effort, as in SBML): the edge waiting on them must only see committed data.
  */
 import type { Admin, Kafka, Producer, Transaction } from 'kafkajs';
-import { fromKafkaError } from '../../../lib/errors';
+import { fromKafkaError, IntakeError } from '../../../lib/errors';
 import { assertAcknowledged } from '../../../lib/kafka/acknowledged';
 import { ACKS_ALL, createProducer } from '../../../lib/kafka/client';
 import { isFenced } from '../../../lib/kafka/fenced';
@@ -194,7 +194,16 @@ export class TransactionalDelivery {
   ): Promise<boolean> {
     const claimed = this.producers.get(partition);
     const producer = await claimed;
-    if (!producer) throw new Error(`raw partition ${partition} has no producer: claim it first`);
+    if (!producer) {
+      // Released since the claim: by a new assignment (the chunk is abandoned), or the
+      // claim's producer failed (the retry claims again).
+      if (generation !== this.generation) return false;
+      this.claims.delete(partition);
+      throw new IntakeError(
+        'KAFKA_UNAVAILABLE',
+        `raw partition ${partition} has no producer: claiming it again`,
+      );
+    }
     const written: string[] = [];
     let tx: Transaction | null = null;
     try {

@@ -11,7 +11,7 @@
  */
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../../../lib/logger';
-import { idsOf } from '../consumer/recent-ids';
+import { idOf } from '../consumer/recent-ids';
 import type { RecentIds } from '../consumer/recent-ids';
 import type { ScoreStep } from '../pipeline/steps/score-step';
 import { readPartitions, readRanges } from './read-partitions';
@@ -147,7 +147,10 @@ export class StateRestorer {
         const to = committed.get(o.partition) ?? 0n;
         return { from: to - BigInt(recent.maxPerPartition), to };
       },
-      (partition, m) => entries.get(partition)?.push(...idsOf([m])),
+      (partition, m) => {
+        const entry = idOf(m);
+        if (entry) entries.get(partition)?.push(entry);
+      },
     );
     const now = Date.now();
     let count = 0;

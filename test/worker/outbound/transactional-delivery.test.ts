@@ -22,6 +22,7 @@ class FakeTransactions {
   readonly gates: Gate[] = [];
   committed = 0n;
   nextCommitWaits = false;
+  nextReadWaits = false;
 
   get kafka(): Kafka {
     return {
@@ -77,7 +78,13 @@ class FakeTransactions {
 
   get admin(): Pick<Admin, 'fetchOffsets'> {
     return {
-      fetchOffsets: () => {
+      fetchOffsets: async () => {
+        if (this.nextReadWaits) {
+          this.nextReadWaits = false;
+          const gate = new Gate();
+          this.gates.push(gate);
+          await gate.done;
+        }
         this.events.push(`read offset ${this.committed}`);
         return Promise.resolve([
           { topic: 'raw', partitions: [{ partition: 0, offset: String(this.committed) }] },
@@ -212,6 +219,20 @@ describe('TransactionalDelivery', () => {
     d.assigned([0]);
     expect(await d.claim(0)).toBe(0n);
     expect(fake.events).toEqual(['disconnect g.raw.0', 'begin g.raw.0', 'abort', 'read offset 0']);
+  });
+
+  it('abandons a chunk whose partition was revoked while it claimed it (its producer released)', async () => {
+    const fake = new FakeTransactions();
+    const d = delivery(fake);
+    d.assigned([0]);
+    fake.nextReadWaits = true;
+    const chunk = d.commit(0, [record('0')], { first: '0', next: '1' });
+    for (let i = 0; i < 5 && fake.gates.length === 0; i++) await settle();
+    d.assigned([]);
+    await settle();
+    fake.gates[0]!.open();
+    await expect(chunk).resolves.toBe(false);
+    expect(fake.events).not.toContain('commit 1');
   });
 
   it('fenced in the current generation (a late zombie): rejects retriable, then claims back and commits', async () => {
