@@ -54,6 +54,8 @@ interface Results {
     edgeStatus: Record<string, number>;
   } | null;
   rssMb: Record<string, number>;
+  /** Seconds from each worker-benchmark run's start to being in its consumer group (absent before 2026-11-30). */
+  workerStartSeconds?: Record<string, number>;
   profile: { function: string; where: string; selfPercent: number }[];
   seconds: number;
   at: string;
@@ -205,7 +207,7 @@ function markdown(r: Results): string {
     `- HTTP load: ${r.method.generator}. The maximum rate is what the target answers with 2xx in that loop; "failed" counts other answers.`,
     `- Pinning: ${r.method.pinning}.`,
     ...(r.method.kafkaClient ? [`- Kafka client: ${r.method.kafkaClient}.`] : []),
-    `- Worker: ${r.method.workerEvents.toLocaleString('en-US')} events of ~300 B already in a raw topic; time from the worker's start to the last output acknowledged (bench/worker-sbml.ts). SBML: the local outbound log (the default); HML: Kafka transactions (\`INTAKE_LOGGING=hml\`); SBML off: send and wait.`,
+    `- Worker: ${r.method.workerEvents.toLocaleString('en-US')} events of ~300 B already in a raw topic; events/s from the moment each is in its consumer group (the bare consume->produce: its group join; the worker: its first ready answer, given once its consumer joined) to the last output record (the topic's size polled every 20 ms): the same span for both, without start-up (Node's start, connecting, the worker's log and state checks, joining: listed under "Start-up" below) (bench/worker-sbml.ts). SBML: the local outbound log (the default); HML: Kafka transactions (\`INTAKE_LOGGING=hml\`); SBML off: send and wait.`,
     "- Latency: single events at a constant rate (vegeta, open model) of 50% of the measured maximum of nginx + 2 edges: first the fleet as measured (no workers: the goal's figure), then Kafka's own producer at the same rate on the same broker (its send-to-ack latency: the floor), then the fleet with 2 worker processes (SBML on, default pipeline) consuming, then the same with 2 HML workers; end to end is from the edge's `receivedAt` to a consumer of `intake.processed` (read_committed) seeing the event.",
     '',
     '### Results',
@@ -287,6 +289,19 @@ function markdown(r: Results): string {
       Object.entries(r.rssMb).map(([k, v]) => [k, v]),
     ),
     '',
+    ...(r.workerStartSeconds
+      ? [
+          '### Start-up of the worker benchmark runs',
+          '',
+          "Seconds from a run's start (the bare consume->produce: its `run()`, already connected; a worker: its process spawned) to the moment it is in its consumer group (median). The worker rates above start there.",
+          '',
+          table(
+            ['run', 's'],
+            Object.entries(r.workerStartSeconds).map(([k, v]) => [k, v]),
+          ),
+          '',
+        ]
+      : []),
     '### What bounds each figure',
     '',
     ...bounds.map(([prefix, why]) => `- **${prefix}**: ${why}.`),

@@ -635,6 +635,7 @@ async function main(): Promise<void> {
     },
     rssMb: rss,
     workerCpuUsPerEvent: worker.cpuUsPerEvent,
+    workerStartSeconds: worker.startSeconds,
     resendSeconds: resend,
     profile,
     seconds: Math.round((Date.now() - started) / 1000),

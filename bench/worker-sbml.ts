@@ -9,7 +9,10 @@
  *
  * each with the pass-through pipeline (to measure the delivery machinery, not the business
  * logic) and, for SBML on, also with the default validate/enrich/score pipeline; plus the
- * time to resend 100,000 pending log entries after a restart. Figures are medians of
+ * time to resend 100,000 pending log entries after a restart. A run's rate is taken from
+ * the moment it is in its consumer group to its last output record (`RunRate`), alike for
+ * the bare consume->produce and the worker; the start-up before it is reported apart.
+ * Figures are medians of
  * `BENCH_REPS` runs with min/max; ratios are computed within the run. Results go to
  * stdout and `bench/results-worker.json`.
  *
@@ -64,22 +67,46 @@ async function createTopics(names: string[], partitions = PARTITIONS): Promise<v
   await admin.disconnect();
 }
 
-async function highWatermark(topic: string): Promise<number> {
+/** Polls a topic's size (every 20 ms) until it holds `count` records; resolves with that time. */
+async function waitForCount(topic: string, count: number, timeoutMs = 600_000): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
-  // NOTE: right after a topic is created its leaders may not be known yet (retriable).
-  const offsets = await withRetry(() => admin.fetchTopicOffsets(topic));
-  await admin.disconnect();
-  return offsets.reduce((n, o) => n + Number(o.high), 0);
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const offsets = await withRetry(() => admin.fetchTopicOffsets(topic));
+      const now = Date.now();
+      if (offsets.reduce((sum, o) => sum + Number(o.high), 0) >= count) return now;
+      if (now > deadline) throw new Error(`timed out waiting for ${count} records in ${topic}`);
+      await sleep(20);
+    }
+  } finally {
+    await admin.disconnect();
+  }
 }
 
-async function waitForCount(topic: string, count: number, timeoutMs = 600_000): Promise<void> {
+/** Polls a worker's `/readyz` (every 20 ms) until it answers 200 (in the group, consuming). */
+async function waitForReady(port: number, timeoutMs = 120_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
-  while ((await highWatermark(topic)) < count) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${count} records in ${topic}`);
-    await sleep(50);
+  for (;;) {
+    const ok = await fetch(`http://127.0.0.1:${port}/readyz`)
+      .then((r) => r.status === 200)
+      .catch(() => false);
+    if (ok) return Date.now();
+    if (Date.now() > deadline) throw new Error(`the worker on port ${port} never became ready`);
+    await sleep(20);
   }
+}
+
+/**
+ * One run: events/s from the moment it is in the consumer group (the bare consume->produce:
+ * its GROUP_JOIN; the worker: its first ready answer, given once its consumer joined) to
+ * the last output record; and the seconds it took to get there (the worker: from its
+ * process spawned; the bare consume->produce: from its `run()`, already connected).
+ */
+export interface RunRate {
+  rate: number;
+  startSeconds: number;
 }
 
 async function fillRaw(topic: string): Promise<void> {
@@ -108,8 +135,8 @@ async function fillRaw(topic: string): Promise<void> {
   await producer.disconnect();
 }
 
-/** A bare consume -> produce pass-through; resolves with events/s. */
-async function runBare(raw: string): Promise<number> {
+/** A bare consume -> produce pass-through; resolves with its steady events/s. */
+async function runBare(raw: string): Promise<RunRate> {
   const out = name('bare-out');
   await createTopics([out]);
   const consumer = kafka.consumer({ groupId: name('bare') });
@@ -117,6 +144,11 @@ async function runBare(raw: string): Promise<number> {
   await producer.connect();
   await consumer.connect();
   await consumer.subscribe({ topic: raw, fromBeginning: true });
+  let joinedAt = NaN;
+  consumer.on(
+    consumer.events.GROUP_JOIN,
+    () => (joinedAt = Number.isNaN(joinedAt) ? Date.now() : joinedAt),
+  );
   const started = Date.now();
   await consumer.run({
     autoCommit: false,
@@ -145,11 +177,10 @@ async function runBare(raw: string): Promise<number> {
       await payload.heartbeat();
     },
   });
-  await waitForCount(out, N);
-  const seconds = (Date.now() - started) / 1000;
+  const doneAt = await waitForCount(out, N);
   await consumer.disconnect();
   await producer.disconnect();
-  return N / seconds;
+  return { rate: (N * 1000) / (doneAt - joinedAt), startSeconds: (joinedAt - started) / 1000 };
 }
 
 /** The real worker process on fresh outputs; resolves with events/s from ready to last ack. */
@@ -159,7 +190,7 @@ async function runWorker(
   pipeline: string,
   main = join(ROOT, 'dist', 'services', 'worker', 'main.js'),
   env: Record<string, string> = {},
-): Promise<{ rate: number; rssMb: number; cpuUsPerEvent: number }> {
+): Promise<RunRate & { rssMb: number; cpuUsPerEvent: number }> {
   const topics = {
     processed: name('out'),
     dlq: name('dlq'),
@@ -209,11 +240,12 @@ async function runWorker(
     }
   }, 200);
   let cpuSeconds: number;
-  let seconds: number;
+  let readyAt: number;
+  let doneAt: number;
   try {
-    await waitForCount(topics.processed, N);
+    readyAt = await waitForReady(port);
     // Up to the last record, as for the bare consume->produce: not the shutdown after it.
-    seconds = (Date.now() - started) / 1000;
+    doneAt = await waitForCount(topics.processed, N);
     cpuSeconds = processCpuSeconds(child.pid!);
   } finally {
     clearInterval(rss);
@@ -222,7 +254,8 @@ async function runWorker(
     rmSync(dir, { recursive: true, force: true });
   }
   return {
-    rate: N / seconds,
+    rate: (N * 1000) / (doneAt - readyAt),
+    startSeconds: (readyAt - started) / 1000,
     rssMb: Math.round(peakRss / 1024),
     cpuUsPerEvent: +((cpuSeconds * 1e6) / N).toFixed(1),
   };
@@ -306,6 +339,8 @@ export async function workerFigures(opts: {
   rssMb: number;
   /** CPU time of the worker process per event, in µs (median over the repetitions). */
   cpuUsPerEvent: Record<string, number>;
+  /** Seconds from a run's start to being in its consumer group (median; see `RunRate`). */
+  startSeconds: Record<string, number>;
 }> {
   PORT = opts.port;
   N = opts.events;
@@ -317,20 +352,20 @@ export async function workerFigures(opts: {
     pipeline: string,
     main?: string,
     client = 'kafkajs',
-  ): Promise<number> => {
+  ): Promise<RunRate> => {
     const r = await runWorker(raw, logging, pipeline, main, { INTAKE_KAFKA_CLIENT: client });
     rssMb = Math.max(rssMb, r.rssMb);
     const by = client === 'kafkajs' ? '' : ` (${client})`;
     const key = `${main ? 'baseline ' : ''}${logging}/${pipeline}${by}`;
     cpu.set(key, [...(cpu.get(key) ?? []), r.cpuUsPerEvent]);
-    return r.rate;
+    return r;
   };
   const baseline = process.env.BENCH_BASELINE_WORKER;
   const raw = name('raw');
   await createTopics([raw]);
   process.stderr.write(`bench: writing ${N} events (~300 B) to ${raw} ...\n`);
   await fillRaw(raw);
-  const all: [string, () => Promise<number>][] = [
+  const all: [string, () => Promise<RunRate>][] = [
     ['bare consume->produce', () => runBare(raw)],
     ['worker, SBML off, pass-through', () => worker('none', 'pass-through')],
     ['worker, SBML on, pass-through', () => worker('sbml', 'pass-through')],
@@ -355,24 +390,27 @@ export async function workerFigures(opts: {
             'baseline worker, SBML on, validate,enrich,score',
             () => worker('sbml', 'validate,enrich,score', baseline),
           ],
-        ] as [string, () => Promise<number>][])
+        ] as [string, () => Promise<RunRate>][])
       : []),
   ];
   const modes = all.filter(([m]) => !opts.modes || opts.modes.includes(m));
   const runs = new Map<string, number[]>(modes.map(([m]) => [m, []]));
+  const starts = new Map<string, number[]>(modes.map(([m]) => [m, []]));
   for (let rep = 0; rep < opts.reps; rep++) {
     // Interleaved repetitions: drift on this shared machine hits every mode alike.
     for (const [mode, run] of modes) {
-      const rate = await run();
+      const { rate, startSeconds } = await run();
       runs.get(mode)!.push(Math.round(rate));
+      starts.get(mode)!.push(+startSeconds.toFixed(2));
       process.stderr.write(
-        `bench: rep ${rep + 1}/${opts.reps} ${mode}: ${Math.round(rate)} events/s\n`,
+        `bench: rep ${rep + 1}/${opts.reps} ${mode}: ${Math.round(rate)} events/s (in the group after ${startSeconds.toFixed(2)} s)\n`,
       );
     }
   }
   const results = Object.fromEntries([...runs].map(([m, r]) => [m, figure(r)]));
   const cpuUsPerEvent = Object.fromEntries([...cpu].map(([m, r]) => [m, figure(r).median]));
-  return { results, rssMb, cpuUsPerEvent };
+  const startSeconds = Object.fromEntries([...starts].map(([m, r]) => [m, figure(r).median]));
+  return { results, rssMb, cpuUsPerEvent, startSeconds };
 }
 
 async function main(): Promise<void> {
@@ -383,7 +421,7 @@ async function main(): Promise<void> {
   execFileSync(kafkaSh, ['wait'], { env: brokerEnv, stdio: 'inherit' });
   try {
     const modes = process.env.BENCH_MODES?.split(';').map((m) => m.trim());
-    const { results, cpuUsPerEvent } = await workerFigures({
+    const { results, cpuUsPerEvent, startSeconds } = await workerFigures({
       port: PORT,
       events: N,
       reps: REPS,
@@ -397,6 +435,7 @@ async function main(): Promise<void> {
       repetitions: REPS,
       eventsPerSecond: results,
       cpuUsPerEvent,
+      startSeconds,
       ratios: {
         sbmlOnVsOff: +(
           rate('worker, SBML on, pass-through') / rate('worker, SBML off, pass-through')
@@ -425,6 +464,7 @@ async function main(): Promise<void> {
     );
     console.log('ratios (same run):', report.ratios);
     console.log('worker CPU per event (µs, median):', cpuUsPerEvent);
+    console.log('seconds from start to in the group (median):', startSeconds);
     console.log(
       `resend of ${RESEND} pending log entries: ${resend.median.toFixed(2)} s (runs ${resend.runs.map((s) => s.toFixed(2)).join(', ')})`,
     );
