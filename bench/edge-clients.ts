@@ -12,10 +12,14 @@
  *   the fleet's, `serviceNodeFlags`).
  *
  *   INTAKE_KAFKA_BROKERS=127.0.0.1:9092 node dist/bench/edge-clients.js
- *   (BENCH_SECONDS=6 BENCH_REPS=3 BENCH_PROFILE=1 for a CPU profile summary per edge)
+ *   (BENCH_SECONDS=6 BENCH_REPS=3 BENCH_PROFILE=1 for a CPU profile summary per edge;
+ *   BENCH_PROFILE_DIR=<dir> keeps the profiles there; BENCH_SHAPES=single,'batched 100'
+ *   runs only those shapes; BENCH_PIN=1 pins each edge, all its threads, to core 0 and
+ *   vegeta to core 1, as `npm run bench` does)
  *
  * On a shared machine the absolute figures are noisy; compare within one run.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +35,10 @@ const ROOT = projectRoot(__dirname);
 const BROKERS = process.env.INTAKE_KAFKA_BROKERS ?? '127.0.0.1:9092';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
-const PROFILE = process.env.BENCH_PROFILE === '1';
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
+const PROFILE = process.env.BENCH_PROFILE === '1' || PROFILE_DIR !== undefined;
+const PIN = process.env.BENCH_PIN === '1';
+const ONLY = process.env.BENCH_SHAPES?.split(',').map((s) => s.trim());
 const BASELINE = process.env.BENCH_BASELINE_ROOT;
 const BASELINE_FLAGS = (process.env.BENCH_BASELINE_FLAGS ?? '').split(' ').filter(Boolean);
 const PORT = 26290 + Number(process.env.INTAKE_TEST_PORT_OFFSET ?? 0);
@@ -52,11 +59,13 @@ function paddedBatch(bytes: number): string {
 }
 
 /** name, events per request, workers, body */
-const SHAPES: [string, number, number, string][] = [
-  ['single', 1, 50, requestBody(1)],
-  ['batched 100', 100, BATCH_WORKERS, requestBody(100)],
-  ['batched 100 x 1 KB', 100, BATCH_WORKERS, paddedBatch(1024)],
-];
+const SHAPES = (
+  [
+    ['single', 1, 50, requestBody(1)],
+    ['batched 100', 100, BATCH_WORKERS, requestBody(100)],
+    ['batched 100 x 1 KB', 100, BATCH_WORKERS, paddedBatch(1024)],
+  ] as [string, number, number, string][]
+).filter(([shape]) => !ONLY || ONLY.includes(shape));
 
 /** User + system CPU seconds of a process so far. */
 function cpuSeconds(pid: number): number {
@@ -85,9 +94,10 @@ async function edge(
     instance: `edge-clients-${name.replace(/\W+/g, '-')}`,
     env,
     edgeFlags,
-    nodeArgs: PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [],
+    nodeArgs: PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR ?? dir}`] : [],
   });
   const pid = started.process.pid!;
+  if (PIN) execFileSync('taskset', ['-a', '-pc', '0', String(pid)], { stdio: 'ignore' });
   try {
     const url = `${started.url}/v1/events`;
     await attack({ url, apiKey: KEY, rate: 0, seconds: 2, body: requestBody(100), maxWorkers: 8 });
@@ -100,6 +110,7 @@ async function edge(
         seconds: SECONDS,
         body,
         maxWorkers: workers,
+        ...(PIN ? { cpus: '1' } : {}),
       });
       const accepted = (r.statusCodes['202'] ?? 0) * events;
       const cpuUs = ((cpuSeconds(pid) - before) * 1e6) / Math.max(1, accepted);
@@ -109,9 +120,13 @@ async function edge(
     }
     console.log(`${name}: peak RSS ${peakRssMb(pid)} MB`);
     await started.stop();
-    const profile = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+    const profileDir = PROFILE_DIR ?? dir;
+    const profile = readdirSync(profileDir)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .sort()
+      .pop();
     if (profile) {
-      for (const e of summarizeProfile(join(dir, profile), root, 15))
+      for (const e of summarizeProfile(join(profileDir, profile), root, 15))
         console.log(`  ${e.selfPercent}% ${e.function} ${e.where}`);
     }
   } finally {
