@@ -1,5 +1,6 @@
 /**
- * Pipeline step results: a step returns `ok` (with the event, possibly changed), `dlq`
+ * Pipeline step results: a step returns `ok` (with the event, possibly changed: a step may
+ * change the event it is given in place, each run has an event of its own), `dlq`
  * (the event goes to the dead-letter topic with the reason) or `drop` (counted, not
  * forwarded). Steps throw only for dependency failures, which the worker retries.
  */

@@ -59,7 +59,8 @@ export function enrichStep(deps: {
           typeof event.meta?.userAgent === 'string' ? userAgentOf(event.meta.userAgent) : null,
         source: deps.sources?.[event.source] ?? {},
       };
-      return ok({ ...event, enriched } as typeof event);
+      (event as typeof event & { enriched: Enriched }).enriched = enriched;
+      return ok(event);
     },
   };
 }

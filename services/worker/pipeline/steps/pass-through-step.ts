@@ -17,11 +17,9 @@ export function passThroughStep(worker: string): Step {
   return {
     name: 'pass-through',
     run(event: Envelope): StepResult {
-      const processed: ProcessedEnvelope = {
-        ...event,
-        processedAt: isoNow(),
-        processedBy: worker,
-      };
+      const processed = event as ProcessedEnvelope;
+      processed.processedAt = isoNow();
+      processed.processedBy = worker;
       return ok(processed);
     },
   };

@@ -55,7 +55,8 @@ export class ScoreStep implements Step {
     }
     this.remember(visitors, record);
     ctx.emit({ output: SCORES_OUTPUT, key: event.key, value: record, latestPerKey: true });
-    return ok({ ...event, propensity: record.score } as Envelope);
+    (event as Envelope & { propensity: number }).propensity = record.score;
+    return ok(event);
   }
 
   /**
