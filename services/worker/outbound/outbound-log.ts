@@ -71,6 +71,9 @@ interface Stored {
   r?: string;
 }
 
+/** How many entries `pending()` reads at a time. */
+const PENDING_SLICE = 5000;
+
 export async function openOutboundLog(options: OutboundLogOptions): Promise<OutboundLogPort> {
   const db = open<Stored, number>({
     path: options.dir,
@@ -105,11 +108,16 @@ class LmdbOutboundLog implements OutboundLogPort {
     this.log = options.logger.child({ module: 'outbound-log' });
   }
 
+  /**
+   * Counts what a previous run left. Entries found here count their stored size (a little
+   * above their value's, which is what appends count): reading it needs no decoding.
+   */
   async init(): Promise<void> {
-    for (const { key, value } of this.db.getRange({})) {
+    for (const key of this.db.getKeys({})) {
+      const size = this.db.getBinaryFast(key)?.length ?? 0;
       this.entries += 1;
-      this.bytes += value.v.length;
-      this.sizes.set(key, value.v.length);
+      this.bytes += size;
+      this.sizes.set(key, size);
       this.nextSeq = Math.max(this.nextSeq, key + 1);
     }
     await Promise.resolve();
@@ -176,24 +184,36 @@ class LmdbOutboundLog implements OutboundLogPort {
     }
   }
 
+  /**
+   * In slices of `PENDING_SLICE` entries, each read in full when it is reached: a caller
+   * may wait between records (e.g. to let the sender run) without holding a read
+   * transaction open, and the entries it deletes meanwhile are behind the next slice.
+   */
   *pending(): Iterable<OutboundRecord> {
-    for (const { key, value } of this.db.getRange({})) {
-      const record: OutboundRecord = {
-        topic: value.t,
-        partition: value.p,
-        key: value.k,
-        // NOTE: a copy: the decoded bytes may share the store's read buffer.
-        value: Buffer.from(value.v),
-        headers: value.h,
-        source: { partition: value.sp, offset: value.so },
-        // Records logged before `o` and `r` existed: a side record, reply-to in a header.
-        kind: value.o ?? 'side',
-        seq: key,
-      };
-      const replyTo = value.r ?? value.h[HEADER_REPLY_TO];
-      if (replyTo !== undefined) record.replyTo = replyTo;
-      yield record;
+    for (let start = 0; ;) {
+      const slice = [...this.db.getRange({ start, limit: PENDING_SLICE })];
+      if (slice.length === 0) return;
+      start = slice[slice.length - 1]!.key + 1;
+      yield* slice.map(({ key, value }) => this.toRecord(key, value));
     }
+  }
+
+  private toRecord(key: number, value: Stored): OutboundRecord {
+    const record: OutboundRecord = {
+      topic: value.t,
+      partition: value.p,
+      key: value.k,
+      // NOTE: a copy: the decoded bytes may share the store's read buffer.
+      value: Buffer.from(value.v),
+      headers: value.h,
+      source: { partition: value.sp, offset: value.so },
+      // Records logged before `o` and `r` existed: a side record, reply-to in a header.
+      kind: value.o ?? 'side',
+      seq: key,
+    };
+    const replyTo = value.r ?? value.h[HEADER_REPLY_TO];
+    if (replyTo !== undefined) record.replyTo = replyTo;
+    return record;
   }
 
   stats(): OutboundLogStats {

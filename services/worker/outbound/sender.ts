@@ -47,6 +47,9 @@ export const senderDefaults: SenderOptions = {
   retryMaxMs: 5_000,
 };
 
+/** Records of the log handed to the sender at a time while resending. */
+const RESEND_SLICE = 5000;
+
 export interface SenderDeps {
   /** The outbound log the records are durable in (SBML), or null (send and wait). */
   log: OutboundLogPort | null;
@@ -110,17 +113,29 @@ export class OutboundSender {
     });
   }
 
-  /** Sends everything still in the log (after a restart); resolves once all is acknowledged. */
+  /**
+   * Sends everything still in the log (after a restart), in order; resolves once all is
+   * acknowledged. Sending starts with the first slice read, while the rest is read.
+   */
   async resendPending(): Promise<number> {
-    if (!this.deps.log) return 0;
-    const pending: OutboundRecord[] = [];
-    for await (const record of this.deps.log.pending()) pending.push(record);
-    if (pending.length > 0) {
-      this.log.info({ records: pending.length }, 'resending_outbound_log');
-      this.dispatch(pending);
-      await this.drain();
+    const log = this.deps.log;
+    if (!log) return 0;
+    const entries = log.stats().entries;
+    if (entries > 0) this.log.info({ records: entries }, 'resending_outbound_log');
+    let resent = 0;
+    let slice: OutboundRecord[] = [];
+    for await (const record of log.pending()) {
+      slice.push(record);
+      if (slice.length < RESEND_SLICE) continue;
+      this.dispatch(slice);
+      resent += slice.length;
+      slice = [];
+      await new Promise((resolve) => setImmediate(resolve)); // the sender's acks, next request
     }
-    return pending.length;
+    this.dispatch(slice);
+    resent += slice.length;
+    if (resent > 0) await this.drain();
+    return resent;
   }
 
   /** Records queued and not yet acknowledged. */

@@ -87,6 +87,32 @@ describe('OutboundSender (SBML)', () => {
     expect(log.entries.size).toBe(0);
   });
 
+  it('starts resending while it still reads a large log, in order', async () => {
+    const { log, broker, sender } = setup();
+    const left = Array.from({ length: 12_000 }, (_, i) => entry(i + 1, i % 3));
+    await log.append(left);
+    let read = 0;
+    let readAtFirstRequest: number | null = null;
+    const pending = log.pending.bind(log);
+    function* counted(): Iterable<OutboundRecord> {
+      for (const r of pending()) {
+        read += 1;
+        yield r;
+      }
+    }
+    // Lazily, as the LMDB log reads: one record at a time.
+    log.pending = counted as unknown as () => OutboundRecord[];
+    const send = broker.sendBatch.bind(broker);
+    broker.sendBatch = (batch) => {
+      readAtFirstRequest ??= read;
+      return send(batch);
+    };
+    expect(await sender.resendPending()).toBe(12_000);
+    expect(readAtFirstRequest).toBeLessThan(12_000);
+    expect(broker.recordCount).toBe(12_000);
+    expect(log.entries.size).toBe(0);
+  });
+
   it('splits large backlogs into bounded requests', async () => {
     const { log, broker, sender } = setup({ maxRequestBytes: 200 });
     sender.dispatch(
