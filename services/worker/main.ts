@@ -154,6 +154,7 @@ async function main(): Promise<void> {
     pendingHere: (p) => progress.hasPending(p),
     worker: config.instance,
     timeoutMs: config.handoverTimeoutMs,
+    noProgressGraceMs: 3 * config.progressIntervalMs,
     logger,
   });
   const recentIds = new RecentIds(config.dedup);

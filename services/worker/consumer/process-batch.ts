@@ -6,8 +6,9 @@
  * scores), and the reply of a dropped request/response event. Each value is serialised
  * once, here. A side record marked `latestPerKey` (a changelog such as scores) is kept
  * only as its key's last in the chunk, and added after the chunk's other records: a
- * compacted topic keeps no more, and a chunk of a busy visitor's events costs one record. Every outbound record keeps the event's `id` (header and value) so
- * consumers can deduplicate.
+ * compacted topic keeps no more, and a chunk of a busy visitor's events costs one record.
+ * Every outbound record keeps the event's `id` (header and value) so consumers can
+ * deduplicate.
  */
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import { isoNow } from '../../../lib/clock';

@@ -13,7 +13,11 @@
  * - the group has no committed offset for p (nothing was processed before);
  * - the latest progress record of p has `deliveredUpTo` at or above the committed offset;
  * - that record is this worker's own and nothing of p is pending here: a worker resends its
- *   whole log before it consumes, so after a restart its earlier records are all out.
+ *   whole log before it consumes, so after a restart its earlier records are all out;
+ * - no progress record of p appeared within `noProgressGraceMs`: a live previous owner
+ *   publishes the progress of every partition it committed within a progress interval, so
+ *   none had anything of p in flight (e.g. the offsets were set by an operator, or by a
+ *   worker's first assignment that never received an event of p).
  *
  * Bounded: past `timeoutMs` (a previous owner that crashed and is not back to resend its
  * log) the restore goes on and says so in the log (`handover_unconfirmed`); the scores of
@@ -36,6 +40,8 @@ export interface HandoverDeps {
   pendingHere: (partition: number) => boolean;
   worker: string;
   timeoutMs: number;
+  /** How long a partition without any progress record is waited for (a few progress intervals). */
+  noProgressGraceMs: number;
   pollMs?: number;
   logger: Logger;
 }
@@ -54,12 +60,13 @@ export class Handover {
   async settled(partitions: readonly number[]): Promise<ReadonlyMap<number, bigint>> {
     const committed = await this.committedOffsets();
     const started = Date.now();
-    let waiting = partitions.filter((p) => !this.isSettled(p, committed.get(p)));
+    let waiting = partitions.filter((p) => !this.isSettled(p, committed.get(p), 0));
     if (waiting.length === 0) return committed;
     this.log.info({ partitions: waiting }, 'handover_waiting');
     while (waiting.length > 0 && Date.now() - started < this.deps.timeoutMs) {
       await sleep(this.deps.pollMs ?? 100);
-      waiting = waiting.filter((p) => !this.isSettled(p, committed.get(p)));
+      const waited = Date.now() - started;
+      waiting = waiting.filter((p) => !this.isSettled(p, committed.get(p), waited));
     }
     const ms = Date.now() - started;
     if (waiting.length === 0) this.log.info({ partitions, ms }, 'handover_settled');
@@ -71,10 +78,10 @@ export class Handover {
     return committed;
   }
 
-  private isSettled(partition: number, committed: bigint | undefined): boolean {
+  private isSettled(partition: number, committed: bigint | undefined, waited: number): boolean {
     if (committed === undefined || committed < 0n) return true;
     const record = this.deps.progress.get(progressKey(this.deps.rawTopic, partition));
-    if (!record) return false;
+    if (!record) return waited >= this.deps.noProgressGraceMs;
     if (BigInt(record.deliveredUpTo) >= committed) return true;
     return record.worker === this.deps.worker && !this.deps.pendingHere(partition);
   }

@@ -9,6 +9,7 @@ function handover(opts: {
   progress: Map<string, Progress>;
   pending?: Set<number>;
   timeoutMs?: number;
+  noProgressGraceMs?: number;
 }): { handover: Handover; fetches: () => number } {
   let fetches = 0;
   const admin: HandoverDeps['admin'] = {
@@ -35,6 +36,7 @@ function handover(opts: {
       pendingHere: (p) => opts.pending?.has(p) ?? false,
       worker: 'me',
       timeoutMs: opts.timeoutMs ?? 5000,
+      noProgressGraceMs: opts.noProgressGraceMs ?? 5000,
       pollMs: 5,
       logger: silentLogger(),
     }),
@@ -75,6 +77,31 @@ describe('Handover', () => {
     expect(done).toBe(false);
     progress.set('raw/2', { deliveredUpTo: '12', worker: 'other' });
     await settled;
+  });
+
+  it('settles when no progress record of a committed partition appears within the grace (nothing of it was in flight)', async () => {
+    const progress = new Map<string, Progress>([['raw/0', { deliveredUpTo: '1', worker: 'gone' }]]);
+    const { handover: h } = handover({
+      committed: { 0: '9', 2: '10' },
+      progress,
+      timeoutMs: 60_000,
+      noProgressGraceMs: 100,
+    });
+    let settled: number[] = [];
+    const started = Date.now();
+    const wait = h.settled([2]).then(() => (settled = [2]));
+    await wait;
+    expect(settled).toEqual([2]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    // A partition with a record behind the committed offset still waits for it.
+    let done = false;
+    void h.settled([0]).then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(done).toBe(false);
+    progress.set('raw/0', { deliveredUpTo: '9', worker: 'gone' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(done).toBe(true);
   });
 
   it('settles on its own record once nothing of the partition is pending here (a restart resent the log)', async () => {

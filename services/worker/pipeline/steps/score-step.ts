@@ -7,9 +7,9 @@
  *
  * Output: for every scored event, a side record to the `scores` output (the compacted
  * `intake.scores` topic, keyed by visitor) with the visitor's FULL state; within one chunk
- * only a visitor's last record is delivered (`latestPerKey`), as compaction would keep. That topic is
- * both what any edge reads to answer `GET /v1/visitors/:id/score` and this step's
- * changelog: after a rebalance or a crash, the worker that gets raw partition p restores
+ * only a visitor's last record is delivered (`latestPerKey`), as compaction would keep.
+ * That topic is both what any edge reads to answer `GET /v1/visitors/:id/score` and this
+ * step's changelog: after a rebalance or a crash, the worker that gets raw partition p restores
  * the state from scores partition p (same partition count, same key hash) with
  * `restore()` before processing p.
  *
