@@ -15,7 +15,7 @@ import { projectRoot } from '../../lib/paths';
 import type { EdgeMetrics } from './metrics';
 import type { Sink } from './sink';
 import { eventsRoute } from './http/events-route';
-import { FAST_PATH_ROUTE, eventsFastPath } from './http/events-fast-path';
+import { FAST_PATH_ROUTE, installEventsFastPath } from './http/events-fast-path';
 import { receiptRoute, scoreRoute } from './http/lookup-routes';
 import type { LookupDeps } from './http/lookup-routes';
 import type { RespondDeps } from './http/respond';
@@ -85,15 +85,24 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  app.use(countRequests(deps.metrics));
-  if (deps.accessLog && deps.accessLog !== 'off') app.use(accessLog(deps.logger, deps.accessLog));
+  const first = [countRequests(deps.metrics)];
+  if (deps.accessLog && deps.accessLog !== 'off') first.push(accessLog(deps.logger, deps.accessLog));
+  for (const handler of first) app.use(handler);
 
   const events = eventsRoute({ ...deps, bodyLimits: deps.bodyLimits ?? bodyDefaults });
   const corsHandler = deps.corsOrigins?.length ? corsFor(deps.corsOrigins) : undefined;
   // NOTE: one key checker serves both paths and the upgrades: one rate-limit budget per key.
   const checkKey = deps.checkKey ?? (deps.auth && createKeyChecker(deps.auth));
   const auth = checkKey ? authenticate(checkKey) : undefined;
-  app.use(eventsFastPath({ maxBodyBytes: deps.maxBodyBytes, cors: corsHandler, auth, events }));
+  const onError = errorHandler(deps.logger, deps.maxBodyBytes);
+  installEventsFastPath(app, {
+    maxBodyBytes: deps.maxBodyBytes,
+    before: first,
+    cors: corsHandler,
+    auth,
+    events,
+    onError,
+  });
 
   const all = routes(deps, events);
   for (const r of all.filter((r) => !r.v1)) app[r.method](r.path, ...r.handlers);
@@ -116,7 +125,7 @@ export function createApp(deps: AppDeps): Express {
   app.use((req, res) => {
     sendProblem(res, 'not-found', `No route for ${req.method} ${req.path}; see docs/api.md.`);
   });
-  app.use(errorHandler(deps.logger, deps.maxBodyBytes));
+  app.use(onError);
   return app;
 }
 

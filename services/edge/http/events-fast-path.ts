@@ -1,8 +1,8 @@
 /**
- * `POST /v1/events` without express' router and body parser, for the requests the edge
- * spends nearly all its time on. It runs first, after the request counter and the access
- * log, takes only the requests it answers exactly as the routed path would, and hands
- * every other one on unchanged (`next()`):
+ * `POST /v1/events` in front of express' router, for the requests the edge spends nearly
+ * all its time on. It is installed as the app's request entry (`app.handle`), takes only
+ * the requests it answers exactly as the routed path would, and hands every other one to
+ * the router unchanged:
  *
  * - `POST` to exactly `/v1/events`, without a query (`?wait=processed`, `?ack=none` and
  *   `?api_key=` take the routed path);
@@ -10,40 +10,87 @@
  *   `Content-Length` within the body limit (chunked, encoded or larger bodies take the
  *   routed path, whose reader decompresses or answers 413).
  *
- * For those it runs the same handlers, in the same order, as the router would: CORS when
- * configured, the API key check and rate limit (`authenticate`, the same instance, so one
- * budget per key), then the events route. Only reading the body is its own: the declared
- * length, answered 400 when the request ends short, as the body parser answers. Errors go
- * to the app's error handler (`next(err)`).
+ * For those it does what express does before its router (the request and response
+ * prototypes, `res.locals`), then runs the same handlers, in the same order, as the
+ * router would: the app's first middlewares (`before`: request counter, access log), CORS
+ * when configured, the API key check and rate limit (`authenticate`, the same instance, so
+ * one budget per key), then the events route. Only reading the body is its own: the
+ * declared length, answered 400 when the request ends short, as the body parser answers.
+ * Errors go to the app's error handler.
  */
-import type { IncomingMessage } from 'node:http';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type {
+  ErrorRequestHandler,
+  Express,
+  NextFunction,
+  Request,
+  RequestHandler,
+  Response,
+} from 'express';
 import { bodyFormatOf } from '../ingest/content-type';
 
 export const EVENTS_PATH = '/v1/events';
 
 export interface EventsFastPathDeps {
   maxBodyBytes: number;
+  /** The app's first middlewares, run for every request taken (each calls `next` synchronously). */
+  before?: RequestHandler[];
   /** CORS, when configured (it must call `next` synchronously for a POST, as `cors` does). */
   cors?: RequestHandler;
   /** The API key check, when configured: the instance the router uses for /v1. */
   auth?: RequestHandler;
   /** The events route itself (events-route.ts). */
   events: RequestHandler;
+  /** The app's error handler. */
+  onError: ErrorRequestHandler;
 }
 
 /** The label the request counter gives the requests answered here. */
 export const FAST_PATH_ROUTE = 'fastPathRoute';
 
-export function eventsFastPath(deps: EventsFastPathDeps): RequestHandler {
-  const { cors, auth, events, maxBodyBytes } = deps;
-  return (req, res, next) => {
-    const length = declaredLength(req, maxBodyBytes);
-    if (length < 0) {
-      next();
-      return;
-    }
+/** Express' request entry, which the router's `handle` is (untyped in @types/express). */
+interface Handled {
+  handle(req: IncomingMessage, res: ServerResponse, callback?: unknown): void;
+}
+
+/** Puts the fast path in front of `app`'s router: `app` stays a plain express app. */
+export function installEventsFastPath(app: Express, deps: EventsFastPathDeps): void {
+  const handled = app as unknown as Handled;
+  const routed = handled.handle.bind(app);
+  const take = eventsFastPath(app, deps);
+  handled.handle = (req, res, callback) => {
+    if (!take(req, res)) routed(req, res, callback);
+  };
+}
+
+function eventsFastPath(
+  app: Express,
+  deps: EventsFastPathDeps,
+): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const { cors, auth, events, maxBodyBytes, onError } = deps;
+  const before = deps.before ?? [];
+  const noop = (): void => {};
+  return (incoming, outgoing) => {
+    const length = declaredLength(incoming, maxBodyBytes);
+    if (length < 0) return false;
+    // As express' app.handle before its router.
+    const req = incoming as Request;
+    const res = outgoing as Response;
+    req.res = res;
+    res.req = req;
+    Object.setPrototypeOf(req, app.request);
+    Object.setPrototypeOf(res, app.response);
+    res.locals = Object.create(null) as Record<string, unknown>;
+    req.originalUrl = req.url;
+    req.baseUrl = '';
     res.locals[FAST_PATH_ROUTE] = EVENTS_PATH;
+    for (const handler of before) void handler(req, res, noop);
+    const next: NextFunction = (err?: unknown) => {
+      onError(err ?? new Error('Rejected'), req, res, () => {
+        res.statusCode = 500;
+        res.end();
+      });
+    };
     const route = (): void => {
       readBody(req, length, (err, body) => {
         if (err) {
@@ -62,14 +109,13 @@ export function eventsFastPath(deps: EventsFastPathDeps): RequestHandler {
           });
         }
       : route;
-    if (!cors) {
-      afterCors();
-      return;
-    }
-    cors(req, res, (err?: unknown) => {
-      if (err) next(err);
-      else afterCors();
-    });
+    if (!cors) afterCors();
+    else
+      cors(req, res, (err?: unknown) => {
+        if (err) next(err);
+        else afterCors();
+      });
+    return true;
   };
 }
 

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import express from 'express';
 import { createRegistry } from '../../../lib/metrics';
-import { eventsFastPath } from '../../../services/edge/http/events-fast-path';
+import { installEventsFastPath } from '../../../services/edge/http/events-fast-path';
 import { createApp } from '../../../services/edge/app';
 import { parseApiKeys } from '../../../services/edge/http/auth';
 import { createEdgeMetrics } from '../../../services/edge/metrics';
@@ -164,17 +164,18 @@ describe('POST /v1/events before the router', () => {
   });
 });
 
-describe('eventsFastPath: which requests it takes', () => {
+describe('installEventsFastPath: which requests it takes', () => {
   it('takes plain POST /v1/events bodies of an events type within the limit; hands on the rest', async () => {
     const app = express();
-    app.use(
-      eventsFastPath({
-        maxBodyBytes: 100,
-        events: (req, res) => {
-          res.json({ path: 'fast', body: (req.body as Buffer).toString() });
-        },
-      }),
-    );
+    installEventsFastPath(app, {
+      maxBodyBytes: 100,
+      events: (req, res) => {
+        res.json({ path: 'fast', body: (req.body as Buffer).toString() });
+      },
+      onError: (_err, _req, res) => {
+        res.status(500).json({ path: 'fast', error: true });
+      },
+    });
     app.use((_req, res) => {
       res.json({ path: 'routed' });
     });
