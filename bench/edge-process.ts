@@ -29,27 +29,28 @@ export async function startBenchEdge(opts: {
   edgeFlags?: string[];
   env?: NodeJS.ProcessEnv;
 }): Promise<BenchEdge> {
+  const env = {
+    ...process.env,
+    INTAKE_LOG_LEVEL: 'warn',
+    INTAKE_INSTANCE: opts.instance,
+    INTAKE_KAFKA_BROKERS: opts.brokers,
+    INTAKE_EDGE_PORT: String(opts.port),
+    INTAKE_EDGE_VIEW_DIR: join(opts.dir, 'views'),
+    INTAKE_API_KEYS: `bench:${opts.apiKey}:*`,
+    INTAKE_RATE_LIMIT_PER_SECOND: '1000000',
+    INTAKE_RATE_LIMIT_BURST: '1000000',
+    INTAKE_DRAIN_GRACE_MS: '0',
+    ...opts.env,
+  };
   const edge = spawn(
     process.execPath,
     [
-      ...(opts.edgeFlags ?? serviceNodeFlags('edge')),
+      ...(opts.edgeFlags ?? serviceNodeFlags('edge', env)),
       ...(opts.nodeArgs ?? []),
       join(opts.root, 'dist', 'services', 'edge', 'main.js'),
     ],
     {
-      env: {
-        ...process.env,
-        INTAKE_LOG_LEVEL: 'warn',
-        INTAKE_INSTANCE: opts.instance,
-        INTAKE_KAFKA_BROKERS: opts.brokers,
-        INTAKE_EDGE_PORT: String(opts.port),
-        INTAKE_EDGE_VIEW_DIR: join(opts.dir, 'views'),
-        INTAKE_API_KEYS: `bench:${opts.apiKey}:*`,
-        INTAKE_RATE_LIMIT_PER_SECOND: '1000000',
-        INTAKE_RATE_LIMIT_BURST: '1000000',
-        INTAKE_DRAIN_GRACE_MS: '0',
-        ...opts.env,
-      },
+      env,
       stdio: ['ignore', 'ignore', 'inherit'],
     },
   );

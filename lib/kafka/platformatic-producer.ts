@@ -62,7 +62,7 @@ export class PlatformaticProducer implements SendBatchPort {
       timeout: o.requestTimeoutMs ?? 10_000,
       retries: o.retries ?? 5,
       retryDelay: 100,
-      serializers: { headerKey: (k?: string) => (k === undefined ? undefined : Buffer.from(k)) },
+      serializers: { headerKey: headerKeyBytes },
       // Safety-critical, after the options: cannot be turned off.
       idempotent: true,
       acks: ProduceAcks.ALL,
@@ -131,6 +131,18 @@ export class PlatformaticProducer implements SendBatchPort {
     await old.close().catch(() => undefined);
     await this.connect();
   }
+}
+
+/** Header names are few (Intake's own): their bytes are made once, not per record. */
+const headerKeys = new Map<string, Buffer>();
+function headerKeyBytes(key?: string): Buffer | undefined {
+  if (key === undefined) return undefined;
+  let bytes = headerKeys.get(key);
+  if (bytes === undefined) {
+    bytes = Buffer.from(key);
+    if (headerKeys.size < 64) headerKeys.set(key, bytes);
+  }
+  return bytes;
 }
 
 /**

@@ -129,19 +129,20 @@ export function localApiKey(plan: FleetPlan): string {
 
 export function startService(plan: FleetPlan, spec: ProcessSpec): RunningProcess {
   const log = join(plan.logDir, `${spec.name}.log`);
+  const env = {
+    ...plan.serviceEnv,
+    INTAKE_INSTANCE: spec.name,
+    INTAKE_KAFKA_BROKERS: serviceKafkaBrokers(plan),
+    ...serviceEnv(plan, spec),
+  };
   const pid = spawnDetached({
     command: process.execPath,
     args: [
       '--enable-source-maps',
-      ...serviceNodeFlags(spec.kind),
+      ...serviceNodeFlags(spec.kind, env),
       serviceEntry(plan.root, spec.kind),
     ],
-    env: {
-      ...plan.serviceEnv,
-      INTAKE_INSTANCE: spec.name,
-      INTAKE_KAFKA_BROKERS: serviceKafkaBrokers(plan),
-      ...serviceEnv(plan, spec),
-    },
+    env,
     log,
     cwd: plan.root,
   });
