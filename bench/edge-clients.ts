@@ -15,7 +15,9 @@
  *   (BENCH_SECONDS=6 BENCH_REPS=3 BENCH_PROFILE=1 for a CPU profile summary per edge;
  *   BENCH_PROFILE_DIR=<dir> keeps the profiles there; BENCH_SHAPES=single,'batched 100'
  *   runs only those shapes; BENCH_PIN=1 pins each edge, all its threads, to core 0 and
- *   vegeta to core 1, as `npm run bench` does)
+ *   vegeta to core 1, as `npm run bench` does; BENCH_CLIENTS=platformatic runs only that
+ *   client's ceiling and edge; BENCH_EDGE_FLAGS='<flags>|<flags>' runs one edge per client
+ *   and set of Node flags, instead of the fleet's)
  *
  * On a shared machine the absolute figures are noisy; compare within one run.
  */
@@ -45,6 +47,13 @@ const PORT = 26290 + Number(process.env.INTAKE_TEST_PORT_OFFSET ?? 0);
 const KEY = 'edge-clients-bench';
 /** Closed-loop workers for batches (`npm run bench` uses 48). */
 const BATCH_WORKERS = Number(process.env.BENCH_BATCH_WORKERS ?? 16);
+const CLIENTS = KAFKA_CLIENTS.filter(
+  (c) => !process.env.BENCH_CLIENTS || process.env.BENCH_CLIENTS.split(',').includes(c),
+);
+/** Node flag sets to compare (undefined: the fleet's). */
+const FLAG_SETS: (string[] | undefined)[] = process.env.BENCH_EDGE_FLAGS
+  ? process.env.BENCH_EDGE_FLAGS.split('|').map((f) => f.split(' ').filter(Boolean))
+  : [undefined];
 
 /** A batch of 100 events whose JSON is about `bytes` long each (as `npm run bench`'s). */
 function paddedBatch(bytes: number): string {
@@ -138,7 +147,7 @@ async function edge(
 async function main(): Promise<void> {
   for (let rep = 1; rep <= REPS; rep++) {
     console.log(`-- repetition ${rep}/${REPS}`);
-    for (const client of KAFKA_CLIENTS) {
+    for (const client of CLIENTS) {
       const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       const rate = await clientCeiling({
@@ -157,8 +166,11 @@ async function main(): Promise<void> {
     }
     // The baseline as it ran: its code, and the Node flags of its time (BENCH_BASELINE_FLAGS).
     if (BASELINE) await edge('baseline edge', BASELINE, {}, BASELINE_FLAGS);
-    for (const client of KAFKA_CLIENTS) {
-      await edge(`edge (${client})`, ROOT, { INTAKE_KAFKA_CLIENT: client });
+    for (const client of CLIENTS) {
+      for (const flags of FLAG_SETS) {
+        const name = flags ? `edge (${client}, ${flags.join(' ') || 'no flags'})` : `edge (${client})`;
+        await edge(name, ROOT, { INTAKE_KAFKA_CLIENT: client }, flags);
+      }
     }
   }
 }
