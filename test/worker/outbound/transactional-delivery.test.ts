@@ -3,7 +3,7 @@ import { TransactionalDelivery } from '../../../services/worker/outbound/transac
 import type { OutboundRecord } from '../../../services/worker/outbound/record';
 import { silentLogger } from '../../support/fakes';
 
-/** A gate a test opens (or fails) when it wants a transaction's commit to end. */
+/** A gate a test opens (or fails) when it wants a held commit or offset read to end. */
 class Gate {
   readonly done: Promise<void>;
   open: () => void = () => undefined;
@@ -57,9 +57,7 @@ class FakeTransactions {
             commit: async () => {
               if (this.nextCommitWaits) {
                 this.nextCommitWaits = false;
-                const gate = new Gate();
-                this.gates.push(gate);
-                await gate.done;
+                await this.gate();
               }
               this.committed = this.pendingOffset;
               this.events.push(`commit ${this.committed}`);
@@ -76,14 +74,19 @@ class FakeTransactions {
 
   private pendingOffset = 0n;
 
+  /** Waits on a new gate the test opens or fails. */
+  private gate(): Promise<void> {
+    const gate = new Gate();
+    this.gates.push(gate);
+    return gate.done;
+  }
+
   get admin(): Pick<Admin, 'fetchOffsets'> {
     return {
       fetchOffsets: async () => {
         if (this.nextReadWaits) {
           this.nextReadWaits = false;
-          const gate = new Gate();
-          this.gates.push(gate);
-          await gate.done;
+          await this.gate();
         }
         this.events.push(`read offset ${this.committed}`);
         return Promise.resolve([

@@ -70,8 +70,7 @@ export class ScoreStep implements Step {
       const record = asScoreRecord(value);
       if (!record) continue;
       const known = visitors.get(key);
-      if (known && known.offset !== record.offset && atOrAfter(known.offset, record.offset))
-        continue;
+      if (known && !atOrAfter(record.offset, known.offset)) continue; // an older state
       this.remember(visitors, { ...record, visitorId: key });
       n += 1;
     }
