@@ -84,7 +84,6 @@ function eventsFastPath(
     req.originalUrl = req.url;
     req.baseUrl = '';
     res.locals[FAST_PATH_ROUTE] = EVENTS_PATH;
-    for (const handler of before) void handler(req, res, noop);
     const next: NextFunction = (err?: unknown) => {
       onError(err ?? new Error('Rejected'), req, res, () => {
         res.statusCode = 500;
@@ -109,12 +108,18 @@ function eventsFastPath(
           });
         }
       : route;
-    if (!cors) afterCors();
-    else
-      cors(req, res, (err?: unknown) => {
-        if (err) next(err);
-        else afterCors();
-      });
+    // NOTE: as in express' router, a handler that throws is answered by the error handler.
+    try {
+      for (const handler of before) void handler(req, res, noop);
+      if (!cors) afterCors();
+      else
+        cors(req, res, (err?: unknown) => {
+          if (err) next(err);
+          else afterCors();
+        });
+    } catch (err) {
+      next(err);
+    }
     return true;
   };
 }

@@ -219,4 +219,31 @@ describe('installEventsFastPath: which requests it takes', () => {
     expect(await chunked.json()).toEqual({ path: 'routed' });
     await new Promise((r) => server.close(r));
   });
+
+  it('answers by the error handler when a handler before the route throws', async () => {
+    const app = express();
+    installEventsFastPath(app, {
+      maxBodyBytes: 100,
+      auth: () => {
+        throw new Error('key store down');
+      },
+      events: (_req, res) => {
+        res.json({ path: 'fast' });
+      },
+      onError: (err: Error, _req, res) => {
+        res.status(500).json({ error: err.message });
+      },
+    });
+    const server: Server = await new Promise((r) => {
+      const s = app.listen(0, '127.0.0.1', () => r(s));
+    });
+    const port = (server.address() as AddressInfo).port;
+    const res = await fetch(`http://127.0.0.1:${port}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"type":"a"}',
+    });
+    expect([res.status, await res.json()]).toEqual([500, { error: 'key store down' }]);
+    await new Promise((r) => server.close(r));
+  });
 });
