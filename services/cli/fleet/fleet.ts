@@ -139,7 +139,8 @@ export function startService(plan: FleetPlan, spec: ProcessSpec): RunningProcess
     command: process.execPath,
     args: [
       '--enable-source-maps',
-      ...serviceNodeFlags(spec.kind, env),
+      // the process's environment, as spawnDetached builds it
+      ...serviceNodeFlags(spec.kind, { ...process.env, ...env }),
       serviceEntry(plan.root, spec.kind),
     ],
     env,
