@@ -168,7 +168,9 @@ async function main(): Promise<void> {
     if (BASELINE) await edge('baseline edge', BASELINE, {}, BASELINE_FLAGS);
     for (const client of CLIENTS) {
       for (const flags of FLAG_SETS) {
-        const name = flags ? `edge (${client}, ${flags.join(' ') || 'no flags'})` : `edge (${client})`;
+        const name = flags
+          ? `edge (${client}, ${flags.join(' ') || 'no flags'})`
+          : `edge (${client})`;
         await edge(name, ROOT, { INTAKE_KAFKA_CLIENT: client }, flags);
       }
     }

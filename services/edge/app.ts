@@ -86,7 +86,8 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   const first = [countRequests(deps.metrics)];
-  if (deps.accessLog && deps.accessLog !== 'off') first.push(accessLog(deps.logger, deps.accessLog));
+  if (deps.accessLog && deps.accessLog !== 'off')
+    first.push(accessLog(deps.logger, deps.accessLog));
   for (const handler of first) app.use(handler);
 
   const events = eventsRoute({ ...deps, bodyLimits: deps.bodyLimits ?? bodyDefaults });

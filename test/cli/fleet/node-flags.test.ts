@@ -38,16 +38,20 @@ describe('the edge Node flags', () => {
   });
 
   it("are the image's command for kafkajs, and the entrypoint's for @platformatic/kafka", () => {
-    const dockerfile = readFileSync(join(ROOT, 'infra', 'images', 'node-service.Dockerfile'), 'utf8');
+    const dockerfile = readFileSync(
+      join(ROOT, 'infra', 'images', 'node-service.Dockerfile'),
+      'utf8',
+    );
     const cmd = /FROM runtime AS edge[\s\S]*?\nCMD (\[.*\])/.exec(dockerfile)?.[1];
     const command = JSON.parse(cmd ?? '[]') as string[];
     expect(command).toEqual(['node', ...EDGE_NODE_FLAGS.kafkajs, 'dist/services/edge/main.js']);
 
     const edge = { INTAKE_SERVICE: 'edge' };
     expect(entrypointRuns(edge, command).slice(0, -1)).toEqual(EDGE_NODE_FLAGS.kafkajs);
-    expect(
-      entrypointRuns({ ...edge, INTAKE_KAFKA_CLIENT: 'platformatic' }, command),
-    ).toEqual([...EDGE_NODE_FLAGS.platformatic, 'dist/services/edge/main.js']);
+    expect(entrypointRuns({ ...edge, INTAKE_KAFKA_CLIENT: 'platformatic' }, command)).toEqual([
+      ...EDGE_NODE_FLAGS.platformatic,
+      'dist/services/edge/main.js',
+    ]);
     // another service's command is left alone
     expect(
       entrypointRuns({ INTAKE_SERVICE: 'worker', INTAKE_KAFKA_CLIENT: 'platformatic' }, [
