@@ -65,7 +65,8 @@ ENV INTAKE_SERVICE=edge \
     INTAKE_EDGE_PORT=8081 \
     INTAKE_EDGE_VIEW_DIR=/var/lib/intake/views
 EXPOSE 8081
-# the young generation's bound: services/cli/fleet/processes.ts, serviceNodeFlags
+# kafkajs' heap flags (services/cli/fleet/processes.ts, EDGE_NODE_FLAGS); the entrypoint
+# swaps in @platformatic/kafka's when INTAKE_KAFKA_CLIENT=platformatic
 CMD ["node", "--max-semi-space-size=8", "dist/services/edge/main.js"]
 
 FROM runtime AS worker
