@@ -237,7 +237,7 @@ export class RawConsumer {
     }
   }
 
-  /** Waits while the delivery asks to pause; false when the batch should be abandoned. */
+  /** Waits while the delivery asks to pause, then heartbeats; false when the batch should be abandoned. */
   private async waitUntilAllowed(payload: EachBatchPayload): Promise<boolean> {
     const { handOff } = this.deps;
     // HML has nothing to wait for: a failing transaction is retried in place.
@@ -254,7 +254,13 @@ export class RawConsumer {
       this.log.info({ pausedMs: Date.now() - this.pausedSince }, 'consumption_resumed');
       this.pausedSince = null;
     }
-    return payload.isRunning() && !payload.isStale();
+    if (!payload.isRunning() || payload.isStale()) return false;
+    // A worker stalled past its session timeout (SIGSTOP, a long pause of the machine)
+    // learns here that the group moved on, before it processes input another worker now
+    // owns: kafkajs sends a heartbeat only when one is due, and a refused one throws, as
+    // the heartbeat after each chunk does (the consumer rejoins).
+    await payload.heartbeat();
+    return true;
   }
 
   get assignedPartitions(): number[] {

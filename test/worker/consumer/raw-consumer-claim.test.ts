@@ -1,6 +1,7 @@
 /**
  * HML: what the consumer does with the records a claim finds committed already (by a fenced
- * zombie, or by this worker's own transaction whose answer was lost).
+ * zombie, or by this worker's own transaction whose answer was lost); and a worker that
+ * the group dropped while it stalled processes nothing before it learns so.
  */
 import type { Consumer, KafkaMessage } from 'kafkajs';
 import { TopicPartitions } from '../../../lib/kafka/partitioner';
@@ -22,6 +23,34 @@ const message = (offset: number): KafkaMessage =>
     timestamp: 1000,
   });
 
+function rawConsumer(transactions: TransactionalDelivery, recentIds: RecentIds) {
+  const partitions = new TopicPartitions();
+  partitions.set('out', 2);
+  partitions.set('dead', 2);
+  partitions.set('replies', 2);
+  const consumer = new FakeKafka().consumer({ groupId: 'g' });
+  const raw = new RawConsumer({
+    consumer: consumer as unknown as Consumer,
+    handOff: { kind: 'transactional', transactions },
+    progress: new DeliveryProgress(),
+    pipeline: new Pipeline([passThroughStep('w')]),
+    replier: new Replier({
+      producer: { send: () => Promise.resolve([]) },
+      partitions,
+      topic: 'replies',
+      logger: silentLogger(),
+    }),
+    recentIds,
+    partitions,
+    topics: { raw: 'raw', processed: 'out', dlq: 'dead', replies: 'replies', outputs: {} },
+    metrics: createWorkerMetrics(createRegistry('worker', 'claim-test')),
+    logger: silentLogger(),
+    partitionsConsumedConcurrently: 1,
+    maxRecordsPerChunk: 100,
+  });
+  return { raw, consumer };
+}
+
 describe('RawConsumer with transactions (HML)', () => {
   it('skips the records below the claimed offset, and remembers their ids as processed', async () => {
     const committed: OutboundRecord[][] = [];
@@ -33,31 +62,8 @@ describe('RawConsumer with transactions (HML)', () => {
         return Promise.resolve(true);
       },
     } as unknown as TransactionalDelivery;
-    const partitions = new TopicPartitions();
-    partitions.set('out', 2);
-    partitions.set('dead', 2);
-    partitions.set('replies', 2);
     const recentIds = new RecentIds({ windowMs: 60_000, maxPerPartition: 100 });
-    const consumer = new FakeKafka().consumer({ groupId: 'g' });
-    const raw = new RawConsumer({
-      consumer: consumer as unknown as Consumer,
-      handOff: { kind: 'transactional', transactions },
-      progress: new DeliveryProgress(),
-      pipeline: new Pipeline([passThroughStep('w')]),
-      replier: new Replier({
-        producer: { send: () => Promise.resolve([]) },
-        partitions,
-        topic: 'replies',
-        logger: silentLogger(),
-      }),
-      recentIds,
-      partitions,
-      topics: { raw: 'raw', processed: 'out', dlq: 'dead', replies: 'replies', outputs: {} },
-      metrics: createWorkerMetrics(createRegistry('worker', 'claim-test')),
-      logger: silentLogger(),
-      partitionsConsumedConcurrently: 1,
-      maxRecordsPerChunk: 100,
-    });
+    const { raw, consumer } = rawConsumer(transactions, recentIds);
     await raw.start();
     const resolved: string[] = [];
     await consumer.runConfig!.eachBatch!({
@@ -83,5 +89,40 @@ describe('RawConsumer with transactions (HML)', () => {
       true,
       true,
     ]);
+  });
+
+  it('a worker the group dropped while it stalled learns it before processing a chunk', async () => {
+    const committed: OutboundRecord[][] = [];
+    const transactions = {
+      assigned: () => undefined,
+      claim: () => Promise.resolve(0n),
+      commit: (_p: number, records: OutboundRecord[]) => {
+        committed.push(records);
+        return Promise.resolve(true);
+      },
+    } as unknown as TransactionalDelivery;
+    const recentIds = new RecentIds({ windowMs: 60_000, maxPerPartition: 100 });
+    const { raw, consumer } = rawConsumer(transactions, recentIds);
+    await raw.start();
+    const refused = Object.assign(new Error('The coordinator is not aware of this member'), {
+      type: 'UNKNOWN_MEMBER_ID',
+    });
+    await expect(
+      consumer.runConfig!.eachBatch!({
+        batch: {
+          topic: 'raw',
+          partition: 0,
+          messages: [0, 1].map(message),
+          lastOffset: () => '1',
+          highWatermark: '2',
+        },
+        resolveOffset: () => undefined,
+        heartbeat: () => Promise.reject(refused),
+        isRunning: () => true,
+        isStale: () => false,
+      } as never),
+    ).rejects.toBe(refused);
+    expect(committed).toEqual([]);
+    expect(recentIds.has(0, 'e0', 1000)).toBe(false);
   });
 });
