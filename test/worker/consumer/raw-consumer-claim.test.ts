@@ -23,6 +23,28 @@ const message = (offset: number): KafkaMessage =>
     timestamp: 1000,
   });
 
+/** kafkajs' eachBatch payload for one batch of raw partition 0 at these offsets. */
+function payload(
+  offsets: number[],
+  heartbeat: () => Promise<void>,
+  resolveOffset: (offset: string) => void = () => undefined,
+): never {
+  const last = String(offsets[offsets.length - 1]);
+  return {
+    batch: {
+      topic: 'raw',
+      partition: 0,
+      messages: offsets.map(message),
+      lastOffset: () => last,
+      highWatermark: String(Number(last) + 1),
+    },
+    resolveOffset,
+    heartbeat,
+    isRunning: () => true,
+    isStale: () => false,
+  } as never;
+}
+
 function rawConsumer(transactions: TransactionalDelivery, recentIds: RecentIds) {
   const partitions = new TopicPartitions();
   partitions.set('out', 2);
@@ -66,19 +88,13 @@ describe('RawConsumer with transactions (HML)', () => {
     const { raw, consumer } = rawConsumer(transactions, recentIds);
     await raw.start();
     const resolved: string[] = [];
-    await consumer.runConfig!.eachBatch!({
-      batch: {
-        topic: 'raw',
-        partition: 0,
-        messages: [3, 4, 5, 6].map(message),
-        lastOffset: () => '6',
-        highWatermark: '7',
-      },
-      resolveOffset: (offset: string) => resolved.push(offset),
-      heartbeat: () => Promise.resolve(),
-      isRunning: () => true,
-      isStale: () => false,
-    } as never);
+    await consumer.runConfig!.eachBatch!(
+      payload(
+        [3, 4, 5, 6],
+        () => Promise.resolve(),
+        (offset) => resolved.push(offset),
+      ),
+    );
 
     expect(committed.map((records) => records.map((r) => r.source.offset))).toEqual([['5', '6']]);
     expect(resolved).toEqual(['6']);
@@ -108,19 +124,7 @@ describe('RawConsumer with transactions (HML)', () => {
       type: 'UNKNOWN_MEMBER_ID',
     });
     await expect(
-      consumer.runConfig!.eachBatch!({
-        batch: {
-          topic: 'raw',
-          partition: 0,
-          messages: [0, 1].map(message),
-          lastOffset: () => '1',
-          highWatermark: '2',
-        },
-        resolveOffset: () => undefined,
-        heartbeat: () => Promise.reject(refused),
-        isRunning: () => true,
-        isStale: () => false,
-      } as never),
+      consumer.runConfig!.eachBatch!(payload([0, 1], () => Promise.reject(refused))),
     ).rejects.toBe(refused);
     expect(committed).toEqual([]);
     expect(recentIds.has(0, 'e0', 1000)).toBe(false);
