@@ -30,6 +30,7 @@ import { REPLY_GROUP_PREFIX, ReplyWaiter } from './replies/reply-waiter';
 import { LiveEdges } from './live-edges';
 import { OneWayQueue } from './one-way-queue';
 import { KafkaSink } from './sink';
+import { appServer, listen } from './http/app-server';
 import { createKeyChecker } from './http/auth';
 import { TRACKER_FILE, loadTracker } from './http/tracker-route';
 import { WsStreamServer } from './stream/ws-stream';
@@ -176,11 +177,7 @@ async function main(): Promise<void> {
     fanouts,
     tracker,
   });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, config.host, (err?: Error) =>
-      err ? reject(err) : resolve(s),
-    );
-  });
+  const server: Server = await listen(appServer(app), config.port, config.host);
   server.keepAliveTimeout = 65_000; // longer than nginx's upstream keepalive_timeout
   // NOTE: streams last as long as the client sends; their idle timeouts bound them instead.
   server.requestTimeout = 0;

@@ -53,6 +53,10 @@ interface Handled {
   handle(req: IncomingMessage, res: ServerResponse, callback?: unknown): void;
 }
 
+/** True when `proto` is in `o`'s prototype chain. */
+const inherits = (o: object, proto: object): boolean =>
+  Object.prototype.isPrototypeOf.call(proto, o);
+
 /** Puts the fast path in front of `app`'s router: `app` stays a plain express app. */
 export function installEventsFastPath(app: Express, deps: EventsFastPathDeps): void {
   const handled = app as unknown as Handled;
@@ -78,8 +82,9 @@ function eventsFastPath(
     const res = outgoing as Response;
     req.res = res;
     res.req = req;
-    Object.setPrototypeOf(req, app.request);
-    Object.setPrototypeOf(res, app.response);
+    // NOTE: the edge's server makes them with these prototypes already (app-server.ts).
+    if (!inherits(req, app.request)) Object.setPrototypeOf(req, app.request);
+    if (!inherits(res, app.response)) Object.setPrototypeOf(res, app.response);
     res.locals = Object.create(null) as Record<string, unknown>;
     req.originalUrl = req.url;
     req.baseUrl = '';

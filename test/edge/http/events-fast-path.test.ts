@@ -3,13 +3,15 @@
  * path (a request with `Content-Encoding: identity` takes it) must be the same answer:
  * status, problem documents, cookies and headers; one rate-limit budget per key across
  * both; the request counter labels both `/v1/events`; a body shorter than declared is
- * the body parser's 400.
+ * the body parser's 400. All of it on the edge's server (app-server.ts, whose requests are
+ * made with express' prototypes) and on a plain one (`app.listen`).
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import express from 'express';
 import { createRegistry } from '../../../lib/metrics';
+import { appServer, listen as listenOn } from '../../../services/edge/http/app-server';
 import { installEventsFastPath } from '../../../services/edge/http/events-fast-path';
 import { createApp } from '../../../services/edge/app';
 import { parseApiKeys } from '../../../services/edge/http/auth';
@@ -18,7 +20,9 @@ import { MemorySink, silentLogger } from '../../support/fakes';
 
 const KEY = 'fast-key-0123456789';
 
-async function listen(opts: { burst?: number; cors?: string[] } = {}) {
+type ServerKind = 'edge server' | 'app.listen';
+
+async function listen(opts: { burst?: number; cors?: string[]; server?: ServerKind } = {}) {
   const sink = new MemorySink();
   const metrics = createEdgeMetrics(createRegistry('edge', 'fast'), { inFlightBytes: () => 0 });
   const app = createApp({
@@ -38,9 +42,12 @@ async function listen(opts: { burst?: number; cors?: string[] } = {}) {
     corsOrigins: opts.cors,
     accessLog: 'errors',
   });
-  const server: Server = await new Promise((r) => {
-    const s = app.listen(0, '127.0.0.1', () => r(s));
-  });
+  const server: Server =
+    opts.server === 'app.listen'
+      ? await new Promise((r) => {
+          const s = app.listen(0, '127.0.0.1', () => r(s));
+        })
+      : await listenOn(appServer(app), 0, '127.0.0.1');
   return { sink, metrics, server, port: (server.address() as AddressInfo).port };
 }
 
@@ -81,88 +88,108 @@ async function shape(res: Response) {
   };
 }
 
-describe('POST /v1/events before the router', () => {
-  it('answers as the routed path: accepted, rejected, problems, cookies', async () => {
-    const e = await listen();
-    const cases: [string, Record<string, string>][] = [
-      ['{"type":"a","key":"v"}', {}],
-      ['[{"type":"a"},{"nope":1},{"type":"b","data":{"x":[1,2]}}]', {}],
-      ['{"type":"a"}', { cookie: 'intake_vid=visitor_1' }],
-      ['{"type":', {}],
-      ['[]', {}],
-      ['[{"nope":1}]', {}],
-      [JSON.stringify(Array.from({ length: 11 }, () => ({ type: 'a' }))), {}],
-      ['{"type":"a"}', { authorization: 'Bearer wrong' }],
-      ['{"type":"a"}', { authorization: '' }],
-      ['{"type":"a"}', { 'content-type': 'application/json; charset=latin1' }],
-      ['{"type":"a"}\n{"type":"b"}\nnot json\n', { 'content-type': 'application/x-ndjson' }],
-      [Buffer.from([0xff, 0xfe]).toString('latin1'), {}],
-    ];
-    for (const [body, headers] of cases) {
-      const [fast, routed] = await both(e, body, headers);
-      expect({ request: body, ...(await shape(fast)) }).toEqual({
-        request: body,
-        ...(await shape(routed)),
-      });
-    }
-    expect(e.sink.stored.length).toBeGreaterThan(0);
-    await close(e);
-  });
-
-  it('answers as the routed path with CORS configured', async () => {
-    const e = await listen({ cors: ['https://shop.example'] });
-    for (const origin of ['https://shop.example', 'https://other.example']) {
-      const [fast, routed] = await both(e, '{"type":"a","key":"v"}', { origin });
-      expect(await shape(fast)).toEqual(await shape(routed));
-      expect(fast.headers.get('vary')).toBe(routed.headers.get('vary'));
-    }
-    await close(e);
-  });
-
-  it('shares one rate-limit budget per key with the routed path', async () => {
-    const e = await listen({ burst: 3 });
-    const statuses: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const [fast, routed] = await both(e, '{"type":"a","key":"v"}');
-      statuses.push(fast.status, routed.status);
-    }
-    expect(statuses).toEqual([202, 202, 202, 429, 429, 429]);
-    await close(e);
-  });
-
-  it('counts its requests under the route /v1/events', async () => {
-    const e = await listen();
-    await both(e, '{"type":"a","key":"v"}');
-    const text = await e.metrics.registry.metrics();
-    expect(text).toMatch(
-      /intake_edge_requests_total\{[^}]*route="\/v1\/events"[^}]*status="202"[^}]*\} 2/,
-    );
-    expect(text).not.toMatch(/route="unmatched"/);
-    await close(e);
-  });
-
-  it('answers 400 when the body ends before its declared length, storing nothing', async () => {
-    const e = await listen();
-    const short = (extra: string) =>
-      new Promise<string>((resolve, reject) => {
-        const socket = connect(e.port, '127.0.0.1', () => {
-          socket.write(
-            'POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
-              `Authorization: Bearer ${KEY}\r\n${extra}Content-Length: 100\r\n\r\n{"type":"a"}`,
-          );
-          socket.end(); // half-close: the server sees the body end short
+describe.each<ServerKind>(['edge server', 'app.listen'])(
+  'POST /v1/events before the router, on %s',
+  (server) => {
+    it('answers as the routed path: accepted, rejected, problems, cookies', async () => {
+      const e = await listen({ server });
+      const cases: [string, Record<string, string>][] = [
+        ['{"type":"a","key":"v"}', {}],
+        ['[{"type":"a"},{"nope":1},{"type":"b","data":{"x":[1,2]}}]', {}],
+        ['{"type":"a"}', { cookie: 'intake_vid=visitor_1' }],
+        ['{"type":', {}],
+        ['[]', {}],
+        ['[{"nope":1}]', {}],
+        [JSON.stringify(Array.from({ length: 11 }, () => ({ type: 'a' }))), {}],
+        ['{"type":"a"}', { authorization: 'Bearer wrong' }],
+        ['{"type":"a"}', { authorization: '' }],
+        ['{"type":"a"}', { 'content-type': 'application/json; charset=latin1' }],
+        ['{"type":"a"}\n{"type":"b"}\nnot json\n', { 'content-type': 'application/x-ndjson' }],
+        [Buffer.from([0xff, 0xfe]).toString('latin1'), {}],
+      ];
+      for (const [body, headers] of cases) {
+        const [fast, routed] = await both(e, body, headers);
+        expect({ request: body, ...(await shape(fast)) }).toEqual({
+          request: body,
+          ...(await shape(routed)),
         });
-        let text = '';
-        socket.on('data', (d: Buffer) => (text += d.toString()));
-        socket.on('end', () => resolve(text));
-        socket.on('error', reject);
-      });
-    expect(await short('')).toMatch(/^HTTP\/1\.1 400/);
-    expect(await short('Content-Encoding: identity\r\n')).toMatch(/^HTTP\/1\.1 400/);
-    expect(e.sink.stored).toEqual([]);
-    await close(e);
-  });
-});
+      }
+      expect(e.sink.stored.length).toBeGreaterThan(0);
+      await close(e);
+    });
+
+    it('answers as the routed path with CORS configured', async () => {
+      const e = await listen({ cors: ['https://shop.example'], server });
+      for (const origin of ['https://shop.example', 'https://other.example']) {
+        const [fast, routed] = await both(e, '{"type":"a","key":"v"}', { origin });
+        expect(await shape(fast)).toEqual(await shape(routed));
+        expect(fast.headers.get('vary')).toBe(routed.headers.get('vary'));
+      }
+      await close(e);
+    });
+
+    it('shares one rate-limit budget per key with the routed path', async () => {
+      const e = await listen({ burst: 3, server });
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const [fast, routed] = await both(e, '{"type":"a","key":"v"}');
+        statuses.push(fast.status, routed.status);
+      }
+      expect(statuses).toEqual([202, 202, 202, 429, 429, 429]);
+      await close(e);
+    });
+
+    it('counts its requests under the route /v1/events', async () => {
+      const e = await listen({ server });
+      await both(e, '{"type":"a","key":"v"}');
+      const text = await e.metrics.registry.metrics();
+      expect(text).toMatch(
+        /intake_edge_requests_total\{[^}]*route="\/v1\/events"[^}]*status="202"[^}]*\} 2/,
+      );
+      expect(text).not.toMatch(/route="unmatched"/);
+      await close(e);
+    });
+
+    it('answers 400 when the body ends before its declared length, storing nothing', async () => {
+      const e = await listen({ server });
+      const short = (extra: string) =>
+        new Promise<string>((resolve, reject) => {
+          const socket = connect(e.port, '127.0.0.1', () => {
+            socket.write(
+              'POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+                `Authorization: Bearer ${KEY}\r\n${extra}Content-Length: 100\r\n\r\n{"type":"a"}`,
+            );
+            socket.end(); // half-close: the server sees the body end short
+          });
+          let text = '';
+          socket.on('data', (d: Buffer) => (text += d.toString()));
+          socket.on('end', () => resolve(text));
+          socket.on('error', reject);
+        });
+      expect(await short('')).toMatch(/^HTTP\/1\.1 400/);
+      expect(await short('Content-Encoding: identity\r\n')).toMatch(/^HTTP\/1\.1 400/);
+      expect(e.sink.stored).toEqual([]);
+      await close(e);
+    });
+
+    it(`sets the request's and response's prototypes only when the server did not (${server})`, async () => {
+      const e = await listen({ server });
+      const setPrototypeOf = jest.spyOn(Object, 'setPrototypeOf');
+      try {
+        const fast = await fetch(`http://127.0.0.1:${e.port}/v1/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+          body: '{"type":"a","key":"v"}',
+        });
+        expect(fast.status).toBe(202);
+        expect(setPrototypeOf).toHaveBeenCalledTimes(server === 'edge server' ? 0 : 2);
+      } finally {
+        setPrototypeOf.mockRestore();
+        await close(e);
+      }
+    });
+  },
+);
 
 describe('installEventsFastPath: which requests it takes', () => {
   it('takes plain POST /v1/events bodies of an events type within the limit; hands on the rest', async () => {
