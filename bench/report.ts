@@ -45,6 +45,9 @@ interface Results {
     rate: number;
     /** At that rate without workers: the goal's figure (absent in runs before 2026-11-26). */
     edgeAloneMs?: Record<string, number>;
+    /** The same, the fleet on the other Kafka client (absent in runs before 2026-11-30). */
+    otherClient?: string;
+    edgeAloneOtherClientMs?: Record<string, number>;
     /** Kafka's own producer at that rate (absent in runs before 2026-11-26). */
     kafkaProducerMs?: Record<string, number>;
     edgeMs: Record<string, number>;
@@ -208,7 +211,7 @@ function markdown(r: Results): string {
     `- Pinning: ${r.method.pinning}.`,
     ...(r.method.kafkaClient ? [`- Kafka client: ${r.method.kafkaClient}.`] : []),
     `- Worker: ${r.method.workerEvents.toLocaleString('en-US')} events of ~300 B already in a raw topic; events/s from the moment each is in its consumer group (the bare consume->produce: its group join; the worker: its first ready answer, given once its consumer joined) to the last output record (the topic's size polled every 20 ms): the same span for both, without start-up (Node's start, connecting, the worker's log and state checks, joining: listed under "Start-up" below) (bench/worker-sbml.ts). SBML: the local outbound log (the default); HML: Kafka transactions (\`INTAKE_LOGGING=hml\`); SBML off: send and wait.`,
-    "- Latency: single events at a constant rate (vegeta, open model) of 50% of the measured maximum of nginx + 2 edges: first the fleet as measured (no workers: the goal's figure), then Kafka's own producer at the same rate on the same broker (its send-to-ack latency: the floor), then the fleet with 2 worker processes (SBML on, default pipeline) consuming, then the same with 2 HML workers; end to end is from the edge's `receivedAt` to a consumer of `intake.processed` (read_committed) seeing the event.",
+    "- Latency: single events at a constant rate (vegeta, open model) of 50% of the measured maximum of nginx + 2 edges: first the fleet as measured (no workers: the goal's figure), the same fleet with its edges on the other Kafka client, then Kafka's own producer at the same rate on the same broker (its send-to-ack latency: the floor), then the fleet with 2 worker processes (SBML on, default pipeline) consuming, then the same with 2 HML workers; end to end is from the edge's `receivedAt` to a consumer of `intake.processed` (read_committed) seeing the event.",
     '',
     '### Results',
     '',
@@ -241,6 +244,16 @@ function markdown(r: Results): string {
                     l.edgeAloneMs.p50!,
                     l.edgeAloneMs.p99!,
                     l.edgeAloneMs.max!,
+                  ],
+                ]
+              : []),
+            ...(l.edgeAloneOtherClientMs
+              ? [
+                  [
+                    `the same, the edges on ${l.otherClient ?? 'the other client'}`,
+                    l.edgeAloneOtherClientMs.p50!,
+                    l.edgeAloneOtherClientMs.p99!,
+                    l.edgeAloneOtherClientMs.max!,
                   ],
                 ]
               : []),
@@ -280,7 +293,7 @@ function markdown(r: Results): string {
         )
       : 'not measured',
     '',
-    "The goal is the first row: the fleet as its maximum was measured. The second is the floor this broker sets on this machine: Kafka's own Java producer, at the same rate, waits that long for its acks (acks=all), before any HTTP. With the 2 workers, their pipeline, the topics they write and the latency consumer share the same 2 cores, and at this rate the machine is at capacity: requests queue, which the third row and the end-to-end row show. On a deployment the workers run on machines of their own.",
+    "The goal's figures are the first two rows: the fleet as its maximum was measured, on each Kafka client. The third is the floor this broker sets on this machine: Kafka's own Java producer, at the same rate, waits that long for its acks (acks=all), before any HTTP. With the 2 workers, their pipeline, the topics they write and the latency consumer share the same 2 cores, and at this rate the machine is at capacity: requests queue, which the fourth row and the end-to-end rows show. On a deployment the workers run on machines of their own.",
     '',
     '### Memory (RSS at peak)',
     '',

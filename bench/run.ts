@@ -9,7 +9,9 @@
  *   peer             Benthos v4.27.0 http_server -> kafka_franz         (bench/peer.ts)
  *   edge             directly, and through nginx with 1 and 2 edges: single-event
  *                    requests/s and batched (100 per request) events/s; directly also
- *                    with the other Kafka client (INTAKE_KAFKA_CLIENT) than the fleet's
+ *                    with the other Kafka client (INTAKE_KAFKA_CLIENT) than the fleet's;
+                    then the fleet again on the other client: nginx + 1 edge (batched
+                    300 B) and the edge's latency at the same half-load rate
  *   worker           SBML on / off against a bare consume->produce      (bench/worker-sbml.ts)
  *   latency          accepted at the edge -> seen in intake.processed, p50/p99, at 50% of
  *                    the measured maximum single-event rate              (bench/latency.ts)
@@ -64,7 +66,7 @@ const CLIENT_NAMES: Record<KafkaClientName, string> = {
   kafkajs: 'kafkajs',
   platformatic: '@platformatic/kafka',
 };
-/** The RSS figure of the edge on the other client (edge direct only, no nginx phase). */
+/** The RSS figure of the edge on the other client (edge direct). */
 const OTHER_EDGE_RSS = `one edge on ${CLIENT_NAMES[OTHER_CLIENT]}, peak`;
 // Below the ephemeral range (32768+): a broker restarted between the phases must never
 // find its port taken by an outgoing connection of the load.
@@ -80,17 +82,19 @@ const PORTS = {
 };
 const STATE = join(ROOT, '.intake', `bench${OFFSET ? `-${OFFSET}` : ''}`);
 const BROKERS = `127.0.0.1:${PORTS.kafka}`;
-const fleetEnv = (edges: number): NodeJS.ProcessEnv =>
-  benchFleetEnv({
+const fleetEnv = (edges: number, client = FLEET_CLIENT): NodeJS.ProcessEnv => ({
+  ...benchFleetEnv({
     stateDir: STATE,
     httpPort: PORTS.http,
     kafkaPort: PORTS.kafka,
     workerBasePort: PORTS.workers,
     edges,
-  });
-const cli = (edges: number, ...args: string[]): void => {
+  }),
+  INTAKE_KAFKA_CLIENT: client,
+});
+const cli = (edges: number, client: KafkaClientName, ...args: string[]): void => {
   execFileSync(process.execPath, [join(ROOT, 'dist', 'services', 'cli', 'main.js'), ...args], {
-    env: fleetEnv(edges),
+    env: fleetEnv(edges, client),
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 };
@@ -211,13 +215,15 @@ async function createTopics(names: string[]): Promise<void> {
   await admin.disconnect();
 }
 
-async function fleetUp(edges: number): Promise<string> {
+async function fleetUp(edges: number, client = FLEET_CLIENT): Promise<string> {
   for (let attempt = 1; ; attempt++) {
-    cli(edges, 'down');
+    cli(edges, client, 'down');
     rmSync(STATE, { recursive: true, force: true });
-    say(`starting the fleet: broker, nginx, ${edges} edge(s), no workers ...`);
+    say(
+      `starting the fleet: broker, nginx, ${edges} edge(s) on ${CLIENT_NAMES[client]}, no workers ...`,
+    );
     try {
-      cli(edges, 'up', '--detach');
+      cli(edges, client, 'up', '--detach');
       return readFileSync(join(STATE, 'api-key'), 'utf8').trim();
     } catch (err) {
       // A port still held by the previous phase's processes: once more, a little later.
@@ -237,6 +243,7 @@ async function main(): Promise<void> {
   let latency: Awaited<ReturnType<typeof endToEndLatency>>;
   let latencyHml: Awaited<ReturnType<typeof endToEndLatency>>;
   let halfLoad: Awaited<ReturnType<typeof attack>>;
+  let halfLoadOther: Awaited<ReturnType<typeof attack>>;
   let kafkaAtHalf: PerfTestResult;
   let profile: Awaited<ReturnType<typeof profileEdge>>;
   let worker: Awaited<ReturnType<typeof workerFigures>>;
@@ -390,6 +397,39 @@ async function main(): Promise<void> {
       seconds: 2 * SECONDS,
       ...(GEN_CPU ? { cpus: GEN_CPU } : {}),
     });
+    // Phase 3: the fleet on the other client, for the goals measured through nginx: nginx +
+    // 1 edge (pinned, as in phase 1), then nginx + 2 edges at the same half-load rate (the
+    // same Kafka floor).
+    const otherName = CLIENT_NAMES[OTHER_CLIENT];
+    key = await fleetUp(1, OTHER_CLIENT);
+    fleetPids('edge').forEach(pin);
+    // warm-up, not recorded: phase 1's edge had run its edge-direct load before each figure
+    await attack({
+      url: nginx,
+      body: SHAPES[1].body,
+      apiKey: key,
+      rate: 0,
+      seconds: SECONDS,
+      maxWorkers: SHAPES[1].workers,
+      ...(GEN_CPU ? { cpus: GEN_CPU } : {}),
+    });
+    for (let rep = 1; rep <= REPS; rep++) {
+      say(`phase 3 (nginx + 1 edge on ${otherName}), repetition ${rep}/${REPS}`);
+      await maxRate(`nginx + 1 edge (${otherName})`, nginx, SHAPES[1], key);
+    }
+    key = await fleetUp(2, OTHER_CLIENT);
+    say(`edge answer latency on ${otherName} at ${half} req/s, open model, no workers ...`);
+    const atHalf = (seconds: number): ReturnType<typeof attack> =>
+      attack({
+        url: nginx,
+        body: SHAPES[0].body,
+        apiKey: key,
+        rate: half,
+        seconds,
+        ...(GEN_CPU ? { cpus: GEN_CPU } : {}),
+      });
+    await atHalf(SECONDS); // warm-up: the phase-2 fleet had taken the maximum-rate load first
+    halfLoadOther = await atHalf(2 * SECONDS);
     say(`worker: ${WORKER_EVENTS} events, SBML on / off, HML, bare ...`);
     worker = await workerFigures({
       port: PORTS.kafka,
@@ -411,7 +451,7 @@ async function main(): Promise<void> {
     resend = figure([await resendSeconds(100_000), await resendSeconds(100_000)]);
   } finally {
     for (const c of children) c.kill();
-    cli(2, 'down');
+    cli(2, FLEET_CLIENT, 'down');
   }
 
   const figures: Record<string, Figure & { unit: string; p99ms?: number; failed: number }> = {};
@@ -438,6 +478,10 @@ async function main(): Promise<void> {
     ),
     'nginx + 1 edge / client ceiling, batched 300 B': ratio(
       'nginx + 1 edge, batched 300 B',
+      'client ceiling (bare kafkajs producer), 300 B',
+    ),
+    [`nginx + 1 edge (${CLIENT_NAMES[OTHER_CLIENT]}) / client ceiling, batched 300 B`]: ratio(
+      `nginx + 1 edge (${CLIENT_NAMES[OTHER_CLIENT]}), batched 300 B`,
       'client ceiling (bare kafkajs producer), 300 B',
     ),
     'nginx + 2 edges / client ceiling, batched 300 B': ratio(
@@ -526,6 +570,9 @@ async function main(): Promise<void> {
     ratios[`Intake / Benthos, batched 300 B (edge direct, ${other})`] ?? Number.NaN;
   const httpOther = ratios[`edge direct, ${other} / HTTP ceiling, single`] ?? Number.NaN;
   const p99Ratio = p99 / kafkaAtHalf.p99;
+  const p99RatioOther = halfLoadOther.latencyMs.p99 / kafkaAtHalf.p99;
+  const nginxOther =
+    ratios[`nginx + 1 edge (${other}) / client ceiling, batched 300 B`] ?? Number.NaN;
   const edgeRss = rss['one edge, peak'] ?? Number.NaN;
   const otherRss = rss[OTHER_EDGE_RSS] ?? Number.NaN;
   // The goals of issue 19; each holds when at least one supported client meets it.
@@ -535,6 +582,12 @@ async function main(): Promise<void> {
       ratios['nginx + 1 edge / client ceiling, batched 300 B'],
       '>= 0.7',
       ratios['nginx + 1 edge / client ceiling, batched 300 B'] >= 0.7,
+    ),
+    goal(
+      `batched through the edge (nginx + 1 edge, ${other}) / bare kafkajs`,
+      nginxOther,
+      '>= 0.7',
+      nginxOther >= 0.7,
     ),
     goal(
       `Intake / Benthos, batched 300 B (edge direct, ${fleet}, both on core 0)`,
@@ -568,6 +621,12 @@ async function main(): Promise<void> {
       +p99Ratio.toFixed(3),
       '<= 1.1',
       p99Ratio <= 1.1,
+    ),
+    goal(
+      `edge p99 / Kafka's own producer p99, single events at 50% of the maximum rate (${other})`,
+      +p99RatioOther.toFixed(3),
+      '<= 1.1',
+      p99RatioOther <= 1.1,
     ),
     goal(
       'worker pass-through, SBML on / bare consume->produce',
@@ -624,7 +683,7 @@ async function main(): Promise<void> {
         : 'none (BENCH_PIN=off)',
       eventBytes: { single: SHAPES[0].body.length, batched300: 300, batched1k: 1024 },
       workerEvents: WORKER_EVENTS,
-      kafkaClient: `the fleet's edges: ${CLIENT_NAMES[FLEET_CLIENT]} (INTAKE_KAFKA_CLIENT); "edge direct (1, ${CLIENT_NAMES[OTHER_CLIENT]})": one more edge with the other client, pinned like the first`,
+      kafkaClient: `the fleet's edges: ${CLIENT_NAMES[FLEET_CLIENT]} (INTAKE_KAFKA_CLIENT); "edge direct (1, ${CLIENT_NAMES[OTHER_CLIENT]})": one more edge with the other client, pinned like the first; "nginx + 1 edge (${CLIENT_NAMES[OTHER_CLIENT]})" and the latency's second row: the fleet started again with its edges on the other client (batched 300 B only)`,
     },
     figures,
     ratios,
@@ -634,6 +693,9 @@ async function main(): Promise<void> {
       edgeAloneMs: halfLoad.latencyMs,
       kafkaProducerMs: { p50: kafkaAtHalf.p50, p99: kafkaAtHalf.p99, max: kafkaAtHalf.max },
       edgeAloneStatus: halfLoad.statusCodes,
+      otherClient: CLIENT_NAMES[OTHER_CLIENT],
+      edgeAloneOtherClientMs: halfLoadOther.latencyMs,
+      edgeAloneOtherClientStatus: halfLoadOther.statusCodes,
       edgeMs: latency.edge.latencyMs,
       edgeStatus: latency.edge.statusCodes,
       endToEndMs: latency.endToEndMs,
