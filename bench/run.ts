@@ -10,8 +10,8 @@
  *   edge             directly, and through nginx with 1 and 2 edges: single-event
  *                    requests/s and batched (100 per request) events/s; directly also
  *                    with the other Kafka client (INTAKE_KAFKA_CLIENT) than the fleet's;
-                    then the fleet again on the other client: nginx + 1 edge (batched
-                    300 B) and the edge's latency at the same half-load rate
+ *                    then the fleet again on the other client: nginx + 1 edge (batched
+ *                    300 B) and the edge's latency at the same half-load rate
  *   worker           SBML on / off against a bare consume->produce      (bench/worker-sbml.ts)
  *   latency          accepted at the edge -> seen in intake.processed, p50/p99, at 50% of
  *                    the measured maximum single-event rate              (bench/latency.ts)

@@ -3,8 +3,8 @@
  * app's express prototypes (`app.request`, `app.response`) in their chain from the start,
  * so the events fast path (events-fast-path.ts) does not change an object's prototype per
  * request, which V8 makes costly (a new hidden class for the object, and slower property
- * access after it). Express' own router still sets the prototypes for the requests it
- * handles, as with any server.
+ * access after it). Express' `app.handle` still sets them for the requests the fast path
+ * hands on, as with any server.
  */
 import { IncomingMessage, ServerResponse, createServer } from 'node:http';
 import type { Server } from 'node:http';

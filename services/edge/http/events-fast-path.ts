@@ -11,8 +11,8 @@
  *   routed path, whose reader decompresses or answers 413).
  *
  * For those it does what express does before its router (the request and response
- * prototypes, `res.locals`), then runs the same handlers, in the same order, as the
- * router would: the app's first middlewares (`before`: request counter, access log), CORS
+ * prototypes, unless the server made them with these: app-server.ts; `res.locals`), then
+ * runs the same handlers, in the same order, as the router would: the app's first middlewares (`before`: request counter, access log), CORS
  * when configured, the API key check and rate limit (`authenticate`, the same instance, so
  * one budget per key), then the events route. Only reading the body is its own: the
  * declared length, answered 400 when the request ends short, as the body parser answers.
