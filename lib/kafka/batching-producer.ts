@@ -124,6 +124,8 @@ export class BatchingProducer {
       options?: Partial<BatchingProducerOptions>;
       /** Called after each request with its record count and outcome (for metrics). */
       onBatch?: (records: number, bytes: number, ok: boolean, seconds: number) => void;
+      /** Called when queued records left the queue (taken into a request, or failed). */
+      onDequeue?: () => void;
     },
     private readonly options: BatchingProducerOptions = { ...batchingDefaults, ...deps.options },
   ) {
@@ -209,6 +211,13 @@ export class BatchingProducer {
     return this.bytes;
   }
 
+  /** Bytes accepted by `send()` and not yet taken into a Kafka request. */
+  get queuedBytes(): number {
+    let bytes = 0;
+    for (const lane of this.lanes) bytes += lane.queuedBytes;
+    return bytes;
+  }
+
   stats(): BatchingProducerStats {
     return { ...this.counters, inFlightBytes: this.bytes, lanes: this.lanes.length };
   }
@@ -266,6 +275,7 @@ export class BatchingProducer {
       bytes += next.bytes;
     }
     lane.queuedBytes -= bytes;
+    this.deps.onDequeue?.();
     // sendBatch never rejects: it settles every caller itself.
     lane.sending = this.sendBatch(lane, batch, bytes).then(() => {
       lane.sending = null;
@@ -345,14 +355,17 @@ export class BatchingProducer {
    */
   private fail(call: Call, error: IntakeError): void {
     if (call.settled) return;
+    let dequeued = false;
     for (const part of call.parts) {
       if (!part.queued) continue;
       part.lane.queue = part.lane.queue.filter((q) => q !== part);
       part.lane.queuedBytes -= part.bytes;
       this.bytes -= part.bytes;
       part.queued = false;
+      dequeued = true;
     }
     this.settle(call, () => call.reject(error));
+    if (dequeued) this.deps.onDequeue?.();
   }
 
   private settle(call: Call, action: () => void): void {

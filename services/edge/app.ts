@@ -19,6 +19,9 @@ import { FAST_PATH_ROUTE, installEventsFastPath } from './http/events-fast-path'
 import { receiptRoute, scoreRoute } from './http/lookup-routes';
 import type { LookupDeps } from './http/lookup-routes';
 import type { RespondDeps } from './http/respond';
+import { sendStoreFailure } from './http/respond';
+import { IntakeError } from '../../lib/errors';
+import { ReadWindow } from './ingest/read-window';
 import type { OneWayQueue } from './one-way-queue';
 import { bodyDefaults } from './ingest/body';
 import type { BodyLimits } from './ingest/body';
@@ -66,6 +69,12 @@ export interface AppDeps {
   tracker?: TrackerScript | null;
   /** Access log: `errors` (4xx/5xx only, the default) or `all`; `off` in unit tests. */
   accessLog?: 'all' | 'errors' | 'off';
+  /**
+   * How far `POST /v1/events` reads ahead of Kafka (ingest/read-window.ts): bodies are
+   * read while the sink's queued bytes plus the bodies being read fit in `bytes`; a
+   * request waiting longer than `maxWaitMs` gets 503. Absent or 0 bytes: no window.
+   */
+  readWindow?: { bytes: number; maxWaitMs: number };
 }
 
 export { bodyDefaults };
@@ -103,6 +112,7 @@ export function createApp(deps: AppDeps): Express {
     auth,
     events,
     onError,
+    window: deps.readWindow?.bytes ? readWindow(deps.sink, deps.readWindow) : undefined,
   });
 
   const all = routes(deps, events);
@@ -128,6 +138,17 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use(onError);
   return app;
+}
+
+/** The window over the sink's queue: each Kafka request that takes the queue lets readers in. */
+function readWindow(sink: Sink, o: { bytes: number; maxWaitMs: number }): ReadWindow {
+  const window = new ReadWindow({
+    limitBytes: o.bytes,
+    maxWaitMs: o.maxWaitMs,
+    queuedBytes: () => sink.queuedBytes(),
+  });
+  sink.onDequeued(() => window.pump());
+  return window;
 }
 
 function corsFor(origins: string[]): RequestHandler {
@@ -254,6 +275,11 @@ interface BodyParserError {
 function errorHandler(logger: Logger, maxBodyBytes: number): ErrorRequestHandler {
   const log = logger.child({ module: 'http' });
   return (err: BodyParserError, _req, res, _next) => {
+    // e.g. a request that waited too long for the read window: 503 with Retry-After
+    if (err instanceof IntakeError) {
+      sendStoreFailure(res, err, log);
+      return;
+    }
     switch (err.type) {
       case 'entity.parse.failed':
         sendProblem(

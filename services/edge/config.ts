@@ -27,6 +27,8 @@ export interface EdgeConfig {
   producerLanes: number;
   /** The Kafka client of the sink's producers (`INTAKE_KAFKA_CLIENT`, default kafkajs). */
   kafkaClient: KafkaClientName;
+  /** How far `POST /v1/events` reads ahead of Kafka, in bytes (0: no limit; ingest/read-window.ts). */
+  readWindowBytes: number;
   /** Largest accepted request body, in bytes (after decompression). */
   maxBodyBytes: number;
   maxEventsPerRequest: number;
@@ -72,9 +74,19 @@ export const edgeDefaults = {
   drainGraceMs: 5000,
 };
 
+/**
+ * The read window's default per Kafka client: kafkajs encodes each request more slowly
+ * and wants more queued behind it (docs/performance.md, "read window").
+ */
+export const READ_WINDOW_BYTES: Record<KafkaClientName, number> = {
+  kafkajs: 1024 * 1024,
+  platformatic: 128 * 1024,
+};
+
 export function loadEdgeConfig(env: Record<string, string | undefined> = process.env): EdgeConfig {
   const r = new EnvReader(env);
   const port = r.int('INTAKE_EDGE_PORT', edgeDefaults.port, { min: 0, max: 65535 });
+  const kafkaClient = r.oneOf('INTAKE_KAFKA_CLIENT', 'kafkajs', KAFKA_CLIENTS);
   const config: EdgeConfig = {
     instance: r.str('INTAKE_INSTANCE', `edge-${hostname()}-${port}`),
     host: r.str('INTAKE_EDGE_HOST', edgeDefaults.host),
@@ -98,7 +110,10 @@ export function loadEdgeConfig(env: Record<string, string | undefined> = process
       }),
     },
     producerLanes: r.int('INTAKE_PRODUCER_LANES', 1, { min: 1, max: 16 }),
-    kafkaClient: r.oneOf('INTAKE_KAFKA_CLIENT', 'kafkajs', KAFKA_CLIENTS),
+    kafkaClient,
+    readWindowBytes: r.int('INTAKE_EDGE_READ_WINDOW_BYTES', READ_WINDOW_BYTES[kafkaClient], {
+      min: 0,
+    }),
     maxBodyBytes: r.int('INTAKE_MAX_BODY_BYTES', edgeDefaults.maxBodyBytes, { min: 1024 }),
     maxEventBytes: r.int('INTAKE_MAX_EVENT_BYTES', 128 * 1024, { min: 64 }),
     maxEventsPerRequest: r.int('INTAKE_MAX_EVENTS_PER_REQUEST', edgeDefaults.maxEventsPerRequest, {

@@ -163,6 +163,7 @@ async function main(): Promise<void> {
     metrics,
     instance: config.instance,
     maxBodyBytes: config.maxBodyBytes,
+    readWindow: { bytes: config.readWindowBytes, maxWaitMs: config.producer.ackTimeoutMs },
     maxEventsPerRequest: config.maxEventsPerRequest,
     defaultSource: config.defaultSource,
     isDraining: () => draining,

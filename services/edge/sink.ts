@@ -39,6 +39,10 @@ export interface Sink {
    * socket (TCP backpressure) instead of being refused.
    */
   hasRoom(bytes: number): boolean;
+  /** Bytes accepted by `store()` and not yet in a Kafka request (the read window's gauge). */
+  queuedBytes(): number;
+  /** Calls `listener` each time queued bytes left the queue (the read window's pump). */
+  onDequeued(listener: () => void): void;
   health(): Health;
   start(): Promise<void>;
   /** Takes no new events, and waits until those accepted were stored or failed. */
@@ -73,6 +77,7 @@ export class KafkaSink implements Sink {
   private lastError: string | null = null;
   private probeTimer: NodeJS.Timeout | null = null;
   private probing: Promise<void> | null = null;
+  private readonly dequeued: (() => void)[] = [];
 
   constructor(private readonly deps: KafkaSinkDeps) {
     this.batcher = new BatchingProducer({
@@ -82,6 +87,9 @@ export class KafkaSink implements Sink {
       onBatch: (records, bytes, ok, seconds) => {
         this.lastError = ok ? null : 'the last produce request failed';
         deps.onBatch?.(records, bytes, ok, seconds);
+      },
+      onDequeue: () => {
+        for (const listener of this.dequeued) listener();
       },
     });
     for (const producer of deps.producers) {
@@ -158,6 +166,14 @@ export class KafkaSink implements Sink {
 
   get inFlightBytes(): number {
     return this.batcher.inFlightBytes;
+  }
+
+  queuedBytes(): number {
+    return this.batcher.queuedBytes;
+  }
+
+  onDequeued(listener: () => void): void {
+    this.dequeued.push(listener);
   }
 
   isHealthy(): boolean {

@@ -110,6 +110,24 @@ export class MemorySink implements Sink {
     return !this.full;
   }
 
+  /** Bytes the sink reports queued for Kafka; tests set it, then `dequeue()`. */
+  queued = 0;
+  private readonly dequeued: (() => void)[] = [];
+
+  queuedBytes(): number {
+    return this.queued;
+  }
+
+  onDequeued(listener: () => void): void {
+    this.dequeued.push(listener);
+  }
+
+  /** As a Kafka request taking the queue: `queued` drops to 0 and listeners run. */
+  dequeue(): void {
+    this.queued = 0;
+    for (const listener of this.dequeued) listener();
+  }
+
   health(): Health {
     return { ok: this.healthy };
   }

@@ -15,7 +15,8 @@
  * runs the same handlers, in the same order, as the router would: the app's first middlewares (`before`: request counter, access log), CORS
  * when configured, the API key check and rate limit (`authenticate`, the same instance, so
  * one budget per key), then the events route. Only reading the body is its own: the
- * declared length, answered 400 when the request ends short, as the body parser answers.
+ * declared length, answered 400 when the request ends short, as the body parser answers,
+ * and, when the read window is on, waiting for it before reading (ingest/read-window.ts).
  * Errors go to the app's error handler.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -28,6 +29,7 @@ import type {
   Response,
 } from 'express';
 import { bodyFormatOf } from '../ingest/content-type';
+import type { ReadWindow } from '../ingest/read-window';
 
 export const EVENTS_PATH = '/v1/events';
 
@@ -43,6 +45,8 @@ export interface EventsFastPathDeps {
   events: RequestHandler;
   /** The app's error handler. */
   onError: ErrorRequestHandler;
+  /** When set, a body is read only once it fits in the window (ingest/read-window.ts). */
+  window?: ReadWindow;
 }
 
 /** The label the request counter gives the requests answered here. */
@@ -71,7 +75,7 @@ function eventsFastPath(
   app: Express,
   deps: EventsFastPathDeps,
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const { cors, auth, events, maxBodyBytes, onError } = deps;
+  const { cors, auth, events, maxBodyBytes, onError, window } = deps;
   const before = deps.before ?? [];
   const noop = (): void => {};
   return (incoming, outgoing) => {
@@ -95,16 +99,26 @@ function eventsFastPath(
         res.end();
       });
     };
-    const route = (): void => {
+    const read = (): void => {
       readBody(req, length, (err, body) => {
         if (err) {
+          window?.done(length);
           next(err);
           return;
         }
         req.body = body;
+        // NOTE: the route hands the events to the sink synchronously, so they count as
+        // queued before the window lets the next body in.
         dispatch(events, req, res, next);
+        window?.done(length);
       });
     };
+    const route = window
+      ? (): void => {
+          const waiting = window.enter(length, read, next);
+          if (waiting) res.once('close', () => waiting.cancel());
+        }
+      : read;
     const afterCors = auth
       ? (): void => {
           auth(req, res, (err?: unknown) => {
@@ -167,6 +181,7 @@ function readBody(
     req.off('end', onEnd);
     req.off('aborted', onAborted);
     req.off('error', onError);
+    req.off('close', onAborted);
     if (err) done(err);
     else done(null, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received));
   };
@@ -182,6 +197,8 @@ function readBody(
   req.on('end', onEnd);
   req.on('aborted', onAborted);
   req.on('error', onError);
+  // NOTE: a request closed early without 'aborted' still settles (the read window's count).
+  req.on('close', onAborted);
 }
 
 /** The error the body parser gives (its `type` is what the app's error handler reads). */

@@ -274,3 +274,59 @@ describe('installEventsFastPath: which requests it takes', () => {
     await new Promise((r) => server.close(r));
   });
 });
+
+describe('the read window in front of the fast path', () => {
+  async function windowed(maxWaitMs: number) {
+    const sink = new MemorySink();
+    const app = createApp({
+      sink,
+      logger: silentLogger(),
+      metrics: createEdgeMetrics(createRegistry('edge', 'window'), { inFlightBytes: () => 0 }),
+      instance: 'edge-window',
+      maxBodyBytes: 4096,
+      maxEventsPerRequest: 10,
+      defaultSource: 'default',
+      isDraining: () => false,
+      readWindow: { bytes: 1000, maxWaitMs },
+    });
+    const server = await listenOn(appServer(app), 0, '127.0.0.1');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/events`;
+    const post = () =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"type":"page_view"}',
+      });
+    return { sink, server, post };
+  }
+
+  it('reads a body only once the sink’s queue drained, then answers 202', async () => {
+    const e = await windowed(10_000);
+    e.sink.queued = 5000; // more than the window: the next body waits
+    let answered = false;
+    const pending = e.post().then((res) => {
+      answered = true;
+      return res;
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(answered).toBe(false);
+    expect(e.sink.stored).toHaveLength(0);
+    e.sink.dequeue();
+    const res = await pending;
+    expect(res.status).toBe(202);
+    expect(e.sink.stored.map((s) => s.type)).toEqual(['page_view']);
+    await new Promise((r) => e.server.close(r));
+  });
+
+  it('answers 503 overloaded with Retry-After when the queue does not drain in time', async () => {
+    const e = await windowed(100);
+    e.sink.queued = 5000;
+    const res = await e.post();
+    expect(res.status).toBe(503);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(((await res.json()) as { type: string }).type).toMatch(/overloaded/);
+    expect(e.sink.stored).toHaveLength(0);
+    await new Promise((r) => e.server.close(r));
+  });
+});

@@ -59,6 +59,33 @@ describe('BatchingProducer', () => {
     expect(broker.requests.length).toBeGreaterThan(1);
   });
 
+  it('reports the bytes queued for the next request, and each time the queue is taken', async () => {
+    const broker = new FakeBroker();
+    broker.autoAck = false;
+    let dequeues = 0;
+    const p = new BatchingProducer({
+      producer: broker,
+      logger: silentLogger(),
+      options: { lingerMs: 1 },
+      onDequeue: () => {
+        dequeues += 1;
+      },
+    });
+    const first = p.send('raw', [record('a', 0, 100)]);
+    expect(p.queuedBytes).toBeGreaterThan(100);
+    await new Promise((r) => setTimeout(r, 10)); // the linger ends: the request takes the queue
+    expect([p.queuedBytes, dequeues]).toEqual([0, 1]);
+    // While it is in flight, later sends stay queued until it is acknowledged.
+    const second = p.send('raw', [record('b', 0, 100)]);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(p.queuedBytes).toBeGreaterThan(100);
+    expect(dequeues).toBe(1);
+    broker.autoAck = true;
+    broker.release();
+    await Promise.all([first, second]);
+    expect([p.queuedBytes, dequeues]).toEqual([0, 2]);
+  });
+
   it('rejects with OVERLOADED and a Retry-After when the in-flight bound is reached', async () => {
     const broker = new FakeBroker();
     broker.autoAck = false;
