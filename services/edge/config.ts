@@ -79,7 +79,7 @@ export const edgeDefaults = {
  * and wants more queued behind it (docs/performance.md, "read window").
  */
 export const READ_WINDOW_BYTES: Record<KafkaClientName, number> = {
-  kafkajs: 1024 * 1024,
+  kafkajs: 512 * 1024,
   platformatic: 128 * 1024,
 };
 
