@@ -428,7 +428,21 @@ async function main(): Promise<void> {
         seconds,
         ...(GEN_CPU ? { cpus: GEN_CPU } : {}),
       });
-    await atHalf(SECONDS); // warm-up: the phase-2 fleet had taken the maximum-rate load first
+    // Warm-up, not recorded, as phase 2's fleet was before its latency: each shape at the
+    // maximum rate, then the half-load rate. A fresh broker and fresh edges answer with a
+    // tail on either client (docs/performance.md, "read window": p99 11-82 ms cold, 6-8 warm).
+    for (const shape of SHAPES) {
+      await attack({
+        url: nginx,
+        body: shape.body,
+        apiKey: key,
+        rate: 0,
+        seconds: SECONDS,
+        maxWorkers: shape.workers,
+        ...(GEN_CPU ? { cpus: GEN_CPU } : {}),
+      });
+    }
+    await atHalf(SECONDS);
     halfLoadOther = await atHalf(2 * SECONDS);
     say(`worker: ${WORKER_EVENTS} events, SBML on / off, HML, bare ...`);
     worker = await workerFigures({
