@@ -173,13 +173,13 @@ function rssSampler(pids: number[]): () => number {
   };
 }
 
-async function maxRate(
-  name: string,
+/** One closed-loop attack of `shape` (rate 0: as fast as the target answers). */
+function closedLoop(
   url: string,
   shape: (typeof SHAPES)[number],
   key: string,
-): Promise<void> {
-  const r = await attack({
+): ReturnType<typeof attack> {
+  return attack({
     url,
     body: shape.body,
     apiKey: key,
@@ -188,6 +188,15 @@ async function maxRate(
     maxWorkers: shape.workers,
     ...(GEN_CPU ? { cpus: GEN_CPU } : {}),
   });
+}
+
+async function maxRate(
+  name: string,
+  url: string,
+  shape: (typeof SHAPES)[number],
+  key: string,
+): Promise<void> {
+  const r = await closedLoop(url, shape, key);
   const ok = Object.entries(r.statusCodes)
     .filter(([code]) => code.startsWith('2'))
     .reduce((n, [, c]) => n + c, 0);
@@ -404,15 +413,7 @@ async function main(): Promise<void> {
     key = await fleetUp(1, OTHER_CLIENT);
     fleetPids('edge').forEach(pin);
     // warm-up, not recorded: phase 1's edge had run its edge-direct load before each figure
-    await attack({
-      url: nginx,
-      body: SHAPES[1].body,
-      apiKey: key,
-      rate: 0,
-      seconds: SECONDS,
-      maxWorkers: SHAPES[1].workers,
-      ...(GEN_CPU ? { cpus: GEN_CPU } : {}),
-    });
+    await closedLoop(nginx, SHAPES[1], key);
     for (let rep = 1; rep <= REPS; rep++) {
       say(`phase 3 (nginx + 1 edge on ${otherName}), repetition ${rep}/${REPS}`);
       await maxRate(`nginx + 1 edge (${otherName})`, nginx, SHAPES[1], key);
@@ -428,20 +429,10 @@ async function main(): Promise<void> {
         seconds,
         ...(GEN_CPU ? { cpus: GEN_CPU } : {}),
       });
-    // Warm-up, not recorded, as phase 2's fleet was before its latency: each shape at the
+    // Warm-up, not recorded, as phase 2's fleet had before its latency: each shape at the
     // maximum rate, then the half-load rate. A fresh broker and fresh edges answer with a
-    // tail on either client (docs/performance.md, "read window": p99 11-82 ms cold, 6-8 warm).
-    for (const shape of SHAPES) {
-      await attack({
-        url: nginx,
-        body: shape.body,
-        apiKey: key,
-        rate: 0,
-        seconds: SECONDS,
-        maxWorkers: shape.workers,
-        ...(GEN_CPU ? { cpus: GEN_CPU } : {}),
-      });
-    }
+    // longer tail on either client (docs/performance.md, "a cold fleet").
+    for (const shape of SHAPES) await closedLoop(nginx, shape, key);
     await atHalf(SECONDS);
     halfLoadOther = await atHalf(2 * SECONDS);
     say(`worker: ${WORKER_EVENTS} events, SBML on / off, HML, bare ...`);
