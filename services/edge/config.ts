@@ -78,7 +78,7 @@ export const edgeDefaults = {
  * The read window's default per Kafka client: kafkajs encodes each request more slowly
  * and wants more queued behind it (docs/performance.md, "read window").
  */
-export const READ_WINDOW_BYTES: Record<KafkaClientName, number> = {
+const READ_WINDOW_BYTES: Record<KafkaClientName, number> = {
   kafkajs: 512 * 1024,
   platformatic: 128 * 1024,
 };

@@ -29,7 +29,7 @@ import type {
   Response,
 } from 'express';
 import { bodyFormatOf } from '../ingest/content-type';
-import type { ReadWindow } from '../ingest/read-window';
+import type { ReadWindow, Ticket } from '../ingest/read-window';
 
 export const EVENTS_PATH = '/v1/events';
 
@@ -99,10 +99,10 @@ function eventsFastPath(
         res.end();
       });
     };
-    const read = (): void => {
+    const read = (ticket?: Ticket): void => {
       readBody(req, length, (err, body) => {
         if (err) {
-          window?.done(length);
+          ticket?.leave();
           next(err);
           return;
         }
@@ -110,13 +110,14 @@ function eventsFastPath(
         // NOTE: the route hands the events to the sink synchronously, so they count as
         // queued before the window lets the next body in.
         dispatch(events, req, res, next);
-        window?.done(length);
+        ticket?.leave();
       });
     };
     const route = window
       ? (): void => {
-          const waiting = window.enter(length, read, next);
-          if (waiting) res.once('close', () => waiting.cancel());
+          const ticket = window.enter(length, read, next);
+          // a client that leaves, waiting or while its body is read, leaves the window
+          res.once('close', ticket.leave);
         }
       : read;
     const afterCors = auth
@@ -181,7 +182,6 @@ function readBody(
     req.off('end', onEnd);
     req.off('aborted', onAborted);
     req.off('error', onError);
-    req.off('close', onAborted);
     if (err) done(err);
     else done(null, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received));
   };
@@ -197,8 +197,6 @@ function readBody(
   req.on('end', onEnd);
   req.on('aborted', onAborted);
   req.on('error', onError);
-  // NOTE: a request closed early without 'aborted' still settles (the read window's count).
-  req.on('close', onAborted);
 }
 
 /** The error the body parser gives (its `type` is what the app's error handler reads). */

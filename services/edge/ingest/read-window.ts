@@ -15,7 +15,9 @@
  *   body larger than the window is still read, one at a time;
  * - a request waiting longer than `maxWaitMs` is refused with a retriable `OVERLOADED`
  *   (503 with Retry-After), so a stalled Kafka never holds requests without bound;
- * - a waiter whose client left (`cancel()`) is forgotten without being let in;
+ * - a body being read for longer than `maxWaitMs` stops counting, so a client that sends
+ *   its declared body slowly, or never, does not hold the window for everyone;
+ * - a waiter whose client left (`leave()`) is forgotten without being let in;
  * - order: requests are let in first come, first served.
  */
 import { IntakeError } from '../../../lib/errors';
@@ -33,23 +35,29 @@ export interface ReadWindowOptions {
   sweepMs?: number;
 }
 
-/** A request that was not let in at once. */
-export interface Waiting {
-  /** Forgets the request (its client left); it is never let in nor refused. */
-  cancel(): void;
+/** One request's place in the window, waiting or being read. */
+export interface Ticket {
+  /**
+   * The request leaves the window: a waiter is forgotten (never let in nor refused), a
+   * body being read stops counting. Call it once the body was read and handed on, failed,
+   * or the client left; later calls do nothing.
+   */
+  leave(this: void): void;
 }
 
-interface Waiter extends Waiting {
+interface Entry extends Ticket {
   bytes: number;
+  /** When it started waiting, then when it was let in. */
   since: number;
-  cancelled: boolean;
-  go: () => void;
+  state: 'waiting' | 'reading' | 'left';
+  go: (ticket: Ticket) => void;
   refuse: (err: IntakeError) => void;
 }
 
 export class ReadWindow {
   private reading = 0;
-  private readonly queue: Waiter[] = [];
+  private readonly queue: Entry[] = [];
+  private readonly readers = new Set<Entry>();
   private sweeper: NodeJS.Timeout | null = null;
   private readonly now: () => number;
 
@@ -58,55 +66,41 @@ export class ReadWindow {
   }
 
   /**
-   * Lets a body of `bytes` be read: `go` runs now (and `enter` returns null) when it fits
-   * and nobody waits, else later in arrival order; `refuse` runs instead when it waited
-   * longer than `maxWaitMs`. The caller calls `done(bytes)` once the body was read and
-   * handed on (or failed).
+   * Lets a body of `bytes` be read: `go` runs now when it fits and nobody waits, else later
+   * in arrival order; `refuse` runs instead when it waited longer than `maxWaitMs`. The
+   * caller calls `leave()` on the ticket (also given to `go`) when done with the request.
    */
-  enter(bytes: number, go: () => void, refuse: (err: IntakeError) => void): Waiting | null {
-    if (this.queue.length === 0 && this.fits(bytes)) {
-      this.reading += bytes;
-      go();
-      return null;
-    }
-    const waiter: Waiter = {
+  enter(bytes: number, go: (ticket: Ticket) => void, refuse: (err: IntakeError) => void): Ticket {
+    const entry: Entry = {
       bytes,
       since: this.now(),
-      cancelled: false,
+      state: 'waiting',
       go,
       refuse,
-      cancel: () => {
-        waiter.cancelled = true;
-      },
+      leave: () => this.leave(entry),
     };
-    this.queue.push(waiter);
+    if (this.queue.length === 0 && this.fits(bytes)) this.letIn(entry);
+    else this.queue.push(entry);
     this.sweeper ??= setInterval(() => this.sweep(), this.options.sweepMs ?? 500).unref();
-    return waiter;
-  }
-
-  /** A body let in was read and handed on, or failed: its bytes leave the window. */
-  done(bytes: number): void {
-    this.reading -= bytes;
-    this.pump();
+    return entry;
   }
 
   /** Lets in the waiters that fit now (call it when the sink's queue shrank). */
   pump(): void {
     while (this.queue.length > 0) {
       const head = this.queue[0]!;
-      if (head.cancelled) {
+      if (head.state === 'left') {
         this.queue.shift();
         continue;
       }
       if (!this.fits(head.bytes)) break;
       this.queue.shift();
-      this.reading += head.bytes;
-      head.go();
+      this.letIn(head);
     }
     this.stopSweeperWhenIdle();
   }
 
-  /** Requests waiting to be read (cancelled ones included until they reach the head). */
+  /** Requests waiting to be read (those that left included until they reach the head). */
   get waiting(): number {
     return this.queue.length;
   }
@@ -122,19 +116,52 @@ export class ReadWindow {
     this.sweeper = null;
   }
 
+  private letIn(entry: Entry): void {
+    entry.state = 'reading';
+    entry.since = this.now();
+    this.reading += entry.bytes;
+    this.readers.add(entry);
+    entry.go(entry);
+  }
+
+  private leave(entry: Entry): void {
+    if (entry.state !== 'reading') {
+      entry.state = 'left';
+      return;
+    }
+    this.stopCounting(entry);
+    this.pump();
+  }
+
+  /** A body let in no longer counts (it left, or has been read for too long). */
+  private stopCounting(entry: Entry): void {
+    entry.state = 'left';
+    this.readers.delete(entry);
+    this.reading -= entry.bytes;
+  }
+
   private fits(bytes: number): boolean {
     const held = this.reading + this.options.queuedBytes();
     return held === 0 || held + bytes <= this.options.limitBytes;
   }
 
+  /**
+   * Refuses waiters older than `maxWaitMs`, and stops counting bodies that have been read
+   * for longer (a client that declares a body and sends it slowly, or not at all, must not
+   * hold the window for everyone; its request goes on outside the window).
+   */
   private sweep(): void {
     const oldest = this.now() - this.options.maxWaitMs;
+    for (const r of this.readers) if (r.since <= oldest) this.stopCounting(r);
+    // Those bytes freed first: a waiter that fits now is let in, not refused.
+    this.pump();
     for (let i = 0; i < this.queue.length;) {
       const w = this.queue[i]!;
-      if (w.cancelled) {
+      if (w.state === 'left') {
         this.queue.splice(i, 1);
       } else if (w.since <= oldest) {
         this.queue.splice(i, 1);
+        w.state = 'left';
         w.refuse(
           new IntakeError(
             'OVERLOADED',
@@ -146,11 +173,11 @@ export class ReadWindow {
         i++;
       }
     }
-    // Refused waiters may have been the head that did not fit.
+    // Refused waiters, or readers no longer counted, may have held back the head.
     this.pump();
   }
 
   private stopSweeperWhenIdle(): void {
-    if (this.queue.length === 0) this.close();
+    if (this.queue.length === 0 && this.readers.size === 0) this.close();
   }
 }

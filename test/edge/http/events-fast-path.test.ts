@@ -318,6 +318,26 @@ describe('the read window in front of the fast path', () => {
     await new Promise((r) => e.server.close(r));
   });
 
+  it('does not let a client that never sends its declared body hold the window', async () => {
+    const e = await windowed(300);
+    const port = (e.server.address() as AddressInfo).port;
+    const stalled = connect(port, '127.0.0.1');
+    stalled.on('error', () => undefined);
+    // Headers only: its 1000 declared bytes fill the window while it is read.
+    stalled.write(
+      'POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n',
+    );
+    try {
+      await new Promise((r) => setTimeout(r, 50));
+      const res = await e.post();
+      expect(res.status).toBe(202);
+      expect(e.sink.stored.map((s) => s.type)).toEqual(['page_view']);
+    } finally {
+      stalled.destroy();
+      await new Promise((r) => e.server.close(r));
+    }
+  });
+
   it('answers 503 overloaded with Retry-After when the queue does not drain in time', async () => {
     const e = await windowed(100);
     e.sink.queued = 5000;

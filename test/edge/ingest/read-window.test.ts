@@ -1,10 +1,12 @@
 /**
  * The read window (ingest/read-window.ts): bodies are let in while the sink's queued bytes
  * plus the bodies being read fit; past that they wait in arrival order, are let in as the
- * queue drains, and are refused with a retriable OVERLOADED after the wait limit.
+ * queue drains or bodies leave, and are refused with a retriable OVERLOADED after the wait
+ * limit; a body read for longer than that stops counting.
  */
 import { IntakeError } from '../../../lib/errors';
 import { ReadWindow } from '../../../services/edge/ingest/read-window';
+import type { Ticket } from '../../../services/edge/ingest/read-window';
 
 function windowOf(limitBytes: number, maxWaitMs = 1000) {
   const state = { queued: 0, now: 0 };
@@ -17,8 +19,9 @@ function windowOf(limitBytes: number, maxWaitMs = 1000) {
   });
   const order: string[] = [];
   const refused: IntakeError[] = [];
-  const enter = (name: string, bytes: number) =>
-    window.enter(
+  const tickets = new Map<string, Ticket>();
+  const enter = (name: string, bytes: number): Ticket => {
+    const ticket = window.enter(
       bytes,
       () => order.push(name),
       (err) => {
@@ -26,7 +29,11 @@ function windowOf(limitBytes: number, maxWaitMs = 1000) {
         refused.push(err);
       },
     );
-  return { window, state, order, refused, enter };
+    tickets.set(name, ticket);
+    return ticket;
+  };
+  const leave = (name: string): void => tickets.get(name)!.leave();
+  return { window, state, order, refused, enter, leave };
 }
 
 afterEach(() => {
@@ -36,9 +43,9 @@ afterEach(() => {
 describe('ReadWindow', () => {
   it('lets bodies in at once while they fit, and holds the one that does not', () => {
     const w = windowOf(100);
-    expect(w.enter('a', 40)).toBeNull();
-    expect(w.enter('b', 60)).toBeNull();
-    expect(w.enter('c', 1)).not.toBeNull();
+    w.enter('a', 40);
+    w.enter('b', 60);
+    w.enter('c', 1);
     expect(w.order).toEqual(['a', 'b']);
     expect(w.window.readingBytes).toBe(100);
     expect(w.window.waiting).toBe(1);
@@ -48,21 +55,23 @@ describe('ReadWindow', () => {
   it('counts the sink’s queued bytes with the bodies being read', () => {
     const w = windowOf(100);
     w.state.queued = 80;
-    expect(w.enter('a', 20)).toBeNull();
-    expect(w.enter('b', 1)).not.toBeNull();
+    w.enter('a', 20);
+    w.enter('b', 1);
     expect(w.order).toEqual(['a']);
     w.window.close();
   });
 
   it('always lets the first body in when nothing is queued or read, however large', () => {
     const w = windowOf(100);
-    expect(w.enter('big', 10_000)).toBeNull();
-    expect(w.enter('next', 1)).not.toBeNull();
-    w.window.done(10_000);
+    w.enter('big', 10_000);
+    w.enter('next', 1);
+    expect(w.order).toEqual(['big']);
+    w.leave('big');
     expect(w.order).toEqual(['big', 'next']);
+    w.leave('next');
   });
 
-  it('lets waiters in, in arrival order, as the queue drains and bodies are done', () => {
+  it('lets waiters in, in arrival order, as the queue drains and bodies leave', () => {
     const w = windowOf(100);
     w.state.queued = 100;
     w.enter('a', 50);
@@ -74,24 +83,37 @@ describe('ReadWindow', () => {
     w.state.queued = 0; // a Kafka request took the queue
     w.window.pump();
     expect(w.order).toEqual(['a', 'b']);
-    w.window.done(50);
+    w.leave('a');
     expect(w.order).toEqual(['a', 'b', 'c']);
-    w.window.done(50);
-    w.window.done(50);
+    w.leave('b');
+    w.leave('c');
     expect(w.order).toEqual(['a', 'b', 'c', 'd']);
+    w.leave('d');
     expect(w.window.waiting).toBe(0);
+    expect(w.window.readingBytes).toBe(0);
+  });
+
+  it('counts a body once, however often it leaves', () => {
+    const w = windowOf(100);
+    w.enter('a', 60);
+    w.enter('b', 30);
+    w.leave('a');
+    w.leave('a'); // the body was handed on, then the client's connection closed
+    expect(w.window.readingBytes).toBe(30);
+    w.leave('b');
   });
 
   it('skips a waiter whose client left', () => {
     const w = windowOf(100);
     w.state.queued = 100;
-    const gone = w.enter('gone', 10);
+    w.enter('gone', 10);
     w.enter('stays', 10);
-    gone!.cancel();
+    w.leave('gone');
     w.state.queued = 0;
     w.window.pump();
     expect(w.order).toEqual(['stays']);
     expect(w.window.readingBytes).toBe(10);
+    w.leave('stays');
   });
 
   it('refuses a request that waited longer than the limit with a retriable OVERLOADED', () => {
@@ -112,9 +134,25 @@ describe('ReadWindow', () => {
     w.state.queued = 0;
     w.window.pump();
     expect(w.order).toEqual(['refused old', 'young']);
+    w.leave('young');
   });
 
-  it('stops its timer once nobody waits', () => {
+  it('stops counting a body still being read after the limit, so a stalled client holds no one up', () => {
+    jest.useFakeTimers();
+    const w = windowOf(100, 1000);
+    w.enter('stalled', 90); // its client declared 90 bytes and sends nothing
+    w.enter('next', 50);
+    expect(w.order).toEqual(['stalled']);
+    w.state.now = 1000;
+    jest.advanceTimersByTime(100);
+    expect(w.order).toEqual(['stalled', 'next']);
+    expect(w.window.readingBytes).toBe(50);
+    w.leave('stalled'); // its body ends or its client leaves at last: counted once only
+    expect(w.window.readingBytes).toBe(50);
+    w.leave('next');
+  });
+
+  it('stops its timer once nobody waits or reads', () => {
     jest.useFakeTimers();
     const w = windowOf(100);
     w.state.queued = 100;
@@ -122,6 +160,8 @@ describe('ReadWindow', () => {
     expect(jest.getTimerCount()).toBe(1);
     w.state.queued = 0;
     w.window.pump();
+    expect(jest.getTimerCount()).toBe(1); // 'a' is being read
+    w.leave('a');
     expect(jest.getTimerCount()).toBe(0);
   });
 });
