@@ -10,33 +10,11 @@
 import { randomUUID } from 'node:crypto';
 import { Analytics } from '@segment/analytics-node';
 import { buildPageView, buildStructEvent, newTracker } from '@snowplow/node-tracker';
-import type { Envelope } from '../../lib/envelope';
-import { readTopic, testKafka } from '../support/kafka-helpers';
+import { processedEnvelopes } from '../support/processed';
 import { E2E_FLEET, SDK_LIMITED, e2eApiKey } from '../support/test-env';
 
 const RUN = randomUUID().slice(0, 8);
-const kafka = testKafka(E2E_FLEET.brokers);
-
-/** The processed envelopes of these ids, once all arrived (or what arrived in 90 s). */
-async function processed(ids: string[]): Promise<Map<string, Envelope>> {
-  const wanted = new Set(ids);
-  const found = new Map<string, Envelope>();
-  let scanned = 0;
-  await readTopic(
-    kafka,
-    'intake.processed',
-    (messages) => {
-      for (; scanned < messages.length; scanned++) {
-        const m = messages[scanned]!;
-        const id = m.headers['intake-id'] ?? '';
-        if (wanted.has(id) && !found.has(id)) found.set(id, JSON.parse(m.value) as Envelope);
-      }
-      return found.size >= wanted.size;
-    },
-    90_000,
-  );
-  return found;
-}
+const processed = processedEnvelopes;
 
 const basic = (key: string): string => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
 
