@@ -167,3 +167,22 @@ describe('Snowplow routes', () => {
     expect((await post([{ eid: 'no-e' }], { 'x-api-key': KEY })).status).toBe(400);
   });
 });
+
+describe('Snowplow app id rate limit', () => {
+  const { app } = keyedApp(`server:${KEY}`, {
+    auth: {
+      required: true,
+      keys: new Map(),
+      rateLimit: { perSecond: 1, burst: 1 },
+    },
+    sdk: { browserAppIds: new Map([['local', 'web']]) },
+  });
+
+  it("answers 429 with Retry-After once an app id's budget is spent", async () => {
+    const pixel = () => fetch(`${app().base}/i?e=pv&aid=local&url=https%3A%2F%2Fa.example%2F`);
+    expect((await pixel()).status).toBe(200);
+    const limited = await pixel();
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  });
+});
