@@ -107,6 +107,23 @@ describe('Segment routes', () => {
     expect(sink.stored[0]).toMatchObject({ id: 'p-1', type: 'page', key: 'a', source: 'web' });
   });
 
+  it("takes analytics.js's batching path /v1/b, a batch's context applying to its messages", async () => {
+    const res = await fetch(`${app().base}/v1/b`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', authorization: basic(KEY) },
+      body: JSON.stringify({
+        writeKey: KEY,
+        batch: [track(1), track(2, { context: { own: true } })],
+        context: { shared: true },
+      }),
+    });
+    expect(res.status).toBe(200);
+    expect(sink.stored.map((e) => (e.data as { context: unknown }).context)).toEqual([
+      { shared: true },
+      { own: true },
+    ]);
+  });
+
   it('maps single-call routes by their call', async () => {
     for (const [path, type] of [
       ['/v1/identify', 'identify'],
