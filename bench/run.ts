@@ -12,6 +12,8 @@
  *                    with the other Kafka client (INTAKE_KAFKA_CLIENT) than the fleet's;
  *                    then the fleet again on the other client: nginx + 1 edge (batched
  *                    300 B) and the edge's latency at the same half-load rate
+ *   Segment path     the direct edge on `POST /v1/batch` (100 track messages of ~300 B,
+ *                    docs/api.md), beside its batched 300 B on /v1/events
  *   worker           SBML on / off against a bare consume->produce      (bench/worker-sbml.ts)
  *   latency          accepted at the edge -> seen in intake.processed, p50/p99, at 50% of
  *                    the measured maximum single-event rate              (bench/latency.ts)
@@ -126,6 +128,26 @@ const SHAPES = [
   },
 ] as const;
 
+/** Segment's batch path (`POST /v1/batch`): 100 track messages of about 300 B. */
+function segmentTrack(i: number): Record<string, unknown> {
+  const m = {
+    type: 'track',
+    event: 'Product Viewed',
+    userId: `visitor-${i % 1000}`,
+    messageId: `m-${i}`,
+    timestamp: '2026-01-01T00:00:00.000Z',
+    properties: { path: `/products/${i}`, pad: '' },
+  };
+  m.properties.pad = 'x'.repeat(Math.max(0, 300 - JSON.stringify(m).length));
+  return m;
+}
+const SEGMENT_BATCH = {
+  name: 'Segment /v1/batch 300 B',
+  body: JSON.stringify({ batch: Array.from({ length: 100 }, (_, i) => segmentTrack(i)) }),
+  events: 100,
+  workers: BATCH_WORKERS,
+} as const;
+
 interface Row {
   unit: string;
   runs: number[];
@@ -176,7 +198,7 @@ function rssSampler(pids: number[]): () => number {
 /** One closed-loop attack of `shape` (rate 0: as fast as the target answers). */
 function closedLoop(
   url: string,
-  shape: (typeof SHAPES)[number],
+  shape: (typeof SHAPES)[number] | typeof SEGMENT_BATCH,
   key: string,
 ): ReturnType<typeof attack> {
   return attack({
@@ -193,7 +215,7 @@ function closedLoop(
 async function maxRate(
   name: string,
   url: string,
-  shape: (typeof SHAPES)[number],
+  shape: (typeof SHAPES)[number] | typeof SEGMENT_BATCH,
   key: string,
 ): Promise<void> {
   const r = await closedLoop(url, shape, key);
@@ -341,6 +363,13 @@ async function main(): Promise<void> {
         await maxRate('nginx + 1 edge', nginx, shape, key);
         rss['one edge, peak'] = Math.max(rss['one edge, peak'] ?? 0, stop());
       }
+      // beside /v1/events: the same edge (pinned, so events/s per core) on Segment's path
+      await maxRate(
+        'edge direct (1)',
+        direct.replace('/v1/events', '/v1/batch'),
+        SEGMENT_BATCH,
+        key,
+      );
     }
     for (const c of children.splice(0)) c.kill();
 
@@ -473,6 +502,10 @@ async function main(): Promise<void> {
   const m = (name: string): number => figures[name]?.median ?? NaN;
   const ratio = (a: string, b: string): number => +(m(a) / m(b)).toFixed(3);
   const ratios = {
+    'Segment /v1/batch / /v1/events, batched 300 B (edge direct)': ratio(
+      'edge direct (1), Segment /v1/batch 300 B',
+      'edge direct (1), batched 300 B',
+    ),
     'nginx + 1 edge / broker ceiling, batched 300 B': ratio(
       'nginx + 1 edge, batched 300 B',
       'broker ceiling (kafka-producer-perf-test), 300 B',

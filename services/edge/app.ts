@@ -37,6 +37,9 @@ import { chunkedStreamRoute } from './stream/chunked-stream';
 import type { StreamLimits } from './stream/stream-session';
 import { sseSubscribeRoute } from './subscribe/subscribe-routes';
 import type { Fanouts } from './subscribe/subscribe-routes';
+import { sdkRoutes } from './sdk/sdk-routes';
+import type { SdkOptions } from './sdk/sdk-routes';
+import type { SdkRoute } from './sdk/sdk-route';
 
 export interface AppDeps {
   sink: Sink;
@@ -75,6 +78,8 @@ export interface AppDeps {
    * request waiting longer than `maxWaitMs` gets 503. Absent or 0 bytes: no window.
    */
   readWindow?: { bytes: number; maxWaitMs: number };
+  /** Segment's and Snowplow's protocols (sdk/); absent: served with no browser app ids. */
+  sdk?: SdkOptions;
 }
 
 export { bodyDefaults };
@@ -115,7 +120,9 @@ export function createApp(deps: AppDeps): Express {
     window: deps.readWindow?.bytes ? readWindow(deps.sink, deps.readWindow) : undefined,
   });
 
-  const all = routes(deps, events);
+  const sdk = sdkRoutes(deps, checkKey);
+  app.use(sdk.corsPaths, sdk.cors);
+  const all = [...routes(deps, events), ...sdk.routes.flatMap(fromSdk)];
   for (const r of all.filter((r) => !r.v1)) app[r.method](r.path, ...r.handlers);
   if (corsHandler) app.use('/v1', corsHandler);
   for (const r of all.filter((r) => r.v1 && r.open)) app[r.method](r.path, ...r.handlers);
@@ -138,6 +145,15 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use(onError);
   return app;
+}
+
+/** An SDK route as the app's routes: its `before` handlers open, its handler after the key check. */
+function fromSdk(r: SdkRoute): Route[] {
+  const v1 = r.path.startsWith('/v1/');
+  const list: Route[] = [{ method: r.method, path: r.path, v1, open: true, handlers: r.before }];
+  if (r.handler)
+    list.push({ method: r.method, path: r.path, v1, open: false, handlers: [r.handler] });
+  return list;
 }
 
 /** The window over the sink's queue: each Kafka request that takes the queue lets readers in. */

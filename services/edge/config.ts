@@ -16,6 +16,7 @@ import { batchingDefaults } from '../../lib/kafka/batching-producer';
 import type { BatchingProducerOptions } from '../../lib/kafka/batching-producer';
 import { KAFKA_CLIENTS } from '../../lib/kafka/producer-lane';
 import type { KafkaClientName } from '../../lib/kafka/producer-lane';
+import { parseBrowserAppIds } from './sdk/app-ids';
 
 export interface EdgeConfig {
   instance: string;
@@ -50,6 +51,8 @@ export interface EdgeConfig {
   /** How often the edge counts the live edges, which share each key's rate limit. */
   liveEdgesPollMs: number;
   corsOrigins: string[];
+  /** Browser app ids (Snowplow `aid`) -> their source (sdk/app-ids.ts). */
+  browserAppIds: Map<string, string>;
   accessLog: 'all' | 'errors' | 'off';
   /** Streaming ingest (`/v1/stream`, WebSocket and chunked NDJSON). */
   stream: {
@@ -133,6 +136,7 @@ export function loadEdgeConfig(env: Record<string, string | undefined> = process
     },
     liveEdgesPollMs: r.int('INTAKE_LIVE_EDGES_POLL_MS', 5000, { min: 100 }),
     corsOrigins: r.list('INTAKE_CORS_ORIGINS', []),
+    browserAppIds: parseBrowserAppIds(r.list('INTAKE_BROWSER_APP_IDS', [])),
     stream: {
       maxMessageBytes: r.int('INTAKE_STREAM_MAX_MESSAGE_BYTES', 1024 * 1024, { min: 1024 }),
       maxPendingEvents: r.int('INTAKE_STREAM_MAX_PENDING_EVENTS', streamDefaults.maxPendingEvents, {

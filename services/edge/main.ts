@@ -35,6 +35,7 @@ import { createKeyChecker } from './http/auth';
 import { TRACKER_FILE, loadTracker } from './http/tracker-route';
 import { WsStreamServer } from './stream/ws-stream';
 import { attachUpgrades } from './upgrades';
+import { appIdChecker } from './sdk/app-ids';
 import { Fanouts, WsSubscribeRoute } from './subscribe/subscribe-routes';
 
 async function main(): Promise<void> {
@@ -177,6 +178,12 @@ async function main(): Promise<void> {
     stream: streamLimits,
     fanouts,
     tracker,
+    sdk: {
+      browserAppIds: config.browserAppIds,
+      checkAppId: config.auth.required
+        ? appIdChecker(config.auth, config.browserAppIds, () => liveEdges.count)
+        : undefined,
+    },
   });
   const server: Server = await listen(appServer(app), config.port, config.host);
   server.keepAliveTimeout = 65_000; // longer than nginx's upstream keepalive_timeout

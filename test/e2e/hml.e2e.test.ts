@@ -4,6 +4,7 @@
  * their transaction commits; a retried event (same id) is processed once. The workers
  * switch to HML for this file and back to SBML after it.
  */
+import { Analytics } from '@segment/analytics-node';
 import { cli } from '../support/fleet-setup';
 import { setWorkerLogging, workerLogging } from '../support/fleet-logging';
 import { readToEnd, testKafka, waitFor } from '../support/kafka-helpers';
@@ -107,5 +108,50 @@ describe('the fleet with HML workers', () => {
     }
     const processed = await readToEnd(testKafka(E2E_FLEET.brokers), ['intake.processed']);
     expect(processed.filter((m) => m.headers['intake-id'] === id)).toHaveLength(1);
+  });
+
+  it('shows a Segment batch re-sent with the same messageIds once to a read_committed reader', async () => {
+    // analytics-node sends the batch; the same request is sent again, as the SDK does
+    // after an answer it did not get
+    const analytics = new Analytics({
+      writeKey: e2eApiKey(),
+      host: E2E_FLEET.baseUrl,
+      flushAt: 5,
+    });
+    const sent: { body: string; headers: Record<string, string> }[] = [];
+    analytics.on('http_request', (r) => sent.push({ body: r.body, headers: r.headers }));
+    const ids = Array.from({ length: 5 }, (_, i) => `hml-segment-${run}-${i}`);
+    for (const messageId of ids)
+      analytics.track({ userId: `hml-seg-${run}`, event: 'Resent', messageId });
+    await analytics.closeAndFlush({ timeout: 30_000 });
+    expect(sent).toHaveLength(1);
+    const again = await fetch(`${E2E_FLEET.baseUrl}/v1/batch`, {
+      method: 'POST',
+      headers: sent[0]!.headers,
+      body: sent[0]!.body,
+    });
+    expect(again.status).toBe(200);
+
+    // one key, one partition, processed in order: once a marker sent after the resend is
+    // out, the resent messages were processed (or dropped) before it
+    const marker = `hml-segment-${run}-marker`;
+    const markerAnswer = await fetch(`${E2E_FLEET.baseUrl}/v1/track`, {
+      method: 'POST',
+      headers: sent[0]!.headers,
+      body: JSON.stringify({ userId: `hml-seg-${run}`, event: 'Marker', messageId: marker }),
+    });
+    expect(markerAnswer.status).toBe(200);
+    const kafka = testKafka(E2E_FLEET.brokers);
+    const processed = await waitFor(
+      async () => {
+        const all = await readToEnd(kafka, ['intake.processed']);
+        return all.some((m) => m.headers['intake-id'] === marker) && all;
+      },
+      { timeoutMs: 60_000, intervalMs: 1000, what: 'the marker in intake.processed' },
+    );
+    const mine = processed
+      .map((m) => m.headers['intake-id'] ?? '')
+      .filter((id) => ids.includes(id));
+    expect(mine.sort()).toEqual([...ids].sort());
   });
 });

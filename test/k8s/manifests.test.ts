@@ -122,7 +122,13 @@ describe.each(overlays)('overlay %s', (overlay) => {
     const paths: string[] = ing.spec.rules.flatMap((r: any) =>
       r.http.paths.map((p: any) => p.path as string),
     );
-    expect(paths.sort()).toEqual(['/openapi.json', '/v1']);
+    // the API, and Snowplow's collector paths (docs/api.md), which are not under /v1
+    expect(paths.sort()).toEqual([
+      '/com.snowplowanalytics.snowplow/tp2',
+      '/i',
+      '/openapi.json',
+      '/v1',
+    ]);
   });
 
   it('lets only the ingress controller (and Prometheus) reach the edges over TCP, and UDP from its own namespace', () => {

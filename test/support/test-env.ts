@@ -36,6 +36,14 @@ export const RATE_LIMITED = {
   burst: 40,
 };
 
+/** A key for the SDK tests' 429: 2 requests a second, burst 5, fleet-wide (sdk-server.e2e.test.ts). */
+export const SDK_LIMITED = {
+  source: 'sdk-limited',
+  key: 'e2e-sdk-limited-key-0123456789',
+  perSecond: 2,
+  burst: 5,
+};
+
 export const e2eEnv = (): Record<string, string> => ({
   INTAKE_STATE_DIR: E2E_FLEET.stateDir,
   INTAKE_HTTP_PORT: String(E2E_FLEET.httpPort),
@@ -44,8 +52,10 @@ export const e2eEnv = (): Record<string, string> => ({
   INTAKE_EDGES: '2',
   INTAKE_WORKERS: '2',
   // A key with a small fleet-wide rate limit, for the rate-limit test (rate-limit.e2e.test.ts).
-  INTAKE_API_KEYS: `${RATE_LIMITED.source}:${RATE_LIMITED.key}`,
-  INTAKE_RATE_LIMITS: `${RATE_LIMITED.source}=${RATE_LIMITED.perSecond}/${RATE_LIMITED.burst}`,
+  INTAKE_API_KEYS: [RATE_LIMITED, SDK_LIMITED].map((k) => `${k.source}:${k.key}`).join(','),
+  INTAKE_RATE_LIMITS: [RATE_LIMITED, SDK_LIMITED]
+    .map((k) => `${k.source}=${k.perSecond}/${k.burst}`)
+    .join(','),
 });
 
 /** The e2e fleet's API key (written by `intake up` into its state directory). */

@@ -166,6 +166,11 @@ function serviceEnv(plan: FleetPlan, spec: ProcessSpec): Record<string, string> 
         // Any page may send from a browser (a browser write key is public by nature); a
         // deployment lists its own origins.
         INTAKE_CORS_ORIGINS: process.env.INTAKE_CORS_ORIGINS ?? '*',
+        // Browser trackers that send no key (Snowplow's): the app id `local` is the source
+        // `local`, beside any the caller lists.
+        INTAKE_BROWSER_APP_IDS: ['local=local', process.env.INTAKE_BROWSER_APP_IDS ?? '']
+          .filter(Boolean)
+          .join(','),
       };
     case 'worker':
       return {
