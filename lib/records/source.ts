@@ -229,7 +229,12 @@ function semanticProblem(s: SourceRecord): { field: string; reason: string } | n
  * its defaults filled in, or the first bad field and why. The value is not changed.
  */
 export function validateSource(value: unknown): SourceValidation {
-  const copy = structuredClone(value);
+  let copy: unknown;
+  try {
+    copy = structuredClone(value);
+  } catch {
+    return { ok: false, field: '/', reason: 'is not JSON' };
+  }
   if (!validate(copy)) return { ok: false, ...describe(validate.errors![0]!) };
   const source = copy as SourceRecord;
   const problem = semanticProblem(source);

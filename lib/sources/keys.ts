@@ -47,7 +47,7 @@ interface Entry {
 export class KeyIndex {
   private readonly byHash = new Map<string, Entry>();
   /** Hashes listed by more than one source: they authenticate none. */
-  readonly conflicts: string[] = [];
+  readonly conflicts: readonly string[];
 
   constructor(sources: Iterable<SourceRecord>) {
     const conflicting = new Set<string>();

@@ -114,7 +114,7 @@ export class FleetQuotas {
   /** Admits `events` events of `source` (and counts them), or says which quota refuses and for how long. */
   take(source: string, events: number): QuotaDecision {
     const q = this.deps.quotasOf(source);
-    if (!q) return OK;
+    if (!q || events <= 0) return OK;
     const now = this.now();
     const u = this.usageOf(source, now);
     let refusal: QuotaDecision = OK;

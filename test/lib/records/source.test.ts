@@ -218,6 +218,11 @@ describe('source record', () => {
   });
 
   it('refuses a value that is not JSON, and a record under another key', () => {
+    expect(validateSource({ ...minimal, name: () => 'shop' })).toEqual({
+      ok: false,
+      field: '/',
+      reason: 'is not JSON',
+    });
     expect(() => parseSource('shop', '{')).toThrow(/not JSON/);
     expect(() => parseSource('web', encodeSource(valid(minimal)))).toThrow(/\/name/);
   });
