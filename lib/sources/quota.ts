@@ -18,19 +18,21 @@
  * back before anything more is admitted), and added to its day count.
  *
  * How exact it is: let N edges report every T seconds, reports arriving within D, so
- * L = T + D is the age of the oldest usage an edge does not know yet. Over any time t
- * from the fleet's start, the fleet admits at most
+ * L = T + D is the age of the oldest usage an edge does not know yet. Within any span of
+ * t seconds, the fleet admits at most
  *
  *     burst + perSecond * t + (N - 1) * (burst + perSecond * L)
  *
- * events (each other edge may spend, unknown to the last admitting edge, at most one
- * bucket's worth within L); the excess is paid back as debt: the edges refuse the source
- * until their buckets refill, so the rate over a longer time is `perSecond`. A day's count
- * goes over the allowance by at most what N - 1 edges admit within L: with a per-second
- * quota, (N - 1) * (burst + perSecond * L). On top of that, once per event: an edge that
- * starts knows nothing of the usage before it (a full bucket), so a restart or a new edge
- * may add one `burst`; the day count survives a restart (an edge reads its own last report
- * back, `merge`), except what it admitted after its last report.
+ * events: the last edge to admit knew all but what each other edge admitted within L,
+ * at most one bucket's worth each. The excess is paid back as debt (the edges refuse the
+ * source until their buckets refill), so over a longer time the rate is `perSecond`. A
+ * UTC day goes over its allowance by at most what N - 1 edges admit within L: with a
+ * per-second quota, (N - 1) * (burst + perSecond * L). Once per edge start: an edge
+ * that starts knows nothing of the bucket before it (it starts full, taking the other
+ * runs' reports it reads as they are), so a restart or a new edge may add one `burst`;
+ * a run that started after this edge's is counted in full when first heard of. The day
+ * count survives a restart (the edge reads its own last report back, `merge`), but for
+ * what the edge admitted after that report.
  */
 import { isoTime } from '../clock';
 import type { SourceQuotas } from '../records/source';
