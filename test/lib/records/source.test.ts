@@ -2,6 +2,8 @@
  * The source record (lib/records/source.ts): what the CLI and the admin API write, every
  * edge reads back; anything else is refused with the bad field named.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { IntakeError } from '../../../lib/errors';
 import {
@@ -111,6 +113,22 @@ describe('source record', () => {
         expect(parseSource(source.name, Buffer.from(encodeSource(source)))).toEqual(source);
       }),
     );
+  });
+
+  it('reads the example of docs/sources.md, and gives the errors it shows', () => {
+    const doc = readFileSync(join(__dirname, '../../../docs/sources.md'), 'utf8');
+    const example = /```json\n([\s\S]*?)```/.exec(doc)![1]!;
+    expect(parseSource('shop', example)).toEqual(JSON.parse(example));
+    const shown = /```\n(source record [\s\S]*?)```/.exec(doc)![1]!.trim().split('\n');
+    const record = JSON.parse(example) as SourceRecord;
+    const bad = [
+      { ...record, quotas: { ...record.quotas, burst: 0 } },
+      { ...record, privacy: { ...record.privacy, redact: [{ pointer: 'email' }] } },
+      { ...record, privacy: { ...record.privacy, hashKey: undefined } },
+      { ...record, origins: ['https://Shop.example'] },
+    ];
+    expect(bad).toHaveLength(shown.length);
+    bad.forEach((r, i) => expect(() => parseSource('shop', JSON.stringify(r))).toThrow(shown[i]));
   });
 
   it('is null for a tombstone: the source was removed', () => {
