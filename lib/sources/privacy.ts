@@ -152,15 +152,10 @@ export class Privacy {
           : meta.ip;
     const userAgent = p.userAgent === 'drop' ? undefined : meta.userAgent;
     if (ip === meta.ip && userAgent === meta.userAgent) return { meta, anonymous };
-    const { ip: _ip, userAgent: _userAgent, ...rest } = meta;
-    return {
-      meta: {
-        ...rest,
-        ...(ip === undefined ? {} : { ip }),
-        ...(userAgent === undefined ? {} : { userAgent }),
-      },
-      anonymous,
-    };
+    const changed = { ...meta, ip, userAgent };
+    if (ip === undefined) delete changed.ip;
+    if (userAgent === undefined) delete changed.userAgent;
+    return { meta: changed, anonymous };
   }
 
   /** The event to write, or `drop` when its key is suppressed (listed, or `forgotten`). */
