@@ -47,6 +47,7 @@ export function parseUsage(value: Buffer | string): UsageReport {
     DAY.test(v.day) &&
     typeof v.sources === 'object' &&
     v.sources !== null &&
+    !Array.isArray(v.sources) &&
     Object.values(v.sources).every(
       (u: Partial<SourceUsage> | null) => isCount(u?.total) && isCount(u.today),
     );

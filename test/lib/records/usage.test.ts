@@ -28,6 +28,7 @@ describe('usage report', () => {
       JSON.stringify({ ...report, sources: { shop: { total: 1.5, today: 0 } } }),
     ],
     ['a source without counts', JSON.stringify({ ...report, sources: { shop: null } })],
+    ['a list for sources', JSON.stringify({ ...report, sources: [] })],
   ])('refuses %s', (_, value) => {
     expect(() => parseUsage(value)).toThrow(/not a usage report/);
   });
