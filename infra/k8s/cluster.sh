@@ -19,6 +19,14 @@
 #   cluster.sh apply-dry-run FILE|DIR
 #                               the same dry run of one rendered file (or kustomize dir) on
 #                               the running server: exit 1 refused, 2 accepted with warnings
+#   cluster.sh node-up          a node on this machine under that server (`up` first when
+#                               none runs): kube-controller-manager, kube-scheduler,
+#                               Debian's containerd and CNI plugins (bridge + host-local),
+#                               kubelet and kube-proxy (iptables), a locally built pause
+#                               image; waits until the node is Ready
+#   cluster.sh import-images IMAGE...
+#                               `docker save`s the images into the node's containerd
+#   cluster.sh node-down        deletes the intake namespace, stops the node's processes
 #   cluster.sh kubectl ARGS...  the built kubectl, pointed at this server
 #
 # What runs: Debian's etcd (package etcd-server, installed by this script when missing, as
@@ -301,6 +309,7 @@ stop_pid() { # stop_pid NAME: SIGTERM, SIGKILL after 20 s
 }
 
 down() {
+  node_down
   stop_pid kube-apiserver
   stop_pid etcd
   [[ "${1:-}" == --wipe ]] && rm -rf "$state"
@@ -326,9 +335,10 @@ dry_run_file() {
     kctl get namespace "$ns" >/dev/null 2>&1 || kctl create namespace "$ns" >/dev/null
   done
   # Strict field validation (unknown or duplicate fields are errors); warnings are failures
-  # too: every warning so far named a real mistake.
+  # too. --force-conflicts: objects already in the cluster (the local node's fleet) may have
+  # other field managers, which is no fault of the manifests.
   if ! out="$(kctl apply --server-side --dry-run=server --field-manager=intake-validate \
-                --validate=strict -f "$file" 2>&1)"; then
+                --force-conflicts --validate=strict -f "$file" 2>&1)"; then
     echo "$out"
     return 1
   fi
@@ -386,6 +396,224 @@ apply_dry_run() {
   dry_run_file "$file"
 }
 
+# ---------------------------------------------------------------------------------------
+# the node (step 2): scheduler, controller manager, containerd, kubelet, kube-proxy
+
+node_name=intake-node
+pod_cidr=10.244.0.0/24
+run_dir=/run/intake-k8s
+cri_sock="$run_dir/containerd.sock"
+pause_image=intake.local/pause:3.10
+
+ctr_() { ctr --address "$cri_sock" -n k8s.io "$@"; }
+
+ensure_node_packages() {
+  local missing=()
+  command -v containerd >/dev/null || missing+=(containerd)
+  [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local ]] || missing+=(containernetworking-plugins)
+  command -v iptables >/dev/null || missing+=(iptables)
+  command -v conntrack >/dev/null || missing+=(conntrack)
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  [[ $EUID -eq 0 ]] || need "missing ${missing[*]}: apt-get install them (as root)"
+  say "installing ${missing[*]} (apt-get)"
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q "${missing[@]}" >&2 \
+    || need "could not install ${missing[*]} with apt-get"
+}
+
+# The sandbox image: a static Go binary (infra/k8s/pause) in a one-layer image, written as
+# a docker-archive tarball by hand and imported into containerd's k8s.io namespace.
+pause_image_tar() {
+  local out="$cache/pause-image.tar" work
+  [[ -f "$out" && "$out" -nt "$here/pause/main.go" ]] && { echo "$out"; return 0; }
+  work="$(mktemp -d)"
+  mkdir -p "$work/rootfs" "$work/image/layer"
+  (cd "$here/pause" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/rootfs/pause" .)
+  tar --sort=name --mtime=@0 --owner=0 --group=0 -C "$work/rootfs" -cf "$work/image/layer/layer.tar" pause
+  local diff_id config_sha
+  diff_id="sha256:$(sha256sum "$work/image/layer/layer.tar" | cut -d' ' -f1)"
+  printf '{"architecture":"amd64","os":"linux","config":{"Entrypoint":["/pause"],"User":"65535:65535"},"rootfs":{"type":"layers","diff_ids":["%s"]},"history":[{"created_by":"infra/k8s/cluster.sh"}]}' \
+    "$diff_id" > "$work/image/config.json"
+  config_sha="$(sha256sum "$work/image/config.json" | cut -d' ' -f1)"
+  mv "$work/image/config.json" "$work/image/$config_sha.json"
+  printf '[{"Config":"%s.json","RepoTags":["%s"],"Layers":["layer/layer.tar"]}]' \
+    "$config_sha" "$pause_image" > "$work/image/manifest.json"
+  tar -C "$work/image" -cf "$out.tmp" . && mv "$out.tmp" "$out"
+  rm -rf "$work"
+  echo "$out"
+}
+
+# put FILE < CONTENT: writes FILE only when its content changes (kube-proxy exits when
+# its configuration file is rewritten under it).
+put() {
+  local tmp="$1.tmp"
+  cat > "$tmp"
+  if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv "$tmp" "$1"; fi
+}
+
+write_node_config() {
+  local nd="$state/node"
+  mkdir -p "$nd/cni" "$nd/containerd" "$run_dir"
+  put "$nd/containerd/config.toml" <<TOML
+version = 2
+root = "$nd/containerd/root"
+state = "$run_dir/containerd"
+[grpc]
+  address = "$cri_sock"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$pause_image"
+  # This machine refuses a negative oom_score_adj even to root: without this, runc fails
+  # every sandbox ("failed to update /proc/self/oom_score_adj: Permission denied").
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$nd/cni"
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+    runtime_type = "io.containerd.runc.v2"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+      SystemdCgroup = false
+      Root = "$run_dir/runc"
+TOML
+  put "$nd/cni/10-intake.conflist" <<JSON
+{
+  "cniVersion": "0.4.0",
+  "name": "intake",
+  "plugins": [
+    {
+      "type": "bridge", "bridge": "intake0", "isGateway": true, "ipMasq": true,
+      "hairpinMode": true,
+      "ipam": { "type": "host-local", "ranges": [[{ "subnet": "$pod_cidr" }]],
+                "routes": [{ "dst": "0.0.0.0/0" }], "dataDir": "$nd/cni-ipam" }
+    },
+    { "type": "portmap", "capabilities": { "portMappings": true } },
+    { "type": "firewall", "backend": "iptables" }
+  ]
+}
+JSON
+  put "$nd/kubelet.yaml" <<YAML
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+# This machine has cgroup v1 (deprecated in 1.31+): allow it.
+failCgroupV1: false
+cgroupDriver: cgroupfs
+containerRuntimeEndpoint: unix://$cri_sock
+address: 127.0.0.1
+port: 10250
+readOnlyPort: 0
+authentication:
+  anonymous: { enabled: false }
+  webhook: { enabled: false }
+  x509: { clientCAFile: $state/pki/ca.crt }
+authorization: { mode: AlwaysAllow }
+tlsCertFile: $state/pki/apiserver.crt
+tlsPrivateKeyFile: $state/pki/apiserver.key
+failSwapOn: false
+resolvConf: /etc/resolv.conf
+clusterDomain: cluster.local
+serializeImagePulls: false
+imageGCHighThresholdPercent: 100
+evictionHard: { memory.available: "100Mi", nodefs.available: "2%", imagefs.available: "2%" }
+maxPods: 40
+podPidsLimit: 4096
+YAML
+  put "$nd/kube-proxy.yaml" <<YAML
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: iptables
+clientConnection: { kubeconfig: $kubeconfig }
+hostnameOverride: $node_name
+clusterCIDR: 10.244.0.0/16
+nodePortAddresses: ["0.0.0.0/0"]
+iptables: { localhostNodePorts: true }
+conntrack: { maxPerCore: 0 }
+metricsBindAddress: 127.0.0.1:10249
+healthzBindAddress: 127.0.0.1:10256
+YAML
+}
+
+# hostPath PersistentVolumes for the claims of k8s/overlays/local (Kafka's data, the
+# workers' outbound logs): no provisioner runs here. A volume no claim holds any more is
+# wiped and made anew, so every run starts empty. Owned by uid 1000, the pods' user
+# (hostPath volumes ignore fsGroup).
+local_volumes() {
+  local i name dir phase
+  for i in 1 2 3 4 5; do
+    name="intake-local-pv-$i" dir="$state/node/volumes/pv-$i"
+    phase="$(kctl get pv "$name" -o jsonpath='{.status.phase}' 2>/dev/null || true)"
+    [[ "$phase" == Bound || "$phase" == Available ]] && continue
+    [[ -n "$phase" ]] && kctl delete pv "$name" --wait=true >/dev/null
+    rm -rf "$dir" && mkdir -p "$dir" && chown 1000:1000 "$dir"
+    kctl apply -f - >/dev/null <<PV
+apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: $name
+  labels: { app.kubernetes.io/part-of: intake-local-node }
+spec:
+  capacity: { storage: 5Gi }
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  hostPath: { path: $dir, type: Directory }
+PV
+  done
+}
+
+node_up() {
+  running || up
+  ensure_node_packages
+  build kube-scheduler kube-controller-manager kubelet kube-proxy
+  write_node_config
+  local pki="$state/pki" nd="$state/node"
+  sysctl -qw net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 >/dev/null 2>&1 \
+    || say "could not set ip_forward / bridge-nf-call-iptables (pods may not reach Services)"
+  pid_alive "$state/kube-controller-manager.pid" || start_daemon kube-controller-manager \
+    "$bin/kube-controller-manager" --kubeconfig "$kubeconfig" --leader-elect=false \
+    --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
+    --use-service-account-credentials=false --bind-address 127.0.0.1 --secure-port 0 \
+    --cluster-cidr 10.244.0.0/16 --allocate-node-cidrs=false --controllers '*,-nodeipam'
+  pid_alive "$state/kube-scheduler.pid" || start_daemon kube-scheduler \
+    "$bin/kube-scheduler" --kubeconfig "$kubeconfig" --leader-elect=false \
+    --bind-address 127.0.0.1 --secure-port 0
+  if ! pid_alive "$state/containerd.pid"; then
+    start_daemon containerd containerd --config "$nd/containerd/config.toml"
+    wait_for 60 "containerd ($cri_sock)" ctr_ version \
+      || { tail -20 "$logs/containerd.log" >&2; die "containerd did not start"; }
+  fi
+  ctr_ images import --all-platforms "$(pause_image_tar)" >/dev/null
+  pid_alive "$state/kubelet.pid" || start_daemon kubelet "$bin/kubelet" \
+    --config "$nd/kubelet.yaml" --kubeconfig "$kubeconfig" --hostname-override "$node_name" \
+    --root-dir "$nd/kubelet" --cert-dir "$nd/kubelet-pki" --v=1
+  pid_alive "$state/kube-proxy.pid" || start_daemon kube-proxy "$bin/kube-proxy" \
+    --config "$nd/kube-proxy.yaml"
+  wait_for 180 "node $node_name" kctl wait --for=condition=Ready --timeout=2s "node/$node_name" \
+    || { tail -30 "$logs/kubelet.log" >&2; die "the node did not turn Ready (log: $logs/kubelet.log)"; }
+  local_volumes
+}
+
+# Images from the local Docker engine (infra/images/build.sh) into containerd's k8s.io
+# namespace, where the kubelet finds them (imagePullPolicy IfNotPresent, no registry).
+import_images() {
+  pid_alive "$state/containerd.pid" || die "the node's containerd is not running: cluster.sh node-up first"
+  [[ $# -gt 0 ]] || die "usage: cluster.sh import-images IMAGE..."
+  docker save "$@" | ctr_ images import --all-platforms - >/dev/null
+  say "imported into containerd: $*"
+}
+
+node_down() {
+  # Pods first, so the kubelet stops their containers and releases their addresses.
+  if running && pid_alive "$state/kubelet.pid"; then
+    kctl delete namespace intake --wait=true --timeout=120s --ignore-not-found >/dev/null 2>&1 || true
+  fi
+  stop_pid kube-proxy
+  stop_pid kubelet
+  stop_pid kube-scheduler
+  stop_pid kube-controller-manager
+  if pid_alive "$state/containerd.pid"; then
+    local c
+    for c in $(ctr_ tasks ls -q 2>/dev/null); do ctr_ tasks kill -s SIGKILL "$c" >/dev/null 2>&1 || true; done
+  fi
+  stop_pid containerd
+}
+
 case "${1:-}" in
   build) shift; build "$@" ;;
   check) ensure_prereqs ;;
@@ -394,6 +622,9 @@ case "${1:-}" in
   status) if running; then echo "running https://127.0.0.1:$port"; else echo stopped; fi ;;
   validate) shift; validate "$@" ;;
   apply-dry-run) [[ $# -eq 2 ]] || die "usage: cluster.sh apply-dry-run FILE|DIR"; apply_dry_run "$2" ;;
+  node-up) node_up ;;
+  node-down) node_down ;;
+  import-images) shift; import_images "$@" ;;
   kubectl) shift; running || die "no server runs: cluster.sh up first"; kctl "$@" ;;
-  *) echo "usage: cluster.sh build|check|up|down|status|validate|apply-dry-run|kubectl" >&2; exit 2 ;;
+  *) echo "usage: cluster.sh build|check|up|down|status|validate|apply-dry-run|node-up|node-down|import-images|kubectl" >&2; exit 2 ;;
 esac
