@@ -10,6 +10,8 @@
 //   containers   images + docker-compose stack   test/**/*.containers.test.ts (needs Docker;
 //                through testcontainers)
 //   k8s          a real kube-apiserver (infra/k8s/cluster.sh) test/**/*.k8s.test.ts
+// and one outside `npm test` (`npm run test:k8s`):
+//   k8s-node     the fleet on a real kubelet under load   test/**/*.k8s-node.test.ts
 const transform = {
   '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }],
   // ES-module-only packages (jest on Node 20 cannot require them): compiled to CommonJS.
@@ -38,6 +40,7 @@ module.exports = {
         '\\.e2e\\.test\\.ts$',
         '\\.containers\\.test\\.ts$',
         '\\.k8s\\.test\\.ts$',
+        '\\.k8s-node\\.test\\.ts$',
         '/faults/',
       ],
     },
@@ -80,6 +83,12 @@ module.exports = {
       ...common,
       displayName: 'k8s',
       testMatch: ['<rootDir>/test/**/*.k8s.test.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/support/long-timeout.ts'],
+    },
+    {
+      ...common,
+      displayName: 'k8s-node',
+      testMatch: ['<rootDir>/test/**/*.k8s-node.test.ts'],
       setupFilesAfterEnv: ['<rootDir>/test/support/long-timeout.ts'],
     },
   ],
