@@ -8,8 +8,10 @@
  * rolled with `kubectl rollout restart`. `intake audit` must find no acknowledged event
  * lost, and every acknowledged event must come out of the workers.
  *
- * Needs root, Docker (for the images), and what `cluster.sh node-up` installs; it leaves the
- * cluster running (stop it with `infra/k8s/cluster.sh down`).
+ * Needs root, Docker (for the images), and what `cluster.sh node-up` installs. It stops the
+ * cluster afterwards (`cluster.sh down`), so the server-side validation of `npm test` never
+ * meets the live fleet; INTAKE_K8S_KEEP=1 leaves it running for a look
+ * (`infra/k8s/cluster.sh kubectl -n intake get pods`).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -110,6 +112,11 @@ beforeAll(() => {
     kubectl('rollout', 'status', 'statefulset/intake-worker', '--timeout=600s');
     kubectl('rollout', 'status', 'deployment/intake-nginx', '--timeout=600s');
   });
+});
+
+afterAll(() => {
+  if (process.env.INTAKE_K8S_KEEP === '1') log('INTAKE_K8S_KEEP=1: the cluster keeps running');
+  else timed('cluster.sh down', () => cluster('down'));
 });
 
 it('loses no acknowledged event while pods are deleted, edges scaled and workers rolled', async () => {
