@@ -133,6 +133,13 @@ build() {
     [[ -x "$bin/$n" ]] || { missing+=("$n"); pkgs+=("${component_pkg[$n]}"); }
   done
   [[ ${#missing[@]} -eq 0 ]] && return 0
+  # One build at a time per cache (two clones may start the first build together).
+  mkdir -p "$cache"
+  exec 9>"$cache/.build.lock"
+  flock 9
+  for n in "${missing[@]}"; do
+    if [[ -x "$bin/$n" ]]; then exec 9>&-; build "${names[@]}"; return; fi
+  done
   generate_module
   say "building ${missing[*]} $K8S_VERSION from the Go module proxy (once) into $bin"
   local started=$SECONDS out="$cache/build.$$"
@@ -142,6 +149,7 @@ build() {
     || { rm -rf "$out"; die "building ${missing[*]} failed"; }
   for n in "${missing[@]}"; do mv "$out/$n" "$bin/$n"; done
   rm -rf "$out"
+  exec 9>&-
   say "built ${missing[*]} in $((SECONDS - started)) s"
 }
 
