@@ -1,4 +1,4 @@
-// Six projects, run in this order by `npm test` (scripts/test.sh), each in a jest process
+// Seven projects, run in this order by `npm test` (scripts/test.sh), each in a jest process
 // of its own:
 //   unit         fakes only, no broker          test/**/*.test.ts
 //   disk         LMDB on a full tmpfs            test/**/*.disk.test.ts (alone in its
@@ -9,6 +9,9 @@
 //   faults       a fleet broken under load       test/faults/*.faults.test.ts
 //   containers   images + docker-compose stack   test/**/*.containers.test.ts (needs Docker;
 //                through testcontainers)
+//   k8s          a real kube-apiserver (infra/k8s/cluster.sh) test/**/*.k8s.test.ts
+// and one outside `npm test` (`npm run test:k8s`):
+//   k8s-node     the fleet on a real kubelet under load   test/**/*.k8s-node.test.ts
 const transform = {
   '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }],
   // ES-module-only packages (jest on Node 20 cannot require them): compiled to CommonJS.
@@ -36,6 +39,8 @@ module.exports = {
         '\\.disk\\.test\\.ts$',
         '\\.e2e\\.test\\.ts$',
         '\\.containers\\.test\\.ts$',
+        '\\.k8s\\.test\\.ts$',
+        '\\.k8s-node\\.test\\.ts$',
         '/faults/',
       ],
     },
@@ -72,6 +77,18 @@ module.exports = {
       ...common,
       displayName: 'containers',
       testMatch: ['<rootDir>/test/**/*.containers.test.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/support/long-timeout.ts'],
+    },
+    {
+      ...common,
+      displayName: 'k8s',
+      testMatch: ['<rootDir>/test/**/*.k8s.test.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/support/long-timeout.ts'],
+    },
+    {
+      ...common,
+      displayName: 'k8s-node',
+      testMatch: ['<rootDir>/test/**/*.k8s-node.test.ts'],
       setupFilesAfterEnv: ['<rootDir>/test/support/long-timeout.ts'],
     },
   ],

@@ -3,7 +3,8 @@
 # typecheck -> unit -> disk (LMDB on a full tmpfs) -> integration (starts and stops a real broker on 127.0.0.1:19092)
 # -> end to end (starts and stops a real fleet: broker, nginx, 2 edges, 2 workers, on
 # ports 29092/28080, so it never collides with a fleet started by `npm run up`) -> fault
-# scenarios (a fleet on 24080/25092 broken under load, 20 s each, audited)
+# scenarios (a fleet on 24080/25092 broken under load, 20 s each, audited) -> k8s (the
+# manifests dry-run against a real kube-apiserver on 127.0.0.1:36443, infra/k8s/cluster.sh)
 # -> containers (the images and docker-compose.yml: nginx 127.0.0.1:38080, Kafka 39092;
 # installs/starts the Docker engine when it can, else SKIPPED loudly; off with
 # INTAKE_CONTAINER_TESTS=off).
@@ -38,7 +39,7 @@ npx eslint . || { echo "lint failed: run 'npm run format', then fix what remains
 npx prettier --check . >/dev/null || { echo "formatting differs: run 'npm run format'"; exit 1; }
 stage "typecheck (the code, the browser tracker, and the k6 scripts against @types/k6)"
 npm run --silent typecheck
-for project in unit disk integration e2e faults; do
+for project in unit disk integration e2e faults k8s; do
   stage "$project tests"
   npx jest --selectProjects "$project" --runInBand --json --outputFile="$results/$project.json"
 done

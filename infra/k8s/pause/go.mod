@@ -1,0 +1,3 @@
+module intake.local/pause
+
+go 1.24
