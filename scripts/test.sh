@@ -5,17 +5,44 @@
 # ports 29092/28080, so it never collides with a fleet started by `npm run up`) -> fault
 # scenarios (a fleet on 24080/25092 broken under load, 20 s each, audited)
 # -> containers (the images and docker-compose.yml: nginx 127.0.0.1:38080, Kafka 39092;
-# installs/starts the Docker engine when it can, else SKIPPED loudly; off with
-# INTAKE_CONTAINER_TESTS=off).
-# The last line sums the test counts of every stage: "tests: N passed, N failed".
+# installs/starts the Docker engine when it can, else SKIPPED loudly, or FAILS under
+# CI=true; off with INTAKE_CONTAINER_TESTS=off).
+# A component a stage needs (Chromium, vegeta, a tmpfs, the Docker engine) that cannot be
+# installed or started fails the run under CI=true (or CI=1), with the reason and the
+# command that installs it; elsewhere its tests are skipped, loudly.
+# The summary lists each stage's duration and the total, then sums the test counts of every
+# stage: "tests: N passed, N failed".
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 results="$root/.intake/test-results"
-stage() { echo; echo "==== $* ===="; }
+ci() { [[ "${CI:-}" == true || "${CI:-}" == 1 ]]; }
+
+# stage NAME [WHAT]: ends the stage before (its duration goes to the summary), starts NAME.
+durations=()
+stage_name=""
+stage_started=0
+end_stage() {
+  [[ -n "$stage_name" ]] || return 0
+  local s=$((SECONDS - stage_started))
+  durations+=("$(printf '  %-12s %3dm%02ds' "$stage_name" $((s / 60)) $((s % 60)))")
+  stage_name=""
+}
+stage() {
+  end_stage
+  echo
+  echo "==== $1${2:+ ($2)} ===="
+  stage_name="$1"
+  stage_started=$SECONDS
+}
 
 summary() {
   local code=$?
+  end_stage
+  echo
+  echo "stage durations:"
+  printf '%s\n' "${durations[@]}"
+  printf '  %-12s %3dm%02ds\n' total $((SECONDS / 60)) $((SECONDS % 60))
   node -e '
     const fs = require("fs"), path = require("path"), dir = process.argv[1];
     let passed = 0, failed = 0;
@@ -29,23 +56,29 @@ summary() {
   exit $code
 }
 
-stage "bootstrap (npm packages, build, Kafka jars, nginx)"
-bash scripts/bootstrap.sh
 rm -rf "$results" && mkdir -p "$results"
 trap summary EXIT
-stage "lint"
+stage bootstrap "npm packages, build, Kafka jars, nginx, chromium, vegeta"
+bash scripts/bootstrap.sh
+stage lint
 npx eslint . || { echo "lint failed: run 'npm run format', then fix what remains"; exit 1; }
 npx prettier --check . >/dev/null || { echo "formatting differs: run 'npm run format'"; exit 1; }
-stage "typecheck (the code, the browser tracker, and the k6 scripts against @types/k6)"
+stage typecheck "the code, the browser tracker, and the k6 scripts against @types/k6"
 npm run --silent typecheck
 for project in unit disk integration e2e faults; do
-  stage "$project tests"
+  stage "$project" tests
   npx jest --selectProjects "$project" --runInBand --json --outputFile="$results/$project.json"
 done
-stage "containers tests"
+stage containers tests
 if [[ "${INTAKE_CONTAINER_TESTS:-auto}" == off ]]; then
   echo "containers: SKIPPED (INTAKE_CONTAINER_TESTS=off)"
 elif ! engine_problem="$(bash scripts/test-containers.sh --engine-only 2>&1)"; then
+  if ci; then
+    echo "containers: FAILED: no Docker engine could be started, and CI is set:"
+    echo "$engine_problem" | sed 's/^/  /'
+    echo "  install and start it with: bash scripts/test-containers.sh --engine-only (as root)"
+    exit 1
+  fi
   echo "##################################################################"
   echo "## containers: SKIPPED: no Docker engine could be started:"
   echo "$engine_problem" | sed 's/^/##   /'
