@@ -16,6 +16,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 results="$root/.intake/test-results"
+# Thousands of producers' connections: the test fleets' processes inherit this descriptor limit
+# (nginx raises its own, infra/nginx/nginx.conf.tmpl).
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 ci() { [[ "${CI:-}" == true || "${CI:-}" == 1 ]]; }
 
 # stage NAME [WHAT]: ends the stage before (its duration goes to the summary), starts NAME.
