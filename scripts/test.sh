@@ -8,9 +8,10 @@
 # when it can, else SKIPPED loudly, or FAILS under CI=true; off with
 # INTAKE_CONTAINER_TESTS=off).
 # The fault scenarios (fleets on 24080/25092 and 27080/27092-27094 broken under load, 20 s
-# each, audited) run in the background once the unit stage passed, in two runs (the
-# one-broker fleet's files; the three-broker file), beside the stages after it: they bind
-# ports of their own, and most of their time is waiting on a fault, not CPU.
+# each, audited) run in the background once the unit stage passed, in two runs on fleets of
+# their own (faults, and faults-b: the three-broker and HML files, ports shifted by 10),
+# beside the stages after it: they bind ports of their own, and most of their time is
+# waiting on a fault, not CPU.
 # A background stage's output goes to .intake/test-logs/NAME.log, shown in full when it
 # fails; a failed background stage fails `npm test`.
 # A component a stage needs (Chromium, vegeta, a tmpfs, the Docker engine) that cannot be
@@ -116,10 +117,12 @@ jest_stage() { # PROJECT [NAME [JEST ARGS...]]: one jest run, its results in $re
   shift $(($# < 2 ? $# : 2))
   npx jest --selectProjects "$project" --runInBand --json --outputFile="$results/$name.json" "$@"
 }
-# The fault scenarios in two runs side by side: the one-broker fault fleet's files, and
-# brokers3.faults.test.ts, which starts a three-broker fleet of its own (other ports).
-faults() { jest_stage faults faults --testPathIgnorePatterns brokers3; }
-faults_brokers3() { INTAKE_FAULTS_FLEET=off jest_stage faults faults-brokers3 test/faults/brokers3; }
+# The fault scenarios in two runs side by side, each with a fault fleet of its own: the
+# second (ports shifted by INTAKE_TEST_PORT_OFFSET=10) takes the three-broker file (which
+# starts a three-broker fleet too) and the HML file, about half of the scenarios' time.
+split='test/faults/(brokers3|hml)\.faults'
+faults() { jest_stage faults faults --testPathIgnorePatterns "$split"; }
+faults_b() { INTAKE_TEST_PORT_OFFSET=10 jest_stage faults faults-b "$split"; }
 
 rm -rf "$results" "$logs" && mkdir -p "$results" "$logs"
 trap summary EXIT
@@ -134,7 +137,7 @@ join_background
 stage unit tests
 jest_stage unit
 background faults faults
-background faults-brokers3 faults_brokers3
+background faults-b faults_b
 for project in disk integration e2e; do
   stage "$project" tests
   jest_stage "$project"

@@ -1,18 +1,17 @@
 /**
  * Fault scenarios: start the fault proxy (between the fleet and the broker) and then the
  * fault fleet with the project's own command, from a clean state directory; both are
- * stopped at the end. `INTAKE_FAULTS_FLEET=off` starts neither: for a run of the files that
- * start a fleet of their own (brokers3.faults.test.ts), beside a run of the others.
- * NOTE: scripts/test.sh starts both runs together; the results directory is cleared here in
- * the first seconds, long before the other run's first scenario writes to it (after its
- * fleet started and 20 s of load).
+ * stopped at the end.
+ * NOTE: `npm test` runs two of these side by side (the second with INTAKE_TEST_PORT_OFFSET,
+ * on ports and state directories of its own); both clear the shared results directory
+ * here in their first seconds, long before either's first scenario writes to it (after
+ * its fleet started and 20 s of load).
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { FAULT_FLEET, fleetCli, startFaultProxy, stopFaultProxy } from './fault-fleet';
 import { RESULTS_DIR } from './scenario';
 
 export default async function setup(): Promise<void> {
-  if (process.env.INTAKE_FAULTS_FLEET === 'off') return;
   fleetCli('down');
   await stopFaultProxy();
   rmSync(FAULT_FLEET.stateDir, { recursive: true, force: true });

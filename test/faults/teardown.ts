@@ -5,7 +5,6 @@ import { writeReport } from './report';
 import { FULL, RESULTS_DIR } from './scenario';
 
 export default async function teardown(): Promise<void> {
-  if (process.env.INTAKE_FAULTS_FLEET === 'off') return;
   fleetCli('down');
   await stopFaultProxy();
   if (FULL && existsSync(RESULTS_DIR)) writeReport();
