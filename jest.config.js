@@ -1,5 +1,6 @@
-// Seven projects, run in this order by `npm test` (scripts/test.sh), each in a jest process
-// of its own:
+// Seven projects, run by `npm test` (scripts/test.sh), each in a jest process of its own, in
+// this order except faults, which runs in the background beside disk, integration, e2e, k8s
+// and containers (in two processes, the second on ports shifted by INTAKE_TEST_PORT_OFFSET):
 //   unit         fakes only, no broker          test/**/*.test.ts
 //   disk         LMDB on a full tmpfs            test/**/*.disk.test.ts (alone in its
 //                process: lmdb-js routes its writer's reports to the first test file

@@ -9,7 +9,12 @@
 #     installs schemathesis into .intake/venv (scripts/fuzz-api.sh)
 #   - Chromium from Debian for the browser tests (scripts/install-chromium.sh; without it
 #     those tests are skipped with a message)
-# Each step is a no-op when its result is already there.
+#   - vegeta from the Go module proxy for the load smoke test (scripts/install-vegeta.sh)
+# Each step is a no-op when its result is already there. Chromium and vegeta are optional
+# on a developer's machine (their tests are then SKIPPED, loudly); under CI=true (or CI=1)
+# a failure to install either fails this script: on CI it is an install regression, and a
+# skip would hide the checks. INTAKE_FORCE_INSTALL_FAIL=chromium,vegeta fails those steps on
+# purpose (test/support/components.ts).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -83,9 +88,18 @@ if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
   fi
 fi
 
-# vegeta: the load generator of the load tests (test/load/) and the benchmarks. Without Go
-# the load smoke test in `npm test` is skipped (loudly), nothing else needs it.
-bash scripts/install-vegeta.sh || say "warning: vegeta could not be installed; the load smoke test will be SKIPPED"
+# optional NAME SCRIPT TESTS: runs the install script; when it fails, fails under CI and
+# warns elsewhere (TESTS are then skipped, loudly).
+optional() {
+  bash "$2" && return 0
+  if [[ "${CI:-}" == true || "${CI:-}" == 1 ]]; then
+    say "error: $1 could not be installed (bash $2 failed, see above) and CI is set: $3 would be skipped; failing"
+    exit 1
+  fi
+  say "warning: $1 could not be installed (bash $2 failed, see above); $3 will be SKIPPED"
+}
 
-# chromium: the real browser of the browser tests (test/e2e/browser.e2e.test.ts); nothing else needs it.
-bash scripts/install-chromium.sh || say "warning: chromium could not be installed; the browser tests will be SKIPPED"
+# vegeta: the load generator of the load tests (test/load/) and the benchmarks.
+optional vegeta scripts/install-vegeta.sh "the load smoke test"
+# chromium: the real browser of the browser tests (test/e2e/browser.e2e.test.ts).
+optional chromium scripts/install-chromium.sh "the browser tests"

@@ -3,8 +3,13 @@
 # model, i.e. a constant arrival rate) into .intake/bin/vegeta from the Go module proxy,
 # once. The load tests (test/load/) and `npm run bench` use it. k6 is not used here (AGPL).
 # Exits non-zero with a clear message when Go is missing.
+# INTAKE_FORCE_INSTALL_FAIL=vegeta makes it fail as if the install had failed.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [[ ",${INTAKE_FORCE_INSTALL_FAIL:-}," == *,vegeta,* ]]; then
+  echo "intake: vegeta: install failed on purpose (INTAKE_FORCE_INSTALL_FAIL names vegeta)" >&2
+  exit 1
+fi
 version="v12.13.0"
 bin="$root/.intake/bin/vegeta"
 [[ -x "$bin" ]] && exit 0

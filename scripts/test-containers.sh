@@ -13,12 +13,17 @@
 # When `docker info` fails: as root, installs docker.io, docker-compose and debootstrap
 # with apt-get when missing, starts `dockerd` in the background (log: .intake/dockerd.log;
 # it keeps running afterwards) and waits up to 60 s for it.
+# INTAKE_FORCE_INSTALL_FAIL=docker makes it fail as if no engine could be started.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 say() { echo "test-containers: $*" >&2; }
 
 ensure_engine() {
+  if [[ ",${INTAKE_FORCE_INSTALL_FAIL:-}," == *,docker,* ]]; then
+    say "no engine on purpose (INTAKE_FORCE_INSTALL_FAIL names docker)"
+    return 1
+  fi
   local missing=()
   command -v dockerd >/dev/null || missing+=(docker.io)
   command -v docker-compose >/dev/null || missing+=(docker-compose)

@@ -5,23 +5,25 @@
  * Every event must reach `intake.processed` with the id it got on the page, once per id as
  * a consumer that deduplicates by id sees it: tracked events, events tracked offline that
  * survive a reload and go once back online, and events tracked just before the page
- * closes (through the beacon). Skipped, loudly, where Chromium cannot be installed.
+ * closes (through the beacon). Skipped, loudly, where Chromium cannot be installed; a
+ * failure under CI=true (test/support/components.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Consumer } from 'kafkajs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Deduplicator } from '../../lib/dedup';
-import { hasChromium, launchChromium, serveStatic } from '../support/browser';
+import { CHROMIUM, hasChromium, launchChromium, serveStatic } from '../support/browser';
 import type { StaticSite } from '../support/browser';
+import { requireComponent } from '../support/components';
 import { randomName, testKafka, waitFor } from '../support/kafka-helpers';
 import { E2E_FLEET, e2eApiKey } from '../support/test-env';
 
-const available = hasChromium();
-if (!available)
-  console.warn(
-    '######## browser tests SKIPPED: /usr/bin/chromium is missing (scripts/install-chromium.sh installs it as root) ########',
-  );
+const available = requireComponent(
+  'chromium',
+  hasChromium() ? null : `${CHROMIUM} is not there`,
+  'browser tests',
+);
 const maybe = available ? describe : describe.skip;
 
 declare const intake: {

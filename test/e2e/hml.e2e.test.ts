@@ -1,6 +1,6 @@
 /**
- * The e2e fleet with HML workers (`INTAKE_LOGGING=hml`): request/response answers, receipts
- * and the score lookup work as with SBML, now that the workers' outputs appear only when
+ * The e2e fleet with HML workers (`INTAKE_LOGGING=hml`): request/response answers (200, and
+ * 422 when the business rules reject the event), receipts and the score lookup work as with SBML, now that the workers' outputs appear only when
  * their transaction commits; a retried event (same id) is processed once. The workers
  * switch to HML for this file and back to SBML after it.
  */
@@ -24,6 +24,10 @@ async function send(path: string, init: RequestInit = {}): Promise<Response> {
   }
 }
 
+/** Request/response: one event, answered once the workers processed it. */
+const sendAndWait = (event: Record<string, unknown>): Promise<Response> =>
+  send('/v1/events?wait=processed', { method: 'POST', body: JSON.stringify(event) });
+
 const run = Date.now().toString(36);
 
 beforeAll(async () => {
@@ -39,14 +43,11 @@ describe('the fleet with HML workers', () => {
   it('answers wait=processed with the processed event, and its score lookup and receipt follow', async () => {
     const visitor = `hml-visitor-${run}`;
     for (let i = 0; i < 3; i++) {
-      const res = await send('/v1/events?wait=processed', {
-        method: 'POST',
-        body: JSON.stringify({
-          id: `hml-rr-${run}-${i}`,
-          type: 'product_view',
-          key: visitor,
-          data: { sku: `S${i}` },
-        }),
+      const res = await sendAndWait({
+        id: `hml-rr-${run}-${i}`,
+        type: 'product_view',
+        key: visitor,
+        data: { sku: `S${i}` },
       });
       expect(res.status).toBe(200);
       const body = (await res.json()) as { outcome: string; result: { id: string } };
@@ -85,17 +86,35 @@ describe('the fleet with HML workers', () => {
     expect(status).toBe('delivered');
   });
 
+  it('answers wait=processed with 422 when the rules reject the event, and dead-letters it once', async () => {
+    const id = `hml-rejected-${run}`;
+    const res = await sendAndWait({
+      id,
+      type: 'add_to_cart',
+      key: `hml-rejected-${run}`,
+      data: { sku: 'S1', quantity: 0, price: 1 },
+    });
+    expect(res.status).toBe(422);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    expect(await res.json()).toMatchObject({
+      detail: expect.stringMatching(/quantity must be >= 1/),
+      step: 'validate',
+    });
+    // The answer came from the worker's committed transaction: the dead letter is there, once,
+    // and nothing of the event reached intake.processed.
+    const out = await readToEnd(testKafka(E2E_FLEET.brokers), ['intake.dlq', 'intake.processed']);
+    const mine = out.filter((m) => m.headers['intake-id'] === id);
+    expect(mine.map((m) => m.topic)).toEqual(['intake.dlq']);
+  });
+
   it('processes an event retried with the same id once', async () => {
     const id = `hml-retried-${run}`;
     for (let i = 0; i < 3; i++) {
-      const res = await send('/v1/events?wait=processed', {
-        method: 'POST',
-        body: JSON.stringify({
-          id,
-          type: 'page_view',
-          key: `hml-retry-${run}`,
-          data: { path: '/' },
-        }),
+      const res = await sendAndWait({
+        id,
+        type: 'page_view',
+        key: `hml-retry-${run}`,
+        data: { path: '/' },
       });
       const body = (await res.json()) as { outcome: string; reason?: string };
       // The first is processed; the retries are answered as duplicates, not processed again.

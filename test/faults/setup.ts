@@ -2,6 +2,10 @@
  * Fault scenarios: start the fault proxy (between the fleet and the broker) and then the
  * fault fleet with the project's own command, from a clean state directory; both are
  * stopped at the end.
+ * NOTE: `npm test` runs two of these side by side (the second with INTAKE_TEST_PORT_OFFSET,
+ * on ports and state directories of its own); both clear the shared results directory
+ * here in their first seconds, long before either's first scenario writes to it (after
+ * its fleet started and 20 s of load).
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { FAULT_FLEET, fleetCli, startFaultProxy, stopFaultProxy } from './fault-fleet';

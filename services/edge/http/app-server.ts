@@ -20,11 +20,18 @@ export function appServer(app: Express): Server {
   return createServer({ IncomingMessage: AppRequest, ServerResponse: AppResponse }, app);
 }
 
+/**
+ * Connections waiting to be accepted: a burst from nginx (up to its bound on requests in
+ * flight, infra/nginx/nginx.conf.tmpl) waits in the queue instead of timing out on connect
+ * (Node's default is 511; the kernel caps it at net.core.somaxconn).
+ */
+export const LISTEN_BACKLOG = 4096;
+
 /** Listens as `app.listen` does, resolving with the server once it listens. */
 export function listen(server: Server, port: number, host: string): Promise<Server> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve(server);
     });

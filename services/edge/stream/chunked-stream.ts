@@ -4,7 +4,9 @@
  * one (`StreamSession`): the answer is `200` at once with an NDJSON stream of `{"ack": n}`
  * and per-event `{"seq": n, "error": ...}` lines while the upload goes on, and a last line
  * `{"done": true, "ack": n, "accepted": a, "rejected": r}` once every event was
- * acknowledged. Backpressure: while the session waits for Kafka, the request is paused.
+ * acknowledged. The answer's `X-Intake-Instance` header names the edge serving the stream
+ * (as the WebSocket's hello does). Backpressure: while the session waits for Kafka, the
+ * request is paused.
  * A line longer than the event limit ends the stream with a `bad-frame` line.
  */
 import type { RequestHandler } from 'express';
@@ -18,6 +20,8 @@ export interface ChunkedStreamDeps {
   sink: Sink;
   logger: Logger;
   defaultSource: string;
+  /** This edge's name, sent as `X-Intake-Instance`. */
+  instance: string;
   limits: StreamLimits;
   onAccepted?: (count: number) => void;
   onRejected?: (count: number) => void;
@@ -40,6 +44,7 @@ export function chunkedStreamRoute(deps: ChunkedStreamDeps): RequestHandler {
     res.status(200).type('application/x-ndjson');
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('X-Accel-Buffering', 'no');
+    res.setHeader('X-Intake-Instance', deps.instance);
     res.flushHeaders();
     let ended = false;
     const session = new StreamSession({

@@ -16,7 +16,7 @@ describe('nginx config', () => {
     );
     const conf = renderNginxConfig(plan, template);
     for (const port of [18081, 18082, 18083]) expect(conf).toContain(`server 127.0.0.1:${port}`);
-    expect(conf).toContain('listen 127.0.0.1:18080;');
+    expect(conf).toContain('listen 127.0.0.1:18080 backlog=4096;');
     expect(conf).toMatch(/keepalive \d+;/);
     expect(conf).toContain('proxy_http_version 1.1;');
     expect(conf).toMatch(/client_max_body_size \d+;/);
@@ -45,6 +45,37 @@ describe('nginx config', () => {
           .find((l) => l.includes(line))!
           .trim(),
       );
+  });
+
+  it('holds thousands of producers, and answers beyond its bound on requests in flight 503 with Retry-After', () => {
+    const conf = renderNginxConfig(makePlan(root, {}, { INTAKE_STATE_DIR: '/tmp/x' }), template);
+    const compose = readFileSync(resolve(root, 'infra', 'images', 'nginx.compose.conf'), 'utf8');
+    for (const c of [conf, compose]) {
+      const number = (directive: string): number =>
+        Number(new RegExp(`^\\s*${directive} (\\d+);`, 'm').exec(c)?.[1] ?? NaN);
+      const inFlight = [...c.matchAll(/limit_conn intake_\w+ (\d+);/g)].map((m) => Number(m[1]));
+      const connections = number('worker_connections');
+      expect(connections).toBeGreaterThanOrEqual(16384);
+      expect(number('worker_rlimit_nofile')).toBeGreaterThan(connections);
+      // Each request in flight holds a client and an upstream connection: the bound leaves
+      // room for idle keep-alive clients, so nginx never closes one to make room.
+      expect(inFlight).toHaveLength(2);
+      // Over all clients: a constant key (nginx does not count a request whose key is empty).
+      expect([...c.matchAll(/limit_conn_zone (\S+) /g)].map((m) => m[1])).toEqual(['all', 'all']);
+      expect(2 * inFlight.reduce((a, b) => a + b, 0)).toBeLessThan(connections);
+      expect(c).toContain('limit_conn_status 503;');
+      const overloaded = c.slice(c.indexOf('location @overloaded {'));
+      expect(c).toContain('error_page 503 = @overloaded;');
+      expect(overloaded).toMatch(/add_header Retry-After \d+ always;/);
+      expect(overloaded).toMatch(
+        /return 503 '\{"type":"https:\/\/intake\.dev\/problems\/overloaded"/,
+      );
+      // No edge reachable: a 503 with Retry-After as well, not a bare 502.
+      expect(c).toContain('error_page 502 = @no_edge;');
+      expect(c.slice(c.indexOf('location @no_edge {'))).toMatch(
+        /add_header Retry-After \d+ always;\s+return 503 /,
+      );
+    }
   });
 
   it('takes UDP on the HTTP port number and spreads it over every edge (round robin)', () => {

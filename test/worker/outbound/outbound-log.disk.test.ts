@@ -2,7 +2,8 @@
  * The LMDB outbound log on a real, full tmpfs (no Kafka involved): an append that cannot
  * be written rejects with a retriable STORE_FAILED (never a crash, never an unhandled
  * rejection), nothing of it is in the log, what was acknowledged before stays, and once
- * space is free the same log appends again. Skips loudly where a tmpfs cannot be mounted.
+ * space is free the same log appends again. Skips loudly where a tmpfs cannot be mounted;
+ * fails there under CI=true (test/support/components.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, unlinkSync } from 'node:fs';
@@ -13,10 +14,10 @@ import type { OutboundLogPort } from '../../../services/worker/outbound/log-port
 import type { OutboundRecord } from '../../../services/worker/outbound/record';
 import { openOutboundLog } from '../../../services/worker/outbound/outbound-log';
 import { silentLogger } from '../../support/fakes';
+import { requireComponent } from '../../support/components';
 import { freeBytes, mountTmpfs, tmpfsUnavailable, unmount } from '../../support/tmpfs';
 
-const unavailable = tmpfsUnavailable();
-if (unavailable) console.warn(`SKIPPED outbound log disk-full tests: ${unavailable}`);
+const unavailable = !requireComponent('tmpfs', tmpfsUnavailable(), 'outbound log disk-full tests');
 const itOnTmpfs = unavailable ? it.skip : it;
 
 const entry = (i: number): OutboundRecord => ({
