@@ -119,11 +119,12 @@ jest_stage() { # PROJECT [NAME [JEST ARGS...]]: one jest run, its results in $re
   npx jest --selectProjects "$project" --runInBand --json --outputFile="$results/$name.json" "$@"
 }
 # The fault scenarios in two runs side by side, each with a fault fleet of its own: the
-# second (ports shifted by INTAKE_TEST_PORT_OFFSET=10) takes the three-broker file (which
-# starts a three-broker fleet too) and the HML file, about half of the scenarios' time.
+# second (ports shifted 10 further than INTAKE_TEST_PORT_OFFSET, which moves the whole
+# suite) takes the three-broker file (which starts a three-broker fleet too) and the HML
+# file, about half of the scenarios' time.
 split='test/faults/(brokers3|hml)\.faults'
 faults() { jest_stage faults faults --testPathIgnorePatterns "$split"; }
-faults_b() { INTAKE_TEST_PORT_OFFSET=10 jest_stage faults faults-b "$split"; }
+faults_b() { INTAKE_TEST_PORT_OFFSET=$((${INTAKE_TEST_PORT_OFFSET:-0} + 10)) jest_stage faults faults-b "$split"; }
 
 rm -rf "$results" "$logs" && mkdir -p "$results" "$logs"
 trap summary EXIT
