@@ -211,7 +211,7 @@ export interface Admin {
     topics: string[],
   ): Promise<{ name: string; partitions: PartitionMetadata[] }[]>;
   fetchTopicOffsets(topic: string): Promise<PartitionOffsets[]>;
-  /** Each partition's first offset at or after `timestampMs` ('-1': none). */
+  /** Each partition's first offset at or after `timestampMs` (its end when none is that recent). */
   fetchTopicOffsetsByTimestamp(
     topic: string,
     timestampMs: number,

@@ -12,27 +12,33 @@ import type {
   ProducerOptions,
   TransactionalProducer,
 } from '../port';
+import { PlatformaticAdmin } from './admin';
+import type { Connection } from './load';
 import { PlatformaticProducer } from './producer';
 
 export class PlatformaticClient implements KafkaClient {
   readonly name = 'platformatic' as const;
-  // NOTE: transactions, consumers and admin calls go through kafkajs until this adapter
-  // has its own.
+  // NOTE: transactions and consumers go through kafkajs until this adapter has its own.
   private readonly others: KafkajsClient;
 
   constructor(private readonly options: KafkaClientOptions) {
     this.others = new KafkajsClient(options);
   }
 
-  producer(options: ProducerOptions = {}): Producer {
+  /** How each of this client's producers and admin clients reaches the cluster. */
+  private connection(retries?: number): Connection {
     const o = this.options;
-    return new PlatformaticProducer({
+    return {
       clientId: o.clientId,
       brokers: o.brokers,
       connectTimeoutMs: o.connectionTimeoutMs,
       requestTimeoutMs: o.requestTimeoutMs,
-      retries: options.retries ?? o.retries,
-    });
+      retries: retries ?? o.retries,
+    };
+  }
+
+  producer(options: ProducerOptions = {}): Producer {
+    return new PlatformaticProducer(this.connection(options.retries));
   }
 
   transactionalProducer(options: {
@@ -47,6 +53,6 @@ export class PlatformaticClient implements KafkaClient {
   }
 
   admin(options: { retries?: number } = {}): Admin {
-    return this.others.admin(options);
+    return new PlatformaticAdmin(this.connection(options.retries));
   }
 }

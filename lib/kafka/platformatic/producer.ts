@@ -16,21 +16,11 @@
  *
  * Its answers become the port's acks (one base offset per partition).
  */
-import type { Platformatic } from './load';
-import { platformatic } from './load';
+import type { Connection, Platformatic } from './load';
+import { baseOptions, platformatic } from './load';
 import { assertAcknowledged } from '../acknowledged';
 import type { Ack, ProduceRequest, Producer } from '../port';
 import { translated } from './errors';
-
-export interface PlatformaticProducerOptions {
-  clientId: string;
-  brokers: string[];
-  /** Per request (ms). */
-  requestTimeoutMs?: number;
-  connectTimeoutMs?: number;
-  /** Retries of one request inside the client (same sequence numbers: no duplicates). */
-  retries?: number;
-}
 
 type Client = Platformatic.Producer<Buffer, Buffer, string, Buffer>;
 export type Message = Platformatic.MessageToProduce<Buffer, Buffer, string, Buffer>;
@@ -40,20 +30,15 @@ export class PlatformaticProducer implements Producer {
   private tail: Promise<unknown> = Promise.resolve();
   resets = 0;
 
-  constructor(private readonly options: PlatformaticProducerOptions) {
+  /** Retries inside the client resend with the same sequence numbers: no duplicates. */
+  constructor(private readonly options: Connection) {
     this.client = this.make();
   }
 
   private make(): Client {
-    const o = this.options;
     const { Producer, ProduceAcks } = platformatic();
     return new Producer<Buffer, Buffer, string, Buffer>({
-      clientId: o.clientId,
-      bootstrapBrokers: o.brokers,
-      connectTimeout: o.connectTimeoutMs ?? 3000,
-      timeout: o.requestTimeoutMs ?? 10_000,
-      retries: o.retries ?? 5,
-      retryDelay: 100,
+      ...baseOptions(this.options),
       serializers,
       // Safety-critical, after the options: cannot be turned off.
       idempotent: true,
