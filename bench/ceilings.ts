@@ -13,11 +13,10 @@
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
-import { ACKS_ALL } from '../lib/kafka/client';
 import { TopicPartitions } from '../lib/kafka/partitioner';
-import { createProducerLane } from '../lib/kafka/producer-lane';
-import type { KafkaClientName } from '../lib/kafka/producer-lane';
+import pino from 'pino';
+import { createKafkaClient } from '../lib/kafka/client';
+import type { KafkaClientName } from '../lib/kafka/port';
 
 export interface PerfTestOptions {
   root: string;
@@ -107,19 +106,17 @@ export async function clientCeiling(opts: {
   seconds: number;
   producers: number;
 }): Promise<number> {
-  const kafka = new Kafka({
-    clientId: 'bench-client',
-    brokers: opts.brokers,
-    logLevel: logLevel.NOTHING,
-  });
+  const kafka = createKafkaClient(
+    { client: opts.client, clientId: 'bench-client', brokers: opts.brokers },
+    pino({ level: 'silent' }),
+    { silent: true },
+  );
   const admin = kafka.admin();
   await admin.connect();
   const partitions = new TopicPartitions();
   await partitions.refresh(admin, [opts.topic]);
   await admin.disconnect();
-  const producers = Array.from({ length: opts.producers }, () =>
-    createProducerLane(opts.client, kafka, { clientId: 'bench-client', brokers: opts.brokers }),
-  );
+  const producers = Array.from({ length: opts.producers }, () => kafka.producer());
   await Promise.all(producers.map((p) => p.connect()));
   const value = Buffer.alloc(opts.recordBytes, 'x');
   const perBatch = Math.floor((1024 * 1024) / (opts.recordBytes + 40));
@@ -133,7 +130,6 @@ export async function clientCeiling(opts: {
       if (partition % producers.length === lane) messages.push({ key, value, partition });
     }
     return producers[lane]!.sendBatch({
-      acks: ACKS_ALL,
       topicMessages: [{ topic: opts.topic, messages }],
     });
   };

@@ -26,7 +26,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../lib/paths';
-import { KAFKA_CLIENTS } from '../lib/kafka/producer-lane';
+import { KAFKA_CLIENTS } from '../lib/kafka/port';
 import { loadEvent, requestBody } from '../test/load/scenarios';
 import { attack } from '../test/load/vegeta';
 import { clientCeiling } from './ceilings';

@@ -11,8 +11,8 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 import { requestBody } from '../test/load/scenarios';
+import { testKafka } from '../test/support/kafka-helpers';
 import { attack } from '../test/load/vegeta';
 import type { AttackResult } from '../test/load/vegeta';
 
@@ -54,20 +54,16 @@ export async function endToEndLatency(opts: {
   /** The workers' message logging (`INTAKE_LOGGING`, default sbml). */
   logging?: 'sbml' | 'hml';
 }): Promise<LatencyResult> {
-  const kafka = new Kafka({
-    clientId: 'bench-latency',
-    brokers: [opts.brokers],
-    logLevel: logLevel.NOTHING,
-  });
+  const kafka = testKafka([opts.brokers]);
   const group = `bench-latency-${Date.now()}`;
   const admin = kafka.admin();
   await admin.connect();
   const high = await admin.fetchTopicOffsets('intake.raw');
-  await admin.setOffsets({
-    groupId: group,
-    topic: 'intake.raw',
-    partitions: high.map((p) => ({ partition: p.partition, offset: p.high })),
-  });
+  await admin.setOffsets(
+    group,
+    'intake.raw',
+    high.map((p) => ({ partition: p.partition, offset: p.high })),
+  );
   await admin.disconnect();
 
   const dir = mkdtempSync(join(tmpdir(), 'bench-latency-'));
@@ -95,11 +91,11 @@ export async function endToEndLatency(opts: {
   }, 500);
   try {
     await consumer.connect();
-    await consumer.subscribe({ topic: 'intake.processed', fromBeginning: false });
-    const joined = new Promise<void>((r) => consumer.on(consumer.events.GROUP_JOIN, () => r()));
+    await consumer.subscribe('intake.processed', { fromBeginning: false });
+    const joined = new Promise<void>((r) => consumer.onGroupJoin(() => r()));
     let warmSeen = 0;
     await consumer.run({
-      // eslint-disable-next-line @typescript-eslint/require-await -- kafkajs wants a promise
+      // eslint-disable-next-line @typescript-eslint/require-await -- the port wants a promise
       eachBatch: async ({ batch }) => {
         const now = Date.now();
         for (const m of batch.messages) {

@@ -34,9 +34,10 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
-import { KAFKA_CLIENTS } from '../lib/kafka/producer-lane';
-import type { KafkaClientName } from '../lib/kafka/producer-lane';
+import pino from 'pino';
+import { createKafkaClient } from '../lib/kafka/client';
+import { KAFKA_CLIENTS } from '../lib/kafka/port';
+import type { KafkaClientName } from '../lib/kafka/port';
 import { projectRoot } from '../lib/paths';
 import { attack } from '../test/load/vegeta';
 import { benchFleetEnv } from './harness';
@@ -233,16 +234,15 @@ async function maxRate(
 }
 
 async function createTopics(names: string[]): Promise<void> {
-  const admin = new Kafka({
-    clientId: 'bench',
-    brokers: [BROKERS],
-    logLevel: logLevel.NOTHING,
-  }).admin();
+  const admin = createKafkaClient(
+    { client: 'kafkajs', clientId: 'bench', brokers: [BROKERS] },
+    pino({ level: 'silent' }),
+    { silent: true },
+  ).admin();
   await admin.connect();
-  await admin.createTopics({
-    topics: names.map((topic) => ({ topic, numPartitions: 6 })),
-    waitForLeaders: true,
-  });
+  await admin.createTopics(
+    names.map((topic) => ({ topic, numPartitions: 6, replicationFactor: 1 })),
+  );
   await admin.disconnect();
 }
 

@@ -28,14 +28,14 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 import pino from 'pino';
 import { toKafkaMessage, wrapEvent } from '../lib/envelope';
-import { createProducer } from '../lib/kafka/client';
+import type { KafkaClient } from '../lib/kafka/port';
 import { projectRoot } from '../lib/paths';
 import { withRetry } from '../lib/retry';
 import { openOutboundLog } from '../services/worker/outbound/outbound-log';
 import { OutboundSender } from '../services/worker/outbound/sender';
+import { sendRecords, testKafka } from '../test/support/kafka-helpers';
 
 const ROOT = projectRoot(__dirname);
 const OFFSET = Number(process.env.INTAKE_TEST_PORT_OFFSET ?? 0);
@@ -49,8 +49,7 @@ const brokerEnv = {
   INTAKE_STATE_DIR: join(ROOT, '.intake', 'bench'),
   INTAKE_KAFKA_PORT: String(PORT),
 };
-const makeKafka = (port: number): Kafka =>
-  new Kafka({ clientId: 'bench', brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING });
+const makeKafka = (port: number): KafkaClient => testKafka([`127.0.0.1:${port}`]);
 let kafka = makeKafka(PORT);
 const silent = pino({ level: 'silent' });
 let seq = 0;
@@ -60,10 +59,9 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 async function createTopics(names: string[], partitions = PARTITIONS): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({
-    topics: names.map((topic) => ({ topic, numPartitions: partitions })),
-    waitForLeaders: true,
-  });
+  await admin.createTopics(
+    names.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+  );
   await admin.disconnect();
 }
 
@@ -130,7 +128,7 @@ async function fillRaw(topic: string): Promise<void> {
       if (!r.ok) throw new Error(r.reason);
       return toKafkaMessage(r.envelope);
     });
-    await producer.send({ topic, acks: -1, messages });
+    await sendRecords(producer, topic, messages);
   }
   await producer.disconnect();
 }
@@ -140,22 +138,17 @@ async function runBare(raw: string): Promise<RunRate> {
   const out = name('bare-out');
   await createTopics([out]);
   const consumer = kafka.consumer({ groupId: name('bare') });
-  const producer = createProducer(kafka);
+  const producer = kafka.producer();
   await producer.connect();
   await consumer.connect();
-  await consumer.subscribe({ topic: raw, fromBeginning: true });
+  await consumer.subscribe(raw, { fromBeginning: true });
   let joinedAt = NaN;
-  consumer.on(
-    consumer.events.GROUP_JOIN,
-    () => (joinedAt = Number.isNaN(joinedAt) ? Date.now() : joinedAt),
-  );
+  consumer.onGroupJoin(() => (joinedAt = Number.isNaN(joinedAt) ? Date.now() : joinedAt));
   const started = Date.now();
   await consumer.run({
-    autoCommit: false,
     partitionsConsumedConcurrently: 3,
     eachBatch: async ({ batch, ...payload }) => {
       await producer.sendBatch({
-        acks: -1,
         topicMessages: [
           {
             topic: out,
@@ -293,7 +286,7 @@ export async function resendSeconds(entries = RESEND): Promise<number> {
     );
   }
   await log.close();
-  const producer = createProducer(kafka);
+  const producer = kafka.producer();
   await producer.connect();
   const started = Date.now();
   log = await openOutboundLog({ dir, maxEntries: 1e9, maxBytes: 1e12, logger: silent });

@@ -5,6 +5,8 @@
  * with a message an operator can act on.
  */
 import { IntakeError } from './errors';
+import { KAFKA_CLIENTS } from './kafka/port';
+import type { KafkaClientName } from './kafka/port';
 
 type Env = Record<string, string | undefined>;
 
@@ -87,6 +89,8 @@ export class EnvReader {
 
 /** Kafka connection settings shared by every service. */
 export interface KafkaConfig {
+  /** The Kafka client of the service (`INTAKE_KAFKA_CLIENT`, default kafkajs). */
+  client: KafkaClientName;
   brokers: string[];
   clientId: string;
   topics: {
@@ -107,6 +111,7 @@ export interface KafkaConfig {
 }
 
 export const kafkaDefaults: KafkaConfig = {
+  client: 'kafkajs',
   brokers: ['127.0.0.1:9092'],
   clientId: 'intake',
   topics: {
@@ -123,6 +128,7 @@ export const kafkaDefaults: KafkaConfig = {
 
 export function readKafkaConfig(r: EnvReader, clientId: string): KafkaConfig {
   return {
+    client: r.oneOf('INTAKE_KAFKA_CLIENT', kafkaDefaults.client, KAFKA_CLIENTS),
     brokers: r.list('INTAKE_KAFKA_BROKERS', kafkaDefaults.brokers),
     clientId: r.str('INTAKE_KAFKA_CLIENT_ID', clientId),
     topics: {

@@ -6,7 +6,7 @@
  * without parsing the value. Downstream records keep the same `id`.
  */
 import Ajv from 'ajv';
-import type { IHeaders, Message } from 'kafkajs';
+import type { OutRecord, RecordHeaders } from './kafka/port';
 import { isoTime } from './clock';
 import { uuidv7 } from './uuid7';
 
@@ -185,10 +185,10 @@ export const HEADER_REPLY_TO = 'intake-reply-to';
 /** The Kafka message for an envelope: key = envelope key, value = JSON, id/source/trace headers. */
 export function toKafkaMessage(
   envelope: Envelope,
-  extraHeaders?: IHeaders,
+  extraHeaders?: RecordHeaders,
   memo?: MetaMemo,
-): Message {
-  const headers: IHeaders = { [HEADER_ID]: envelope.id, [HEADER_SOURCE]: envelope.source };
+): OutRecord {
+  const headers: RecordHeaders = { [HEADER_ID]: envelope.id, [HEADER_SOURCE]: envelope.source };
   if (extraHeaders) Object.assign(headers, extraHeaders);
   if (envelope.meta.traceparent) headers[HEADER_TRACEPARENT] = envelope.meta.traceparent;
   return { key: envelope.key, value: envelopeJson(envelope, memo), headers };

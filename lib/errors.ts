@@ -10,6 +10,13 @@ export const ERROR_CODES = {
   KAFKA_UNAVAILABLE: { retriable: true, status: 503 },
   /** Kafka rejected the record for a reason a retry will not fix (e.g. too large). */
   KAFKA_REJECTED: { retriable: false, status: 500 },
+  /**
+   * A newer producer with the same transactional id took over (this one is a zombie): its
+   * transaction is aborted; a new producer may claim the id back.
+   */
+  KAFKA_FENCED: { retriable: true, status: 503 },
+  /** The consumer group moved on without this member (a rebalance): it rejoins. */
+  KAFKA_NOT_MEMBER: { retriable: true, status: 503 },
   /** The local durable store (the worker's outbound log) failed or is full. */
   STORE_FAILED: { retriable: true, status: 503 },
   /** The component is over a bound it protects (in-flight bytes, queue size). */
@@ -47,40 +54,25 @@ export class IntakeError extends Error {
 
 /** True for an error a retry may fix (dependency failures), false otherwise. */
 export function isRetriable(err: unknown): boolean {
-  if (err instanceof IntakeError) return err.retriable;
-  return isKafkaRetriable(err);
+  return err instanceof IntakeError && err.retriable;
 }
 
-const RETRIABLE_KAFKAJS_ERRORS = new Set([
-  'KafkaJSNumberOfRetriesExceeded',
-  'KafkaJSConnectionError',
-  'KafkaJSRequestTimeoutError',
-  'KafkaJSConnectionClosedError',
-]);
-
-function isKafkaRetriable(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const e = err as { retriable?: unknown; name?: unknown };
-  return (
-    e.retriable === true || (typeof e.name === 'string' && RETRIABLE_KAFKAJS_ERRORS.has(e.name))
-  );
+/** True when `err`, or an error it wraps (`cause`), is an `IntakeError` with this code. */
+export function hasCode(err: unknown, code: ErrorCode): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; depth++) {
+    if (e instanceof IntakeError && e.code === code) return true;
+    e = e.cause;
+  }
+  return false;
 }
 
 /**
- * Translates any error thrown by the Kafka client into an `IntakeError`. Broker or network
- * trouble becomes `KAFKA_UNAVAILABLE` (retriable); a record the broker refuses for good
- * (e.g. MESSAGE_TOO_LARGE) becomes `KAFKA_REJECTED`.
+ * `err` as an `IntakeError`: itself when it is one (the Kafka adapters translate every
+ * client error at the boundary: lib/kafka/kafkajs/errors.ts, lib/kafka/platformatic/errors.ts),
+ * otherwise `KAFKA_UNAVAILABLE` naming what failed.
  */
 export function fromKafkaError(err: unknown, what: string): IntakeError {
   if (err instanceof IntakeError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  const type = (err as { type?: unknown } | null)?.type;
-  if (
-    type === 'MESSAGE_TOO_LARGE' ||
-    type === 'RECORD_LIST_TOO_LARGE' ||
-    type === 'INVALID_RECORD'
-  ) {
-    return new IntakeError('KAFKA_REJECTED', `${what}: ${message}`, { cause: err });
-  }
   return new IntakeError('KAFKA_UNAVAILABLE', `${what}: ${message}`, { cause: err });
 }

@@ -1,5 +1,5 @@
 /**
- * Checks that Kafka's answer to a produce request covers every partition the request
+ * Checks that Kafka's answer (each adapter's, as the port's acks) to a produce request covers every partition the request
  * wrote to; an answer that does not is a failed request, never an acknowledgement.
  *
  * Why: kafkajs (2.2.4, `producer/sendMessages.js`) keeps each broker's answer across its
@@ -11,18 +11,14 @@
  * (upstream: tulios/kafkajs#1303, #1798). Intake chooses every record's partition itself,
  * so each one can be checked here. Records without an explicit partition are not checked.
  */
-import type { RecordMetadata, TopicMessages } from 'kafkajs';
+import type { Ack, TopicRecords } from './port';
 import { IntakeError } from '../errors';
 
 export function assertAcknowledged(
-  topicMessages: readonly TopicMessages[],
-  metadata: readonly RecordMetadata[],
+  topicMessages: readonly TopicRecords[],
+  acks: readonly Ack[],
 ): void {
-  const answered = new Set(
-    metadata
-      .filter((m) => m.errorCode === 0 && m.baseOffset !== undefined)
-      .map((m) => `${m.topicName}/${m.partition}`),
-  );
+  const answered = new Set(acks.map((a) => `${a.topic}/${a.partition}`));
   const missing = new Set<string>();
   for (const { topic, messages } of topicMessages) {
     for (const m of messages) {

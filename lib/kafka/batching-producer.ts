@@ -21,17 +21,16 @@
  * per-partition order or idempotence (at a 50 ms round trip, 3 lanes carried 1.3x the
  * events of one; against a local broker they change nothing: docs/performance.md).
  */
-import type { IHeaders, ProducerBatch, RecordMetadata } from 'kafkajs';
 import { IntakeError, fromKafkaError } from '../errors';
 import type { Logger } from '../logger';
-import { ACKS_ALL } from './client';
 import { recordOffsets } from './offsets';
+import type { Ack, Producer, RecordHeaders } from './port';
 
 export interface PartitionedRecord {
   partition: number;
   key: string;
   value: string | Buffer;
-  headers?: IHeaders;
+  headers?: RecordHeaders;
 }
 
 export interface RecordPosition {
@@ -40,12 +39,8 @@ export interface RecordPosition {
   offset: string;
 }
 
-/** The part of a kafkajs `Producer` this module uses (a fake in unit tests). */
-export interface SendBatchPort {
-  sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]>;
-  /** After a failed request: start over with a new producer id (see resettable-producer.ts). */
-  reset?(): Promise<void>;
-}
+/** The part of the port's `Producer` this module uses (a fake in unit tests). */
+export type SendBatchPort = Pick<Producer, 'sendBatch' | 'reset'>;
 
 export interface BatchingProducerOptions {
   /** How long an idle producer waits to gather more records before sending. */
@@ -294,8 +289,7 @@ export class BatchingProducer {
     const records = batch.reduce((n, p) => n + p.records.length, 0);
     try {
       const metadata = await lane.producer.sendBatch({
-        acks: ACKS_ALL,
-        timeout: this.options.ackTimeoutMs,
+        timeoutMs: this.options.ackTimeoutMs,
         topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
       });
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -314,14 +308,14 @@ export class BatchingProducer {
       this.log.warn({ err: error, records }, 'produce_failed');
       for (const p of batch) this.fail(p.call, error);
       // The next request must not reuse the failed one's sequence numbers.
-      await lane.producer.reset?.().catch((e: unknown) => {
+      await lane.producer.reset().catch((e: unknown) => {
         this.log.warn({ err: e }, 'producer_reset_failed');
       });
     }
   }
 
   /** Offsets run across the whole request, in the order its records were sent. */
-  private resolveBatch(batch: Part[], metadata: RecordMetadata[]): void {
+  private resolveBatch(batch: Part[], metadata: Ack[]): void {
     const offsets = batchOffsets(batch, metadata);
     let i = 0;
     for (const p of batch) {
@@ -380,17 +374,16 @@ export class BatchingProducer {
  * Each record's offset, in batch order: its partition's base offset plus the records of
  * that partition before it (`recordOffsets`), counted in numbers while they are exact.
  */
-function batchOffsets(batch: Part[], metadata: RecordMetadata[]): string[] {
+function batchOffsets(batch: Part[], metadata: Ack[]): string[] {
   let count = 0;
   for (const p of batch) count += p.records.length;
   const next = new Map<string, number[]>();
   let exact = true;
   for (const m of metadata) {
-    if (m.baseOffset === undefined) continue;
     const base = Number(m.baseOffset);
     if (!Number.isSafeInteger(base + count)) exact = false;
-    let byPartition = next.get(m.topicName);
-    if (!byPartition) next.set(m.topicName, (byPartition = []));
+    let byPartition = next.get(m.topic);
+    if (!byPartition) next.set(m.topic, (byPartition = []));
     byPartition[m.partition] = base;
   }
   if (!exact) {

@@ -2,7 +2,7 @@
  * A short-lived reader of one topic from given offsets: what a subscription resumed on
  * another edge reads to catch up from Kafka.
  *
- * - kafkajs has no manual assignment, so the reader joins a throwaway group of its own,
+ * - The port has no manual assignment, so the reader joins a throwaway group of its own,
  *   seeks every partition to its offset before the first fetch, never commits, and
  *   deletes the group when it stops. A rejoin (a rebalance) seeks again to where the
  *   reader stands, so the group's reset policy never moves it.
@@ -10,14 +10,14 @@
  *   `reached()` reports the offsets they take, so a caller can tell how far it read.
  * - Bounded: one fetch of at most `maxBytes` at a time; the next waits until `records()`
  *   resolved (the caller's back-pressure).
- * - A crash stops the reader (`failed()`); it is never restarted by kafkajs, whose
+ * - A crash stops the reader (`failed()`); it is never restarted by the client, whose
  *   restart would lose the seek.
  * - Not detected: records deleted by retention while the reader is before them; it goes
  *   on at the earliest offset left (a compacted topic skips offsets legitimately, so a
  *   jump alone proves nothing).
  */
 import { randomUUID } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
+import type { KafkaClient } from './port';
 
 export interface ReadRecord {
   partition: number;
@@ -45,7 +45,7 @@ export interface OffsetReader {
 }
 
 export interface OffsetReaderDeps {
-  kafka: Kafka;
+  kafka: KafkaClient;
   topic: string;
   /** The first offset to read of each partition; other partitions are not read. */
   from: ReadonlyMap<number, bigint>;
@@ -64,27 +64,23 @@ export async function readFromOffsets(
   let stopped = false;
   const consumer = kafka.consumer({
     groupId,
-    allowAutoTopicCreation: false,
-    readUncommitted: false,
     maxBytes,
     maxBytesPerPartition: maxBytes,
-    retry: { retries: 5, restartOnFailure: () => Promise.resolve(false) },
+    restartOnFailure: false,
   });
   const seekAll = (): void => {
-    for (const [partition, offset] of next) {
-      consumer.seek({ topic, partition, offset: offset.toString() });
-    }
+    for (const [partition, offset] of next) consumer.seek(topic, partition, offset.toString());
   };
-  consumer.on(consumer.events.GROUP_JOIN, () => {
+  consumer.onGroupJoin(() => {
     if (!stopped) seekAll();
   });
-  consumer.on(consumer.events.CRASH, (e) => {
-    if (!stopped) handlers.failed(e.payload.error);
+  consumer.onCrash((error) => {
+    if (!stopped) handlers.failed(error);
   });
   // NOTE: a batch of markers or aborted records never reaches eachBatch, only this event.
-  consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
-    const { partition } = e.payload;
-    const reached = BigInt(e.payload.lastOffset) + 1n;
+  consumer.onBatchEnd((e) => {
+    const { partition } = e;
+    const reached = BigInt(e.lastOffset) + 1n;
     if (stopped || !next.has(partition) || reached <= next.get(partition)!) return;
     next.set(partition, reached);
     handlers.reached(partition, reached);
@@ -107,9 +103,8 @@ export async function readFromOffsets(
     await consumer.connect();
     // NOTE: the reset policy applies only when retention deletes what the reader was about
     // to read (offset out of range): it goes on at the earliest offset left.
-    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.subscribe(topic, { fromBeginning: true });
     await consumer.run({
-      autoCommit: false,
       eachBatch: async (payload) => {
         const { batch } = payload;
         const partition = batch.partition;

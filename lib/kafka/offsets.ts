@@ -3,16 +3,14 @@
  * partition, and the records of a partition were appended in request order, so a
  * record's offset is its partition's base offset plus its index in that partition.
  */
-import type { RecordMetadata } from 'kafkajs';
+import type { Ack } from './port';
 
 export function recordOffsets(
   records: { topic: string; partition: number }[],
-  metadata: RecordMetadata[],
+  acks: readonly Ack[],
 ): string[] {
   const next = new Map<string, bigint>();
-  for (const m of metadata) {
-    if (m.baseOffset !== undefined) next.set(`${m.topicName}/${m.partition}`, BigInt(m.baseOffset));
-  }
+  for (const a of acks) next.set(`${a.topic}/${a.partition}`, BigInt(a.baseOffset));
   return records.map((r) => {
     const tp = `${r.topic}/${r.partition}`;
     const offset = next.get(tp) ?? -1n;

@@ -4,14 +4,17 @@
  * partition and, from the broker's base offset, its exact offset. Partition counts come
  * from topic metadata, read once at start and on `refresh()`.
  */
-import type { Admin } from 'kafkajs';
+import type { Admin } from './port';
 
 export class TopicPartitions {
   private readonly counts = new Map<string, number>();
 
   /** Reads the partition count of each topic; throws when a topic does not exist. */
-  async refresh(admin: Admin, topics: readonly string[]): Promise<void> {
-    const { topics: metadata } = await admin.fetchTopicMetadata({ topics: [...topics] });
+  async refresh(
+    admin: Pick<Admin, 'fetchTopicMetadata'>,
+    topics: readonly string[],
+  ): Promise<void> {
+    const metadata = await admin.fetchTopicMetadata([...topics]);
     for (const topic of metadata) this.counts.set(topic.name, topic.partitions.length);
   }
 

@@ -12,12 +12,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import type { Consumer, Kafka } from 'kafkajs';
 import { open } from 'lmdb';
 import type { RootDatabase } from 'lmdb';
 import type { Logger } from '../logger';
 import { withRetry } from '../retry';
-import { createConsumer } from './client';
+import type { Consumer, KafkaClient } from './port';
 
 export interface ViewStore<T> {
   get(key: string): T | undefined;
@@ -79,7 +78,7 @@ export class TopicView<T> {
 
   constructor(
     private readonly deps: {
-      kafka: Kafka;
+      kafka: KafkaClient;
       topic: string;
       store: ViewStore<T>;
       logger: Logger;
@@ -113,24 +112,21 @@ export class TopicView<T> {
     };
     check();
     // NOTE: a transactional topic ends with a commit marker that no message shows; the
-    // batch's last offset counts it, and a batch of markers only reaches END_BATCH_PROCESS.
+    // batch's last offset counts it, and a batch of markers only reaches `onBatchEnd`.
     const reached = (partition: number, lastOffset: string): void => {
       const end = ends.get(partition);
       if (end !== undefined && BigInt(lastOffset) + 1n >= end) ends.delete(partition);
       check();
     };
-    const consumer = createConsumer(kafka, { groupId: this.groupId });
+    const consumer = kafka.consumer({ groupId: this.groupId });
     this.consumer = consumer;
-    consumer.on(consumer.events.END_BATCH_PROCESS, (e) =>
-      reached(e.payload.partition, e.payload.lastOffset),
-    );
-    consumer.on(consumer.events.CRASH, (e) => {
-      this.lastError = String(e.payload.error);
+    consumer.onBatchEnd((e) => reached(e.partition, e.lastOffset));
+    consumer.onCrash((error) => {
+      this.lastError = String(error);
     });
     await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.subscribe(topic, { fromBeginning: true });
     await consumer.run({
-      autoCommit: false,
       eachBatch: async ({ batch }) => {
         for (const m of batch.messages) {
           if (!m.key) continue;

@@ -1,15 +1,10 @@
 /**
  * The topics Intake needs, created idempotently at start by the fleet (and by tests).
  */
-import type { Admin } from 'kafkajs';
+import type { Admin, TopicSpec } from './port';
 import type { KafkaConfig } from '../config';
 
-export interface TopicSpec {
-  topic: string;
-  numPartitions: number;
-  replicationFactor: number;
-  configEntries?: { name: string; value: string }[];
-}
+export type { TopicSpec };
 
 export function intakeTopics(
   config: KafkaConfig,
@@ -55,6 +50,6 @@ export function intakeTopics(
 export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((s) => !existing.has(s.topic));
-  if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
+  if (missing.length > 0) await admin.createTopics(missing);
   return missing.map((s) => s.topic);
 }

@@ -4,7 +4,7 @@
  * they were. Written by the worker, read by the worker's replies and `intake dlq replay`:
  * this is their one definition.
  */
-import type { IHeaders } from 'kafkajs';
+import type { RecordHeaders } from '../kafka/port';
 import { MAX_REASON_LENGTH } from './rejection';
 
 export const DLQ_HEADER = {
@@ -38,13 +38,11 @@ export function dlqHeaders(d: DeadLetter): Record<string, string> {
 }
 
 /** The dead letter described by a record's headers, or null when they are not a DLQ record's. */
-export function readDlqHeaders(
-  headers: IHeaders | Record<string, string> | undefined,
-): DeadLetter | null {
+export function readDlqHeaders(headers: RecordHeaders | undefined): DeadLetter | null {
   const get = (name: string): string | undefined => {
     const v = headers?.[name];
     if (v === undefined) return undefined;
-    return Array.isArray(v) ? v.map(String).join(',') : v.toString();
+    return v.toString();
   };
   const reason = get(DLQ_HEADER.reason);
   const step = get(DLQ_HEADER.step);

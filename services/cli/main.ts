@@ -6,9 +6,11 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { Kafka, logLevel } from 'kafkajs';
 import { EnvReader, readKafkaConfig } from '../../lib/config';
 import type { KafkaConfig } from '../../lib/config';
+import { createKafkaClient } from '../../lib/kafka/client';
+import type { KafkaClient } from '../../lib/kafka/port';
+import { createLogger } from '../../lib/logger';
 import { Presets, SingleBar } from 'cli-progress';
 import { hasLoss, summary } from './audit/analyze';
 import { parseSince, runAudit } from './audit/audit';
@@ -253,7 +255,10 @@ program
   });
 
 /** A Kafka client for CLI commands: --brokers, else INTAKE_KAFKA_BROKERS, else the local fleet. */
-function cliKafka(brokersOption: string | undefined): { kafka: Kafka; kafkaConfig: KafkaConfig } {
+function cliKafka(brokersOption: string | undefined): {
+  kafka: KafkaClient;
+  kafkaConfig: KafkaConfig;
+} {
   const env = new EnvReader(process.env);
   const kafkaConfig = readKafkaConfig(env, 'intake-cli');
   env.done();
@@ -262,7 +267,7 @@ function cliKafka(brokersOption: string | undefined): { kafka: Kafka; kafkaConfi
     brokersOption?.split(',') ??
     (process.env.INTAKE_KAFKA_BROKERS ? kafkaConfig.brokers : kafkaBrokerList(plan));
   return {
-    kafka: new Kafka({ clientId: 'intake-cli', brokers, logLevel: logLevel.WARN }),
+    kafka: createKafkaClient({ ...kafkaConfig, brokers }, createLogger('cli'), { silent: true }),
     kafkaConfig,
   };
 }

@@ -14,8 +14,7 @@ import { parseApiKeys, parseRateLimits } from './http/auth';
 import type { AuthConfig } from './http/auth';
 import { batchingDefaults } from '../../lib/kafka/batching-producer';
 import type { BatchingProducerOptions } from '../../lib/kafka/batching-producer';
-import { KAFKA_CLIENTS } from '../../lib/kafka/producer-lane';
-import type { KafkaClientName } from '../../lib/kafka/producer-lane';
+import type { KafkaClientName } from '../../lib/kafka/port';
 import { parseBrowserAppIds } from './sdk/app-ids';
 
 export interface EdgeConfig {
@@ -89,12 +88,13 @@ const READ_WINDOW_BYTES: Record<KafkaClientName, number> = {
 export function loadEdgeConfig(env: Record<string, string | undefined> = process.env): EdgeConfig {
   const r = new EnvReader(env);
   const port = r.int('INTAKE_EDGE_PORT', edgeDefaults.port, { min: 0, max: 65535 });
-  const kafkaClient = r.oneOf('INTAKE_KAFKA_CLIENT', 'kafkajs', KAFKA_CLIENTS);
+  const kafka = readKafkaConfig(r, 'intake-edge');
+  const kafkaClient = kafka.client;
   const config: EdgeConfig = {
     instance: r.str('INTAKE_INSTANCE', `edge-${hostname()}-${port}`),
     host: r.str('INTAKE_EDGE_HOST', edgeDefaults.host),
     port,
-    kafka: readKafkaConfig(r, 'intake-edge'),
+    kafka,
     producer: {
       lingerMs: r.int('INTAKE_PRODUCER_LINGER_MS', batchingDefaults.lingerMs, {
         min: 0,

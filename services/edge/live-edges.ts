@@ -18,17 +18,11 @@
  * a smaller share (the fleet accepts less than the limit, never more). When a poll
  * fails, the last count stands.
  */
+import type { Admin } from '../../lib/kafka/port';
 import type { Logger } from '../../lib/logger';
 
-/** The admin calls the count needs (a kafkajs `Admin` has them). */
-export interface GroupAdmin {
-  connect(): Promise<void>;
-  disconnect(): Promise<void>;
-  listGroups(): Promise<{ groups: { groupId: string }[] }>;
-  describeGroups(
-    groupIds: string[],
-  ): Promise<{ groups: { groupId: string; members: unknown[] }[] }>;
-}
+/** The admin calls the count needs. */
+export type GroupAdmin = Pick<Admin, 'connect' | 'disconnect' | 'listGroups' | 'describeGroups'>;
 
 export interface LiveEdgesDeps {
   admin: GroupAdmin;
@@ -73,9 +67,8 @@ export class LiveEdges {
   private async refresh(): Promise<void> {
     const { admin, groupPrefix, ownGroup } = this.deps;
     try {
-      const { groups } = await admin.listGroups();
-      const ids = groups.map((g) => g.groupId).filter((id) => id.startsWith(groupPrefix));
-      const described = ids.length > 0 ? (await admin.describeGroups(ids)).groups : [];
+      const ids = (await admin.listGroups()).filter((id) => id.startsWith(groupPrefix));
+      const described = ids.length > 0 ? await admin.describeGroups(ids) : [];
       const joined = described.filter((g) => g.members.length > 0).map((g) => g.groupId);
       const live = joined.length + (joined.includes(ownGroup) ? 0 : 1);
       if (live !== this.live) this.log.info({ from: this.live, to: live }, 'live_edges_changed');

@@ -11,8 +11,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { TopicView, lmdbStore, memoryStore } from '../../lib/kafka/topic-view';
 import { createLogger } from '../../lib/logger';
-import { createKafka } from '../../lib/kafka/client';
-import { createProducerLane } from '../../lib/kafka/producer-lane';
+import { createKafkaClient } from '../../lib/kafka/client';
 import { createRegistry } from '../../lib/metrics';
 import { exitOnStartupFailure, handleShutdownSignals, sleep } from '../../lib/lifecycle';
 import { parseProgress } from '../../lib/records/progress';
@@ -41,7 +40,7 @@ import { Fanouts, WsSubscribeRoute } from './subscribe/subscribe-routes';
 async function main(): Promise<void> {
   const config = loadEdgeConfig();
   const logger = createLogger('edge').child({ instance: config.instance });
-  const kafka = createKafka(config.kafka, logger);
+  const kafka = createKafkaClient(config.kafka, logger);
   const registry = createRegistry('edge', config.instance);
   // NOTE: the gauge reads the sink only on scrape, after it exists.
   const metrics = createEdgeMetrics(registry, {
@@ -52,11 +51,9 @@ async function main(): Promise<void> {
     liveEdges: () => liveEdges.count,
   });
   const sink = new KafkaSink({
-    producers: Array.from({ length: config.producerLanes }, () =>
-      createProducerLane(config.kafkaClient, kafka, config.kafka),
-    ),
+    producers: Array.from({ length: config.producerLanes }, () => kafka.producer()),
     // NOTE: the sink's admin probes readiness: no retries, so an outage shows at once.
-    admin: kafka.admin({ retry: { retries: 0 } }),
+    admin: kafka.admin({ retries: 0 }),
     topic: config.kafka.topics.raw,
     logger,
     options: config.producer,
@@ -101,7 +98,7 @@ async function main(): Promise<void> {
   // Each key's rate limit is shared by the live edges: one checker (one bucket per key)
   // for the /v1 routes and the WebSocket upgrades.
   const liveEdges = new LiveEdges({
-    admin: kafka.admin({ retry: { retries: 0 } }),
+    admin: kafka.admin({ retries: 0 }),
     groupPrefix: REPLY_GROUP_PREFIX,
     ownGroup: replies.groupId,
     intervalMs: config.liveEdgesPollMs,

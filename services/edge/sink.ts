@@ -1,13 +1,12 @@
 /**
  * The edge writes events through the `Sink` port: `store()` resolves only once every
  * event is durable. `KafkaSink` appends to `intake.raw` (acks=all) through one batching
- * producer with one lane per given producer (kafkajs or @platformatic/kafka,
+ * producer with one lane per given producer (the port's, from either client,
  * `INTAKE_KAFKA_CLIENT`) (`INTAKE_PRODUCER_LANES`, default 1;
  * partition modulo the lanes picks one, so one key's events stay in order; more lanes pay
  * off only with a distant broker, see docs/performance.md); unit tests use an in-memory
  * sink.
  */
-import type { Admin } from 'kafkajs';
 import type { Envelope } from '../../lib/envelope';
 import { toKafkaMessage } from '../../lib/envelope';
 import type { MetaMemo } from '../../lib/envelope';
@@ -18,8 +17,7 @@ import type {
   RecordPosition,
 } from '../../lib/kafka/batching-producer';
 import { TopicPartitions } from '../../lib/kafka/partitioner';
-import { ResettableProducer } from '../../lib/kafka/resettable-producer';
-import type { ProducerLane } from '../../lib/kafka/producer-lane';
+import type { Admin, Producer } from '../../lib/kafka/port';
 import type { Health } from '../../lib/lifecycle';
 import type { Logger } from '../../lib/logger';
 import { withRetry } from '../../lib/retry';
@@ -59,8 +57,8 @@ function stored(ids: string[], positions: RecordPosition[]): StoredEvent[] {
 }
 
 export interface KafkaSinkDeps {
-  /** One per lane (either Kafka client, see producer-lane.ts); each keeps one request in flight. */
-  producers: readonly ProducerLane[];
+  /** One per lane (either Kafka client, lib/kafka/client.ts); each keeps one request in flight. */
+  producers: readonly Producer[];
   admin: Admin;
   topic: string;
   logger: Logger;
@@ -92,15 +90,6 @@ export class KafkaSink implements Sink {
         for (const listener of this.dequeued) listener();
       },
     });
-    for (const producer of deps.producers) {
-      if (!(producer instanceof ResettableProducer)) continue; // readiness: see probe()
-      producer.on('producer.connect', () => {
-        this.connected = true;
-      });
-      producer.on('producer.disconnect', () => {
-        this.connected = false;
-      });
-    }
   }
 
   async start(): Promise<void> {
@@ -121,7 +110,7 @@ export class KafkaSink implements Sink {
    */
   private async probe(): Promise<void> {
     try {
-      await this.deps.admin.fetchTopicMetadata({ topics: [this.deps.topic] });
+      await this.deps.admin.fetchTopicMetadata([this.deps.topic]);
       this.connected = true;
       this.lastError = null;
     } catch (err) {

@@ -11,7 +11,7 @@
  */
 import { Counter, Gauge } from 'prom-client';
 import { startAdminServer } from '../../lib/http/admin-server';
-import { createKafka } from '../../lib/kafka/client';
+import { createKafkaClient } from '../../lib/kafka/client';
 import { exitOnStartupFailure, handleShutdownSignals } from '../../lib/lifecycle';
 import { createLogger } from '../../lib/logger';
 import { createRegistry } from '../../lib/metrics';
@@ -23,7 +23,7 @@ import { positionReader } from './position-reader';
 async function main(): Promise<void> {
   const config = loadPullerConfig();
   const logger = createLogger('puller').child({ instance: config.instance });
-  const kafka = createKafka(config.kafka, logger);
+  const kafka = createKafkaClient(config.kafka, logger);
   const { topics } = config.kafka;
   const registry = createRegistry('puller', config.instance);
   const labelNames = ['upstream'] as const;

@@ -4,14 +4,14 @@
  * (re)started and fenced any other, that includes everything the previous owner committed
  * (the broker completes or aborts a fenced producer's transaction before the new one starts).
  */
-import type { Kafka } from 'kafkajs';
+import type { KafkaClient } from '../../lib/kafka/port';
 import type { Logger } from '../../lib/logger';
 import { TopicView, memoryStore } from '../../lib/kafka/topic-view';
 import { parseStoredPosition } from './tx-writer';
 import type { StoredPosition } from './tx-writer';
 
 export function positionReader(deps: {
-  kafka: Kafka;
+  kafka: KafkaClient;
   topic: string;
   logger: Logger;
 }): (upstream: string) => Promise<string | null> {

@@ -29,7 +29,7 @@ import { wrapEvent } from '../../lib/envelope';
 import type { Logger } from '../../lib/logger';
 import { sleep } from '../../lib/lifecycle';
 import type { PositionWriter } from './tx-writer';
-import { isFenced } from '../../lib/kafka/fenced';
+import { hasCode } from '../../lib/errors';
 import { readUpstream } from './upstream';
 import type { UpstreamEvent, UpstreamSpec } from './upstream';
 
@@ -122,7 +122,7 @@ export class UpstreamPuller {
       } catch (err) {
         if (!signal.aborted) {
           this.log.warn({ err }, 'upstream_failed');
-          if (isFenced(err)) {
+          if (hasCode(err, 'KAFKA_FENCED')) {
             fenced = true;
             owner = false;
           }
@@ -134,7 +134,7 @@ export class UpstreamPuller {
       await this.flush().catch(() => undefined);
       if (this.failure) {
         owner = false;
-        if (isFenced(this.failure)) {
+        if (hasCode(this.failure, 'KAFKA_FENCED')) {
           fenced = true;
           delay = 0; // standBy() waits
         }

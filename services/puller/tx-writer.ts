@@ -10,16 +10,19 @@
  * then stands down), so two pullers never both write one upstream's events and position.
  *
  * Each record's partition is chosen here (the key's default partition, as the edge does)
- * and every send's answer must cover all of them before the commit
- * (lib/kafka/acknowledged.ts): kafkajs can resolve a send that skipped a partition whose
+ * and every send's answer covers all of them before the commit (the port's guarantee,
+ * lib/kafka/acknowledged.ts): kafkajs can resolve a send that skipped a partition whose
  * leader moved, and committing then would lose that partition's events.
  */
-import type { Kafka, Message, Producer, Transaction } from 'kafkajs';
 import type { Envelope } from '../../lib/envelope';
 import { toKafkaMessage } from '../../lib/envelope';
-import { assertAcknowledged } from '../../lib/kafka/acknowledged';
-import { ACKS_ALL, createProducer } from '../../lib/kafka/client';
 import { TopicPartitions } from '../../lib/kafka/partitioner';
+import type {
+  KafkaClient,
+  OutRecord,
+  Transaction,
+  TransactionalProducer,
+} from '../../lib/kafka/port';
 import { withRetry } from '../../lib/retry';
 
 export interface PositionWriter {
@@ -45,12 +48,12 @@ export function parseStoredPosition(value: Buffer | string): StoredPosition {
 }
 
 export class TransactionalWriter implements PositionWriter {
-  private producer: Producer | null = null;
+  private producer: TransactionalProducer | null = null;
   private readonly partitions = new TopicPartitions();
 
   constructor(
     private readonly deps: {
-      kafka: Kafka;
+      kafka: KafkaClient;
       upstream: string;
       rawTopic: string;
       positionsTopic: string;
@@ -66,27 +69,20 @@ export class TransactionalWriter implements PositionWriter {
     } finally {
       await admin.disconnect();
     }
-    const producer = createProducer(this.deps.kafka, {
+    const producer = this.deps.kafka.transactionalProducer({
       transactionalId: `intake-puller-${this.deps.upstream}`,
-      transactionTimeout: 30_000,
+      transactionTimeoutMs: 30_000,
     });
+    // Connecting is the moment this writer fences any other. The broker completes or
+    // aborts the other's open transaction first, so a position read after start()
+    // includes everything the other committed.
     await producer.connect();
-    // kafkajs registers the transactional id lazily, at the first transaction: an empty one
-    // (no request beyond InitProducerId) makes start() the moment this writer fences any
-    // other. The broker completes or aborts the other's open transaction first, so a
-    // position read after start() includes everything the other committed.
-    try {
-      await (await producer.transaction()).abort();
-    } catch (err) {
-      await producer.disconnect().catch(() => undefined);
-      throw err;
-    }
     this.producer = producer;
   }
 
   async write(envelopes: Envelope[], position: string | null): Promise<void> {
     if (!this.producer) throw new Error('the writer is not started');
-    const tx = await this.producer.transaction();
+    const tx = await this.producer.begin();
     try {
       await this.send(
         tx,
@@ -106,7 +102,7 @@ export class TransactionalWriter implements PositionWriter {
   }
 
   /** Sends with explicit partitions and checks the answer covers each of them. */
-  private async send(tx: Transaction, topic: string, messages: Message[]): Promise<void> {
+  private async send(tx: Transaction, topic: string, messages: OutRecord[]): Promise<void> {
     const topicMessages = [
       {
         topic,
@@ -116,7 +112,7 @@ export class TransactionalWriter implements PositionWriter {
         })),
       },
     ];
-    assertAcknowledged(topicMessages, await tx.sendBatch({ acks: ACKS_ALL, topicMessages }));
+    await tx.sendBatch({ topicMessages });
   }
 
   async reset(): Promise<void> {

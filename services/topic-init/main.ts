@@ -8,10 +8,10 @@
  * INTAKE_TOPIC_PARTITIONS (default 6), INTAKE_TOPIC_REPLICATION (default 1),
  * INTAKE_TOPIC_INIT_TIMEOUT_S (how long to wait for the broker, default 120).
  */
-import { Kafka, logLevel } from 'kafkajs';
 import { EnvReader, readKafkaConfig } from '../../lib/config';
 import { sleep } from '../../lib/lifecycle';
 import { createLogger } from '../../lib/logger';
+import { createKafkaClient } from '../../lib/kafka/client';
 import { ensureTopics, intakeTopics } from '../../lib/kafka/topics';
 
 async function main(): Promise<void> {
@@ -22,12 +22,7 @@ async function main(): Promise<void> {
   const timeoutS = r.int('INTAKE_TOPIC_INIT_TIMEOUT_S', 120, { min: 1 });
   r.done();
   const logger = createLogger('topic-init');
-  const kafka = new Kafka({
-    clientId: config.clientId,
-    brokers: config.brokers,
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 0 },
-  });
+  const kafka = createKafkaClient(config, logger, { retries: 0, silent: true });
   const deadline = Date.now() + timeoutS * 1000;
   for (;;) {
     const admin = kafka.admin();

@@ -7,8 +7,6 @@ import { EnvReader, readKafkaConfig } from '../../lib/config';
 import type { KafkaConfig } from '../../lib/config';
 import { batchingDefaults } from '../../lib/kafka/batching-producer';
 import type { BatchingProducerOptions } from '../../lib/kafka/batching-producer';
-import { KAFKA_CLIENTS } from '../../lib/kafka/producer-lane';
-import type { KafkaClientName } from '../../lib/kafka/producer-lane';
 import { readPipelineConfig } from './pipeline/config';
 import type { PipelineConfig } from './pipeline/config';
 
@@ -18,8 +16,6 @@ export interface WorkerConfig {
   adminPort: number;
   groupId: string;
   kafka: KafkaConfig;
-  /** The Kafka client of the outbound sender (`INTAKE_KAFKA_CLIENT`, default kafkajs). */
-  kafkaClient: KafkaClientName;
   producer: BatchingProducerOptions;
   partitionsConsumedConcurrently: number;
   maxRecordsPerChunk: number;
@@ -94,7 +90,6 @@ export function loadWorkerConfig(
     adminPort,
     groupId: r.str('INTAKE_GROUP_ID', workerDefaults.groupId),
     kafka: readKafkaConfig(r, 'intake-worker'),
-    kafkaClient: r.oneOf('INTAKE_KAFKA_CLIENT', 'kafkajs', KAFKA_CLIENTS),
     producer: {
       ...batchingDefaults,
       lingerMs: r.int('INTAKE_PRODUCER_LINGER_MS', batchingDefaults.lingerMs, {

@@ -15,11 +15,9 @@
 import type { Server } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { startAdminServer } from '../../lib/http/admin-server';
-import { createConsumer, createKafka, createProducer } from '../../lib/kafka/client';
-import { createProducerLane } from '../../lib/kafka/producer-lane';
+import { createKafkaClient } from '../../lib/kafka/client';
 import { TopicPartitions } from '../../lib/kafka/partitioner';
 import { TopicView, memoryStore } from '../../lib/kafka/topic-view';
-import { ResettableProducer } from '../../lib/kafka/resettable-producer';
 import { exitOnStartupFailure, handleShutdownSignals, sleep } from '../../lib/lifecycle';
 import { createLogger } from '../../lib/logger';
 import type { Logger } from '../../lib/logger';
@@ -47,7 +45,7 @@ import { StateRestorer } from './state/state-restorer';
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
   const logger = createLogger('worker').child({ instance: config.instance });
-  const kafka = createKafka(config.kafka, logger);
+  const kafka = createKafkaClient(config.kafka, logger);
   const { topics } = config.kafka;
 
   const partitions = new TopicPartitions();
@@ -63,15 +61,10 @@ async function main(): Promise<void> {
   ]);
   await admin.disconnect();
 
-  // Replies and progress go through kafkajs; the outbound records through the configured
-  // client (SBML, none) or the transactional producers (HML, kafkajs).
-  const kafkaProducer = new ResettableProducer(() => createProducer(kafka));
+  // One producer for replies, progress and the outbound records (SBML, none); with HML the
+  // outbound records go through the transactional producers.
+  const kafkaProducer = kafka.producer();
   await kafkaProducer.connect();
-  const outboundProducer =
-    config.kafkaClient === 'kafkajs' || config.logging === 'hml'
-      ? kafkaProducer
-      : createProducerLane(config.kafkaClient, kafka, config.kafka);
-  if (outboundProducer !== kafkaProducer) await outboundProducer.connect();
 
   let log: OutboundLogPort | null = null;
   if (config.logging === 'sbml') {
@@ -88,7 +81,7 @@ async function main(): Promise<void> {
   });
   const sender = new OutboundSender({
     log,
-    producer: faultDelaySends(outboundProducer, logger),
+    producer: faultDelaySends(kafkaProducer, logger),
     logger,
     options: { ackTimeoutMs: config.producer.ackTimeoutMs },
     onFailure: () => metrics.sendFailures.inc(),
@@ -179,10 +172,10 @@ async function main(): Promise<void> {
     logger,
   });
   const consumer: RawConsumer = new RawConsumer({
-    consumer: createConsumer(kafka, {
+    consumer: kafka.consumer({
       groupId: config.groupId,
-      sessionTimeout: config.sessionTimeoutMs,
-      rebalanceTimeout: config.rebalanceTimeoutMs,
+      sessionTimeoutMs: config.sessionTimeoutMs,
+      rebalanceTimeoutMs: config.rebalanceTimeoutMs,
       maxBytesPerPartition: config.fetchMaxBytesPerPartition,
       maxBytes: config.fetchMaxBytesPerPartition * 8,
     }),
@@ -263,7 +256,6 @@ async function main(): Promise<void> {
       await handoverAdmin.disconnect();
     }
     await log?.close();
-    if (outboundProducer !== kafkaProducer) await outboundProducer.disconnect();
     await kafkaProducer.disconnect();
     await new Promise<void>((resolve) => adminServer.close(() => resolve()));
   });
@@ -312,7 +304,7 @@ function faultDelaySends(producer: SendPort, logger: Logger): SendPort {
       await sleep(ms);
       return producer.sendBatch(batch);
     },
-    reset: () => producer.reset?.() ?? Promise.resolve(),
+    reset: () => producer.reset(),
   };
 }
 

@@ -10,7 +10,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Consumer } from 'kafkajs';
+import type { Consumer } from '../../lib/kafka/port';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Deduplicator } from '../../lib/dedup';
 import { CHROMIUM, hasChromium, launchChromium, serveStatic } from '../support/browser';
@@ -54,19 +54,16 @@ class ProcessedIds {
     const kafka = testKafka(E2E_FLEET.brokers);
     this.consumer = kafka.consumer({ groupId: randomName('browser-e2e') });
     await this.consumer.connect();
-    await this.consumer.subscribe({ topics: ['intake.processed'], fromBeginning: false });
+    await this.consumer.subscribe('intake.processed', { fromBeginning: false });
     // the group owns its partitions (and starts at their ends) before any page sends
-    const joined = new Promise<void>((resolve) => {
-      const off = this.consumer!.on(this.consumer!.events.GROUP_JOIN, () => {
-        off();
-        resolve();
-      });
-    });
+    const joined = new Promise<void>((resolve) => this.consumer!.onGroupJoin(() => resolve()));
     await this.consumer.run({
-      eachMessage: ({ message }) => {
-        const id = message.headers?.['intake-id']?.toString();
-        const value = JSON.parse(message.value?.toString() ?? '{}') as { id?: string };
-        if (id && value.id === id) this.order.push(id);
+      eachBatch: ({ batch }) => {
+        for (const message of batch.messages) {
+          const id = message.headers['intake-id']?.toString();
+          const value = JSON.parse(message.value?.toString() ?? '{}') as { id?: string };
+          if (id && value.id === id) this.order.push(id);
+        }
         return Promise.resolve();
       },
     });

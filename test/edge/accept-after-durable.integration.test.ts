@@ -4,9 +4,7 @@
  * record at that position is the event.
  */
 import type { Server } from 'node:http';
-import type { Admin } from 'kafkajs';
-import { createProducer } from '../../lib/kafka/client';
-import { ResettableProducer } from '../../lib/kafka/resettable-producer';
+import type { Admin } from '../../lib/kafka/port';
 import { createRegistry } from '../../lib/metrics';
 import { createEdgeMetrics } from '../../services/edge/metrics';
 import { KafkaSink } from '../../services/edge/sink';
@@ -29,7 +27,7 @@ describe('edge with a real Kafka sink', () => {
     await admin.connect();
     await createTopic(admin, topic, 3);
     sink = new KafkaSink({
-      producers: [new ResettableProducer(() => createProducer(kafka))],
+      producers: [kafka.producer()],
       admin: kafka.admin(),
       topic,
       logger: silentLogger(),

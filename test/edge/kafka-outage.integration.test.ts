@@ -4,8 +4,8 @@
  * answered 202 is in the raw topic. With each Kafka client (INTAKE_KAFKA_CLIENT).
  */
 import type { Server } from 'node:http';
-import type { Admin } from 'kafkajs';
-import { KAFKA_CLIENTS, createProducerLane } from '../../lib/kafka/producer-lane';
+import type { Admin } from '../../lib/kafka/port';
+import { KAFKA_CLIENTS } from '../../lib/kafka/port';
 import { createRegistry } from '../../lib/metrics';
 import { createEdgeMetrics } from '../../services/edge/metrics';
 import { KafkaSink } from '../../services/edge/sink';
@@ -18,7 +18,7 @@ import { TEST_BROKER } from '../support/test-env';
 describe.each(KAFKA_CLIENTS)(
   'edge with %s while Kafka is down (real broker stopped and restarted)',
   (client) => {
-    const kafka = testKafka(TEST_BROKER.brokers);
+    const kafka = testKafka(TEST_BROKER.brokers, client);
     const topic = randomName('raw-outage');
     let admin: Admin;
     let sink: KafkaSink;
@@ -37,13 +37,8 @@ describe.each(KAFKA_CLIENTS)(
       await createTopic(admin, topic, 3);
       await admin.disconnect();
       sink = new KafkaSink({
-        producers: [
-          createProducerLane(client, kafka, {
-            clientId: `test-outage-${client}`,
-            brokers: TEST_BROKER.brokers,
-          }),
-        ],
-        admin: kafka.admin({ retry: { retries: 0 } }),
+        producers: [kafka.producer()],
+        admin: kafka.admin({ retries: 0 }),
         topic,
         logger: silentLogger(),
         options: {

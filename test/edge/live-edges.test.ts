@@ -4,6 +4,7 @@
  * do not, this edge counts itself, and a failed poll keeps the last count.
  */
 import { LiveEdges } from '../../services/edge/live-edges';
+import type { GroupDescription } from '../../lib/kafka/port';
 import type { GroupAdmin } from '../../services/edge/live-edges';
 import { silentLogger } from '../support/fakes';
 
@@ -20,21 +21,21 @@ class FakeGroupAdmin implements GroupAdmin {
     this.connected = false;
     await Promise.resolve();
   }
-  async listGroups(): Promise<{ groups: { groupId: string }[] }> {
+  async listGroups(): Promise<string[]> {
     await Promise.resolve();
     if (this.failing) throw new Error('broker unreachable');
-    return { groups: [...this.groups.keys()].map((groupId) => ({ groupId })) };
+    return [...this.groups.keys()];
   }
-  async describeGroups(
-    ids: string[],
-  ): Promise<{ groups: { groupId: string; members: unknown[] }[] }> {
+  async describeGroups(ids: string[]): Promise<GroupDescription[]> {
     await Promise.resolve();
-    return {
-      groups: ids.map((groupId) => ({
-        groupId,
-        members: Array.from({ length: this.groups.get(groupId) ?? 0 }, () => ({})),
+    return ids.map((groupId) => ({
+      groupId,
+      state: 'Stable',
+      members: Array.from({ length: this.groups.get(groupId) ?? 0 }, (_, i) => ({
+        memberId: `m${i}`,
+        clientId: 'c',
       })),
-    };
+    }));
   }
 }
 

@@ -10,7 +10,6 @@
  * two down: 503 on partitions whose leader is up, where acks=1 would get 202).
  */
 import { rmSync } from 'node:fs';
-import { ConfigResourceTypes } from 'kafkajs';
 import { kafkaDefaults } from '../../lib/config';
 import { TopicPartitions } from '../../lib/kafka/partitioner';
 import { intakeTopics } from '../../lib/kafka/topics';
@@ -62,7 +61,7 @@ async function rawLeaders(): Promise<number[]> {
   const admin = faultKafka(fleet).admin();
   await admin.connect();
   try {
-    const { topics } = await admin.fetchTopicMetadata({ topics: [RAW] });
+    const topics = await admin.fetchTopicMetadata([RAW]);
     return topics[0]!.partitions.sort((a, b) => a.partitionId - b.partitionId).map((p) => p.leader);
   } finally {
     await admin.disconnect();
@@ -144,24 +143,17 @@ describe('broker faults with three brokers (RF 3, min ISR 2; real fleet, steady 
     const admin = faultKafka(fleet).admin();
     await admin.connect();
     try {
-      const { topics } = await admin.fetchTopicMetadata({ topics: expected });
+      const topics = await admin.fetchTopicMetadata(expected);
       expect(topics.map((t) => t.name).sort()).toEqual([...expected].sort());
       for (const t of topics) {
         for (const p of t.partitions) expect([t.name, p.replicas.length]).toEqual([t.name, 3]);
       }
-      const { resources } = await admin.describeConfigs({
-        includeSynonyms: false,
-        resources: expected.map((name) => ({
-          type: ConfigResourceTypes.TOPIC,
-          name,
-          configNames: ['min.insync.replicas', 'unclean.leader.election.enable'],
-        })),
-      });
-      const configs = resources
-        .map((r) => ({
-          topic: r.resourceName,
-          ...Object.fromEntries(r.configEntries.map((e) => [e.configName, e.configValue])),
-        }))
+      const described = await admin.describeTopicConfigs(expected, [
+        'min.insync.replicas',
+        'unclean.leader.election.enable',
+      ]);
+      const configs = Object.entries(described)
+        .map(([topic, values]) => ({ topic, ...values }))
         .sort((a, b) => a.topic.localeCompare(b.topic));
       expect(configs).toEqual(
         [...expected].sort().map((topic) => ({

@@ -19,7 +19,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import type { KafkaClient } from '../../lib/kafka/port';
 import { brokerPid } from '../../services/cli/fleet/kafka';
 import { kafkaBrokerList, kafkaNodes, makePlan } from '../../services/cli/fleet/plan';
 import type { FleetPlan } from '../../services/cli/fleet/plan';
@@ -33,7 +33,7 @@ import {
 import type { Logging } from '../support/fleet-logging';
 import { FaultProxyControl } from './tcp-fault-proxy';
 import { ROOT } from '../support/test-env';
-import { waitFor } from '../support/kafka-helpers';
+import { testKafka, waitFor } from '../support/kafka-helpers';
 
 const run = promisify(execFile);
 const offset = Number(process.env.INTAKE_TEST_PORT_OFFSET ?? 0);
@@ -126,12 +126,8 @@ const CLI = resolve(ROOT, 'dist', 'services', 'cli', 'main.js');
 /** The plan the CLI makes for the fleet: its brokers' names and ports. */
 const planOf = (fleet: FaultFleet): FleetPlan => makePlan(ROOT, {}, faultEnv(fleet));
 
-export const faultKafka = (fleet: FaultFleet = FAULT_FLEET): Kafka =>
-  new Kafka({
-    clientId: 'faults',
-    brokers: kafkaBrokerList(planOf(fleet)),
-    logLevel: logLevel.NOTHING,
-  });
+export const faultKafka = (fleet: FaultFleet = FAULT_FLEET): KafkaClient =>
+  testKafka(kafkaBrokerList(planOf(fleet)));
 
 export const apiKey = (fleet: FaultFleet = FAULT_FLEET): string =>
   readFileSync(resolve(fleet.stateDir, 'api-key'), 'utf8').trim();
@@ -166,11 +162,8 @@ export async function waitForLagZero(
       async () => {
         try {
           const ends = await admin.fetchTopicOffsets('intake.raw');
-          const [group] = await admin.fetchOffsets({
-            groupId: 'intake-workers',
-            topics: ['intake.raw'],
-          });
-          const committed = new Map(group!.partitions.map((p) => [p.partition, BigInt(p.offset)]));
+          const group = await admin.fetchOffsets('intake-workers', 'intake.raw');
+          const committed = new Map(group.map((p) => [p.partition, BigInt(p.offset)]));
           if (!ends.every((e) => (committed.get(e.partition) ?? -1n) >= BigInt(e.high)))
             return false;
           // SBML commits once an entry is in the outbound log: delivered means the logs are empty.

@@ -8,7 +8,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { Admin } from 'kafkajs';
+import type { Admin } from '../../lib/kafka/port';
 import { createNumberedSse } from '../../services/demo-upstream/numbered-sse';
 import { createTopic, randomName, readTopic, testKafka, waitFor } from '../support/kafka-helpers';
 import { ServiceProcess } from '../support/worker-process';
@@ -56,16 +56,14 @@ describe('two pullers on one upstream (real processes, real broker)', () => {
     admin = kafka.admin();
     await admin.connect();
     await createTopic(admin, raw, 3);
-    await admin.createTopics({
-      topics: [
-        {
-          topic: positions,
-          numPartitions: 1,
-          configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
-        },
-      ],
-      waitForLeaders: true,
-    });
+    await admin.createTopics([
+      {
+        topic: positions,
+        numPartitions: 1,
+        replicationFactor: 1,
+        configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+      },
+    ]);
     await new Promise<void>((r) => upstream.server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(upstream.server.address() as AddressInfo).port}/events`;
     a = puller('puller-a', url);

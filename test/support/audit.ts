@@ -2,7 +2,7 @@
  * A small loss audit for tests: which acknowledged ids are missing from the downstream
  * topics, and how many arrived more than once (at-least-once: duplicates keep their id).
  */
-import type { Kafka } from 'kafkajs';
+import type { KafkaClient } from '../../lib/kafka/port';
 import { readTopic } from './kafka-helpers';
 
 export interface AuditResult {
@@ -13,7 +13,7 @@ export interface AuditResult {
 }
 
 export async function auditDelivery(
-  kafka: Kafka,
+  kafka: KafkaClient,
   topics: string[],
   expected: string[],
   timeoutMs = 120_000,

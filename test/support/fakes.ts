@@ -2,17 +2,20 @@
  * Fakes for unit tests (never used by integration tests, which talk to a real broker).
  */
 import pino from 'pino';
-import type {
-  ConsumerRunConfig,
-  Kafka,
-  KafkaMessage,
-  ProducerBatch,
-  RecordMetadata,
-} from 'kafkajs';
 import type { Envelope } from '../../lib/envelope';
 import type { Health } from '../../lib/lifecycle';
 import type { Logger } from '../../lib/logger';
 import type { SendBatchPort } from '../../lib/kafka/batching-producer';
+import type {
+  Ack,
+  Admin,
+  BatchContext,
+  ConsumedRecord,
+  Consumer,
+  KafkaClient,
+  ProduceRequest,
+  RunOptions,
+} from '../../lib/kafka/port';
 import type { Sink, StoredEvent } from '../../services/edge/sink';
 import type { OutboundLogPort, OutboundLogStats } from '../../services/worker/outbound/log-port';
 import type { OutboundRecord } from '../../services/worker/outbound/record';
@@ -39,7 +42,7 @@ export function outboundRecord(
 
 /** A `sendBatch` that records each request and acknowledges it when told to. */
 export class FakeBroker implements SendBatchPort {
-  readonly requests: ProducerBatch[] = [];
+  readonly requests: ProduceRequest[] = [];
   private readonly offsets = new Map<string, number>();
   private readonly waiting: (() => void)[] = [];
   /** When false, requests wait until `release()`. */
@@ -53,12 +56,12 @@ export class FakeBroker implements SendBatchPort {
     return Promise.resolve();
   }
 
-  async sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
+  async sendBatch(batch: ProduceRequest): Promise<Ack[]> {
     this.requests.push(batch);
     if (!this.autoAck) await new Promise<void>((resolve) => this.waiting.push(resolve));
     if (this.failWith) throw this.failWith;
-    const result: RecordMetadata[] = [];
-    for (const { topic, messages } of batch.topicMessages ?? []) {
+    const result: Ack[] = [];
+    for (const { topic, messages } of batch.topicMessages) {
       const perPartition = new Map<number, number>();
       for (const m of messages)
         perPartition.set(m.partition ?? 0, (perPartition.get(m.partition ?? 0) ?? 0) + 1);
@@ -66,7 +69,7 @@ export class FakeBroker implements SendBatchPort {
         const key = `${topic}/${partition}`;
         const base = this.offsets.get(key) ?? 0;
         this.offsets.set(key, base + count);
-        result.push({ topicName: topic, partition, errorCode: 0, baseOffset: String(base) });
+        result.push({ topic, partition, baseOffset: String(base) });
       }
     }
     return result;
@@ -78,7 +81,7 @@ export class FakeBroker implements SendBatchPort {
 
   get recordCount(): number {
     return this.requests.reduce(
-      (n, b) => n + (b.topicMessages ?? []).reduce((m, t) => m + t.messages.length, 0),
+      (n, b) => n + b.topicMessages.reduce((m, t) => m + t.messages.length, 0),
       0,
     );
   }
@@ -217,8 +220,13 @@ export interface FakeTopicOffsets {
   high: string;
 }
 
+/** Every port method a fake leaves out: a test that reaches one is told so. */
+const notFaked = (what: string) => (): never => {
+  throw new Error(`${what} is not faked`);
+};
+
 /** The admin client of a `FakeKafka`: the methods the services use, with what they did. */
-export class FakeAdmin {
+export class FakeAdmin implements Admin {
   connected = false;
   disconnected = false;
   readonly deletedGroups: string[] = [];
@@ -235,50 +243,94 @@ export class FakeAdmin {
     return Promise.resolve();
   }
 
-  fetchTopicOffsets(topic: string): Promise<(FakeTopicOffsets & { offset: string })[]> {
+  fetchTopicOffsets(topic: string): Promise<FakeTopicOffsets[]> {
     this.kafka.offsetFetches.push(topic);
     const failure = this.kafka.fetchOffsetsFailures.shift();
     if (failure) return Promise.reject(failure);
-    return Promise.resolve(this.kafka.topicOffsets().map((o) => ({ ...o, offset: o.high })));
+    return Promise.resolve(this.kafka.topicOffsets());
   }
 
-  deleteGroups(groupIds: string[]): Promise<unknown[]> {
+  fetchOffsets(groupId: string, topic: string): Promise<{ partition: number; offset: string }[]> {
+    this.kafka.groupOffsetFetches.push({ groupId, topic });
+    const failure = this.kafka.fetchOffsetsFailures.shift();
+    if (failure) return Promise.reject(failure);
+    return Promise.resolve(
+      [...this.kafka.committed].map(([partition, offset]) => ({
+        partition,
+        offset: String(offset),
+      })),
+    );
+  }
+
+  deleteGroups(groupIds: string[]): Promise<void> {
     this.deletedGroups.push(...groupIds);
     if (this.kafka.deleteGroupsError) return Promise.reject(this.kafka.deleteGroupsError);
-    return Promise.resolve(groupIds.map((groupId) => ({ groupId, errorCode: 0 })));
+    return Promise.resolve();
   }
+
+  listTopics = notFaked('listTopics');
+  createTopics = notFaked('createTopics');
+  fetchTopicMetadata = notFaked('fetchTopicMetadata');
+  fetchTopicOffsetsByTimestamp = notFaked('fetchTopicOffsetsByTimestamp');
+  setOffsets = notFaked('setOffsets');
+  listGroups = notFaked('listGroups');
+  describeGroups = notFaked('describeGroups');
+  deleteTopicRecords = notFaked('deleteTopicRecords');
+  describeTopicConfigs = notFaked('describeTopicConfigs');
 }
 
-/** A consumer of a `FakeKafka`: records its calls; tests hand it messages or batches. */
-export class FakeConsumer {
-  readonly events = {
-    GROUP_JOIN: 'consumer.group_join',
-    END_BATCH_PROCESS: 'consumer.end_batch_process',
-    CRASH: 'consumer.crash',
-  } as const;
+/** A consumer of a `FakeKafka`: records its calls; tests hand it batches and group events. */
+export class FakeConsumer implements Consumer {
   connected = false;
   disconnected = false;
   readonly subscriptions: { topic: string; fromBeginning?: boolean }[] = [];
   readonly seeks: { topic: string; partition: number; offset: string }[] = [];
-  runConfig: ConsumerRunConfig | null = null;
-  private readonly listeners = new Map<string, ((e: { payload: unknown }) => void)[]>();
+  readonly commits: { topic: string; partition: number; offset: string }[] = [];
+  runConfig: RunOptions | null = null;
+  /** What the next `commitOffsets` rejects with, once. */
+  commitFailure: Error | null = null;
+  private readonly joins: ((assignment: Record<string, number[]>) => void)[] = [];
+  private readonly crashes: ((error: Error, restarting: boolean) => void)[] = [];
+  private readonly batchEnds: ((end: {
+    topic: string;
+    partition: number;
+    lastOffset: string;
+  }) => void)[] = [];
 
   constructor(readonly groupId: string) {}
 
   readonly paused = new Set<number>();
 
-  pause(topics: { topic: string; partitions?: number[] }[]): void {
-    for (const t of topics) for (const p of t.partitions ?? []) this.paused.add(p);
+  pause(_topic: string, partitions: number[]): void {
+    for (const p of partitions) this.paused.add(p);
   }
 
-  on(event: string, listener: (e: { payload: unknown }) => void): () => void {
-    this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener]);
-    return () => undefined;
+  resume(_topic: string, partitions: number[]): void {
+    for (const p of partitions) this.paused.delete(p);
   }
 
-  /** Emits an instrumentation event, e.g. `CRASH` with `{ error, restart }`. */
-  emit(event: string, payload: unknown = {}): void {
-    for (const listener of this.listeners.get(event) ?? []) listener({ payload });
+  onGroupJoin(listener: (assignment: Record<string, number[]>) => void): void {
+    this.joins.push(listener);
+  }
+
+  onCrash(listener: (error: Error, restarting: boolean) => void): void {
+    this.crashes.push(listener);
+  }
+
+  onBatchEnd(
+    listener: (end: { topic: string; partition: number; lastOffset: string }) => void,
+  ): void {
+    this.batchEnds.push(listener);
+  }
+
+  /** As a join of the group with this assignment. */
+  join(assignment: Record<string, number[]> = {}): void {
+    for (const listener of this.joins) listener(assignment);
+  }
+
+  /** As a crash of the consumer. */
+  crash(error: Error, restarting = false): void {
+    for (const listener of this.crashes) listener(error, restarting);
   }
 
   connect(): Promise<void> {
@@ -286,13 +338,21 @@ export class FakeConsumer {
     return Promise.resolve();
   }
 
-  subscribe(subscription: { topic: string; fromBeginning?: boolean }): Promise<void> {
-    this.subscriptions.push(subscription);
+  subscribe(topic: string, options: { fromBeginning?: boolean } = {}): Promise<void> {
+    this.subscriptions.push({ topic, ...options });
     return Promise.resolve();
   }
 
-  run(config: ConsumerRunConfig): Promise<void> {
+  run(config: RunOptions): Promise<void> {
     this.runConfig = config;
+    return Promise.resolve();
+  }
+
+  commitOffsets(offsets: { topic: string; partition: number; offset: string }[]): Promise<void> {
+    const failure = this.commitFailure;
+    this.commitFailure = null;
+    if (failure) return Promise.reject(failure);
+    this.commits.push(...offsets);
     return Promise.resolve();
   }
 
@@ -301,55 +361,77 @@ export class FakeConsumer {
     return Promise.resolve();
   }
 
-  seek(seek: { topic: string; partition: number; offset: string }): void {
-    this.seeks.push(seek);
+  seek(topic: string, partition: number, offset: string): void {
+    this.seeks.push({ topic, partition, offset });
   }
 
-  /** Hands one message to `eachMessage`, as the consumer loop would. */
+  /** Hands one record to `eachBatch` as a batch of its own. */
   async message(partition: number, offset: number, record: FakeRecord): Promise<void> {
-    const eachMessage = this.runConfig?.eachMessage;
-    if (!eachMessage) throw new Error('the consumer runs no eachMessage');
-    const topic = this.subscriptions[0]?.topic ?? '';
-    await eachMessage({ topic, partition, message: kafkaMessage(offset, record) } as never);
+    await this.batch(partition, offset, [record]);
   }
 
-  /** Hands one batch to `eachBatch`: `records` at offsets `first`, `first + 1`, ... */
-  async batch(partition: number, first: number, records: FakeRecord[]): Promise<void> {
+  /**
+   * Hands one batch to `eachBatch`: `records` at offsets `first`, `first + 1`, ...;
+   * `context` overrides parts of the batch context (heartbeat, staleness).
+   */
+  async batch(
+    partition: number,
+    first: number,
+    records: FakeRecord[],
+    context: Partial<Omit<BatchContext, 'batch'>> = {},
+  ): Promise<void> {
     const eachBatch = this.runConfig?.eachBatch;
     if (!eachBatch) throw new Error('the consumer runs no eachBatch');
     const topic = this.subscriptions[0]?.topic ?? '';
-    const messages = records.map((r, i) => kafkaMessage(first + i, r));
-    const lastOffset = (): string => String(first + records.length - 1);
-    await eachBatch({ batch: { topic, partition, messages, lastOffset } } as never);
+    const messages = records.map((r, i) => consumedRecord(first + i, r));
+    const lastOffset = String(first + records.length - 1);
+    await eachBatch({
+      batch: {
+        topic,
+        partition,
+        highWatermark: String(first + records.length),
+        messages,
+        lastOffset: () => lastOffset,
+      },
+      heartbeat: () => Promise.resolve(),
+      isRunning: () => true,
+      isStale: () => false,
+      resolveOffset: () => undefined,
+      ...context,
+    });
+    for (const listener of this.batchEnds) listener({ topic, partition, lastOffset });
   }
 }
 
-function kafkaMessage(offset: number, record: FakeRecord): KafkaMessage {
+function consumedRecord(offset: number, record: FakeRecord): ConsumedRecord {
   return {
     key: record.key === null ? null : Buffer.from(record.key),
     value: record.value === null ? null : Buffer.from(record.value),
     offset: String(offset),
     timestamp: '0',
-    attributes: 0,
     headers: {},
   };
 }
 
 /**
- * A kafkajs `Kafka` stand-in serving one topic from memory, with the admin and consumer
- * methods the services call. By default a consumer that runs `eachBatch` is served every
- * stored record, one batch per partition; with `autoServe` off, tests hand it batches.
+ * A Kafka client of the port serving one topic from memory, with the admin and consumer
+ * methods the services call. By default a consumer that runs is served every stored
+ * record, one batch per partition; with `autoServe` off, tests hand it batches.
  */
-export class FakeKafka {
+export class FakeKafka implements KafkaClient {
+  readonly name = 'kafkajs' as const;
   /** The topic's records by partition (a record's offset is its index). */
   readonly data = new Map<number, FakeRecord[]>();
   /** What the admin reports; by default derived from `data` (low 0, high = length). */
   offsets: FakeTopicOffsets[] | null = null;
+  /** The group's committed offsets by partition (`admin.fetchOffsets`). */
+  readonly committed = new Map<number, bigint>();
   autoServe = true;
   /** Failures the next offset fetches throw, one each. */
   readonly fetchOffsetsFailures: Error[] = [];
   deleteGroupsError: Error | null = null;
   readonly offsetFetches: string[] = [];
+  readonly groupOffsetFetches: { groupId: string; topic: string }[] = [];
   /** What a served `eachBatch` threw. */
   readonly serveErrors: unknown[] = [];
   readonly admins: FakeAdmin[] = [];
@@ -357,8 +439,8 @@ export class FakeKafka {
   private readonly runWaiters: ((consumer: FakeConsumer) => void)[] = [];
 
   /** The fake, typed as what the services take. */
-  get kafka(): Kafka {
-    return this as unknown as Kafka;
+  get kafka(): KafkaClient {
+    return this;
   }
 
   topicOffsets(): FakeTopicOffsets[] {
@@ -372,6 +454,9 @@ export class FakeKafka {
     );
   }
 
+  producer = notFaked('producer');
+  transactionalProducer = notFaked('transactionalProducer');
+
   admin(): FakeAdmin {
     const admin = new FakeAdmin(this);
     this.admins.push(admin);
@@ -384,7 +469,7 @@ export class FakeKafka {
     consumer.run = async (runConfig) => {
       await run(runConfig);
       for (const notify of this.runWaiters.splice(0)) notify(consumer);
-      if (this.autoServe && runConfig.eachBatch)
+      if (this.autoServe)
         setImmediate(() => {
           this.serve(consumer).catch((err: unknown) => this.serveErrors.push(err));
         });

@@ -1,12 +1,12 @@
 /** A raw-topic record as the worker's consumer receives it: an event wrapped as an edge would. */
-import type { KafkaMessage } from 'kafkajs';
+import type { ConsumedRecord } from '../../lib/kafka/port';
 import { toKafkaMessage, wrapEvent } from '../../lib/envelope';
 
 export function rawMessage(
   event: object,
   offset: number,
   opts: { replyTo?: string; timestamp?: number } = {},
-): KafkaMessage {
+): ConsumedRecord {
   const r = wrapEvent(event, {
     source: 's',
     pattern: opts.replyTo ? 'request-response' : 'request-ack',
@@ -19,9 +19,10 @@ export function rawMessage(
   return {
     key: Buffer.from(m.key as string),
     value: Buffer.from(m.value as string),
-    headers: m.headers,
+    headers: Object.fromEntries(
+      Object.entries(m.headers ?? {}).map(([k, v]) => [k, v === undefined ? v : Buffer.from(v)]),
+    ),
     offset: String(offset),
     timestamp: String(opts.timestamp ?? 0),
-    attributes: 0,
-  } as KafkaMessage;
+  };
 }

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ROOT, TEST_BROKER } from './test-env';
-import type { Admin } from 'kafkajs';
+import type { Admin } from '../../lib/kafka/port';
 import { createTopic, randomName, waitFor } from './kafka-helpers';
 
 export interface WorkerTopics {

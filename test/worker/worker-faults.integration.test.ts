@@ -9,10 +9,17 @@
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Admin, Producer } from 'kafkajs';
+import type { Admin, Producer } from '../../lib/kafka/port';
 import { toKafkaMessage, wrapEvent } from '../../lib/envelope';
 import { auditDelivery } from '../support/audit';
-import { randomName, readToEnd, readTopic, testKafka, waitFor } from '../support/kafka-helpers';
+import {
+  randomName,
+  readToEnd,
+  readTopic,
+  testKafka,
+  waitFor,
+  sendRecords,
+} from '../support/kafka-helpers';
 import { ROOT, TEST_BROKER } from '../support/test-env';
 import { WorkerProcess, createWorkerTopics } from '../support/worker-process';
 import type { WorkerTopics } from '../support/worker-process';
@@ -46,7 +53,7 @@ describe('worker under faults (real processes, real broker)', () => {
     mkdirSync(stateDir, { recursive: true });
     admin = kafka.admin();
     await admin.connect();
-    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    producer = kafka.producer();
     await producer.connect();
   });
 
@@ -68,7 +75,7 @@ describe('worker under faults (real processes, real broker)', () => {
         return { key: id, value: 'garbage, not an envelope', headers: { 'intake-id': id } };
       return rawEvent(id, `visitor-${i % 50}`);
     });
-    await producer.send({ topic, acks: -1, messages });
+    await sendRecords(producer, topic, messages);
     return ids;
   }
 
@@ -81,7 +88,7 @@ describe('worker under faults (real processes, real broker)', () => {
         { source: 's', pattern: 'request-ack', receivedAt: new Date(), meta: {} },
       );
       if (!r.ok) throw new Error(r.reason);
-      await producer.send({ topic: topics.raw, acks: -1, messages: [toKafkaMessage(r.envelope)] });
+      await sendRecords(producer, topics.raw, [toKafkaMessage(r.envelope)]);
     };
     type Score = {
       score: number;
@@ -136,7 +143,7 @@ describe('worker under faults (real processes, real broker)', () => {
       const messages = Array.from({ length: perRound }, (_, i) =>
         rawEvent(`handover-${round}-${i}`, `visitor-${i % visitors}`),
       );
-      await producer.send({ topic: topics.raw, acks: -1, messages });
+      await sendRecords(producer, topics.raw, messages);
       return messages.map((m) => m.headers['intake-id']!);
     };
     /** The last score record of each visitor, in topic order: what compaction keeps. */

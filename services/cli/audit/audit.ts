@@ -6,7 +6,7 @@
  * them too. Memory grows with the ids scanned: bound a live scan with `--since`.
  */
 import { readFileSync } from 'node:fs';
-import type { Kafka } from 'kafkajs';
+import type { KafkaClient } from '../../../lib/kafka/port';
 import { HEADER_ID } from '../../../lib/envelope';
 import type { KafkaConfig } from '../../../lib/config';
 import { analyze } from './analyze';
@@ -20,7 +20,7 @@ export interface AuditOptions {
 }
 
 export async function runAudit(
-  kafka: Kafka,
+  kafka: KafkaClient,
   topics: KafkaConfig['topics'],
   options: AuditOptions = {},
 ): Promise<AuditReport> {

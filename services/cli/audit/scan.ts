@@ -2,11 +2,10 @@
  * Reads topics from a start (the beginning, or the offsets at a time) up to the ends they
  * had when the scan began, so a scan of a live fleet terminates. A throwaway consumer
  * group that never commits; transaction markers count toward the end (the last offset of
- * a batch, and batches of markers only, seen through END_BATCH_PROCESS).
+ * a batch, and batches of markers only, seen through `onBatchEnd`).
  */
 import { randomUUID } from 'node:crypto';
-import type { Kafka, KafkaMessage } from 'kafkajs';
-import { createConsumer } from '../../../lib/kafka/client';
+import type { ConsumedRecord, KafkaClient } from '../../../lib/kafka/port';
 
 export interface ScanOptions {
   /** Start at the offsets of this time (ms since the epoch) instead of the beginning. */
@@ -15,9 +14,9 @@ export interface ScanOptions {
 }
 
 export async function scanTopics(
-  kafka: Kafka,
+  kafka: KafkaClient,
   topics: string[],
-  onMessage: (topic: string, partition: number, message: KafkaMessage) => void,
+  onMessage: (topic: string, partition: number, message: ConsumedRecord) => void,
   options: ScanOptions = {},
 ): Promise<void> {
   const admin = kafka.admin();
@@ -48,7 +47,7 @@ export async function scanTopics(
   // `limits` cuts what is read; `ends` holds the partitions not yet read to their limit.
   const limits = new Map(ends);
   let read = 0;
-  const consumer = createConsumer(kafka, { groupId: `intake-audit-${randomUUID()}` });
+  const consumer = kafka.consumer({ groupId: `intake-audit-${randomUUID()}` });
   let finish: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (finish = resolve));
   const reached = (topic: string, partition: number, lastOffset: string): void => {
@@ -57,17 +56,12 @@ export async function scanTopics(
     if (end !== undefined && BigInt(lastOffset) + 1n >= end) ends.delete(id);
     if (ends.size === 0) finish();
   };
-  consumer.on(consumer.events.END_BATCH_PROCESS, (e) =>
-    reached(e.payload.topic, e.payload.partition, e.payload.lastOffset),
-  );
-  const joined = new Promise<void>((resolve) =>
-    consumer.on(consumer.events.GROUP_JOIN, () => resolve()),
-  );
+  consumer.onBatchEnd((e) => reached(e.topic, e.partition, e.lastOffset));
+  const joined = new Promise<void>((resolve) => consumer.onGroupJoin(() => resolve()));
   try {
     await consumer.connect();
-    await consumer.subscribe({ topics, fromBeginning: true });
+    for (const topic of topics) await consumer.subscribe(topic, { fromBeginning: true });
     await consumer.run({
-      autoCommit: false,
       eachBatch: async ({ batch }) => {
         const end = limits.get(`${batch.topic}/${batch.partition}`);
         for (const m of batch.messages) {
@@ -84,11 +78,7 @@ export async function scanTopics(
       await joined;
       for (const [id, offset] of starts) {
         const cut = id.lastIndexOf('/');
-        consumer.seek({
-          topic: id.slice(0, cut),
-          partition: Number(id.slice(cut + 1)),
-          offset: offset.toString(),
-        });
+        consumer.seek(id.slice(0, cut), Number(id.slice(cut + 1)), offset.toString());
       }
     }
     await finished;

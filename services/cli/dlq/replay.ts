@@ -12,15 +12,13 @@
  * cover every one of them (lib/kafka/acknowledged.ts).
  */
 import { Presets, SingleBar } from 'cli-progress';
-import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
-import { assertAcknowledged } from '../../../lib/kafka/acknowledged';
-import { ACKS_ALL, createConsumer, createProducer } from '../../../lib/kafka/client';
+import type { ConsumedRecord, KafkaClient, RecordHeaders } from '../../../lib/kafka/port';
 import { TopicPartitions } from '../../../lib/kafka/partitioner';
 import { withRetry } from '../../../lib/retry';
 import { isDlqHeader } from '../../../lib/records/dlq';
 
 export interface ReplayOptions {
-  kafka: Kafka;
+  kafka: KafkaClient;
   dlqTopic: string;
   rawTopic: string;
   groupId: string;
@@ -44,21 +42,22 @@ export async function replayDlq(o: ReplayOptions): Promise<ReplayResult> {
   await admin.connect();
   const ends = new Map<number, bigint>();
   try {
+    const offsets = await withRetry(() => admin.fetchTopicOffsets(o.dlqTopic));
     if (o.fromBeginning) {
       await admin
-        .resetOffsets({ groupId: o.groupId, topic: o.dlqTopic, earliest: true })
+        .setOffsets(
+          o.groupId,
+          o.dlqTopic,
+          offsets.map((p) => ({ partition: p.partition, offset: p.low })),
+        )
         .catch(() => undefined);
     }
     // NOTE: right after a broker starts, the group coordinator may not be ready yet (retriable).
-    const committed = await withRetry(() =>
-      admin.fetchOffsets({ groupId: o.groupId, topics: [o.dlqTopic] }),
-    );
+    const committed = await withRetry(() => admin.fetchOffsets(o.groupId, o.dlqTopic));
     const done = new Set<number>();
     let todo = 0;
-    for (const p of await admin.fetchTopicOffsets(o.dlqTopic)) {
-      const c = BigInt(
-        committed[0]?.partitions.find((x) => x.partition === p.partition)?.offset ?? '-1',
-      );
+    for (const p of offsets) {
+      const c = BigInt(committed.find((x) => x.partition === p.partition)?.offset ?? '-1');
       const start = c >= 0n ? c : BigInt(p.low);
       ends.set(p.partition, BigInt(p.high));
       if (start >= BigInt(p.high)) done.add(p.partition);
@@ -87,8 +86,8 @@ interface Plan {
 
 async function consume(o: ReplayOptions, plan: Plan, result: ReplayResult): Promise<ReplayResult> {
   const { ends, done, total, partitions } = plan;
-  const producer = createProducer(o.kafka);
-  const consumer = createConsumer(o.kafka, { groupId: o.groupId });
+  const producer = o.kafka.producer();
+  const consumer = o.kafka.consumer({ groupId: o.groupId });
   const bar = o.progress
     ? new SingleBar(
         { format: 'replay {bar} {value}/{total} records | {eta}s left' },
@@ -100,13 +99,12 @@ async function consume(o: ReplayOptions, plan: Plan, result: ReplayResult): Prom
   const finished = new Promise<void>((resolve) => (finish = resolve));
   await producer.connect();
   await consumer.connect();
-  await consumer.subscribe({ topic: o.dlqTopic, fromBeginning: true });
+  await consumer.subscribe(o.dlqTopic, { fromBeginning: true });
   await consumer.run({
-    autoCommit: false,
     eachBatch: async (payload) => {
       const { batch } = payload;
       const end = ends.get(batch.partition) ?? 0n;
-      const take: KafkaMessage[] = [];
+      const take: ConsumedRecord[] = [];
       for (const m of batch.messages) {
         if (BigInt(m.offset) >= end || (o.limit && result.scanned >= o.limit)) break;
         result.scanned += 1;
@@ -126,10 +124,7 @@ async function consume(o: ReplayOptions, plan: Plan, result: ReplayResult): Prom
             })),
           },
         ];
-        assertAcknowledged(
-          topicMessages,
-          await producer.sendBatch({ acks: ACKS_ALL, topicMessages }),
-        );
+        await producer.sendBatch({ topicMessages });
       }
       result.replayed += replay.length;
       const last = take[take.length - 1];
@@ -160,7 +155,7 @@ async function consume(o: ReplayOptions, plan: Plan, result: ReplayResult): Prom
 }
 
 /** The `type` of a dead letter's value, when it is a JSON object with one (any record may be dead). */
-function envelopeType(m: KafkaMessage): string | undefined {
+function envelopeType(m: ConsumedRecord): string | undefined {
   let value: unknown;
   try {
     value = JSON.parse(m.value?.toString() ?? '');
@@ -171,8 +166,8 @@ function envelopeType(m: KafkaMessage): string | undefined {
   return typeof value.type === 'string' ? value.type : undefined;
 }
 
-function replayHeaders(m: KafkaMessage, partition: number): IHeaders {
-  const headers: IHeaders = {};
+function replayHeaders(m: ConsumedRecord, partition: number): RecordHeaders {
+  const headers: RecordHeaders = {};
   for (const [k, v] of Object.entries(m.headers ?? {}))
     if (!isDlqHeader(k) && v !== undefined) headers[k] = v;
   const count = Number(m.headers?.['intake-replay-count']?.toString() ?? '0') + 1;

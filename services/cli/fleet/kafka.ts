@@ -8,10 +8,11 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
-import type { Admin } from 'kafkajs';
 import { kafkaDefaults } from '../../../lib/config';
+import { createKafkaClient } from '../../../lib/kafka/client';
+import type { Admin, KafkaClient } from '../../../lib/kafka/port';
 import { sleep } from '../../../lib/lifecycle';
+import { createLogger } from '../../../lib/logger';
 import { ensureTopics, intakeTopics } from '../../../lib/kafka/topics';
 import type { FleetPlan, KafkaNode } from './plan';
 import { kafkaBrokerList, kafkaNodes, replicationFactor } from './plan';
@@ -93,8 +94,12 @@ export function kafkaRunning(plan: FleetPlan): boolean {
   return kafkaNodes(plan).some((node) => brokerPid(plan, node) !== null);
 }
 
-const fleetKafka = (plan: FleetPlan): Kafka =>
-  new Kafka({ clientId: 'intake-cli', brokers: kafkaBrokerList(plan), logLevel: logLevel.NOTHING });
+const fleetKafka = (plan: FleetPlan): KafkaClient =>
+  createKafkaClient(
+    { client: 'kafkajs', clientId: 'intake-cli', brokers: kafkaBrokerList(plan) },
+    createLogger('cli'),
+    { silent: true },
+  );
 
 /** Creates intake.raw, intake.processed, intake.dlq, ... when missing. */
 export async function createTopics(plan: FleetPlan): Promise<string[]> {
@@ -134,7 +139,7 @@ export async function waitInSync(plan: FleetPlan, timeoutMs = 120_000): Promise<
 }
 
 async function underReplicated(admin: Admin, topics: string[]): Promise<number> {
-  const { topics: meta } = await admin.fetchTopicMetadata({ topics });
+  const meta = await admin.fetchTopicMetadata(topics);
   return meta
     .flatMap((t) => t.partitions)
     .filter((p) => p.isr.length < p.replicas.length || p.leader < 0).length;

@@ -14,12 +14,11 @@
  * waits at most its timeout (then 504: the event is still safe and its receipt works).
  */
 import { randomUUID } from 'node:crypto';
-import type { Consumer, Kafka } from 'kafkajs';
 import { IntakeError } from '../../../lib/errors';
 import type { Logger } from '../../../lib/logger';
 import { parseReply } from '../../../lib/records/reply';
 import type { Reply } from '../../../lib/records/reply';
-import { createConsumer } from '../../../lib/kafka/client';
+import type { Consumer, KafkaClient } from '../../../lib/kafka/port';
 
 /** The prefix of every edge's reply group: the live edges are these groups with a member. */
 export const REPLY_GROUP_PREFIX = 'intake-replies-';
@@ -41,7 +40,7 @@ export class ReplyWaiter {
 
   constructor(
     private readonly deps: {
-      kafka: Kafka;
+      kafka: KafkaClient;
       topic: string;
       instance: string;
       maxWaiting: number;
@@ -52,25 +51,26 @@ export class ReplyWaiter {
   }
 
   /**
-   * Follows the replies topic. A consumer kafkajs stopped for good after a passing error
-   * (no group coordinator yet on a fresh cluster) is run again by `createConsumer`:
+   * Follows the replies topic. A consumer the client stopped for good after a passing
+   * error (no group coordinator yet on a fresh cluster) is run again by the adapter:
    * without it, this edge would wait for replies it can no longer see, and drop out of the
    * live edges its group marks (live-edges.ts).
    */
   async start(): Promise<void> {
-    const consumer = createConsumer(this.deps.kafka, { groupId: this.groupId });
+    const consumer = this.deps.kafka.consumer({ groupId: this.groupId });
     this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, () => {
+    consumer.onGroupJoin(() => {
       this.running = true;
     });
     await consumer.connect();
-    await consumer.subscribe({ topic: this.deps.topic, fromBeginning: false });
+    await consumer.subscribe(this.deps.topic, { fromBeginning: false });
     await consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ message }) => {
-        if (message.key?.toString() !== this.deps.instance || !message.value) return;
-        const reply = parseReply(message.value);
-        if (reply) this.settle(reply.id, reply);
+      eachBatch: async ({ batch }) => {
+        for (const message of batch.messages) {
+          if (message.key?.toString() !== this.deps.instance || !message.value) continue;
+          const reply = parseReply(message.value);
+          if (reply) this.settle(reply.id, reply);
+        }
         await Promise.resolve();
       },
     });

@@ -15,7 +15,7 @@
  *   consumer's, so one slow reader cannot stall the others.
  */
 import { randomUUID } from 'node:crypto';
-import type { Admin, Consumer, Kafka } from 'kafkajs';
+import type { Admin, Consumer, KafkaClient } from '../../../lib/kafka/port';
 import type { Logger } from '../../../lib/logger';
 import { withRetry } from '../../../lib/retry';
 
@@ -36,7 +36,7 @@ export interface Subscriber {
 }
 
 export interface FanoutDeps {
-  kafka: Kafka;
+  kafka: KafkaClient;
   topic: string;
   logger: Logger;
   ringSize: number;
@@ -90,19 +90,15 @@ export class TopicFanout {
     }
     const consumer = kafka.consumer({
       groupId: `intake-fanout-${randomUUID()}`,
-      allowAutoTopicCreation: false,
       // NOTE: a fetch is delivered to every subscriber at once; its size bounds the burst.
       maxBytes: FETCH_MAX_BYTES,
       maxBytesPerPartition: FETCH_MAX_BYTES / 2,
     });
     this.consumer = consumer;
     await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: false });
-    const joined = new Promise<void>((resolve) =>
-      consumer.on(consumer.events.GROUP_JOIN, () => resolve()),
-    );
+    await consumer.subscribe(topic, { fromBeginning: false });
+    const joined = new Promise<void>((resolve) => consumer.onGroupJoin(() => resolve()));
     await consumer.run({
-      autoCommit: false,
       eachBatch: async ({ batch }) => {
         for (const m of batch.messages) this.publish(batch.partition, m.offset, m.key, m.value);
         await Promise.resolve();
@@ -111,7 +107,7 @@ export class TopicFanout {
     await joined;
     // NOTE: seek only once the group exists; records fetched before it are skipped by publish().
     for (const [partition, offset] of this.next) {
-      consumer.seek({ topic, partition, offset: offset.toString() });
+      consumer.seek(topic, partition, offset.toString());
     }
     this.log.info({ partitions: this.next.size }, 'fanout_started');
   }

@@ -26,7 +26,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Kafka } from 'kafkajs';
+import type { KafkaClient } from '../../../lib/kafka/port';
 import type { Request, RequestHandler, Response } from 'express';
 import { WebSocketServer } from 'ws';
 import type { ProblemType } from '../../../lib/http/problem';
@@ -72,7 +72,7 @@ export class Fanouts {
   readonly log: Logger;
 
   constructor(
-    private readonly kafka: Kafka,
+    private readonly kafka: KafkaClient,
     topics: Record<string, string>,
     logger: Logger,
     readonly limits: SubscribeLimits,
@@ -136,7 +136,7 @@ export class Fanouts {
   }
 
   /**
-   * Catches `sub` up from Kafka, then joins it to the fan-out (see `catch-up.ts`). The
+   * Catches `sub` up from KafkaClient, then joins it to the fan-out (see `catch-up.ts`). The
    * caller holds a catch-up slot; it is given back when the catch-up ends.
    */
   catchUp(fanout: TopicFanout, sub: Subscription): CatchUp {

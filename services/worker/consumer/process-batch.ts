@@ -10,7 +10,7 @@
  * Every outbound record keeps the event's `id` (header and value) so consumers can
  * deduplicate.
  */
-import type { IHeaders, KafkaMessage } from 'kafkajs';
+import type { ConsumedRecord, RecordHeaders } from '../../../lib/kafka/port';
 import { isoNow } from '../../../lib/clock';
 import { HEADER_ID, parseEnvelope } from '../../../lib/envelope';
 import type { Envelope } from '../../../lib/envelope';
@@ -47,7 +47,7 @@ export interface ProcessDeps {
 export const DUPLICATE_REASON = 'duplicate: an event with this id was processed recently';
 
 export async function processBatch(
-  input: { topic: string; partition: number; messages: readonly KafkaMessage[] },
+  input: { topic: string; partition: number; messages: readonly ConsumedRecord[] },
   deps: ProcessDeps,
 ): Promise<BatchOutcome> {
   const out: BatchOutcome = {
@@ -156,13 +156,13 @@ export async function processBatch(
 }
 
 /** The input's headers as strings, with the event id. */
-function passedHeaders(headers: IHeaders | undefined, id: string): Record<string, string> {
+function passedHeaders(headers: RecordHeaders | undefined, id: string): Record<string, string> {
   const out: Record<string, string> = {};
   if (headers) {
     for (const k in headers) {
       const v = headers[k];
       if (v === undefined) continue;
-      out[k] = Array.isArray(v) ? v.map(String).join(',') : v.toString();
+      out[k] = v.toString();
     }
   }
   out[HEADER_ID] = id;
@@ -196,7 +196,7 @@ function sideRecord(
  */
 function rejected(
   records: OutboundRecord[],
-  message: KafkaMessage,
+  message: ConsumedRecord,
   rawTopic: string,
   source: OutboundRecord['source'],
   step: string,

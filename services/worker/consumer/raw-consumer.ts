@@ -23,8 +23,8 @@
  * - Partitions are processed concurrently (`partitionsConsumedConcurrently`); the number
  *   of chunks in flight is bounded by that number.
  */
-import type { Consumer, EachBatchPayload } from 'kafkajs';
-import { isRetriable } from '../../../lib/errors';
+import { hasCode, isRetriable } from '../../../lib/errors';
+import type { BatchContext, Consumer } from '../../../lib/kafka/port';
 import { sleep } from '../../../lib/lifecycle';
 import type { TopicPartitions } from '../../../lib/kafka/partitioner';
 import type { Logger } from '../../../lib/logger';
@@ -78,9 +78,8 @@ export class RawConsumer {
 
   async start(): Promise<void> {
     const { consumer, topics } = this.deps;
-    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    consumer.onGroupJoin((assignment) => {
       this.deps.metrics.rebalances.inc();
-      const assignment = e.payload.memberAssignment as Record<string, number[] | undefined>;
       this.assigned = [...(assignment[topics.raw] ?? [])].sort((a, b) => a - b);
       this.log.info({ partitions: this.assigned }, 'group_joined');
       if (this.deps.handOff.kind === 'transactional')
@@ -89,21 +88,20 @@ export class RawConsumer {
         this.log.error({ err }, 'on_assigned_failed'),
       );
     });
-    consumer.on(consumer.events.CRASH, (e) => {
-      this.log.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer_crashed');
+    consumer.onCrash((err, restart) => {
+      this.log.error({ err, restart }, 'consumer_crashed');
     });
     await consumer.connect();
-    await consumer.subscribe({ topic: topics.raw, fromBeginning: true });
+    await consumer.subscribe(topics.raw, { fromBeginning: true });
     await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
+      manualResolve: true,
       partitionsConsumedConcurrently: this.deps.partitionsConsumedConcurrently,
       eachBatch: (payload) => this.handleBatch(payload),
     });
     this.running = true;
   }
 
-  private async handleBatch(payload: EachBatchPayload): Promise<void> {
+  private async handleBatch(payload: BatchContext): Promise<void> {
     const { batch } = payload;
     const { metrics, handOff } = this.deps;
     let from = 0;
@@ -159,7 +157,7 @@ export class RawConsumer {
    * commits it and releases them to the sender; false when the chunk was abandoned.
    */
   private async holdAndCommit(
-    payload: EachBatchPayload,
+    payload: BatchContext,
     delivery: Delivery,
     records: OutboundRecord[],
     last: string,
@@ -178,7 +176,7 @@ export class RawConsumer {
       delivery.release(records);
       if (!lostMembership(err)) throw err;
       // The group moved on: the new owner re-reads what was not committed (duplicates keep
-      // their id); kafkajs rejoins on the next heartbeat.
+      // their id); the consumer rejoins on the next heartbeat.
       this.log.warn({ err, partition: batch.partition }, 'commit_refused_group_moved_on');
       return false;
     }
@@ -193,7 +191,7 @@ export class RawConsumer {
    * records; false when the chunk was abandoned (revoked, fenced, or committed by another).
    */
   private async commitInTransaction(
-    payload: EachBatchPayload,
+    payload: BatchContext,
     transactions: TransactionalDelivery,
     records: OutboundRecord[],
     offsets: { first: string; last: string },
@@ -217,7 +215,7 @@ export class RawConsumer {
    * with backoff, heartbeating; the caller passes the same records, so the pipeline does
    * not run twice. False when the batch was revoked meanwhile.
    */
-  private async retrying(payload: EachBatchPayload, work: () => Promise<void>): Promise<boolean> {
+  private async retrying(payload: BatchContext, work: () => Promise<void>): Promise<boolean> {
     let backoff = 100;
     for (;;) {
       try {
@@ -238,7 +236,7 @@ export class RawConsumer {
   }
 
   /** Waits while the delivery asks to pause, then heartbeats; false when the batch should be abandoned. */
-  private async waitUntilAllowed(payload: EachBatchPayload): Promise<boolean> {
+  private async waitUntilAllowed(payload: BatchContext): Promise<boolean> {
     const { handOff } = this.deps;
     // HML has nothing to wait for: a failing transaction is retried in place.
     while (handOff.kind === 'logged' && handOff.delivery.mustPause()) {
@@ -284,20 +282,7 @@ export class RawConsumer {
 
 /** True for the commit errors that mean this member is no longer in the group's generation. */
 export function lostMembership(err: unknown): boolean {
-  for (let e = err as { type?: string; message?: string; cause?: unknown } | undefined; e;) {
-    if (
-      [
-        'UNKNOWN_MEMBER_ID',
-        'ILLEGAL_GENERATION',
-        'REBALANCE_IN_PROGRESS',
-        'FENCED_INSTANCE_ID',
-      ].includes(e.type ?? '') ||
-      /not aware of this member|generation/i.test(e.message ?? '')
-    )
-      return true;
-    e = e.cause as typeof e;
-  }
-  return false;
+  return hasCode(err, 'KAFKA_NOT_MEMBER');
 }
 
 /**
@@ -309,7 +294,7 @@ export function lostMembership(err: unknown): boolean {
  * work, or from `isStale()`.
  */
 export async function whileHeartbeating<T>(
-  payload: Pick<EachBatchPayload, 'heartbeat'>,
+  payload: Pick<BatchContext, 'heartbeat'>,
   work: Promise<T>,
 ): Promise<T> {
   let waiting = true;

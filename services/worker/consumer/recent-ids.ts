@@ -10,7 +10,7 @@
  * (SBML); an event whose processing was lost with a crash is not in it, and is processed
  * when read again.
  */
-import type { KafkaMessage } from 'kafkajs';
+import type { ConsumedRecord } from '../../../lib/kafka/port';
 import { HEADER_ID } from '../../../lib/envelope';
 
 export interface RecentIdsOptions {
@@ -79,7 +79,7 @@ export class RecentIds {
 }
 
 /** The event ids of raw records (from their header) with their timestamps. */
-export function idsOf(messages: readonly KafkaMessage[]): { id: string; at: number }[] {
+export function idsOf(messages: readonly ConsumedRecord[]): { id: string; at: number }[] {
   const ids: { id: string; at: number }[] = [];
   for (const m of messages) {
     const entry = idOf(m);
@@ -89,7 +89,7 @@ export function idsOf(messages: readonly KafkaMessage[]): { id: string; at: numb
 }
 
 /** A raw record's event id (from its header) and timestamp; undefined without an id. */
-export function idOf(m: KafkaMessage): { id: string; at: number } | undefined {
+export function idOf(m: ConsumedRecord): { id: string; at: number } | undefined {
   const id = m.headers?.[HEADER_ID]?.toString();
   return id ? { id, at: Number(m.timestamp) } : undefined;
 }

@@ -9,8 +9,7 @@
  * a rebalance took it away: the records still in the outbound log keep being acknowledged,
  * and the next owner waits for that (see `state/handover.ts`).
  */
-import type { Producer } from 'kafkajs';
-import { ACKS_ALL } from '../../../lib/kafka/client';
+import type { Producer } from '../../../lib/kafka/port';
 import type { TopicPartitions } from '../../../lib/kafka/partitioner';
 import type { Logger } from '../../../lib/logger';
 import { encodeProgress, progressKey } from '../../../lib/records/progress';
@@ -25,7 +24,7 @@ export class ProgressPublisher {
 
   constructor(
     private readonly deps: {
-      producer: Pick<Producer, 'send'>;
+      producer: Pick<Producer, 'sendBatch'>;
       progress: DeliveryProgress;
       partitions: TopicPartitions;
       rawTopic: string;
@@ -64,18 +63,15 @@ export class ProgressPublisher {
     if (records.length === 0) return;
     const topic = this.deps.progressTopic;
     try {
-      await this.deps.producer.send({
-        topic,
-        acks: ACKS_ALL,
-        messages: records.map((r) => {
-          const key = progressKey(r.topic, r.partition);
-          return {
-            key,
-            value: encodeProgress(r),
-            partition: this.deps.partitions.partition(topic, key),
-          };
-        }),
+      const messages = records.map((r) => {
+        const key = progressKey(r.topic, r.partition);
+        return {
+          key,
+          value: encodeProgress(r),
+          partition: this.deps.partitions.partition(topic, key),
+        };
       });
+      await this.deps.producer.sendBatch({ topicMessages: [{ topic, messages }] });
       for (const r of records) this.last.set(r.partition, `${r.deliveredUpTo}/${r.committedNext}`);
     } catch (err) {
       this.log.warn({ err }, 'progress_publish_failed');

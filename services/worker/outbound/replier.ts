@@ -10,7 +10,7 @@
  * Replies after acknowledgement are best effort: one lost in a crash only means the edge
  * answers 504 after its timeout; the event itself is safe and its receipt still works.
  */
-import type { Producer } from 'kafkajs';
+import type { Producer } from '../../../lib/kafka/port';
 import { HEADER_ID } from '../../../lib/envelope';
 import type { TopicPartitions } from '../../../lib/kafka/partitioner';
 import type { Logger } from '../../../lib/logger';
@@ -19,7 +19,7 @@ import { encodeReply } from '../../../lib/records/reply';
 import type { OutboundRecord } from './record';
 
 export interface ReplierDeps {
-  producer: Pick<Producer, 'send'>;
+  producer: Pick<Producer, 'sendBatch'>;
   partitions: TopicPartitions;
   /** The replies topic. */
   topic: string;
@@ -75,7 +75,7 @@ export class Replier {
     });
     if (messages.length === 0) return;
     this.deps.producer
-      .send({ topic: this.deps.topic, messages })
+      .sendBatch({ topicMessages: [{ topic: this.deps.topic, messages }] })
       .catch((err: unknown) =>
         this.log.warn({ err, replies: messages.length }, 'reply_send_failed'),
       );

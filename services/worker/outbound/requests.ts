@@ -4,7 +4,7 @@
  * broker's `message.max.bytes`, 1 MiB by default, or the broker refuses the whole request),
  * and the grouping of a request's records by topic, in order.
  */
-import type { ProducerBatch } from 'kafkajs';
+import type { TopicRecords } from '../../../lib/kafka/port';
 import type { OutboundRecord } from './record';
 
 export interface RequestBounds {
@@ -58,11 +58,8 @@ function recordSize(r: OutboundRecord): number {
 }
 
 /** A request's records grouped by topic, each with its explicit partition, in order. */
-export function groupByTopic(records: readonly OutboundRecord[]): ProducerBatch['topicMessages'] {
-  const byTopic = new Map<
-    string,
-    { key: string; value: Buffer; partition: number; headers: Record<string, string> }[]
-  >();
+export function groupByTopic(records: readonly OutboundRecord[]): TopicRecords[] {
+  const byTopic = new Map<string, TopicRecords['messages']>();
   for (const r of records) {
     let list = byTopic.get(r.topic);
     if (!list) {

@@ -16,10 +16,9 @@
  *   fails (a full disk) is retried on its own, with backoff, before the next delete: the
  *   acknowledged chunk is not sent again, and `healthy` is false meanwhile.
  */
-import type { ProducerBatch, RecordMetadata } from 'kafkajs';
 import { fromKafkaError } from '../../../lib/errors';
-import { ACKS_ALL } from '../../../lib/kafka/client';
 import { recordOffsets } from '../../../lib/kafka/offsets';
+import type { Ack, Producer } from '../../../lib/kafka/port';
 import { sleep } from '../../../lib/lifecycle';
 import type { Logger } from '../../../lib/logger';
 import { Backoff } from '../../../lib/retry';
@@ -28,11 +27,8 @@ import type { AcknowledgedListener, OutboundRecord } from './record';
 import { groupByTopic, requestDefaults, requestLength } from './requests';
 import type { RequestBounds } from './requests';
 
-export interface SendPort {
-  sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]>;
-  /** After a failed request: start over with a new producer id (lib/kafka/resettable-producer.ts). */
-  reset?(): Promise<void>;
-}
+/** The part of the port's producer the sender uses. */
+export type SendPort = Pick<Producer, 'sendBatch' | 'reset'>;
 
 export interface SenderOptions extends RequestBounds {
   ackTimeoutMs: number;
@@ -169,11 +165,10 @@ export class OutboundSender {
     while (this.queue.length > 0 && !this.stopped) {
       const n = requestLength(this.queue, 0, this.options);
       const chunk = this.queue.slice(0, n);
-      let metadata: RecordMetadata[];
+      let metadata: Ack[];
       try {
         metadata = await this.deps.producer.sendBatch({
-          acks: ACKS_ALL,
-          timeout: this.options.ackTimeoutMs,
+          timeoutMs: this.options.ackTimeoutMs,
           topicMessages: groupByTopic(chunk),
         });
       } catch (err) {
@@ -186,7 +181,7 @@ export class OutboundSender {
           'outbound_send_failed',
         );
         // The next request must not reuse the failed one's sequence numbers.
-        await this.deps.producer.reset?.().catch((e: unknown) => {
+        await this.deps.producer.reset().catch((e: unknown) => {
           this.log.warn({ err: e }, 'producer_reset_failed');
         });
         await sleep(wait);

@@ -33,18 +33,20 @@
  * - Replies of processed and rejected request/response events still go out after the
  *   commit (best effort, as in SBML): the edge waiting on them must only see committed data.
  */
-import type { Admin, Kafka, Producer, Transaction } from 'kafkajs';
-import { fromKafkaError, IntakeError } from '../../../lib/errors';
-import { assertAcknowledged } from '../../../lib/kafka/acknowledged';
-import { ACKS_ALL, createProducer } from '../../../lib/kafka/client';
-import { isFenced } from '../../../lib/kafka/fenced';
+import { fromKafkaError, hasCode, IntakeError } from '../../../lib/errors';
 import { recordOffsets } from '../../../lib/kafka/offsets';
+import type {
+  Admin,
+  KafkaClient,
+  Transaction,
+  TransactionalProducer,
+} from '../../../lib/kafka/port';
 import type { Logger } from '../../../lib/logger';
 import type { AcknowledgedListener, OutboundRecord } from './record';
 import { groupByTopic, requestDefaults, requestLength } from './requests';
 
 export interface TransactionalDeliveryDeps {
-  kafka: Kafka;
+  kafka: Pick<KafkaClient, 'transactionalProducer'>;
   /** Reads the group's committed offsets (after fencing). */
   admin: Pick<Admin, 'fetchOffsets'>;
   groupId: string;
@@ -58,7 +60,7 @@ export interface TransactionalDeliveryDeps {
 }
 
 export class TransactionalDelivery {
-  private readonly producers = new Map<number, Promise<Producer>>();
+  private readonly producers = new Map<number, Promise<TransactionalProducer>>();
   /** Partitions claimed in this generation, with the offset to start from. */
   private readonly claims = new Map<number, Promise<bigint>>();
   /**
@@ -129,29 +131,20 @@ export class TransactionalDelivery {
     await producer;
   }
 
-  private async openProducer(partition: number): Promise<Producer> {
-    const producer = createProducer(this.deps.kafka, {
+  private async openProducer(partition: number): Promise<TransactionalProducer> {
+    const producer = this.deps.kafka.transactionalProducer({
       transactionalId: this.transactionalId(partition),
-      transactionTimeout: this.deps.transactionTimeoutMs,
-      // The next transaction's first request meets CONCURRENT_TRANSACTIONS while the
-      // previous commit's markers are written: retry it soon, not after kafkajs's 300 ms.
-      retry: { initialRetryTime: 10, maxRetryTime: 1000, retries: 10 },
+      transactionTimeoutMs: this.deps.transactionTimeoutMs,
     });
+    // Connecting registers the transactional id: every earlier producer is fenced now.
     await producer.connect();
-    try {
-      // kafkajs registers the transactional id lazily: an empty transaction fences now.
-      await (await producer.transaction()).abort();
-    } catch (err) {
-      await producer.disconnect().catch(() => undefined);
-      throw fromKafkaError(err, `fencing the outputs of partition ${partition} failed`);
-    }
     return producer;
   }
 
   private async committedOffset(partition: number): Promise<bigint> {
     const { admin, groupId, rawTopic } = this.deps;
-    const [entry] = await admin.fetchOffsets({ groupId, topics: [rawTopic] });
-    const offset = entry?.partitions.find((p) => p.partition === partition)?.offset;
+    const offsets = await admin.fetchOffsets(groupId, rawTopic);
+    const offset = offsets.find((p) => p.partition === partition)?.offset;
     return offset === undefined || BigInt(offset) < 0n ? 0n : BigInt(offset);
   }
 
@@ -207,23 +200,22 @@ export class TransactionalDelivery {
     const written: string[] = [];
     let tx: Transaction | null = null;
     try {
-      tx = await producer.transaction();
+      tx = await producer.begin();
       for (let i = 0; i < records.length;) {
         const n = requestLength(records, i, requestDefaults);
         const chunk = records.slice(i, i + n);
-        const topicMessages = groupByTopic(chunk) ?? [];
         const metadata = await tx.sendBatch({
-          acks: ACKS_ALL,
-          timeout: this.deps.ackTimeoutMs,
-          topicMessages,
+          timeoutMs: this.deps.ackTimeoutMs,
+          topicMessages: groupByTopic(chunk),
         });
-        assertAcknowledged(topicMessages, metadata);
         written.push(...recordOffsets(chunk, metadata));
         i += n;
       }
       await tx.sendOffsets({
-        consumerGroupId: this.deps.groupId,
-        topics: [{ topic: this.deps.rawTopic, partitions: [{ partition, offset: nextOffset }] }],
+        groupId: this.deps.groupId,
+        topic: this.deps.rawTopic,
+        partition,
+        offset: nextOffset,
       });
       await tx.commit();
     } catch (err) {
@@ -233,7 +225,7 @@ export class TransactionalDelivery {
       // A chunk of an older generation (its batch was revoked meanwhile): abandoned, and its
       // failure says nothing about the partition as assigned now.
       if (generation !== this.generation) return false;
-      if (isFenced(err)) this.log.warn({ err, partition }, 'fenced_claiming_back');
+      if (hasCode(err, 'KAFKA_FENCED')) this.log.warn({ err, partition }, 'fenced_claiming_back');
       const error = fromKafkaError(err, `the transaction of raw partition ${partition} failed`);
       this.failing = error.message;
       this.deps.onFailure?.(error);

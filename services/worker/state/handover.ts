@@ -23,7 +23,7 @@
  * log) the restore goes on and says so in the log (`handover_unconfirmed`); the scores of
  * the visitors whose records were still in that log may then miss those events.
  */
-import type { Admin } from 'kafkajs';
+import type { Admin } from '../../../lib/kafka/port';
 import { sleep } from '../../../lib/lifecycle';
 import type { Logger } from '../../../lib/logger';
 import { withRetry } from '../../../lib/retry';
@@ -89,7 +89,7 @@ export class Handover {
   /** The group's committed offsets of the raw topic's partitions, as they are now. */
   async committedOffsets(): Promise<Map<number, bigint>> {
     const { admin, groupId, rawTopic } = this.deps;
-    const [entry] = await withRetry(() => admin.fetchOffsets({ groupId, topics: [rawTopic] }));
-    return new Map((entry?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+    const offsets = await withRetry(() => admin.fetchOffsets(groupId, rawTopic));
+    return new Map(offsets.map((p) => [p.partition, BigInt(p.offset)]));
   }
 }

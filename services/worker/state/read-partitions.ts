@@ -2,16 +2,15 @@
  * Reads chosen partitions of a topic over offset ranges: how a worker restores
  * per-partition state after it was assigned partitions (the visitors' scores from the
  * compacted scores topic, from the beginning to the end as it was when the read started;
- * the recent event ids from the raw topic, up to the committed offset). kafkajs has no
- * manual partition assignment, so a throwaway consumer group reads the topic, seeks the
+ * the recent event ids from the raw topic, up to the committed offset). The Kafka port has
+ * no manual partition assignment, so a throwaway consumer group reads the topic, seeks the
  * wanted partitions to their start and pauses the others; the group is deleted
- * afterwards. It reads committed data only (`read_committed`, kafkajs's default): outputs
+ * afterwards. It reads committed data only (`read_committed`): outputs
  * of aborted transactions are skipped.
  */
 import { randomUUID } from 'node:crypto';
-import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { ConsumedRecord, KafkaClient } from '../../../lib/kafka/port';
 import { withRetry } from '../../../lib/retry';
-import { createConsumer } from '../../../lib/kafka/client';
 
 export interface StateRecord {
   partition: number;
@@ -21,7 +20,7 @@ export interface StateRecord {
 
 /** From the beginning up to the end as it was when the read started, keyed records only. */
 export async function readPartitions(
-  kafka: Kafka,
+  kafka: KafkaClient,
   topic: string,
   wanted: readonly number[],
   timeoutMs = 60_000,
@@ -51,14 +50,14 @@ export async function readPartitions(
  * partition. Rejects when a partition did not reach its end within `timeoutMs`.
  */
 export async function readRanges(
-  kafka: Kafka,
+  kafka: KafkaClient,
   topic: string,
   wanted: readonly number[],
   range: (offsets: { partition: number; low: string; high: string }) => {
     from: bigint;
     to: bigint;
   },
-  onRecord: (partition: number, message: KafkaMessage) => void,
+  onRecord: (partition: number, message: ConsumedRecord) => void,
   timeoutMs = 60_000,
 ): Promise<void> {
   if (wanted.length === 0) return;
@@ -82,24 +81,21 @@ export async function readRanges(
     }
     if (ranges.size === 0) return;
     const ends = new Map([...ranges].map(([p, r]) => [p, r.to]));
-    const consumer = createConsumer(kafka, { groupId });
+    const consumer = kafka.consumer({ groupId });
     let finish: () => void = () => undefined;
     const finished = new Promise<void>((resolve) => (finish = resolve));
     // The end may be a transaction marker (outputs written in transactions, HML): a batch's
-    // last offset counts it, and a batch of markers only reaches END_BATCH_PROCESS.
+    // last offset counts it, and a batch of markers only reaches `onBatchEnd`.
     const reached = (partition: number, lastOffset: string): void => {
       const end = ends.get(partition);
       if (end !== undefined && BigInt(lastOffset) + 1n >= end) ends.delete(partition);
       if (ends.size === 0) finish();
     };
-    consumer.on(consumer.events.END_BATCH_PROCESS, (e) =>
-      reached(e.payload.partition, e.payload.lastOffset),
-    );
+    consumer.onBatchEnd((e) => reached(e.partition, e.lastOffset));
     await consumer.connect();
     try {
-      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.subscribe(topic, { fromBeginning: true });
       await consumer.run({
-        autoCommit: false,
         eachBatch: async ({ batch }) => {
           const r = ranges.get(batch.partition);
           if (r === undefined || !ends.has(batch.partition)) return;
@@ -112,9 +108,9 @@ export async function readRanges(
           await Promise.resolve();
         },
       });
-      if (others.length > 0) consumer.pause([{ topic, partitions: others }]);
+      if (others.length > 0) consumer.pause(topic, others);
       for (const [partition, r] of ranges)
-        if (r.from > 0n) consumer.seek({ topic, partition, offset: r.from.toString() });
+        if (r.from > 0n) consumer.seek(topic, partition, r.from.toString());
       const timer = setTimeout(finish, timeoutMs);
       await finished;
       clearTimeout(timer);

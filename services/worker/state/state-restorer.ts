@@ -9,7 +9,7 @@
  * Revoked partitions are forgotten. The consumer awaits `ready(p)` before processing
  * partition p, so no event is scored or deduplicated on a state that was not restored yet.
  */
-import type { Kafka } from 'kafkajs';
+import type { KafkaClient } from '../../../lib/kafka/port';
 import type { Logger } from '../../../lib/logger';
 import { idOf } from '../consumer/recent-ids';
 import type { RecentIds } from '../consumer/recent-ids';
@@ -17,7 +17,7 @@ import type { ScoreStep } from '../pipeline/steps/score-step';
 import { readPartitions, readRanges } from './read-partitions';
 
 export interface StateRestorerDeps {
-  kafka: Kafka;
+  kafka: KafkaClient;
   /** The scores topic. */
   topic: string;
   scorer: ScoreStep | null;

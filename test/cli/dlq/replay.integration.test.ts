@@ -3,10 +3,16 @@
  * their key and value, DLQ headers replaced by replay headers; a second replay continues
  * after the first (nothing twice) unless asked to start over.
  */
-import type { Admin } from 'kafkajs';
+import type { Admin } from '../../../lib/kafka/port';
 import { replayDlq } from '../../../services/cli/dlq/replay';
 import type { ReplayOptions } from '../../../services/cli/dlq/replay';
-import { createTopic, randomName, readTopic, testKafka } from '../../support/kafka-helpers';
+import {
+  createTopic,
+  randomName,
+  readTopic,
+  testKafka,
+  sendRecords,
+} from '../../support/kafka-helpers';
 import { TEST_BROKER } from '../../support/test-env';
 
 describe('intake dlq replay (real broker)', () => {
@@ -33,9 +39,10 @@ describe('intake dlq replay (real broker)', () => {
     await createTopic(admin, rawTopic, 2);
     const producer = kafka.producer();
     await producer.connect();
-    await producer.send({
-      topic: dlqTopic,
-      messages: Array.from({ length: 10 }, (_, i) => ({
+    await sendRecords(
+      producer,
+      dlqTopic,
+      Array.from({ length: 10 }, (_, i) => ({
         key: `k${i}`,
         value: JSON.stringify({ id: `dead-${i}`, type: i < 6 ? 'page_view' : 'checkout' }),
         headers: {
@@ -44,7 +51,7 @@ describe('intake dlq replay (real broker)', () => {
           'intake-source-offset': String(i),
         },
       })),
-    });
+    );
     await producer.disconnect();
   });
 

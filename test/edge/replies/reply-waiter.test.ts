@@ -57,9 +57,9 @@ describe('ReplyWaiter', () => {
     const { waiter, consumer } = await edge();
     expect(consumer.groupId).toMatch(/^intake-replies-/);
     expect(consumer.subscriptions).toEqual([{ topic: 'replies', fromBeginning: false }]);
-    expect(consumer.runConfig?.autoCommit).toBe(false);
+    expect(consumer.runConfig?.autoCommit ?? false).toBe(false);
     expect(waiter.isRunning).toBe(false);
-    consumer.emit(consumer.events.GROUP_JOIN);
+    consumer.join();
     expect(waiter.isRunning).toBe(true);
   });
 

@@ -12,11 +12,9 @@
 import type { AddressInfo } from 'node:net';
 import { mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Admin } from 'kafkajs';
+import type { Admin } from '../../../lib/kafka/port';
 import { StreamClient } from '../../../lib/client/stream-client';
 import { batchingDefaults } from '../../../lib/kafka/batching-producer';
-import { createProducer } from '../../../lib/kafka/client';
-import { ResettableProducer } from '../../../lib/kafka/resettable-producer';
 import { bodyDefaults } from '../../../services/edge/ingest/body';
 import { KafkaSink } from '../../../services/edge/sink';
 import { streamDefaults } from '../../../services/edge/stream/stream-session';
@@ -56,13 +54,13 @@ describe('one stream, four workers (real broker, real worker processes)', () => 
     await Promise.all(workers.map((w) => w.ready()));
     await waitFor(
       async () => {
-        const [group] = (await admin.describeGroups([groupId])).groups;
+        const [group] = await admin.describeGroups([groupId]);
         return group?.state === 'Stable' && group.members.length === WORKERS;
       },
       { what: 'all four workers in the group' },
     );
     sink = new KafkaSink({
-      producers: [new ResettableProducer(() => createProducer(kafka))],
+      producers: [kafka.producer()],
       admin: kafka.admin(),
       topic: topics.raw,
       logger: silentLogger(),

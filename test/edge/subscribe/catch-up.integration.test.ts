@@ -7,7 +7,7 @@
  * slot taken, 503 with Retry-After.
  */
 import type { AddressInfo } from 'node:net';
-import type { Admin, Producer } from 'kafkajs';
+import type { Admin, TransactionalProducer } from '../../../lib/kafka/port';
 import { WebSocket } from 'ws';
 import { Fanouts, WsSubscribeRoute } from '../../../services/edge/subscribe/subscribe-routes';
 import { attachUpgrades } from '../../../services/edge/upgrades';
@@ -23,16 +23,20 @@ describe('subscription catch-up from Kafka (real broker)', () => {
   const kafka = testKafka(TEST_BROKER.brokers);
   const topic = randomName('catch-up');
   let admin: Admin;
-  let producer: Producer;
+  let producer: TransactionalProducer;
   let app: TestApp;
   let fanouts: Fanouts;
 
   /** Writes `ns` in one transaction: their offsets, then a commit marker. */
   const commit = async (ns: number[]): Promise<void> => {
-    const tx = await producer.transaction();
-    await tx.send({
-      topic,
-      messages: ns.map((n) => ({ key: 'k', value: JSON.stringify({ type: 't', n }) })),
+    const tx = await producer.begin();
+    await tx.sendBatch({
+      topicMessages: [
+        {
+          topic,
+          messages: ns.map((n) => ({ key: 'k', value: JSON.stringify({ type: 't', n }) })),
+        },
+      ],
     });
     await tx.commit();
   };
@@ -45,10 +49,9 @@ describe('subscription catch-up from Kafka (real broker)', () => {
     admin = kafka.admin();
     await admin.connect();
     await createTopic(admin, topic, 1);
-    producer = kafka.producer({
+    producer = kafka.transactionalProducer({
       transactionalId: randomName('catch-up-tx'),
-      idempotent: true,
-      maxInFlightRequests: 1,
+      transactionTimeoutMs: 30_000,
     });
     await producer.connect();
     fanouts = new Fanouts(kafka, { processed: topic }, silentLogger(), {
@@ -108,8 +111,8 @@ describe('subscription catch-up from Kafka (real broker)', () => {
   });
 
   it('answers 410 only for a position below the earliest offset Kafka holds', async () => {
-    await admin.fetchTopicMetadata({ topics: [topic] }); // the admin finds the leader from it
-    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '4' }] });
+    await admin.fetchTopicMetadata([topic]); // the admin finds the leader from it
+    await admin.deleteTopicRecords(topic, [{ partition: 0, offset: '4' }]);
     const gone = await fetch(`${app.base}/v1/subscribe/processed`, {
       headers: { 'last-event-id': '0:3' },
     });

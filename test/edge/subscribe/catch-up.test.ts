@@ -6,7 +6,7 @@
  * order. Also: pausing for a slow reader, cancelling, and a reader failure.
  */
 import fc from 'fast-check';
-import type { KafkaMessage } from 'kafkajs';
+import type { ConsumedRecord } from '../../../lib/kafka/port';
 import type { ReadHandlers } from '../../../lib/kafka/offset-reader';
 import { CatchUp } from '../../../services/edge/subscribe/catch-up';
 import type { CatchUpDeps } from '../../../services/edge/subscribe/catch-up';
@@ -40,22 +40,21 @@ async function startedFanout(
   const running = fake.nextRun();
   const ready = fanout.ready();
   const live = await running;
-  live.emit(live.events.GROUP_JOIN);
+  live.join();
   await ready;
   return { fanout, live };
 }
 
 /** Hands the fan-out's consumer one fetch: the records at `offsets` of `partition`. */
 async function liveFetch(live: FakeConsumer, partition: number, offsets: number[]): Promise<void> {
-  const messages: KafkaMessage[] = offsets.map((o) => ({
+  const messages: ConsumedRecord[] = offsets.map((o) => ({
     key: null,
     value: valueOf(partition, o),
     offset: String(o),
     timestamp: '0',
-    attributes: 0,
     headers: {},
   }));
-  await live.runConfig!.eachBatch!({ batch: { topic: TOPIC, partition, messages } } as never);
+  await live.runConfig!.eachBatch({ batch: { topic: TOPIC, partition, messages } } as never);
 }
 
 /** A client: what it was sent (partition/offset) and how it was ended. */

@@ -7,12 +7,18 @@
  */
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import type { Admin, Producer } from 'kafkajs';
+import type { Admin, Producer } from '../../../lib/kafka/port';
 import { WebSocket } from 'ws';
 import { createKeyChecker, parseApiKeys } from '../../../services/edge/http/auth';
 import { attachUpgrades } from '../../../services/edge/upgrades';
 import { Fanouts, WsSubscribeRoute } from '../../../services/edge/subscribe/subscribe-routes';
-import { createTopic, randomName, testKafka, waitFor } from '../../support/kafka-helpers';
+import {
+  createTopic,
+  randomName,
+  testKafka,
+  waitFor,
+  sendRecords,
+} from '../../support/kafka-helpers';
 import { startTestApp } from '../../support/edge-app';
 import type { TestApp } from '../../support/edge-app';
 import { MemorySink, silentLogger } from '../../support/fakes';
@@ -37,14 +43,14 @@ describe('subscriptions (real broker)', () => {
   let dropped = 0;
 
   const publish = async (records: { key: string; type: string; n: number }[]): Promise<void> => {
-    await producer.send({
+    await sendRecords(
+      producer,
       topic,
-      acks: -1,
-      messages: records.map((r) => ({
+      records.map((r) => ({
         key: r.key,
         value: JSON.stringify({ id: `${r.key}-${r.n}`, type: r.type, n: r.n }),
       })),
-    });
+    );
   };
 
   beforeAll(async () => {
@@ -131,13 +137,14 @@ describe('subscriptions (real broker)', () => {
     const big = 'x'.repeat(2000);
     const N = 8000; // ~16 MB: far beyond the 2 MiB buffer plus the kernel's socket buffers
     for (let i = 0; i < N; i += 500) {
-      await producer.send({
+      await sendRecords(
+        producer,
         topic,
-        messages: Array.from({ length: 500 }, (_, j) => ({
+        Array.from({ length: 500 }, (_, j) => ({
           key: `k${(i + j) % 10}`,
           value: JSON.stringify({ type: 'bulk', n: i + j, pad: big }),
         })),
-      });
+      );
     }
     await waitFor(() => dropped >= 1, { what: 'the slow subscriber dropped' });
     await waitFor(() => healthy.events.filter((e) => e.data.includes('"bulk"')).length >= N, {

@@ -6,31 +6,24 @@
  * while a request is in flight, many requests in a row), no request fails (an
  * out-of-order sequence number would) and each key's records are in Kafka in send order.
  */
-import type { Admin } from 'kafkajs';
+import type { Admin, Producer } from '../../../lib/kafka/port';
+import { KAFKA_CLIENTS } from '../../../lib/kafka/port';
 import type { PartitionedRecord } from '../../../lib/kafka/batching-producer';
 import { BatchingProducer } from '../../../lib/kafka/batching-producer';
 import { TopicPartitions } from '../../../lib/kafka/partitioner';
-import { KAFKA_CLIENTS, createProducerLane } from '../../../lib/kafka/producer-lane';
-import type { ProducerLane } from '../../../lib/kafka/producer-lane';
-import { PlatformaticProducer } from '../../../lib/kafka/platformatic-producer';
 import { createTopic, randomName, readTopic, testKafka } from '../../support/kafka-helpers';
 import { silentLogger } from '../../support/fakes';
 import { TEST_BROKER } from '../../support/test-env';
 
 describe.each(KAFKA_CLIENTS)('BatchingProducer with %s (real broker)', (client) => {
-  const kafka = testKafka(TEST_BROKER.brokers);
+  const kafka = testKafka(TEST_BROKER.brokers, client);
   let admin: Admin;
-  let producers: ProducerLane[];
+  let producers: Producer[];
 
   beforeAll(async () => {
     admin = kafka.admin();
     await admin.connect();
-    producers = [1, 2, 3].map(() =>
-      createProducerLane(client, kafka, {
-        clientId: `test-${client}`,
-        brokers: TEST_BROKER.brokers,
-      }),
-    );
+    producers = [1, 2, 3].map(() => kafka.producer());
     await Promise.all(producers.map((p) => p.connect()));
   });
 
@@ -146,16 +139,13 @@ describe.each(KAFKA_CLIENTS)('BatchingProducer with %s (real broker)', (client) 
   });
 });
 
-describe('PlatformaticProducer (real broker)', () => {
-  const kafka = testKafka(TEST_BROKER.brokers);
+describe('the @platformatic/kafka producer (real broker)', () => {
+  const kafka = testKafka(TEST_BROKER.brokers, 'platformatic');
 
   it('keeps one send in flight: many concurrent sendBatch calls, no sequence error, key order kept', async () => {
     const admin = kafka.admin();
     await admin.connect();
-    const producer = new PlatformaticProducer({
-      clientId: 'test-direct',
-      brokers: TEST_BROKER.brokers,
-    });
+    const producer = kafka.producer();
     await producer.connect();
     try {
       const topic = randomName('platformatic-direct');
@@ -164,7 +154,6 @@ describe('PlatformaticProducer (real broker)', () => {
       const PER_CALL = 20;
       const calls = Array.from({ length: CALLS }, (_, c) =>
         producer.sendBatch({
-          acks: -1,
           topicMessages: [
             {
               topic,

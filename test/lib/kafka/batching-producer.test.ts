@@ -53,7 +53,7 @@ describe('BatchingProducer', () => {
     broker.release();
     await Promise.all(sends);
     const sent = broker.requests.flatMap((b) =>
-      b.topicMessages!.flatMap((t) => t.messages.map((m) => m.key)),
+      b.topicMessages.flatMap((t) => t.messages.map((m) => m.key)),
     );
     expect(sent).toEqual(Array.from({ length: 50 }, (_, i) => `same-${i}`));
     expect(broker.requests.length).toBeGreaterThan(1);
@@ -187,11 +187,11 @@ describe('BatchingProducer', () => {
       });
     }
     const keysOf = (broker: FakeBroker): (string | Buffer | null | undefined)[] =>
-      broker.requests.flatMap((b) => b.topicMessages!.flatMap((t) => t.messages.map((m) => m.key)));
+      broker.requests.flatMap((b) => b.topicMessages.flatMap((t) => t.messages.map((m) => m.key)));
     const partitionsOf = (broker: FakeBroker): Set<number> =>
       new Set(
         broker.requests.flatMap((b) =>
-          b.topicMessages!.flatMap((t) => t.messages.map((m) => m.partition!)),
+          b.topicMessages.flatMap((t) => t.messages.map((m) => m.partition!)),
         ),
       );
 

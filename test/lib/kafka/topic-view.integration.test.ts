@@ -3,10 +3,16 @@
  * latest value per key, deletes on a null parse, and skips a record its parser refuses
  * instead of stopping (one bad record must not keep a view from ever being ready).
  */
-import type { Admin, Producer } from 'kafkajs';
+import type { Admin, Producer } from '../../../lib/kafka/port';
 import { TopicView, memoryStore } from '../../../lib/kafka/topic-view';
 import { silentLogger } from '../../support/fakes';
-import { createTopic, randomName, testKafka, waitFor } from '../../support/kafka-helpers';
+import {
+  createTopic,
+  randomName,
+  testKafka,
+  waitFor,
+  sendRecords,
+} from '../../support/kafka-helpers';
 import { TEST_BROKER } from '../../support/test-env';
 
 const kafka = testKafka(TEST_BROKER.brokers);
@@ -30,17 +36,13 @@ describe('TopicView (real broker)', () => {
   it('keeps the latest value per key and skips records its parser refuses', async () => {
     const topic = randomName('view');
     await createTopic(admin, topic, 2);
-    await producer.send({
-      topic,
-      acks: -1,
-      messages: [
-        { key: 'a', value: '{"n":1}' },
-        { key: 'b', value: '{"n":1}' },
-        { key: 'a', value: 'not json' },
-        { key: 'b', value: 'null' },
-        { key: 'c', value: '{"n":3}' },
-      ],
-    });
+    await sendRecords(producer, topic, [
+      { key: 'a', value: '{"n":1}' },
+      { key: 'b', value: '{"n":1}' },
+      { key: 'a', value: 'not json' },
+      { key: 'b', value: 'null' },
+      { key: 'c', value: '{"n":3}' },
+    ]);
     const view = new TopicView<{ n: number }>({
       kafka,
       topic,
@@ -55,7 +57,7 @@ describe('TopicView (real broker)', () => {
       expect(view.get('b')).toBeUndefined(); // null deletes
       expect(view.get('c')).toEqual({ n: 3 });
 
-      await producer.send({ topic, acks: -1, messages: [{ key: 'a', value: '{"n":2}' }] });
+      await sendRecords(producer, topic, [{ key: 'a', value: '{"n":2}' }]);
       await waitFor(() => view.get('a')?.n === 2, { what: 'the view follows the topic' });
       expect(view.health().ok).toBe(true);
     } finally {

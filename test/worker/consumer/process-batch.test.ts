@@ -1,4 +1,4 @@
-import type { KafkaMessage } from 'kafkajs';
+import type { ConsumedRecord } from '../../../lib/kafka/port';
 import { TopicPartitions } from '../../../lib/kafka/partitioner';
 import { drop, dlq, ok } from '../../../lib/pipeline';
 import type { Step } from '../../../lib/pipeline';
@@ -20,7 +20,7 @@ partitions.set('dead', 2);
 partitions.set('replies', 3);
 partitions.set('rejections', 2);
 const replier = new Replier({
-  producer: { send: () => Promise.resolve([]) },
+  producer: { sendBatch: () => Promise.resolve([]) },
   partitions,
   topic: 'replies',
   logger: silentLogger(),
@@ -122,7 +122,7 @@ describe('processBatch', () => {
       value: Buffer.from('not json'),
       headers: {},
       offset: '5',
-    } as unknown as KafkaMessage;
+    } as unknown as ConsumedRecord;
     const out = await processBatch(
       { topic: 'raw', partition: 1, messages: [garbage] },
       deps(new Pipeline([])),
@@ -152,7 +152,7 @@ describe('processBatch with side outputs', () => {
       },
     };
   };
-  const run = (messages: KafkaMessage[]) =>
+  const run = (messages: ConsumedRecord[]) =>
     processBatch(
       { topic: 'raw', partition: 0, messages },
       deps(new Pipeline([counting()]), outputs),
@@ -202,7 +202,7 @@ describe('processBatch with side outputs', () => {
 describe('processBatch with recent ids (deduplication of retried events)', () => {
   const MIN = 60_000;
   const event = (id: string): object => ({ id, type: 'page_view', key: 'visitor-1' });
-  const run = (ids: RecentIds, messages: KafkaMessage[]) =>
+  const run = (ids: RecentIds, messages: ConsumedRecord[]) =>
     processBatch(
       { topic: 'raw', partition: 0, messages },
       { ...deps(new Pipeline([passThroughStep('t')])), recentIds: ids },

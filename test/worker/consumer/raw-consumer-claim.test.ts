@@ -3,7 +3,8 @@
  * zombie, or by this worker's own transaction whose answer was lost); and a worker that
  * the group dropped while it stalled processes nothing before it learns so.
  */
-import type { Consumer, KafkaMessage } from 'kafkajs';
+import { IntakeError } from '../../../lib/errors';
+import type { ConsumedRecord } from '../../../lib/kafka/port';
 import { TopicPartitions } from '../../../lib/kafka/partitioner';
 import { createRegistry } from '../../../lib/metrics';
 import { RawConsumer } from '../../../services/worker/consumer/raw-consumer';
@@ -18,12 +19,12 @@ import { passThroughStep } from '../../../services/worker/pipeline/steps/pass-th
 import { FakeKafka, silentLogger } from '../../support/fakes';
 import { rawMessage } from '../../support/raw-message';
 
-const message = (offset: number): KafkaMessage =>
+const message = (offset: number): ConsumedRecord =>
   rawMessage({ id: `e${offset}`, type: 'page_view', key: 'visitor-1' }, offset, {
     timestamp: 1000,
   });
 
-/** kafkajs' eachBatch payload for one batch of raw partition 0 at these offsets. */
+/** The consumer's batch context for one batch of raw partition 0 at these offsets. */
 function payload(
   offsets: number[],
   heartbeat: () => Promise<void>,
@@ -52,12 +53,12 @@ function rawConsumer(transactions: TransactionalDelivery, recentIds: RecentIds) 
   partitions.set('replies', 2);
   const consumer = new FakeKafka().consumer({ groupId: 'g' });
   const raw = new RawConsumer({
-    consumer: consumer as unknown as Consumer,
+    consumer,
     handOff: { kind: 'transactional', transactions },
     progress: new DeliveryProgress(),
     pipeline: new Pipeline([passThroughStep('w')]),
     replier: new Replier({
-      producer: { send: () => Promise.resolve([]) },
+      producer: { sendBatch: () => Promise.resolve([]) },
       partitions,
       topic: 'replies',
       logger: silentLogger(),
@@ -88,7 +89,7 @@ describe('RawConsumer with transactions (HML)', () => {
     const { raw, consumer } = rawConsumer(transactions, recentIds);
     await raw.start();
     const resolved: string[] = [];
-    await consumer.runConfig!.eachBatch!(
+    await consumer.runConfig!.eachBatch(
       payload(
         [3, 4, 5, 6],
         () => Promise.resolve(),
@@ -120,11 +121,12 @@ describe('RawConsumer with transactions (HML)', () => {
     const recentIds = new RecentIds({ windowMs: 60_000, maxPerPartition: 100 });
     const { raw, consumer } = rawConsumer(transactions, recentIds);
     await raw.start();
-    const refused = Object.assign(new Error('The coordinator is not aware of this member'), {
-      type: 'UNKNOWN_MEMBER_ID',
-    });
+    const refused = new IntakeError(
+      'KAFKA_NOT_MEMBER',
+      'the heartbeat failed: The coordinator is not aware of this member',
+    );
     await expect(
-      consumer.runConfig!.eachBatch!(payload([0, 1], () => Promise.reject(refused))),
+      consumer.runConfig!.eachBatch(payload([0, 1], () => Promise.reject(refused))),
     ).rejects.toBe(refused);
     expect(committed).toEqual([]);
     expect(recentIds.has(0, 'e0', 1000)).toBe(false);

@@ -1,27 +1,27 @@
 /**
  * Which commit errors mean the group moved on without this worker (the chunk's entries
- * are still sent from the log, and the error is not a crash).
+ * are still sent from the log, and the error is not a crash): the port's
+ * `KAFKA_NOT_MEMBER`, directly or wrapped (each adapter maps its client's errors to it:
+ * test/lib/kafka/<client>/errors.test.ts).
  */
+import { IntakeError } from '../../../lib/errors';
 import { lostMembership } from '../../../services/worker/consumer/raw-consumer';
 
 describe('lostMembership', () => {
-  it('recognises a fenced member, directly or as the cause of a wrapped error', () => {
-    expect(lostMembership({ type: 'UNKNOWN_MEMBER_ID', message: 'x' })).toBe(true);
-    expect(lostMembership({ type: 'ILLEGAL_GENERATION' })).toBe(true);
+  it('recognises a member the group moved on without, directly or as the cause of a wrapped error', () => {
+    expect(lostMembership(new IntakeError('KAFKA_NOT_MEMBER', 'x'))).toBe(true);
     expect(
-      lostMembership({
-        name: 'KafkaJSNonRetriableError',
-        message: 'The coordinator is not aware of this member',
-      }),
-    ).toBe(true);
-    expect(
-      lostMembership({ message: 'retries exhausted', cause: { type: 'REBALANCE_IN_PROGRESS' } }),
+      lostMembership(
+        new Error('retries exhausted', { cause: new IntakeError('KAFKA_NOT_MEMBER', 'x') }),
+      ),
     ).toBe(true);
   });
 
   it('leaves other failures to crash and restart the consumer', () => {
+    expect(lostMembership(new IntakeError('KAFKA_UNAVAILABLE', 'connect ECONNREFUSED'))).toBe(
+      false,
+    );
     expect(lostMembership(new Error('Connection error: connect ECONNREFUSED'))).toBe(false);
-    expect(lostMembership({ type: 'NOT_COORDINATOR' })).toBe(false);
     expect(lostMembership(undefined)).toBe(false);
   });
 });

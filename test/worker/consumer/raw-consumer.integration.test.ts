@@ -2,9 +2,8 @@
  * The thin worker against a real broker: every raw record reaches the processed topic or
  * the DLQ, and the input offset is committed only after the downstream acknowledgement.
  */
-import type { Admin, Producer } from 'kafkajs';
+import type { Admin, Producer } from '../../../lib/kafka/port';
 import { toKafkaMessage, wrapEvent } from '../../../lib/envelope';
-import { createConsumer, createProducer } from '../../../lib/kafka/client';
 import { TopicPartitions } from '../../../lib/kafka/partitioner';
 import { createRegistry } from '../../../lib/metrics';
 import { RawConsumer } from '../../../services/worker/consumer/raw-consumer';
@@ -17,6 +16,7 @@ import { Pipeline } from '../../../services/worker/pipeline/pipeline';
 import { passThroughStep } from '../../../services/worker/pipeline/steps/pass-through-step';
 import {
   createTopic,
+  sendRecords,
   randomName,
   readTopic,
   testKafka,
@@ -42,7 +42,7 @@ describe('RawConsumer (real broker)', () => {
     admin = kafka.admin();
     await admin.connect();
     for (const t of Object.values(topics)) await createTopic(admin, t, 3);
-    producer = createProducer(kafka);
+    producer = kafka.producer();
     await producer.connect();
   });
 
@@ -52,8 +52,8 @@ describe('RawConsumer (real broker)', () => {
   });
 
   async function committed(): Promise<number> {
-    const [entry] = await admin.fetchOffsets({ groupId, topics: [topics.raw] });
-    return (entry?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+    const offsets = await admin.fetchOffsets(groupId, topics.raw);
+    return offsets.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
   }
 
   it('with SBML off, commits input offsets only after the downstream acknowledgement, and delivers everything', async () => {
@@ -74,14 +74,14 @@ describe('RawConsumer (real broker)', () => {
       { key: 'g1', value: 'not an envelope' },
       { key: 'g2', value: '{"id":1}' },
     ];
-    await producer.send({ topic: topics.raw, acks: -1, messages: [...good, ...garbage] });
+    await sendRecords(producer, topics.raw, [...good, ...garbage]);
 
     const partitions = new TopicPartitions();
     await partitions.refresh(admin, [topics.processed, topics.dlq, topics.replies]);
     const gate = new Gate(producer);
     const sender = new OutboundSender({ log: null, producer: gate, logger: silentLogger() });
     const consumer = new RawConsumer({
-      consumer: createConsumer(kafka, { groupId }),
+      consumer: kafka.consumer({ groupId }),
       handOff: { kind: 'logged', delivery: new Delivery({ sender, log: null }) },
       progress: new DeliveryProgress(),
       pipeline: new Pipeline([passThroughStep('w-it')]),

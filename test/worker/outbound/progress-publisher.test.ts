@@ -13,8 +13,9 @@ describe('ProgressPublisher', () => {
     partitions.set('progress', 1);
     const publisher = new ProgressPublisher({
       producer: {
-        send: ({ messages }) => {
-          sent.push(...messages.map((m) => parseProgress(m.value as string)));
+        sendBatch: ({ topicMessages }) => {
+          for (const { messages } of topicMessages)
+            sent.push(...messages.map((m) => parseProgress(m.value as string)));
           return Promise.resolve([]);
         },
       },

@@ -1,4 +1,4 @@
-import type { ProducerRecord } from 'kafkajs';
+import type { TopicRecords } from '../../../lib/kafka/port';
 import { TopicPartitions } from '../../../lib/kafka/partitioner';
 import { dlqHeaders } from '../../../lib/records/dlq';
 import { parseReply } from '../../../lib/records/reply';
@@ -8,11 +8,11 @@ import { outboundRecord, silentLogger } from '../../support/fakes';
 function setup(fail = false) {
   const partitions = new TopicPartitions();
   partitions.set('replies', 4);
-  const sent: ProducerRecord[] = [];
+  const sent: TopicRecords[] = [];
   const replier = new Replier({
     producer: {
-      send: (record) => {
-        sent.push(record);
+      sendBatch: ({ topicMessages }) => {
+        sent.push(...topicMessages);
         return fail ? Promise.reject(new Error('down')) : Promise.resolve([]);
       },
     },

@@ -7,10 +7,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Admin, Producer } from 'kafkajs';
+import type { Admin, Producer } from '../../../lib/kafka/port';
 import { toKafkaMessage, wrapEvent } from '../../../lib/envelope';
 import { IntakeError } from '../../../lib/errors';
-import { createConsumer, createProducer } from '../../../lib/kafka/client';
 import { TopicPartitions } from '../../../lib/kafka/partitioner';
 import { createRegistry } from '../../../lib/metrics';
 import { RawConsumer } from '../../../services/worker/consumer/raw-consumer';
@@ -27,7 +26,13 @@ import { passThroughStep } from '../../../services/worker/pipeline/steps/pass-th
 import { auditDelivery } from '../../support/audit';
 import { silentLogger } from '../../support/fakes';
 import { Gate } from '../../support/gate';
-import { createTopic, randomName, testKafka, waitFor } from '../../support/kafka-helpers';
+import {
+  createTopic,
+  randomName,
+  sendRecords,
+  testKafka,
+  waitFor,
+} from '../../support/kafka-helpers';
 import { TEST_BROKER } from '../../support/test-env';
 
 /** Wraps the real log; appends fail while `failing` (a full disk, a broken store). */
@@ -65,7 +70,7 @@ describe('SBML outbound log in the worker (real broker)', () => {
   beforeAll(async () => {
     admin = kafka.admin();
     await admin.connect();
-    producer = createProducer(kafka);
+    producer = kafka.producer();
     await producer.connect();
   });
 
@@ -99,7 +104,7 @@ describe('SBML outbound log in the worker (real broker)', () => {
     const partitions = new TopicPartitions();
     await partitions.refresh(admin, [topics.processed, topics.dlq, topics.replies]);
     const consumer = new RawConsumer({
-      consumer: createConsumer(kafka, { groupId }),
+      consumer: kafka.consumer({ groupId }),
       handOff: { kind: 'logged', delivery },
       progress: new DeliveryProgress(),
       pipeline: new Pipeline([passThroughStep('sbml-it')]),
@@ -112,8 +117,8 @@ describe('SBML outbound log in the worker (real broker)', () => {
       maxRecordsPerChunk: opts.chunk ?? 100,
     });
     const committed = async (): Promise<number> => {
-      const [entry] = await admin.fetchOffsets({ groupId, topics: [topics.raw] });
-      return (entry?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+      const offsets = await admin.fetchOffsets(groupId, topics.raw);
+      return offsets.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
     };
     const produce = async (n: number, prefix: string): Promise<string[]> => {
       const ids = Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
@@ -125,7 +130,7 @@ describe('SBML outbound log in the worker (real broker)', () => {
         if (!r.ok) throw new Error(r.reason);
         return toKafkaMessage(r.envelope);
       });
-      await producer.send({ topic: topics.raw, acks: -1, messages });
+      await sendRecords(producer, topics.raw, messages);
       return ids;
     };
     return { topics, real, log, gate, sender, delivery, consumer, committed, produce };

@@ -1,4 +1,5 @@
-import type { Admin, Kafka } from 'kafkajs';
+import { IntakeError } from '../../../lib/errors';
+import type { Admin, KafkaClient, Transaction } from '../../../lib/kafka/port';
 import { TransactionalDelivery } from '../../../services/worker/outbound/transactional-delivery';
 import type { OutboundRecord } from '../../../services/worker/outbound/record';
 import { silentLogger } from '../../support/fakes';
@@ -24,52 +25,55 @@ class FakeTransactions {
   nextCommitWaits = false;
   nextReadWaits = false;
 
-  get kafka(): Kafka {
+  get kafka(): Pick<KafkaClient, 'transactionalProducer'> {
     return {
-      producer: (config: { transactionalId: string }) => ({
-        connect: () => Promise.resolve(),
-        disconnect: () => {
-          this.events.push(`disconnect ${config.transactionalId}`);
+      transactionalProducer: ({ transactionalId }) => ({
+        // Connecting fences every earlier producer of the id (the port's contract).
+        connect: () => {
+          this.events.push(`fence ${transactionalId}`);
           return Promise.resolve();
         },
-        transaction: () => {
-          this.events.push(`begin ${config.transactionalId}`);
-          return Promise.resolve({
-            sendBatch: ({
-              topicMessages,
-            }: {
-              topicMessages: { topic: string; messages: { partition: number }[] }[];
-            }) =>
-              Promise.resolve(
-                topicMessages.flatMap((t) =>
-                  [...new Set(t.messages.map((m) => m.partition))].map((partition) => ({
-                    topicName: t.topic,
-                    partition,
-                    errorCode: 0,
-                    baseOffset: '0',
-                  })),
-                ),
-              ),
-            sendOffsets: ({ topics }: { topics: { partitions: { offset: string }[] }[] }) => {
-              this.pendingOffset = BigInt(topics[0]!.partitions[0]!.offset);
-              return Promise.resolve();
-            },
-            commit: async () => {
-              if (this.nextCommitWaits) {
-                this.nextCommitWaits = false;
-                await this.gate();
-              }
-              this.committed = this.pendingOffset;
-              this.events.push(`commit ${this.committed}`);
-            },
-            abort: () => {
-              this.events.push('abort');
-              return Promise.resolve();
-            },
-          });
+        disconnect: () => {
+          this.events.push(`disconnect ${transactionalId}`);
+          return Promise.resolve();
+        },
+        begin: () => {
+          this.events.push(`begin ${transactionalId}`);
+          return Promise.resolve(this.transaction());
         },
       }),
-    } as unknown as Kafka;
+    };
+  }
+
+  private transaction(): Transaction {
+    return {
+      sendBatch: ({ topicMessages }) =>
+        Promise.resolve(
+          topicMessages.flatMap((t) =>
+            [...new Set(t.messages.map((m) => m.partition ?? 0))].map((partition) => ({
+              topic: t.topic,
+              partition,
+              baseOffset: '0',
+            })),
+          ),
+        ),
+      sendOffsets: ({ offset }) => {
+        this.pendingOffset = BigInt(offset);
+        return Promise.resolve();
+      },
+      commit: async () => {
+        if (this.nextCommitWaits) {
+          this.nextCommitWaits = false;
+          await this.gate();
+        }
+        this.committed = this.pendingOffset;
+        this.events.push(`commit ${this.committed}`);
+      },
+      abort: () => {
+        this.events.push('abort');
+        return Promise.resolve();
+      },
+    };
   }
 
   private pendingOffset = 0n;
@@ -89,11 +93,9 @@ class FakeTransactions {
           await this.gate();
         }
         this.events.push(`read offset ${this.committed}`);
-        return Promise.resolve([
-          { topic: 'raw', partitions: [{ partition: 0, offset: String(this.committed) }] },
-        ]);
+        return Promise.resolve([{ partition: 0, offset: String(this.committed) }]);
       },
-    } as unknown as Pick<Admin, 'fetchOffsets'>;
+    };
   }
 }
 
@@ -158,7 +160,7 @@ describe('TransactionalDelivery', () => {
     const fake = new FakeTransactions();
     const d = delivery(fake);
     d.assigned([0]);
-    await d.claim(0); // fences: an empty transaction, aborted
+    await d.claim(0); // fences
     fake.events.length = 0;
     fake.nextCommitWaits = true;
     const first = d.commit(0, [record('0')], { first: '0', next: '1' });
@@ -204,9 +206,7 @@ describe('TransactionalDelivery', () => {
     await settle();
     d.assigned([0]);
     fake.gates[0]!.fail(
-      Object.assign(new Error('Producer attempted an operation with an old epoch'), {
-        type: 'INVALID_PRODUCER_EPOCH',
-      }),
+      new IntakeError('KAFKA_FENCED', 'Producer attempted an operation with an old epoch'),
     );
     expect(await old).toBe(false);
     expect(await d.claim(0)).toBe(0n);
@@ -221,7 +221,7 @@ describe('TransactionalDelivery', () => {
     fake.events.length = 0;
     d.assigned([0]);
     expect(await d.claim(0)).toBe(0n);
-    expect(fake.events).toEqual(['disconnect g.raw.0', 'begin g.raw.0', 'abort', 'read offset 0']);
+    expect(fake.events).toEqual(['disconnect g.raw.0', 'fence g.raw.0', 'read offset 0']);
   });
 
   it('abandons a chunk whose partition was revoked while it claimed it (its producer released)', async () => {
@@ -246,13 +246,12 @@ describe('TransactionalDelivery', () => {
     fake.nextCommitWaits = true;
     const chunk = d.commit(0, [record('0')], { first: '0', next: '1' });
     await settle();
-    fake.gates[0]!.fail(Object.assign(new Error('fenced'), { type: 'PRODUCER_FENCED' }));
+    fake.gates[0]!.fail(new IntakeError('KAFKA_FENCED', 'fenced'));
     await expect(chunk).rejects.toMatchObject({ retriable: true });
     fake.events.length = 0;
     expect(await d.commit(0, [record('0')], { first: '0', next: '1' })).toBe(true);
     expect(fake.events).toEqual([
-      'begin g.raw.0', // the claim: a new producer fences the zombie's
-      'abort',
+      'fence g.raw.0', // the claim: a new producer fences the zombie's
       'read offset 0',
       'begin g.raw.0',
       'commit 1',

@@ -15,16 +15,9 @@ function handover(opts: {
   const admin: HandoverDeps['admin'] = {
     fetchOffsets: () => {
       fetches += 1;
-      return Promise.resolve([
-        {
-          topic: 'raw',
-          partitions: Object.entries(opts.committed).map(([p, offset]) => ({
-            partition: Number(p),
-            offset,
-            metadata: null,
-          })),
-        },
-      ]);
+      return Promise.resolve(
+        Object.entries(opts.committed).map(([p, offset]) => ({ partition: Number(p), offset })),
+      );
     },
   };
   return {

@@ -35,7 +35,7 @@ describe('readPartitions', () => {
     expect(fake.consumers).toHaveLength(1);
     expect(fake.consumers[0]?.groupId).toMatch(/^intake-restore-/);
     expect(fake.consumers[0]?.subscriptions).toEqual([{ topic: 'scores', fromBeginning: true }]);
-    expect(fake.consumers[0]?.runConfig?.autoCommit).toBe(false);
+    expect(fake.consumers[0]?.runConfig?.autoCommit ?? false).toBe(false);
     expectCleanedUp(fake);
   });
 

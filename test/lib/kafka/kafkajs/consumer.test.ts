@@ -1,5 +1,6 @@
-import type { Consumer, Kafka } from 'kafkajs';
-import { createConsumer } from '../../../lib/kafka/client';
+import type { Kafka } from 'kafkajs';
+import { KafkajsConsumerPort } from '../../../../lib/kafka/kafkajs/consumer';
+import type { Consumer } from '../../../../lib/kafka/port';
 
 /** The consumer kafkajs would give: records runs and connects; the test emits its crashes. */
 class CrashingConsumer {
@@ -41,10 +42,10 @@ function consumerOf(fake: CrashingConsumer): Consumer {
       return fake;
     },
   } as unknown as Kafka;
-  return createConsumer(kafka, { groupId: 'g' });
+  return new KafkajsConsumerPort(kafka, { groupId: 'g' });
 }
 
-describe('createConsumer', () => {
+describe('KafkajsConsumerPort', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
 
@@ -57,18 +58,18 @@ describe('createConsumer', () => {
   it('runs again, with the same handlers, after a crash kafkajs would not restart from', async () => {
     const fake = new CrashingConsumer();
     const consumer = consumerOf(fake);
-    const handlers = { eachMessage: () => Promise.resolve() };
-    await consumer.run(handlers);
+    await consumer.run({ eachBatch: () => Promise.resolve() });
     fake.crashWith('KafkaJSGroupCoordinatorNotFound', false);
     await jest.advanceTimersByTimeAsync(1000);
     expect(fake.connects).toBe(1);
-    expect(fake.runs).toEqual([handlers, handlers]);
+    expect(fake.runs).toHaveLength(2);
+    expect(fake.runs[1]).toBe(fake.runs[0]);
   });
 
   it('leaves kafkajs its own restarts, other final errors, and a disconnected consumer alone', async () => {
     const fake = new CrashingConsumer();
     const consumer = consumerOf(fake);
-    await consumer.run({});
+    await consumer.run({ eachBatch: () => Promise.resolve() });
     fake.crashWith('KafkaJSGroupCoordinatorNotFound', true); // kafkajs restarts it itself
     fake.crashWith('KafkaJSNonRetriableError', false);
     await jest.advanceTimersByTimeAsync(5000);

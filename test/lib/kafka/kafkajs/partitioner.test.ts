@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { Partitioners } from 'kafkajs';
 import type { PartitionMetadata } from 'kafkajs';
-import { TopicPartitions, keyPartition } from '../../../lib/kafka/partitioner';
+import { TopicPartitions, keyPartition } from '../../../../lib/kafka/partitioner';
 
 const metadata = (n: number): PartitionMetadata[] =>
   Array.from({ length: n }, (_, partitionId) => ({
