@@ -97,10 +97,6 @@ export function loadWorkerConfig(
     kafkaClient: r.oneOf('INTAKE_KAFKA_CLIENT', 'kafkajs', KAFKA_CLIENTS),
     producer: {
       ...batchingDefaults,
-      lingerMs: r.int('INTAKE_PRODUCER_LINGER_MS', batchingDefaults.lingerMs, {
-        min: 0,
-        max: 1000,
-      }),
       ackTimeoutMs: r.int('INTAKE_PRODUCER_ACK_TIMEOUT_MS', workerDefaults.ackTimeoutMs, {
         min: 100,
       }),
