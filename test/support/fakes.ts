@@ -407,3 +407,25 @@ export class FakeKafka {
     }
   }
 }
+
+/**
+ * A fetch body sent chunked (no Content-Length), in pieces of `size` bytes: spread into
+ * fetch's init (`{ method, headers, ...chunkedBody(buf) }`).
+ */
+export function chunkedBody(
+  data: Buffer,
+  size = 256,
+): { body: ReadableStream<Uint8Array>; duplex: 'half' } {
+  let offset = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (offset >= data.length) {
+        controller.close();
+        return;
+      }
+      controller.enqueue(new Uint8Array(data.subarray(offset, offset + size)));
+      offset += size;
+    },
+  });
+  return { body, duplex: 'half' };
+}
