@@ -147,6 +147,7 @@ function readWindow(sink: Sink, o: { bytes: number; maxWaitMs: number }): ReadWi
     limitBytes: o.bytes,
     maxWaitMs: o.maxWaitMs,
     queuedBytes: () => sink.queuedBytes(),
+    retryAfterSeconds: () => sink.retryAfterSeconds(),
   });
   sink.onDequeued(() => window.pump());
   return window;

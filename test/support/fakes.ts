@@ -13,6 +13,7 @@ import type { Envelope } from '../../lib/envelope';
 import type { Health } from '../../lib/lifecycle';
 import type { Logger } from '../../lib/logger';
 import type { SendBatchPort } from '../../lib/kafka/batching-producer';
+import { DrainRate } from '../../lib/kafka/drain-rate';
 import type { Sink, StoredEvent } from '../../services/edge/sink';
 import type { OutboundLogPort, OutboundLogStats } from '../../services/worker/outbound/log-port';
 import type { OutboundRecord } from '../../services/worker/outbound/record';
@@ -120,6 +121,13 @@ export class MemorySink implements Sink {
 
   onDequeued(listener: () => void): void {
     this.dequeued.push(listener);
+  }
+
+  /** Its drain as measured: tests record acknowledged bytes; the backlog is `queued`. */
+  readonly drained = new DrainRate();
+
+  retryAfterSeconds(): number {
+    return this.drained.retryAfterSeconds(this.queued);
   }
 
   /** As a Kafka request taking the queue: `queued` drops to 0 and listeners run. */
