@@ -126,10 +126,14 @@ const CLI = resolve(ROOT, 'dist', 'services', 'cli', 'main.js');
 /** The plan the CLI makes for the fleet: its brokers' names and ports. */
 const planOf = (fleet: FaultFleet): FleetPlan => makePlan(ROOT, {}, faultEnv(fleet));
 
+/** The fleet's bootstrap brokers, as its services reach them. */
+export const faultBrokers = (fleet: FaultFleet = FAULT_FLEET): string[] =>
+  kafkaBrokerList(planOf(fleet));
+
 export const faultKafka = (fleet: FaultFleet = FAULT_FLEET): Kafka =>
   new Kafka({
     clientId: 'faults',
-    brokers: kafkaBrokerList(planOf(fleet)),
+    brokers: faultBrokers(fleet),
     logLevel: logLevel.NOTHING,
   });
 
