@@ -3,7 +3,7 @@
  * beginning until a condition holds, and `waitFor` instead of sleeps.
  */
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import type { Admin, KafkaMessage } from 'kafkajs';
 
 export function testKafka(brokers: string[]): Kafka {
@@ -153,4 +153,31 @@ function toRead(topic: string, partition: number, m: KafkaMessage): ReadMessage 
     value: m.value?.toString() ?? '',
     headers,
   };
+}
+
+/** What the broker holds for each topic: partitions, replicas per partition, and `configNames`. */
+export async function topicSettings(
+  admin: Admin,
+  topics: string[],
+  configNames: string[],
+): Promise<
+  { topic: string; partitions: number; replicas: number[]; configs: Record<string, string> }[]
+> {
+  const { topics: meta } = await admin.fetchTopicMetadata({ topics });
+  const { resources } = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames })),
+  });
+  return topics.map((topic) => {
+    const t = meta.find((m) => m.name === topic);
+    const r = resources.find((c) => c.resourceName === topic);
+    return {
+      topic,
+      partitions: t?.partitions.length ?? 0,
+      replicas: (t?.partitions ?? []).map((p) => p.replicas.length),
+      configs: Object.fromEntries(
+        (r?.configEntries ?? []).map((e) => [e.configName, e.configValue]),
+      ),
+    };
+  });
 }
