@@ -12,6 +12,8 @@ let exit: jest.SpyInstance;
 beforeEach(() => {
   before = new Map(SIGNALS.map((s) => [s, process.listeners(s)]));
   exit = jest.spyOn(process, 'exit').mockImplementation((() => undefined) as () => never);
+  // A shutdown left pending must not fire its force timer (the real exit) after the test.
+  jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
 });
 
 afterEach(() => {
@@ -20,8 +22,9 @@ afterEach(() => {
       if (!before.get(signal)!.includes(listener)) process.removeListener(signal, listener);
     }
   }
-  exit.mockRestore();
+  jest.clearAllTimers();
   jest.useRealTimers();
+  exit.mockRestore();
 });
 
 /** Lets the shutdown promise's callbacks run. */
@@ -73,7 +76,6 @@ describe('handleShutdownSignals', () => {
   });
 
   it('a shutdown stuck past forceAfterMs exits 1; not before', () => {
-    jest.useFakeTimers();
     handleShutdownSignals(silentLogger(), () => new Promise<void>(() => undefined), 5000);
     process.emit('SIGTERM', 'SIGTERM');
     jest.advanceTimersByTime(4999);
@@ -96,7 +98,6 @@ describe('exitOnStartupFailure', () => {
 
 describe('sleep', () => {
   it('resolves once its time has passed, not before', async () => {
-    jest.useFakeTimers();
     let done = false;
     const slept = sleep(1000).then(() => (done = true));
     jest.advanceTimersByTime(999);
