@@ -23,6 +23,7 @@
  */
 import { IntakeError, fromKafkaError } from '../errors';
 import type { Logger } from '../logger';
+import { DrainRate } from './drain-rate';
 import { recordOffsets } from './offsets';
 import type { Ack, Producer, RecordHeaders } from './port';
 
@@ -100,14 +101,12 @@ export interface BatchingProducerStats {
   lanes: number;
 }
 
-const DRAIN_WINDOW_MS = 10_000;
-
 export class BatchingProducer {
   private readonly lanes: Lane[];
   /** Bytes accepted by `send()` and not yet acknowledged or failed, over all lanes. */
   private bytes = 0;
   private closed = false;
-  private readonly acked: { at: number; bytes: number }[] = [];
+  private readonly drained = new DrainRate();
   private readonly counters = { batches: 0, records: 0, failedBatches: 0 };
   private readonly log: Logger;
 
@@ -219,11 +218,7 @@ export class BatchingProducer {
 
   /** Seconds until the current backlog should have drained, from the measured ack rate. */
   retryAfterSeconds(now = Date.now()): number {
-    while (this.acked.length > 0 && this.acked[0]!.at < now - DRAIN_WINDOW_MS) this.acked.shift();
-    const bytesPerSecond =
-      this.acked.reduce((sum, a) => sum + a.bytes, 0) / (DRAIN_WINDOW_MS / 1000);
-    if (bytesPerSecond <= 0) return 5;
-    return Math.min(60, Math.max(1, Math.ceil(this.bytes / bytesPerSecond)));
+    return this.drained.retryAfterSeconds(this.bytes, now);
   }
 
   /** Takes no new sends, then waits until everything accepted was sent or failed. */
@@ -296,7 +291,7 @@ export class BatchingProducer {
       this.bytes -= bytes; // before the callers see their answer
       this.counters.batches += 1;
       this.counters.records += records;
-      this.acked.push({ at: Date.now(), bytes });
+      this.drained.record(bytes);
       this.deps.onBatch?.(records, bytes, true, seconds);
       this.resolveBatch(batch, metadata);
     } catch (err) {

@@ -7,7 +7,7 @@
  * `dropEvery` closes each connection after that many events (an unreliable upstream).
  */
 import { createServer } from 'node:http';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
 export interface NumberedSseOptions {
   ratePerSecond: number;
@@ -15,6 +15,8 @@ export interface NumberedSseOptions {
   total?: number;
   /** Close each connection after this many events. */
   dropEvery?: number;
+  /** Answers requests other than `GET /events` (true when it did); the rest are 404. */
+  otherRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 export interface NumberedSse {
@@ -40,10 +42,7 @@ export function createNumberedSse(options: NumberedSseOptions): NumberedSse {
   const perTick = Math.max(1, Math.round(options.ratePerSecond / (1000 / tick)));
   state.server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://upstream');
-    if (url.pathname === '/healthz' || url.pathname === '/readyz') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-      return;
-    }
+    if (options.otherRoutes?.(req, res)) return;
     if (url.pathname !== '/events') {
       res.writeHead(404).end();
       return;

@@ -31,6 +31,7 @@ import type { AuthConfig, KeyChecker } from './http/auth';
 import { sendProblem } from './http/send-problem';
 import { accessLog } from './http/access-log';
 import { beaconBody } from './http/beacon';
+import { countingEncodedBytes } from './http/encoded-length';
 import { trackerRoute } from './http/tracker-route';
 import type { TrackerScript } from './http/tracker-route';
 import { chunkedStreamRoute } from './stream/chunked-stream';
@@ -162,6 +163,7 @@ function readWindow(sink: Sink, o: { bytes: number; maxWaitMs: number }): ReadWi
     limitBytes: o.bytes,
     maxWaitMs: o.maxWaitMs,
     queuedBytes: () => sink.queuedBytes(),
+    retryAfterSeconds: () => sink.retryAfterSeconds(),
   });
   sink.onDequeued(() => window.pump());
   return window;
@@ -230,7 +232,9 @@ function routes(deps: AppDeps, events: RequestHandler): Route[] {
     route(
       'post',
       '/v1/events',
-      express.raw({ limit: deps.maxBodyBytes, type: [...EVENT_CONTENT_TYPES], inflate: true }),
+      countingEncodedBytes(
+        express.raw({ limit: deps.maxBodyBytes, type: [...EVENT_CONTENT_TYPES], inflate: true }),
+      ),
       events,
     ),
   ];

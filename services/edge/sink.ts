@@ -41,6 +41,11 @@ export interface Sink {
   queuedBytes(): number;
   /** Calls `listener` each time queued bytes left the queue (the read window's pump). */
   onDequeued(listener: () => void): void;
+  /**
+   * The `Retry-After` of an overload answer: seconds until the bytes waiting for Kafka
+   * should have drained at the measured ack rate (lib/kafka/drain-rate.ts).
+   */
+  retryAfterSeconds(): number;
   health(): Health;
   start(): Promise<void>;
   /** Takes no new events, and waits until those accepted were stored or failed. */
@@ -163,6 +168,10 @@ export class KafkaSink implements Sink {
 
   onDequeued(listener: () => void): void {
     this.dequeued.push(listener);
+  }
+
+  retryAfterSeconds(): number {
+    return this.batcher.retryAfterSeconds();
   }
 
   isHealthy(): boolean {

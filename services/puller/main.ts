@@ -82,6 +82,15 @@ async function main(): Promise<void> {
         this.set({ upstream: puller.name }, puller.connected ? 1 : 0);
     },
   });
+  new Gauge({
+    name: 'intake_puller_pending_events',
+    help: 'Events read from the upstream, waiting for their commit (the next batch)',
+    labelNames,
+    registers,
+    collect() {
+      for (const { puller } of pullers) this.set({ upstream: puller.name }, puller.pendingEvents);
+    },
+  });
 
   const admin = await startAdminServer({
     host: config.adminHost,

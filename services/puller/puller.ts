@@ -68,6 +68,11 @@ export class UpstreamPuller {
   position: string | null = null;
   private readonly log: Logger;
 
+  /** Events read from the upstream and not yet handed to the writer (committed by the next flush). */
+  get pendingEvents(): number {
+    return this.batch.length;
+  }
+
   constructor(
     private readonly spec: UpstreamSpec,
     private readonly writer: PositionWriter,

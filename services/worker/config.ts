@@ -92,10 +92,6 @@ export function loadWorkerConfig(
     kafka: readKafkaConfig(r, 'intake-worker'),
     producer: {
       ...batchingDefaults,
-      lingerMs: r.int('INTAKE_PRODUCER_LINGER_MS', batchingDefaults.lingerMs, {
-        min: 0,
-        max: 1000,
-      }),
       ackTimeoutMs: r.int('INTAKE_PRODUCER_ACK_TIMEOUT_MS', workerDefaults.ackTimeoutMs, {
         min: 100,
       }),

@@ -7,15 +7,18 @@
  * the first attempt again (checked: every request first sent then). Then the durability
  * settings as the brokers hold them: every topic's replication factor 3, min ISR 2, no
  * unclean leader election; and acks=all seen from the brokers' side (one broker down: 202;
- * two down: 503 on partitions whose leader is up, where acks=1 would get 202).
+ * two down: 503 on partitions whose leader is up, where acks=1 would get 202), through the
+ * fleet's edges and through an edge on each Kafka client.
  */
 import { rmSync } from 'node:fs';
 import { kafkaDefaults } from '../../lib/config';
 import { TopicPartitions } from '../../lib/kafka/partitioner';
+import { KAFKA_CLIENTS } from '../../lib/kafka/port';
 import { intakeTopics } from '../../lib/kafka/topics';
 import {
   BROKERS3_FLEET,
   apiKey,
+  faultBrokers,
   faultKafka,
   fleetCommand,
   fleetCommandAsync,
@@ -23,7 +26,8 @@ import {
 } from './fault-fleet';
 import { LOAD_SECONDS, runScenario, sleep } from './scenario';
 import type { Ack } from '../../services/cli/load/load';
-import { readTopic, waitFor } from '../support/kafka-helpers';
+import { startKafkaTestEdge } from '../support/edge-app';
+import { readTopic, testKafka, waitFor } from '../support/kafka-helpers';
 
 const fleet = BROKERS3_FLEET;
 const gap = (LOAD_SECONDS * 1000) / 7;
@@ -186,25 +190,61 @@ describe('broker faults with three brokers (RF 3, min ISR 2; real fleet, steady 
         expect(status).toBe(202);
         acked.push(id);
       }
-      // Keys whose partition the survivor leads: an acks=1 write there would be answered
-      // by the survivor alone; acks=all needs a second in-sync replica, and with the
-      // second broker down (and the controllers' quorum with it) none can be had.
-      const partitions = new TopicPartitions();
-      const admin = faultKafka(fleet).admin();
-      await admin.connect();
-      await partitions.refresh(admin, [RAW]).finally(() => admin.disconnect());
-      const keys = Array.from({ length: 200 }, (_, i) => `acks-key-${run}-${i}`)
-        .filter((key) => leaders[partitions.partition(RAW, key)] === survivor)
-        .slice(0, 6);
-      expect(keys.length).toBeGreaterThan(0);
-      process.kill(pidOf(`kafka-${second}`, fleet), 'SIGKILL');
-      const statuses = await Promise.all(
-        keys.map((key, i) => postOne(`acks-${run}-two-down-${i}`, key)),
+      // An edge on each Kafka client (INTAKE_KAFKA_CLIENT), in this process: with one
+      // broker down, acks=all is met.
+      const edges = await Promise.all(
+        KAFKA_CLIENTS.map((client) =>
+          startKafkaTestEdge(testKafka(faultBrokers(fleet), client), RAW),
+        ),
       );
-      console.log(
-        `acks=all: one broker down, ${acked.length} of 20 answered 202; two down, answers ${JSON.stringify(statuses)} for ${keys.length} events on partitions the survivor leads`,
-      );
-      expect(statuses).toEqual(keys.map(() => 503));
+      try {
+        for (const [c, edge] of edges.entries()) {
+          const id = `acks-${run}-one-down-${KAFKA_CLIENTS[c]}`;
+          const status = await waitFor(
+            async () => ((await edge.post(id, id)).status === 202 ? 202 : undefined),
+            { timeoutMs: 30_000, intervalMs: 500, what: `202 for ${id} with one broker down` },
+          );
+          expect(status).toBe(202);
+          acked.push(id);
+        }
+        // Keys whose partition the survivor leads: an acks=1 write there would be answered
+        // by the survivor alone; acks=all needs a second in-sync replica, and with the
+        // second broker down (and the controllers' quorum with it) none can be had.
+        const partitions = new TopicPartitions();
+        const admin = faultKafka(fleet).admin();
+        await admin.connect();
+        await partitions.refresh(admin, [RAW]).finally(() => admin.disconnect());
+        const keys = Array.from({ length: 200 }, (_, i) => `acks-key-${run}-${i}`)
+          .filter((key) => leaders[partitions.partition(RAW, key)] === survivor)
+          .slice(0, 6);
+        expect(keys.length).toBeGreaterThan(0);
+        process.kill(pidOf(`kafka-${second}`, fleet), 'SIGKILL');
+        const statuses = await Promise.all(
+          keys.map((key, i) => postOne(`acks-${run}-two-down-${i}`, key)),
+        );
+        console.log(
+          `acks=all: one broker down, ${acked.length} answered 202; two down, answers ${JSON.stringify(statuses)} for ${keys.length} events on partitions the survivor leads`,
+        );
+        expect(statuses).toEqual(keys.map(() => 503));
+        // The same from each client's producer: 503 with Retry-After, never 202.
+        for (const [c, edge] of edges.entries()) {
+          const answers = [];
+          for (const [i, key] of keys.entries())
+            answers.push(await edge.post(`acks-${run}-two-down-${KAFKA_CLIENTS[c]}-${i}`, key));
+          console.log(
+            `acks=all on ${KAFKA_CLIENTS[c]}: two down, answers ${JSON.stringify(answers)}`,
+          );
+          expect({ client: KAFKA_CLIENTS[c], answers }).toEqual({
+            client: KAFKA_CLIENTS[c],
+            answers: keys.map(() => ({ status: 503, retryAfter: expect.stringMatching(/^\d+$/) })),
+          });
+        }
+      } finally {
+        // A client may wait on the dead brokers to close: do not hold the test up for it.
+        await Promise.all(
+          edges.map((edge) => Promise.race([edge.close().catch(() => undefined), sleep(10_000)])),
+        );
+      }
 
       await Promise.all(
         [first, second].map((id) => fleetCommandAsync(fleet, 'restart', `kafka-${id}`)),

@@ -126,8 +126,12 @@ const CLI = resolve(ROOT, 'dist', 'services', 'cli', 'main.js');
 /** The plan the CLI makes for the fleet: its brokers' names and ports. */
 const planOf = (fleet: FaultFleet): FleetPlan => makePlan(ROOT, {}, faultEnv(fleet));
 
+/** The fleet's bootstrap brokers, as its services reach them. */
+export const faultBrokers = (fleet: FaultFleet = FAULT_FLEET): string[] =>
+  kafkaBrokerList(planOf(fleet));
+
 export const faultKafka = (fleet: FaultFleet = FAULT_FLEET): KafkaClient =>
-  testKafka(kafkaBrokerList(planOf(fleet)));
+  testKafka(faultBrokers(fleet));
 
 export const apiKey = (fleet: FaultFleet = FAULT_FLEET): string =>
   readFileSync(resolve(fleet.stateDir, 'api-key'), 'utf8').trim();

@@ -7,12 +7,12 @@
  * once (read committed), and the committed position never went back.
  */
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { Admin } from '../../lib/kafka/port';
 import { createNumberedSse } from '../../services/demo-upstream/numbered-sse';
 import { createTopic, randomName, readTopic, testKafka, waitFor } from '../support/kafka-helpers';
-import { ServiceProcess } from '../support/worker-process';
-import { ROOT, TEST_BROKER } from '../support/test-env';
+import type { ServiceProcess } from '../support/worker-process';
+import { pullerProcess } from '../support/worker-process';
+import { TEST_BROKER } from '../support/test-env';
 
 const TOTAL = 9000;
 
@@ -27,15 +27,12 @@ describe('two pullers on one upstream (real processes, real broker)', () => {
   let b: ServiceProcess;
 
   const puller = (id: string, url: string): ServiceProcess =>
-    new ServiceProcess(id, 'puller', join(ROOT, '.intake', 'test-puller'), (port) => ({
-      INTAKE_PULLER_ADMIN_PORT: String(port),
-      INTAKE_TOPIC_RAW: raw,
-      INTAKE_TOPIC_PULLER_POSITIONS: positions,
-      INTAKE_PULLER_UPSTREAMS: JSON.stringify([{ name, url, format: 'sse' }]),
-      INTAKE_PULLER_BACKOFF_MS: '50',
-      INTAKE_PULLER_MAX_BACKOFF_MS: '500',
-      INTAKE_PULLER_FENCED_BACKOFF_MS: '2000',
-    }));
+    pullerProcess(
+      id,
+      { name, url },
+      { raw, positions },
+      { INTAKE_PULLER_FENCED_BACKOFF_MS: '2000' },
+    );
 
   /** The puller's /readyz: its status and what it says of the upstream. */
   const readiness = async (p: ServiceProcess): Promise<{ status: number; state?: string }> => {

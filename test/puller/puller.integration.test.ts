@@ -5,12 +5,12 @@
  * (events and position commit in one transaction) a read-committed reader sees none twice.
  */
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { Admin } from '../../lib/kafka/port';
 import { createNumberedSse } from '../../services/demo-upstream/numbered-sse';
 import { createTopic, randomName, readTopic, testKafka, waitFor } from '../support/kafka-helpers';
-import { ServiceProcess } from '../support/worker-process';
-import { ROOT, TEST_BROKER } from '../support/test-env';
+import type { ServiceProcess } from '../support/worker-process';
+import { pullerProcess } from '../support/worker-process';
+import { TEST_BROKER } from '../support/test-env';
 
 const TOTAL = 6000;
 
@@ -37,19 +37,7 @@ describe('puller (real process, real broker)', () => {
     await new Promise<void>((r) => upstream.server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(upstream.server.address() as AddressInfo).port}/events`;
     const name = randomName('up');
-    puller = new ServiceProcess(
-      'puller-it',
-      'puller',
-      join(ROOT, '.intake', 'test-puller'),
-      (port) => ({
-        INTAKE_PULLER_ADMIN_PORT: String(port),
-        INTAKE_TOPIC_RAW: raw,
-        INTAKE_TOPIC_PULLER_POSITIONS: positions,
-        INTAKE_PULLER_UPSTREAMS: JSON.stringify([{ name, url, format: 'sse' }]),
-        INTAKE_PULLER_BACKOFF_MS: '50',
-        INTAKE_PULLER_MAX_BACKOFF_MS: '500',
-      }),
-    );
+    puller = pullerProcess('puller-it', { name, url }, { raw, positions });
   });
 
   afterAll(async () => {

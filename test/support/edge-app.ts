@@ -1,6 +1,7 @@
 /**
  * Starts the edge's HTTP app on a free port for a test, with test defaults for every
- * dependency the test does not give.
+ * dependency the test does not give; or an edge writing to a real broker, on either Kafka
+ * client.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +9,8 @@ import { createRegistry } from '../../lib/metrics';
 import { createApp } from '../../services/edge/app';
 import type { AppDeps } from '../../services/edge/app';
 import { createEdgeMetrics } from '../../services/edge/metrics';
+import { KafkaSink } from '../../services/edge/sink';
+import type { KafkaClient } from '../../lib/kafka/port';
 import { silentLogger } from './fakes';
 
 export interface TestApp {
@@ -36,5 +39,44 @@ export async function startTestApp(
     server,
     base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** An edge app in this process writing to a real Kafka topic through one producer lane. */
+export interface KafkaTestEdge {
+  /** One event (id, key) in one request: the answer's status and Retry-After. */
+  post(id: string, key: string): Promise<{ status: number; retryAfter: string | null }>;
+  close(): Promise<void>;
+}
+
+/** Starts a `KafkaTestEdge` on `kafka`'s producer (answering 503 after `ackTimeoutMs`). */
+export async function startKafkaTestEdge(
+  kafka: KafkaClient,
+  topic: string,
+  ackTimeoutMs = 3000,
+): Promise<KafkaTestEdge> {
+  const sink = new KafkaSink({
+    producers: [kafka.producer()],
+    admin: kafka.admin(),
+    topic,
+    logger: silentLogger(),
+    options: { lingerMs: 2, maxBatchBytes: 1 << 20, maxInFlightBytes: 1 << 24, ackTimeoutMs },
+  });
+  await sink.start();
+  const app = await startTestApp({ sink });
+  return {
+    async post(id, key) {
+      const res = await fetch(`${app.base}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ id, type: 'page_view', key }),
+      });
+      await res.text();
+      return { status: res.status, retryAfter: res.headers.get('retry-after') };
+    },
+    async close() {
+      await app.close();
+      await sink.stop();
+    },
   };
 }

@@ -16,6 +16,7 @@ import type {
   ProduceRequest,
   RunOptions,
 } from '../../lib/kafka/port';
+import { DrainRate } from '../../lib/kafka/drain-rate';
 import type { Sink, StoredEvent } from '../../services/edge/sink';
 import type { OutboundLogPort, OutboundLogStats } from '../../services/worker/outbound/log-port';
 import type { OutboundRecord } from '../../services/worker/outbound/record';
@@ -123,6 +124,13 @@ export class MemorySink implements Sink {
 
   onDequeued(listener: () => void): void {
     this.dequeued.push(listener);
+  }
+
+  /** Its drain as measured: tests record acknowledged bytes; the backlog is `queued`. */
+  readonly drained = new DrainRate();
+
+  retryAfterSeconds(): number {
+    return this.drained.retryAfterSeconds(this.queued);
   }
 
   /** As a Kafka request taking the queue: `queued` drops to 0 and listeners run. */
@@ -491,4 +499,26 @@ export class FakeKafka implements KafkaClient {
       if (records.length > from) await consumer.batch(partition, from, records.slice(from));
     }
   }
+}
+
+/**
+ * A fetch body sent chunked (no Content-Length), in pieces of `size` bytes: spread into
+ * fetch's init (`{ method, headers, ...chunkedBody(buf) }`).
+ */
+export function chunkedBody(
+  data: Buffer,
+  size = 256,
+): { body: ReadableStream<Uint8Array>; duplex: 'half' } {
+  let offset = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (offset >= data.length) {
+        controller.close();
+        return;
+      }
+      controller.enqueue(new Uint8Array(data.subarray(offset, offset + size)));
+      offset += size;
+    },
+  });
+  return { body, duplex: 'half' };
 }

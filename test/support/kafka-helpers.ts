@@ -168,3 +168,24 @@ function toRead(topic: string, partition: number, m: ConsumedRecord): ReadMessag
     headers,
   };
 }
+
+/** What the broker holds for each topic: partitions, replicas per partition, and `configNames`. */
+export async function topicSettings(
+  admin: Admin,
+  topics: string[],
+  configNames: string[],
+): Promise<
+  { topic: string; partitions: number; replicas: number[]; configs: Record<string, string> }[]
+> {
+  const meta = await admin.fetchTopicMetadata(topics);
+  const configs = await admin.describeTopicConfigs(topics, configNames);
+  return topics.map((topic) => {
+    const t = meta.find((m) => m.name === topic);
+    return {
+      topic,
+      partitions: t?.partitions.length ?? 0,
+      replicas: (t?.partitions ?? []).map((p) => p.replicas.length),
+      configs: configs[topic] ?? {},
+    };
+  });
+}

@@ -162,3 +162,24 @@ export class WorkerProcess extends ServiceProcess {
     mkdirSync(logDir, { recursive: true });
   }
 }
+
+/**
+ * A puller process of one SSE upstream (`name` at `url`) writing to `topics`, with fast
+ * reconnects (50 ms doubling to 500 ms); `env` adds or overrides variables.
+ */
+export function pullerProcess(
+  id: string,
+  upstream: { name: string; url: string },
+  topics: { raw: string; positions: string },
+  env: Record<string, string> = {},
+): ServiceProcess {
+  return new ServiceProcess(id, 'puller', join(ROOT, '.intake', 'test-puller'), (port) => ({
+    INTAKE_PULLER_ADMIN_PORT: String(port),
+    INTAKE_TOPIC_RAW: topics.raw,
+    INTAKE_TOPIC_PULLER_POSITIONS: topics.positions,
+    INTAKE_PULLER_UPSTREAMS: JSON.stringify([{ ...upstream, format: 'sse' }]),
+    INTAKE_PULLER_BACKOFF_MS: '50',
+    INTAKE_PULLER_MAX_BACKOFF_MS: '500',
+    ...env,
+  }));
+}

@@ -23,12 +23,15 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { TextDecoder } from 'node:util';
 import express from 'express';
 import type { RequestHandler } from 'express';
+import { countingEncodedBytes } from './encoded-length';
 import { sendProblem } from './send-problem';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function beaconBody(maxBodyBytes: number): RequestHandler[] {
-  const read = express.raw({ limit: maxBodyBytes, type: 'text/plain', inflate: true });
+  const read = countingEncodedBytes(
+    express.raw({ limit: maxBodyBytes, type: 'text/plain', inflate: true }),
+  );
   const normalise: RequestHandler = (req, res, next) => {
     if (!req.is('text/plain') || !Buffer.isBuffer(req.body)) {
       next();
@@ -109,8 +112,9 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 
 /**
  * Gives the request the media type of its body, keeping the parameters (the charset).
- * NOTE: `Content-Encoding` and `Content-Length` stay, so the events route's
- * decompression-ratio guard still applies (a body without its key is no larger).
+ * NOTE: `Content-Encoding` and the counted compressed length stay (encoded-length.ts), so
+ * the events route's decompression-ratio guard still applies (a body without its key is
+ * no larger).
  */
 function retype(headers: IncomingHttpHeaders, type: string): void {
   const params = (headers['content-type'] ?? '').replace(/^[^;]*/, '');

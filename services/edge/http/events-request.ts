@@ -13,13 +13,14 @@ import type { Pattern } from '../../../lib/envelope';
 import type { ProblemType } from '../../../lib/http/problem';
 import type { BodyFormat } from '../ingest/body';
 import { UNSUPPORTED_DETAIL, bodyFormatOf } from '../ingest/content-type';
+import { encodedLength } from './encoded-length';
 
 export interface EventsRequest {
   format: BodyFormat;
   pattern: Pattern;
   /** Request/response: the wait the client asked for (ms), if any. */
   timeoutMs?: number;
-  /** The compressed length of an encoded body (for the expansion-ratio guard), else null. */
+  /** The compressed length of an encoded body (for the expansion-ratio guard), else null: encoded-length.ts. */
   encodedLength: number | null;
 }
 
@@ -55,14 +56,13 @@ export function readEventsRequest(req: Request): ReadResult {
     else if (ack === 'none') pattern = 'one-way';
     if (typeof timeout === 'string') timeoutMs = Number(timeout);
   }
-  const encoded = req.headers['content-encoding'] ? req.headers['content-length'] : undefined;
   return {
     ok: true,
     request: {
       format: type.format,
       pattern,
       timeoutMs,
-      encodedLength: encoded ? Number(encoded) : null,
+      encodedLength: encodedLength(req),
     },
   };
 }

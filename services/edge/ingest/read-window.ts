@@ -14,7 +14,8 @@
  * - when nothing is queued or being read, the first waiting request is always let in, so a
  *   body larger than the window is still read, one at a time;
  * - a request waiting longer than `maxWaitMs` is refused with a retriable `OVERLOADED`
- *   (503 with Retry-After), so a stalled Kafka never holds requests without bound;
+ *   (503 with Retry-After from the sink's measured drain), so a stalled Kafka never holds
+ *   requests without bound;
  * - a body being read for longer than `maxWaitMs` stops counting, so a client that sends
  *   its declared body slowly, or never, does not hold the window for everyone;
  * - a waiter whose client left (`leave()`) is forgotten without being let in;
@@ -33,6 +34,8 @@ export interface ReadWindowOptions {
   now?: () => number;
   /** How often waiters are checked against `maxWaitMs` (default 500 ms). */
   sweepMs?: number;
+  /** The refusal's Retry-After: the sink's measured drain (default 1 s). */
+  retryAfterSeconds?: () => number;
 }
 
 /** One request's place in the window, waiting or being read. */
@@ -166,7 +169,7 @@ export class ReadWindow {
           new IntakeError(
             'OVERLOADED',
             `the request waited ${this.options.maxWaitMs} ms for Kafka to take earlier events`,
-            { retryAfterSeconds: 1 },
+            { retryAfterSeconds: this.options.retryAfterSeconds?.() ?? 1 },
           ),
         );
       } else {

@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { IntakeError } from '../../../lib/errors';
 import { parseApiKeys } from '../../../services/edge/http/auth';
 import { readBeacon } from '../../../services/edge/http/beacon';
-import { MemorySink } from '../../support/fakes';
+import { MemorySink, chunkedBody } from '../../support/fakes';
 import { startTestApp } from '../../support/edge-app';
 import type { TestApp } from '../../support/edge-app';
 
@@ -132,6 +132,18 @@ describe('beacon path', () => {
     });
     expect(zipped.status).toBe(202);
     expect(sink.stored.map((e) => e.id)).toEqual(['z']);
+  });
+
+  it('refuses a chunked gzip bomb (no Content-Length) by its expansion ratio', async () => {
+    const bomb = gzipSync(JSON.stringify({ type: 'a', data: 'x'.repeat(60_000) }));
+    const res = await fetch(`${app.base}/v1/events?api_key=${KEY}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain;charset=UTF-8', 'content-encoding': 'gzip' },
+      ...chunkedBody(bomb, 16),
+    });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ detail: expect.stringMatching(/expands/) });
+    expect(sink.stored).toHaveLength(0);
   });
 
   it('never answers 2xx when the events are not durable', async () => {

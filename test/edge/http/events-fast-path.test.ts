@@ -344,9 +344,27 @@ describe('the read window in front of the fast path', () => {
     const res = await e.post();
     expect(res.status).toBe(503);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(res.headers.get('retry-after')).toBe('1');
+    // Nothing acknowledged yet: no measure, the estimator's 5 s.
+    expect(res.headers.get('retry-after')).toBe('5');
     expect(((await res.json()) as { type: string }).type).toMatch(/overloaded/);
     expect(e.sink.stored).toHaveLength(0);
     await new Promise((r) => e.server.close(r));
+  });
+
+  it('answers a longer Retry-After when the sink drains slower (the measured drain, not a constant)', async () => {
+    // The same backlog; Kafka acknowledged 100x fewer bytes over the last seconds.
+    const retryAfter = async (ackedBytes: number): Promise<number> => {
+      const e = await windowed(100);
+      e.sink.queued = 50_000;
+      e.sink.drained.record(ackedBytes);
+      const res = await e.post();
+      await new Promise((r) => e.server.close(r));
+      expect(res.status).toBe(503);
+      return Number(res.headers.get('retry-after'));
+    };
+    const fast = await retryAfter(10_000_000);
+    const slow = await retryAfter(100_000);
+    expect(fast).toBeGreaterThanOrEqual(1);
+    expect(slow).toBeGreaterThan(fast);
   });
 });

@@ -5,6 +5,7 @@
  * and a good request right after still succeeds; memory does not grow across 10,000 bad
  * requests.
  */
+import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
@@ -15,7 +16,7 @@ import { parseApiKeys } from '../../../services/edge/http/auth';
 import { createApp } from '../../../services/edge/app';
 import { createEdgeMetrics } from '../../../services/edge/metrics';
 import { OneWayQueue } from '../../../services/edge/one-way-queue';
-import { MemorySink, silentLogger } from '../../support/fakes';
+import { MemorySink, chunkedBody, silentLogger } from '../../support/fakes';
 
 const KEY = 'test-key-0123456789';
 const SLOW_KEY = 'slow-key-0123456789';
@@ -118,6 +119,40 @@ describe('edge front door', () => {
     const res = await post(bomb, { 'content-encoding': 'gzip' });
     expect(res.status).toBe(413);
     expect(await res.json()).toMatchObject({ detail: expect.stringMatching(/expands/) });
+  });
+
+  /** A gzip-encoded JSON body, sent chunked (no Content-Length) in pieces of 16 bytes. */
+  const postChunkedGzip = (zipped: Buffer) =>
+    fetch(`${ctx.base}/v1/events`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+        authorization: `Bearer ${KEY}`,
+      },
+      ...chunkedBody(zipped, 16),
+    });
+
+  it('refuses a chunked gzip bomb (no Content-Length) by its expansion ratio too', async () => {
+    const bomb = gzipSync(JSON.stringify({ type: 'z', key: 'v', data: 'a'.repeat(60_000) }));
+    const res = await postChunkedGzip(bomb);
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ detail: expect.stringMatching(/expands/) });
+  });
+
+  it('accepts a chunked gzip body within the ratio: every compressed byte is counted', async () => {
+    // Half incompressible, half repeated: the ratio is below 100 only if every chunk counts.
+    const noise = randomBytes(300).toString('base64');
+    const body = Buffer.from(
+      JSON.stringify({ type: 'z', key: 'v', data: noise + 'b'.repeat(30_000) }),
+    );
+    const zipped = gzipSync(body);
+    expect(body.length / zipped.length).toBeGreaterThan(40);
+    expect(body.length / zipped.length).toBeLessThan(100);
+    const before = ctx.sink.stored.length;
+    const res = await postChunkedGzip(zipped);
+    expect(res.status).toBe(202);
+    expect(ctx.sink.stored.length).toBe(before + 1);
   });
 
   it('assigns a visitor id when the request has none, returns it, and uses it as the key', async () => {
