@@ -101,7 +101,9 @@ export class TopicFanout {
     await consumer.run({
       eachBatch: async ({ batch }) => {
         for (const m of batch.messages) this.publish(batch.partition, m.offset, m.key, m.value);
-        await Promise.resolve();
+        // Lets the sockets flush and the readers read before the next batch is written, so a
+        // reader is measured against its buffer limit after a turn, not within one burst.
+        await new Promise((resolve) => setImmediate(resolve));
       },
     });
     await joined;

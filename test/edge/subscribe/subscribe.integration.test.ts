@@ -146,10 +146,20 @@ describe('subscriptions (real broker)', () => {
         })),
       );
     }
+    let healthyEnded = false;
+    void healthy.done.then(() => (healthyEnded = true));
     await waitFor(() => dropped >= 1, { what: 'the slow subscriber dropped' });
-    await waitFor(() => healthy.events.filter((e) => e.data.includes('"bulk"')).length >= N, {
-      what: 'the healthy subscriber got everything',
-    });
+    await waitFor(
+      () => {
+        const got = healthy.events.filter((e) => e.data.includes('"bulk"')).length;
+        if (healthyEnded && got < N)
+          throw new Error(
+            `the healthy subscriber was ended after ${got} of ${N} (dropped: ${dropped})`,
+          );
+        return got >= N;
+      },
+      { what: 'the healthy subscriber got everything', timeoutMs: 90_000 },
+    );
     healthy.close();
     slow.destroy();
     expect(dropped).toBe(1);
