@@ -63,6 +63,18 @@ describe('worker under faults (real processes, real broker)', () => {
     rmSync(stateDir, { recursive: true, force: true });
   });
 
+  // Every worker a test starts is killed after it, also when an expectation failed
+  // half-way, so no worker outlives its test (and jest does not wait on it).
+  const started: WorkerProcess[] = [];
+  const spawnWorker = (...args: ConstructorParameters<typeof WorkerProcess>): WorkerProcess => {
+    const worker = new WorkerProcess(...args);
+    started.push(worker);
+    return worker;
+  };
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((w) => w.kill('SIGKILL')));
+  });
+
   const freshTopics = (): Promise<WorkerTopics> => createWorkerTopics(admin, 6);
 
   /** Writes `count` events (plus 2% garbage that must reach the DLQ); returns their ids. */
@@ -103,7 +115,7 @@ describe('worker under faults (real processes, real broker)', () => {
       const records = await readTopic(kafka, topics.scores, (m) => counted(last(m)) >= events);
       return last(records)!;
     };
-    const first = new WorkerProcess('w-score-1', { topics, groupId, stateDir });
+    const first = spawnWorker('w-score-1', { topics, groupId, stateDir });
     await first.start();
     await first.ready();
     await send('s1', 'page_view', { path: '/' });
@@ -118,7 +130,7 @@ describe('worker under faults (real processes, real broker)', () => {
     });
     expect(await first.kill('SIGTERM')).toBe(0);
 
-    const second = new WorkerProcess('w-score-2', { topics, groupId, stateDir });
+    const second = spawnWorker('w-score-2', { topics, groupId, stateDir });
     await second.start();
     await second.ready();
     await send('s4', 'add_to_cart', { sku: 'A', quantity: 1, price: 10 });
@@ -160,14 +172,14 @@ describe('worker under faults (real processes, real broker)', () => {
 
     // The first owner commits its input once the records are in its log, and sends them
     // 6 s later: partitions move to the second worker while they are still in flight.
-    const first = new WorkerProcess('w-hand-1', { topics, groupId, stateDir });
+    const first = spawnWorker('w-hand-1', { topics, groupId, stateDir });
     await first.start({ INTAKE_FAULT: 'delay-sends:6000' });
     await first.ready();
     const ids = await sendRound(0);
     await waitFor(async () => (await first.metric('intake_worker_consumed_total')) >= perRound, {
       what: 'the first worker committed round 0',
     });
-    const second = new WorkerProcess('w-hand-2', {
+    const second = spawnWorker('w-hand-2', {
       topics,
       groupId,
       stateDir,
@@ -197,7 +209,7 @@ describe('worker under faults (real processes, real broker)', () => {
     const topics = await freshTopics();
     const groupId = randomName('g');
     const env = { INTAKE_LOGGING: 'hml' };
-    const worker = new WorkerProcess('w-retried', { topics, groupId, stateDir, env });
+    const worker = spawnWorker('w-retried', { topics, groupId, stateDir, env });
     await worker.start();
     await worker.ready();
     const ids = await produce(topics.raw, 'retried', 600);
@@ -227,7 +239,7 @@ describe('worker under faults (real processes, real broker)', () => {
     const topics = await freshTopics();
     const groupId = randomName('g');
     const ids = await produce(topics.raw, 'crash', 300);
-    const worker = new WorkerProcess('w-crash', { topics, groupId, stateDir });
+    const worker = spawnWorker('w-crash', { topics, groupId, stateDir });
     await worker.start({ INTAKE_FAULT: 'crash-after-log-sync' });
     await worker.exited(); // killed itself with SIGKILL right after its first durable append
     expect(worker.child?.signalCode).toBe('SIGKILL');
@@ -252,8 +264,8 @@ describe('worker under faults (real processes, real broker)', () => {
       // A 10 s session: a killed worker's partitions move sooner (30 s by default).
       const env = { INTAKE_LOGGING: logging, INTAKE_WORKER_SESSION_TIMEOUT_MS: '10000' };
       const workers = [
-        new WorkerProcess(`w-a-${logging}`, { topics, groupId, stateDir, env }),
-        new WorkerProcess(`w-b-${logging}`, { topics, groupId, stateDir, env }),
+        spawnWorker(`w-a-${logging}`, { topics, groupId, stateDir, env }),
+        spawnWorker(`w-b-${logging}`, { topics, groupId, stateDir, env }),
       ];
       for (const w of workers) await w.start();
       for (const w of workers) await w.ready();
@@ -295,9 +307,7 @@ describe('worker under faults (real processes, real broker)', () => {
   it('loses nothing while workers join and leave during load, and a leaving worker exits 0', async () => {
     const topics = await freshTopics();
     const groupId = randomName('g');
-    const workers = ['w-1', 'w-2', 'w-3'].map(
-      (n) => new WorkerProcess(n, { topics, groupId, stateDir }),
-    );
+    const workers = ['w-1', 'w-2', 'w-3'].map((n) => spawnWorker(n, { topics, groupId, stateDir }));
     await workers[0]!.start();
     await workers[0]!.ready();
     const ids: string[] = [];
