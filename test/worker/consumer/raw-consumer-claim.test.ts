@@ -9,11 +9,12 @@ import { TopicPartitions } from '../../../lib/kafka/partitioner';
 import { createRegistry } from '../../../lib/metrics';
 import { RawConsumer } from '../../../services/worker/consumer/raw-consumer';
 import { RecentIds } from '../../../services/worker/consumer/recent-ids';
+import { HmlDelivery } from '../../../services/worker/delivery/hml/hml-delivery';
 import { createWorkerMetrics } from '../../../services/worker/metrics';
 import { DeliveryProgress } from '../../../services/worker/outbound/progress';
 import type { OutboundRecord } from '../../../services/worker/outbound/record';
 import { Replier } from '../../../services/worker/outbound/replier';
-import type { TransactionalDelivery } from '../../../services/worker/outbound/transactional-delivery';
+import type { TransactionalDelivery } from '../../../services/worker/delivery/hml/transactions';
 import { Pipeline } from '../../../services/worker/pipeline/pipeline';
 import { passThroughStep } from '../../../services/worker/pipeline/steps/pass-through-step';
 import { FakeKafka, silentLogger } from '../../support/fakes';
@@ -54,8 +55,7 @@ function rawConsumer(transactions: TransactionalDelivery, recentIds: RecentIds) 
   const consumer = new FakeKafka().consumer({ groupId: 'g' });
   const raw = new RawConsumer({
     consumer,
-    handOff: { kind: 'transactional', transactions },
-    progress: new DeliveryProgress(),
+    delivery: new HmlDelivery({ transactions, progress: new DeliveryProgress() }),
     pipeline: new Pipeline([passThroughStep('w')]),
     replier: new Replier({
       producer: { sendBatch: () => Promise.resolve([]) },

@@ -8,10 +8,10 @@ import { TopicPartitions } from '../../../lib/kafka/partitioner';
 import { createRegistry } from '../../../lib/metrics';
 import { RawConsumer } from '../../../services/worker/consumer/raw-consumer';
 import { createWorkerMetrics } from '../../../services/worker/metrics';
-import { Delivery } from '../../../services/worker/outbound/delivery';
+import { SbmlDelivery } from '../../../services/worker/delivery/sbml/sbml-delivery';
 import { DeliveryProgress } from '../../../services/worker/outbound/progress';
 import { Replier } from '../../../services/worker/outbound/replier';
-import { OutboundSender } from '../../../services/worker/outbound/sender';
+import { OutboundSender } from '../../../services/worker/delivery/sbml/sender';
 import { Pipeline } from '../../../services/worker/pipeline/pipeline';
 import { passThroughStep } from '../../../services/worker/pipeline/steps/pass-through-step';
 import {
@@ -82,8 +82,12 @@ describe('RawConsumer (real broker)', () => {
     const sender = new OutboundSender({ log: null, producer: gate, logger: silentLogger() });
     const consumer = new RawConsumer({
       consumer: kafka.consumer({ groupId }),
-      handOff: { kind: 'logged', delivery: new Delivery({ sender, log: null }) },
-      progress: new DeliveryProgress(),
+      delivery: new SbmlDelivery({
+        sender,
+        log: null,
+        progress: new DeliveryProgress(),
+        logger: silentLogger(),
+      }),
       pipeline: new Pipeline([passThroughStep('w-it')]),
       replier: new Replier({
         producer,

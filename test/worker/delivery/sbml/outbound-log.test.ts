@@ -7,11 +7,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { OutboundRecord } from '../../../services/worker/outbound/record';
-import { openOutboundLog } from '../../../services/worker/outbound/outbound-log';
-import { silentLogger } from '../../support/fakes';
+import type { OutboundRecord } from '../../../../services/worker/outbound/record';
+import { openOutboundLog } from '../../../../services/worker/delivery/sbml/outbound-log';
+import { silentLogger } from '../../../support/fakes';
 
-const ROOT = resolve(__dirname, '..', '..', '..');
+const ROOT = resolve(__dirname, '..', '..', '..', '..');
 const entry = (i: number, size = 100): OutboundRecord => ({
   topic: 'intake.processed',
   partition: i % 3,
@@ -105,7 +105,7 @@ describe('outbound log (LMDB)', () => {
     const script = join(dir, 'crash.js');
     writeFileSync(
       script,
-      `const { openOutboundLog } = require(${JSON.stringify(join(ROOT, 'dist/services/worker/outbound/outbound-log.js'))});
+      `const { openOutboundLog } = require(${JSON.stringify(join(ROOT, 'dist/services/worker/delivery/sbml/outbound-log.js'))});
        const pino = require(${JSON.stringify(join(ROOT, 'node_modules/pino'))});
        (async () => {
          const log = await openOutboundLog({ dir: ${JSON.stringify(join(dir, 'db'))}, maxEntries: 1e9, maxBytes: 1e12, logger: pino({ level: 'silent' }) });

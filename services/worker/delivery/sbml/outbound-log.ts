@@ -43,11 +43,11 @@
  */
 import { open } from 'lmdb';
 import type { RootDatabase } from 'lmdb';
-import { HEADER_REPLY_TO } from '../../../lib/envelope';
-import { IntakeError } from '../../../lib/errors';
-import type { Logger } from '../../../lib/logger';
+import { HEADER_REPLY_TO } from '../../../../lib/envelope';
+import { IntakeError } from '../../../../lib/errors';
+import type { Logger } from '../../../../lib/logger';
 import type { OutboundLogPort, OutboundLogStats } from './log-port';
-import type { OutboundRecord } from './record';
+import type { OutboundRecord } from '../../outbound/record';
 
 export interface OutboundLogOptions {
   dir: string;

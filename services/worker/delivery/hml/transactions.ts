@@ -33,17 +33,17 @@
  * - Replies of processed and rejected request/response events still go out after the
  *   commit (best effort, as in SBML): the edge waiting on them must only see committed data.
  */
-import { fromKafkaError, hasCode, IntakeError } from '../../../lib/errors';
-import { recordOffsets } from '../../../lib/kafka/offsets';
+import { fromKafkaError, hasCode, IntakeError } from '../../../../lib/errors';
+import { recordOffsets } from '../../../../lib/kafka/offsets';
 import type {
   Admin,
   KafkaClient,
   Transaction,
   TransactionalProducer,
-} from '../../../lib/kafka/port';
-import type { Logger } from '../../../lib/logger';
-import type { AcknowledgedListener, OutboundRecord } from './record';
-import { groupByTopic, requestDefaults, requestLength } from './requests';
+} from '../../../../lib/kafka/port';
+import type { Logger } from '../../../../lib/logger';
+import type { AcknowledgedListener, OutboundRecord } from '../../outbound/record';
+import { groupByTopic, requestDefaults, requestLength } from '../../outbound/requests';
 
 export interface TransactionalDeliveryDeps {
   kafka: Pick<KafkaClient, 'transactionalProducer'>;
