@@ -123,8 +123,9 @@ async function stream(
       key: `visitor-${done + i}`,
       value,
       headers: { 'intake-id': `id-${done + i}` },
+      id: `id-${done + i}`,
       source: { partition: id, offset: String(done + i) },
-      kind: 'processed',
+      outcome: { kind: 'processed' },
     }));
     const t = process.hrtime.bigint();
     pending.push(await store.append(entries));

@@ -280,8 +280,9 @@ export async function resendSeconds(entries = RESEND): Promise<number> {
         key: `k${start + i}`,
         value,
         headers: { 'intake-id': `id-${start + i}` },
+        id: `id-${start + i}`,
         source: { partition: 0, offset: String(start + i) },
-        kind: 'processed' as const,
+        outcome: { kind: 'processed' as const },
       })),
     );
   }

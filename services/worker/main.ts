@@ -28,6 +28,7 @@ import { createDelivery } from './delivery/create-delivery';
 import { createWorkerMetrics } from './metrics';
 import { DeliveryProgress } from './outbound/progress';
 import { ProgressPublisher } from './outbound/progress-publisher';
+import { Outputs } from './outbound/outputs';
 import { Replier } from './outbound/replier';
 import { createPipeline } from './pipeline/create-pipeline';
 import { StateRestorer } from './state/state-restorer';
@@ -76,12 +77,8 @@ async function main(): Promise<void> {
     logger,
     keepsState: scorer !== null || recentIds.enabled,
   });
-  const replier = new Replier({
-    producer: kafkaProducer,
-    partitions,
-    topic: topics.replies,
-    logger,
-  });
+  const outputs = new Outputs(topics, partitions);
+  const replier = new Replier({ producer: kafkaProducer, outputs, logger });
   for (const acknowledged of [
     progress.acknowledged,
     replier.acknowledged,
@@ -116,8 +113,8 @@ async function main(): Promise<void> {
     replier,
     onAssigned: (assigned) => restorer.assigned(assigned),
     beforePartition: (partition) => restorer.ready(partition),
-    partitions,
-    topics: { ...topics, outputs: { scores: topics.scores, rejections: topics.rejections } },
+    rawTopic: topics.raw,
+    outputs,
     metrics,
     logger,
     partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
@@ -126,9 +123,8 @@ async function main(): Promise<void> {
   const publisher = new ProgressPublisher({
     producer: kafkaProducer,
     progress,
-    partitions,
+    outputs,
     rawTopic: topics.raw,
-    progressTopic: topics.progress,
     worker: config.instance,
     logger,
     intervalMs: config.progressIntervalMs,

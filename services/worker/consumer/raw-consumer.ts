@@ -22,12 +22,11 @@
 import { isRetriable } from '../../../lib/errors';
 import type { BatchContext, Consumer } from '../../../lib/kafka/port';
 import { sleep } from '../../../lib/lifecycle';
-import type { TopicPartitions } from '../../../lib/kafka/partitioner';
 import type { Logger } from '../../../lib/logger';
 import type { Pipeline } from '../pipeline/pipeline';
 import type { WorkerMetrics } from '../metrics';
 import type { HandOffContext, WorkerDelivery } from '../delivery/delivery';
-import type { OutboundTopics } from '../outbound/record';
+import type { Outputs } from '../outbound/outputs';
 import type { Replier } from '../outbound/replier';
 import { processBatch } from './process-batch';
 import { idsOf } from './recent-ids';
@@ -42,8 +41,10 @@ export interface RawConsumerDeps {
   replier: Pick<Replier, 'dropped'>;
   /** The recently processed ids: retried events are skipped (absent: no deduplication). */
   recentIds?: RecentIds;
-  partitions: TopicPartitions;
-  topics: OutboundTopics & { raw: string };
+  /** The raw topic consumed. */
+  rawTopic: string;
+  /** The outputs registry: where each outbound record goes, and how it is written. */
+  outputs: Outputs;
   metrics: WorkerMetrics;
   logger: Logger;
   partitionsConsumedConcurrently: number;
@@ -66,10 +67,10 @@ export class RawConsumer {
   }
 
   async start(): Promise<void> {
-    const { consumer, topics } = this.deps;
+    const { consumer, rawTopic } = this.deps;
     consumer.onGroupJoin((assignment) => {
       this.deps.metrics.rebalances.inc();
-      this.assigned = [...(assignment[topics.raw] ?? [])].sort((a, b) => a - b);
+      this.assigned = [...(assignment[rawTopic] ?? [])].sort((a, b) => a - b);
       this.log.info({ partitions: this.assigned }, 'group_joined');
       this.deps.delivery.assigned(this.assigned);
       void Promise.resolve(this.deps.onAssigned?.(this.assigned)).catch((err: unknown) =>
@@ -80,7 +81,7 @@ export class RawConsumer {
       this.log.error({ err, restart }, 'consumer_crashed');
     });
     await consumer.connect();
-    await consumer.subscribe(topics.raw, { fromBeginning: true });
+    await consumer.subscribe(rawTopic, { fromBeginning: true });
     await consumer.run({
       manualResolve: true,
       partitionsConsumedConcurrently: this.deps.partitionsConsumedConcurrently,

@@ -13,6 +13,7 @@ import { HmlDelivery } from '../../../services/worker/delivery/hml/hml-delivery'
 import { createWorkerMetrics } from '../../../services/worker/metrics';
 import { DeliveryProgress } from '../../../services/worker/outbound/progress';
 import type { OutboundRecord } from '../../../services/worker/outbound/record';
+import { Outputs } from '../../../services/worker/outbound/outputs';
 import { Replier } from '../../../services/worker/outbound/replier';
 import type { TransactionalDelivery } from '../../../services/worker/delivery/hml/transactions';
 import { Pipeline } from '../../../services/worker/pipeline/pipeline';
@@ -52,6 +53,7 @@ function rawConsumer(transactions: TransactionalDelivery, recentIds: RecentIds) 
   partitions.set('out', 2);
   partitions.set('dead', 2);
   partitions.set('replies', 2);
+  const outputs = new Outputs({ processed: 'out', dlq: 'dead', replies: 'replies' }, partitions);
   const consumer = new FakeKafka().consumer({ groupId: 'g' });
   const raw = new RawConsumer({
     consumer,
@@ -59,13 +61,12 @@ function rawConsumer(transactions: TransactionalDelivery, recentIds: RecentIds) 
     pipeline: new Pipeline([passThroughStep('w')]),
     replier: new Replier({
       producer: { sendBatch: () => Promise.resolve([]) },
-      partitions,
-      topic: 'replies',
+      outputs,
       logger: silentLogger(),
     }),
     recentIds,
-    partitions,
-    topics: { raw: 'raw', processed: 'out', dlq: 'dead', replies: 'replies', outputs: {} },
+    rawTopic: 'raw',
+    outputs,
     metrics: createWorkerMetrics(createRegistry('worker', 'claim-test')),
     logger: silentLogger(),
     partitionsConsumedConcurrently: 1,

@@ -10,6 +10,7 @@ import { RawConsumer } from '../../../services/worker/consumer/raw-consumer';
 import { createWorkerMetrics } from '../../../services/worker/metrics';
 import { SbmlDelivery } from '../../../services/worker/delivery/sbml/sbml-delivery';
 import { DeliveryProgress } from '../../../services/worker/outbound/progress';
+import { Outputs } from '../../../services/worker/outbound/outputs';
 import { Replier } from '../../../services/worker/outbound/replier';
 import { OutboundSender } from '../../../services/worker/delivery/sbml/sender';
 import { Pipeline } from '../../../services/worker/pipeline/pipeline';
@@ -78,6 +79,7 @@ describe('RawConsumer (real broker)', () => {
 
     const partitions = new TopicPartitions();
     await partitions.refresh(admin, [topics.processed, topics.dlq, topics.replies]);
+    const outputs = new Outputs(topics, partitions);
     const gate = new Gate(producer);
     const sender = new OutboundSender({ log: null, producer: gate, logger: silentLogger() });
     const consumer = new RawConsumer({
@@ -89,14 +91,9 @@ describe('RawConsumer (real broker)', () => {
         logger: silentLogger(),
       }),
       pipeline: new Pipeline([passThroughStep('w-it')]),
-      replier: new Replier({
-        producer,
-        partitions,
-        topic: topics.replies,
-        logger: silentLogger(),
-      }),
-      partitions,
-      topics: { ...topics, outputs: {} },
+      replier: new Replier({ producer, outputs, logger: silentLogger() }),
+      rawTopic: topics.raw,
+      outputs,
       metrics: createWorkerMetrics(createRegistry('worker', 'it')),
       logger: silentLogger(),
       partitionsConsumedConcurrently: 3,

@@ -43,7 +43,8 @@
  */
 import { open } from 'lmdb';
 import type { RootDatabase } from 'lmdb';
-import { HEADER_REPLY_TO } from '../../../../lib/envelope';
+import { readDlqHeaders } from '../../../../lib/records/dlq';
+import { HEADER_ID, HEADER_REPLY_TO } from '../../../../lib/records/headers';
 import { IntakeError } from '../../../../lib/errors';
 import type { Logger } from '../../../../lib/logger';
 import type { OutboundLogPort, OutboundLogStats } from './log-port';
@@ -67,7 +68,11 @@ interface Stored {
   h: Record<string, string>;
   sp: number;
   so: string;
-  o?: OutboundRecord['kind'];
+  /** The outcome's kind, and a dead letter's reason and step. */
+  o?: OutboundRecord['outcome']['kind'];
+  x?: [reason: string, step: string];
+  /** The event id. */
+  i?: string;
   r?: string;
 }
 
@@ -144,8 +149,10 @@ class LmdbOutboundLog implements OutboundLogPort {
             h: r.headers,
             sp: r.source.partition,
             so: r.source.offset,
-            o: r.kind,
+            o: r.outcome.kind,
+            i: r.id,
           };
+          if (r.outcome.kind === 'dlq') stored.x = [r.outcome.reason, r.outcome.step];
           if (r.replyTo !== undefined) stored.r = r.replyTo;
           this.db.putSync(seq++, stored);
         }
@@ -206,9 +213,9 @@ class LmdbOutboundLog implements OutboundLogPort {
       // NOTE: a copy: the decoded bytes may share the store's read buffer.
       value: Buffer.from(value.v),
       headers: value.h,
+      id: value.i ?? value.h[HEADER_ID] ?? '',
       source: { partition: value.sp, offset: value.so },
-      // Records logged before `o` and `r` existed: a side record, reply-to in a header.
-      kind: value.o ?? 'side',
+      outcome: storedOutcome(value),
       seq: key,
     };
     const replyTo = value.r ?? value.h[HEADER_REPLY_TO];
@@ -276,4 +283,17 @@ class LmdbOutboundLog implements OutboundLogPort {
       this.syncs += 1;
     }
   }
+}
+
+/**
+ * The outcome of a stored record. Records logged by earlier versions: without `o`, a side
+ * record (reply-to in a header); without `x`, a dead letter's reason in its headers (and
+ * its id without `i`).
+ */
+function storedOutcome(value: Stored): OutboundRecord['outcome'] {
+  const kind = value.o ?? 'side';
+  if (kind !== 'dlq') return { kind };
+  if (value.x) return { kind, reason: value.x[0], step: value.x[1] };
+  const dead = readDlqHeaders(value.h);
+  return { kind, reason: dead?.reason ?? '', step: dead?.step ?? '' };
 }

@@ -117,8 +117,9 @@ const record = (offset: string): OutboundRecord => ({
   key: 'k',
   value: Buffer.from('{}'),
   headers: {},
+  id: `id-${offset}`,
   source: { partition: 0, offset },
-  kind: 'processed',
+  outcome: { kind: 'processed' },
 });
 
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

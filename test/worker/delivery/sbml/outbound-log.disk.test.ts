@@ -26,8 +26,9 @@ const entry = (i: number): OutboundRecord => ({
   key: `k${i}`,
   value: Buffer.alloc(2000, i % 256),
   headers: { 'intake-id': `id-${i}` },
+  id: `id-${i}`,
   source: { partition: i % 3, offset: String(i) },
-  kind: 'processed',
+  outcome: { kind: 'processed' },
 });
 const chunk = (from: number, n = 20): OutboundRecord[] =>
   Array.from({ length: n }, (_, i) => entry(from + i));

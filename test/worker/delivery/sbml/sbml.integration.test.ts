@@ -17,6 +17,7 @@ import { createWorkerMetrics } from '../../../../services/worker/metrics';
 import { SbmlDelivery } from '../../../../services/worker/delivery/sbml/sbml-delivery';
 import type { OutboundLogPort } from '../../../../services/worker/delivery/sbml/log-port';
 import type { OutboundRecord } from '../../../../services/worker/outbound/record';
+import { Outputs } from '../../../../services/worker/outbound/outputs';
 import { Replier } from '../../../../services/worker/outbound/replier';
 import { openOutboundLog } from '../../../../services/worker/delivery/sbml/outbound-log';
 import { DeliveryProgress } from '../../../../services/worker/outbound/progress';
@@ -108,13 +109,14 @@ describe('SBML outbound log in the worker (real broker)', () => {
     });
     const partitions = new TopicPartitions();
     await partitions.refresh(admin, [topics.processed, topics.dlq, topics.replies]);
+    const outputs = new Outputs(topics, partitions);
     const consumer = new RawConsumer({
       consumer: kafka.consumer({ groupId }),
       delivery,
       pipeline: new Pipeline([passThroughStep('sbml-it')]),
-      replier: new Replier({ producer, partitions, topic: topics.replies, logger: silentLogger() }),
-      partitions,
-      topics: { ...topics, outputs: {} },
+      replier: new Replier({ producer, outputs, logger: silentLogger() }),
+      rawTopic: topics.raw,
+      outputs,
       metrics: createWorkerMetrics(createRegistry('worker', 'sbml-it')),
       logger: silentLogger(),
       partitionsConsumedConcurrently: 3,
