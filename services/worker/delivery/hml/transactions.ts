@@ -35,6 +35,7 @@
  */
 import { fromKafkaError, hasCode, IntakeError } from '../../../../lib/errors';
 import { recordOffsets } from '../../../../lib/kafka/offsets';
+import { claimTransactionalId } from '../../../../lib/kafka/fence';
 import type {
   Admin,
   KafkaClient,
@@ -131,14 +132,11 @@ export class TransactionalDelivery {
     await producer;
   }
 
-  private async openProducer(partition: number): Promise<TransactionalProducer> {
-    const producer = this.deps.kafka.transactionalProducer({
+  private openProducer(partition: number): Promise<TransactionalProducer> {
+    return claimTransactionalId(this.deps.kafka, {
       transactionalId: this.transactionalId(partition),
       transactionTimeoutMs: this.deps.transactionTimeoutMs,
     });
-    // Connecting registers the transactional id: every earlier producer is fenced now.
-    await producer.connect();
-    return producer;
   }
 
   private async committedOffset(partition: number): Promise<bigint> {
