@@ -21,7 +21,7 @@ import { MAX_REASON_LENGTH, encodeRejection, rejectionKey } from '../../../lib/r
 import type { Rejection } from '../../../lib/records/rejection';
 import { encodeReply } from '../../../lib/records/reply';
 import type { Reply } from '../../../lib/records/reply';
-import type { OutboundRecord } from './record';
+import type { OutboundOutcome, OutboundRecord } from './record';
 
 /** The topic of each named output; an absent optional output is not written. */
 export interface OutputTopics {
@@ -67,6 +67,10 @@ interface Output<T> {
 }
 
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
+
+/** Shared by every record of their kind (an outcome is never changed). */
+const PROCESSED: OutboundOutcome = Object.freeze({ kind: 'processed' });
+const SIDE: OutboundOutcome = Object.freeze({ kind: 'side' });
 
 const OUTPUTS: { [N in OutputName]: Output<OutputValues[N]> } = {
   processed: { key: processedKey, encode: encodeProcessed },
@@ -138,15 +142,9 @@ export class Outputs {
     origin: EventOrigin,
     inputHeaders: ConsumedRecord['headers'],
   ): OutboundRecord {
-    return this.outbound(
-      this.encode('processed', event),
-      origin,
-      { kind: 'processed' },
-      {
-        ...stringHeaders(inputHeaders),
-        [HEADER_ID]: origin.id,
-      },
-    );
+    const headers = stringHeaders(inputHeaders);
+    headers[HEADER_ID] = origin.id;
+    return this.outbound(this.encode('processed', event), origin, PROCESSED, headers);
   }
 
   /** The dead letter of a raw record: its key, value and headers kept, the reason added. */
@@ -156,7 +154,9 @@ export class Outputs {
     dead: DeadLetter,
     inputHeaders: ConsumedRecord['headers'],
   ): OutboundRecord {
-    const headers = { ...stringHeaders(inputHeaders), [HEADER_ID]: origin.id, ...dlqHeaders(dead) };
+    const headers = stringHeaders(inputHeaders);
+    headers[HEADER_ID] = origin.id;
+    Object.assign(headers, dlqHeaders(dead));
     return this.outbound(
       this.encode('dlq', raw),
       origin,
@@ -183,14 +183,9 @@ export class Outputs {
   }
 
   private side(encoded: EncodedRecord, origin: EventOrigin): OutboundRecord {
-    return this.outbound(
-      encoded,
-      { id: origin.id, source: origin.source },
-      { kind: 'side' },
-      {
-        [HEADER_ID]: origin.id,
-      },
-    );
+    return this.outbound(encoded, { id: origin.id, source: origin.source }, SIDE, {
+      [HEADER_ID]: origin.id,
+    });
   }
 
   private outbound(
@@ -199,8 +194,12 @@ export class Outputs {
     outcome: OutboundRecord['outcome'],
     headers: Record<string, string>,
   ): OutboundRecord {
+    const { topic, partition, key, value } = encoded;
     const record: OutboundRecord = {
-      ...encoded,
+      topic,
+      partition,
+      key,
+      value,
       headers,
       id: origin.id,
       source: origin.source,
