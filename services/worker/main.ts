@@ -28,7 +28,7 @@ import { createDelivery } from './delivery/create-delivery';
 import { createWorkerMetrics } from './metrics';
 import { DeliveryProgress } from './outbound/progress';
 import { ProgressPublisher } from './outbound/progress-publisher';
-import { Outputs } from './outbound/outputs';
+import { workerOutputs } from './outbound/outputs';
 import { Replier } from './outbound/replier';
 import { createPipeline } from './pipeline/create-pipeline';
 import { StateRestorer } from './state/state-restorer';
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     logger,
     keepsState: scorer !== null || recentIds.enabled,
   });
-  const outputs = new Outputs(topics, partitions);
+  const outputs = workerOutputs(topics, partitions);
   const replier = new Replier({ producer: kafkaProducer, outputs, logger });
   for (const acknowledged of [
     progress.acknowledged,

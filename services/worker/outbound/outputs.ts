@@ -6,6 +6,7 @@
  * records. Every outbound record of an event carries the event's id (header and typed
  * field), so downstream consumers can deduplicate.
  */
+import type { KafkaConfig } from '../../../lib/config';
 import { IntakeError } from '../../../lib/errors';
 import type { ConsumedRecord } from '../../../lib/kafka/port';
 import type { TopicPartitions } from '../../../lib/kafka/partitioner';
@@ -208,4 +209,22 @@ export class Outputs {
     if (origin.replyTo !== undefined) record.replyTo = origin.replyTo;
     return record;
   }
+}
+
+/**
+ * The worker's outputs from its Kafka configuration: every named output on its configured
+ * topic, and `scores` the output steps emit to (the score step, and users' steps).
+ */
+export function workerOutputs(
+  topics: Pick<
+    KafkaConfig['topics'],
+    'processed' | 'dlq' | 'replies' | 'rejections' | 'progress' | 'scores'
+  >,
+  partitions: TopicPartitions,
+): Outputs {
+  const { processed, dlq, replies, rejections, progress, scores } = topics;
+  return new Outputs(
+    { processed, dlq, replies, rejections, progress, emitted: { scores } },
+    partitions,
+  );
 }

@@ -8,7 +8,8 @@ import { parseProcessed } from '../../../lib/records/processed';
 import { parseProgress } from '../../../lib/records/progress';
 import { parseRejection } from '../../../lib/records/rejection';
 import { parseReply } from '../../../lib/records/reply';
-import { Outputs } from '../../../services/worker/outbound/outputs';
+import { kafkaDefaults } from '../../../lib/config';
+import { Outputs, workerOutputs } from '../../../services/worker/outbound/outputs';
 import { rawMessage } from '../../support/raw-message';
 
 const topics = {
@@ -127,5 +128,18 @@ describe('Outputs', () => {
       bare.emitted({ output: 'scores', key: 'k', value: 1 }, { id: 'e', source }),
     ).toThrow('unknown output "scores"');
     expect(() => bare.encode('progress', {} as never)).toThrow('has no topic');
+  });
+
+  it("the worker's outputs take the score step's records (a worker once crashed on them: unknown output)", () => {
+    const { topics } = kafkaDefaults;
+    const all = new TopicPartitions();
+    for (const topic of Object.values(topics)) all.set(topic, 3);
+    const outputs = workerOutputs(topics, all);
+    const score = outputs.emitted(
+      { output: 'scores', key: 'v1', value: { score: 1 } },
+      { id: 'e', source },
+    );
+    expect([score.topic, score.outcome.kind]).toEqual([topics.scores, 'side']);
+    expect(outputs.has('rejections') && outputs.has('progress')).toBe(true);
   });
 });
