@@ -71,8 +71,6 @@ interface Stored {
   /** The outcome's kind, and a dead letter's reason and step. */
   o?: OutboundRecord['outcome']['kind'];
   x?: [reason: string, step: string];
-  /** The event id. */
-  i?: string;
   r?: string;
 }
 
@@ -150,7 +148,6 @@ class LmdbOutboundLog implements OutboundLogPort {
             sp: r.source.partition,
             so: r.source.offset,
             o: r.outcome.kind,
-            i: r.id,
           };
           if (r.outcome.kind === 'dlq') stored.x = [r.outcome.reason, r.outcome.step];
           if (r.replyTo !== undefined) stored.r = r.replyTo;
@@ -213,7 +210,8 @@ class LmdbOutboundLog implements OutboundLogPort {
       // NOTE: a copy: the decoded bytes may share the store's read buffer.
       value: Buffer.from(value.v),
       headers: value.h,
-      id: value.i ?? value.h[HEADER_ID] ?? '',
+      // The id is not stored twice: every record carries it in its `intake-id` header.
+      id: value.h[HEADER_ID] ?? '',
       source: { partition: value.sp, offset: value.so },
       outcome: storedOutcome(value),
       seq: key,
@@ -287,8 +285,7 @@ class LmdbOutboundLog implements OutboundLogPort {
 
 /**
  * The outcome of a stored record. Records logged by earlier versions: without `o`, a side
- * record (reply-to in a header); without `x`, a dead letter's reason in its headers (and
- * its id without `i`).
+ * record (reply-to in a header); without `x`, a dead letter's reason in its headers.
  */
 function storedOutcome(value: Stored): OutboundRecord['outcome'] {
   const kind = value.o ?? 'side';
