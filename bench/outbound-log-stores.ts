@@ -1,6 +1,6 @@
 /**
  * Which embedded store for the worker's outbound log (not a test): LMDB (`lmdb`, synced
- * commits: the implementation in services/worker/outbound/outbound-log.ts) against SQLite
+ * commits: the implementation in services/worker/delivery/sbml/outbound-log.ts) against SQLite
  * (`better-sqlite3`, WAL with synchronous=FULL), both crash-safe, on the worker's exact
  * pattern: append a chunk durably (one sync per chunk), and delete chunks as their
  * acknowledgements arrive a few chunks later. Prints records/s and append latency;
@@ -15,7 +15,7 @@ import Database from 'better-sqlite3';
 import pino from 'pino';
 import { projectRoot } from '../lib/paths';
 import type { OutboundRecord } from '../services/worker/outbound/record';
-import { openOutboundLog } from '../services/worker/outbound/outbound-log';
+import { openOutboundLog } from '../services/worker/delivery/sbml/outbound-log';
 
 const N = Number(process.env.BENCH_RECORDS ?? 50_000);
 const ACK_LAG = 4; // chunks in flight before their acknowledgement deletes them
@@ -123,8 +123,9 @@ async function stream(
       key: `visitor-${done + i}`,
       value,
       headers: { 'intake-id': `id-${done + i}` },
+      id: `id-${done + i}`,
       source: { partition: id, offset: String(done + i) },
-      kind: 'processed',
+      outcome: { kind: 'processed' },
     }));
     const t = process.hrtime.bigint();
     pending.push(await store.append(entries));

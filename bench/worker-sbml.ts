@@ -33,8 +33,8 @@ import { toKafkaMessage, wrapEvent } from '../lib/envelope';
 import type { KafkaClient } from '../lib/kafka/port';
 import { projectRoot } from '../lib/paths';
 import { withRetry } from '../lib/retry';
-import { openOutboundLog } from '../services/worker/outbound/outbound-log';
-import { OutboundSender } from '../services/worker/outbound/sender';
+import { openOutboundLog } from '../services/worker/delivery/sbml/outbound-log';
+import { OutboundSender } from '../services/worker/delivery/sbml/sender';
 import { sendRecords, testKafka } from '../test/support/kafka-helpers';
 
 const ROOT = projectRoot(__dirname);
@@ -280,8 +280,9 @@ export async function resendSeconds(entries = RESEND): Promise<number> {
         key: `k${start + i}`,
         value,
         headers: { 'intake-id': `id-${start + i}` },
+        id: `id-${start + i}`,
         source: { partition: 0, offset: String(start + i) },
-        kind: 'processed' as const,
+        outcome: { kind: 'processed' as const },
       })),
     );
   }

@@ -6,6 +6,8 @@
  * follows the original within the outbound log's backlog), so a window of ids larger than
  * that backlog catches every duplicate with bounded memory.
  */
+import { HEADER_ID, headerString } from './records/headers';
+import type { HeaderValue } from './records/headers';
 
 export class Deduplicator {
   private readonly seen = new Map<string, true>();
@@ -42,11 +44,11 @@ export class Deduplicator {
 
 /** The event id of a downstream record: the `intake-id` header, else the value's `id`. */
 export function eventId(
-  headers: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined,
+  headers: Readonly<Record<string, HeaderValue>> | undefined,
   value: Buffer | null,
 ): string | null {
-  const header = headers?.['intake-id'];
-  if (header !== undefined) return (Array.isArray(header) ? header[0] : header)?.toString() ?? null;
+  const header = headerString(headers, HEADER_ID);
+  if (header !== undefined) return header;
   if (!value) return null;
   try {
     const parsed = JSON.parse(value.toString()) as { id?: unknown };

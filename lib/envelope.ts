@@ -8,6 +8,7 @@
 import Ajv from 'ajv';
 import type { OutRecord, RecordHeaders } from './kafka/port';
 import { isoTime } from './clock';
+import { HEADER_ID, HEADER_SOURCE, HEADER_TRACEPARENT } from './records/headers';
 import { uuidv7 } from './uuid7';
 
 export type Pattern = 'request-ack' | 'request-response' | 'one-way' | 'stream';
@@ -176,11 +177,7 @@ export function envelopeJson(envelope: Envelope, memo?: MetaMemo): string {
   return `${out}}`;
 }
 
-export const HEADER_ID = 'intake-id';
-export const HEADER_SOURCE = 'intake-source';
-export const HEADER_TRACEPARENT = 'traceparent';
-/** Outbound records logged by earlier versions carried the waiting edge in this header. */
-export const HEADER_REPLY_TO = 'intake-reply-to';
+export { HEADER_ID, HEADER_REPLY_TO, HEADER_SOURCE, HEADER_TRACEPARENT } from './records/headers';
 
 /** The Kafka message for an envelope: key = envelope key, value = JSON, id/source/trace headers. */
 export function toKafkaMessage(

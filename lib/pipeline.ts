@@ -2,12 +2,14 @@
  * Pipeline step results: a step returns `ok` (with the event, possibly changed: a step may
  * change the event it is given in place, each run has an event of its own), `dlq`
  * (the event goes to the dead-letter topic with the reason) or `drop` (counted, not
- * forwarded). Steps throw only for dependency failures, which the worker retries.
+ * forwarded). Steps throw only for dependency failures, which the worker retries. A step
+ * works on the processed record (`lib/records/processed.ts`): the envelope plus what
+ * steps add.
  */
-import type { Envelope } from './envelope';
+import type { ProcessedRecord } from './records/processed';
 
 export type StepResult =
-  | { kind: 'ok'; event: Envelope }
+  | { kind: 'ok'; event: ProcessedRecord }
   | { kind: 'dlq'; reason: string }
   | { kind: 'drop'; reason: string };
 
@@ -36,9 +38,9 @@ export interface StepContext {
 
 export interface Step {
   readonly name: string;
-  run(event: Envelope, ctx: StepContext): StepResult | Promise<StepResult>;
+  run(event: ProcessedRecord, ctx: StepContext): StepResult | Promise<StepResult>;
 }
 
-export const ok = (event: Envelope): StepResult => ({ kind: 'ok', event });
+export const ok = (event: ProcessedRecord): StepResult => ({ kind: 'ok', event });
 export const dlq = (reason: string): StepResult => ({ kind: 'dlq', reason });
 export const drop = (reason: string): StepResult => ({ kind: 'drop', reason });

@@ -4,17 +4,11 @@
  * they were. Written by the worker, read by the worker's replies and `intake dlq replay`:
  * this is their one definition.
  */
-import type { RecordHeaders } from '../kafka/port';
+import { DLQ_HEADER, headerString } from './headers';
+import type { HeaderValue } from './headers';
 import { MAX_REASON_LENGTH } from './rejection';
 
-export const DLQ_HEADER = {
-  reason: 'intake-dlq-reason',
-  step: 'intake-dlq-step',
-  at: 'intake-dlq-at',
-  sourceTopic: 'intake-source-topic',
-  sourcePartition: 'intake-source-partition',
-  sourceOffset: 'intake-source-offset',
-} as const;
+export { DLQ_HEADER };
 
 /** Headers that describe one rejection: a replay drops them, the next rejection writes its own. */
 export const isDlqHeader = (name: string): boolean => /^intake-(dlq-|source-)/.test(name);
@@ -38,12 +32,10 @@ export function dlqHeaders(d: DeadLetter): Record<string, string> {
 }
 
 /** The dead letter described by a record's headers, or null when they are not a DLQ record's. */
-export function readDlqHeaders(headers: RecordHeaders | undefined): DeadLetter | null {
-  const get = (name: string): string | undefined => {
-    const v = headers?.[name];
-    if (v === undefined) return undefined;
-    return v.toString();
-  };
+export function readDlqHeaders(
+  headers: Readonly<Record<string, HeaderValue>> | undefined,
+): DeadLetter | null {
+  const get = (name: string): string | undefined => headerString(headers, name);
   const reason = get(DLQ_HEADER.reason);
   const step = get(DLQ_HEADER.step);
   const topic = get(DLQ_HEADER.sourceTopic);

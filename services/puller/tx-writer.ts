@@ -16,6 +16,7 @@
  */
 import type { Envelope } from '../../lib/envelope';
 import { toKafkaMessage } from '../../lib/envelope';
+import { claimTransactionalId } from '../../lib/kafka/fence';
 import { TopicPartitions } from '../../lib/kafka/partitioner';
 import type {
   KafkaClient,
@@ -69,15 +70,12 @@ export class TransactionalWriter implements PositionWriter {
     } finally {
       await admin.disconnect();
     }
-    const producer = this.deps.kafka.transactionalProducer({
+    // Fences any other writer of the upstream: a position read after start() includes
+    // everything the other committed.
+    this.producer = await claimTransactionalId(this.deps.kafka, {
       transactionalId: `intake-puller-${this.deps.upstream}`,
       transactionTimeoutMs: 30_000,
     });
-    // Connecting is the moment this writer fences any other. The broker completes or
-    // aborts the other's open transaction first, so a position read after start()
-    // includes everything the other committed.
-    await producer.connect();
-    this.producer = producer;
   }
 
   async write(envelopes: Envelope[], position: string | null): Promise<void> {

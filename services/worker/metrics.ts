@@ -3,7 +3,7 @@
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Registry } from 'prom-client';
-import type { OutboundLogStats } from './outbound/log-port';
+import type { OutboundLogStats } from './delivery/sbml/log-port';
 
 export interface WorkerMetrics {
   registry: Registry;

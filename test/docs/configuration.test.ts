@@ -31,7 +31,7 @@ describe(DOC, () => {
   it('the scan finds the reads it must (through the config reader and process.env)', () => {
     expect(code.get('INTAKE_KAFKA_BROKERS')).toContain('lib/config.ts');
     expect(code.get('INTAKE_PULLER_UPSTREAMS')).toContain('services/puller/config.ts');
-    expect(code.get('INTAKE_FAULT')).toContain('services/worker/main.ts');
+    expect(code.get('INTAKE_FAULT')).toContain('services/worker/delivery/sbml/faults.ts');
     expect(code.size).toBeGreaterThan(90);
   });
 

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { httpGet, readCounter } from '../../services/cli/fleet/probe';
 import { stopProcess } from '../../services/cli/fleet/processes';
 import { isAlive } from '../../services/cli/fleet/state';
-import { openOutboundLog } from '../../services/worker/outbound/outbound-log';
+import { openOutboundLog } from '../../services/worker/delivery/sbml/outbound-log';
 import { waitFor } from '../support/kafka-helpers';
 import { silentLogger } from '../support/fakes';
 import { requireComponent } from '../support/components';

@@ -18,7 +18,10 @@ import type {
 } from '../../lib/kafka/port';
 import { DrainRate } from '../../lib/kafka/drain-rate';
 import type { Sink, StoredEvent } from '../../services/edge/sink';
-import type { OutboundLogPort, OutboundLogStats } from '../../services/worker/outbound/log-port';
+import type {
+  OutboundLogPort,
+  OutboundLogStats,
+} from '../../services/worker/delivery/sbml/log-port';
 import type { OutboundRecord } from '../../services/worker/outbound/record';
 
 export const silentLogger = (): Logger => pino({ level: 'silent' });
@@ -35,8 +38,9 @@ export function outboundRecord(
     key: `k${i}`,
     value: Buffer.from(`v${i}`),
     headers: { 'intake-id': `id-${i}` },
+    id: `id-${i}`,
     source: { partition: 0, offset: String(sourceOffset) },
-    kind: 'processed',
+    outcome: { kind: 'processed' },
     ...rest,
   };
 }

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { KafkaClient } from '../../../lib/kafka/port';
-import { HEADER_ID } from '../../../lib/envelope';
+import { HEADER_ID, headerString } from '../../../lib/records/headers';
 import type { KafkaConfig } from '../../../lib/config';
 import { analyze } from './analyze';
 import type { AuditReport, DownstreamRecord, RawRecord } from './analyze';
@@ -31,7 +31,7 @@ export async function runAudit(
     kafka,
     [topics.raw, topics.processed, topics.dlq],
     (topic, partition, m) => {
-      const id = m.headers?.[HEADER_ID]?.toString();
+      const id = headerString(m.headers, HEADER_ID);
       if (!id) return;
       const key = m.key?.toString() ?? null;
       if (topic === topics.raw) raw.push({ id, key, partition, offset: BigInt(m.offset) });

@@ -16,6 +16,7 @@ import type { ConsumedRecord, KafkaClient, RecordHeaders } from '../../../lib/ka
 import { TopicPartitions } from '../../../lib/kafka/partitioner';
 import { withRetry } from '../../../lib/retry';
 import { isDlqHeader } from '../../../lib/records/dlq';
+import { REPLAY_HEADER, headerString } from '../../../lib/records/headers';
 
 export interface ReplayOptions {
   kafka: KafkaClient;
@@ -170,8 +171,8 @@ function replayHeaders(m: ConsumedRecord, partition: number): RecordHeaders {
   const headers: RecordHeaders = {};
   for (const [k, v] of Object.entries(m.headers ?? {}))
     if (!isDlqHeader(k) && v !== undefined) headers[k] = v;
-  const count = Number(m.headers?.['intake-replay-count']?.toString() ?? '0') + 1;
-  headers['intake-replayed-from'] = `dlq/${partition}/${m.offset}`;
-  headers['intake-replay-count'] = String(count);
+  const count = Number(headerString(m.headers, REPLAY_HEADER.count) ?? '0') + 1;
+  headers[REPLAY_HEADER.from] = `dlq/${partition}/${m.offset}`;
+  headers[REPLAY_HEADER.count] = String(count);
   return headers;
 }

@@ -8,18 +8,17 @@
  * only as its key's last in the chunk, and added after the chunk's other records: a
  * compacted topic keeps no more, and a chunk of a busy visitor's events costs one record.
  * Every outbound record keeps the event's `id` (header and value) so consumers can
- * deduplicate.
+ * deduplicate. The records themselves are built by the output registry (`outputs.ts`).
  */
-import type { ConsumedRecord, RecordHeaders } from '../../../lib/kafka/port';
+import type { ConsumedRecord } from '../../../lib/kafka/port';
 import { isoNow } from '../../../lib/clock';
-import { HEADER_ID, parseEnvelope } from '../../../lib/envelope';
+import { parseEnvelope } from '../../../lib/envelope';
 import type { Envelope } from '../../../lib/envelope';
-import type { TopicPartitions } from '../../../lib/kafka/partitioner';
 import type { SideRecord, StepContext } from '../../../lib/pipeline';
-import { dlqHeaders } from '../../../lib/records/dlq';
-import { encodeRejection, rejectionKey } from '../../../lib/records/rejection';
+import { HEADER_ID, headerString } from '../../../lib/records/headers';
 import type { Pipeline, PipelineOutcome } from '../pipeline/pipeline';
-import type { OutboundRecord, OutboundTopics } from '../outbound/record';
+import type { Outputs } from '../outbound/outputs';
+import type { OutboundRecord } from '../outbound/record';
 import type { Replier } from '../outbound/replier';
 import type { RecentIds } from './recent-ids';
 
@@ -36,8 +35,7 @@ export interface BatchOutcome {
 
 export interface ProcessDeps {
   pipeline: Pipeline;
-  topics: OutboundTopics;
-  partitions: TopicPartitions;
+  outputs: Outputs;
   replier: Pick<Replier, 'dropped'>;
   /** The recently processed ids (deduplication of retried events); absent: off. */
   recentIds?: Pick<RecentIds, 'has' | 'enabled'>;
@@ -116,18 +114,8 @@ export async function processBatch(
     if (outcome.kind === 'ok') {
       out.processed += 1;
       const event = outcome.event;
-      const topic = deps.topics.processed;
-      const record: OutboundRecord = {
-        topic,
-        partition: deps.partitions.partition(topic, event.key),
-        key: event.key,
-        value: Buffer.from(JSON.stringify(event)),
-        headers: passedHeaders(message.headers, event.id),
-        source,
-        kind: 'processed',
-      };
-      if (replyTo) record.replyTo = replyTo;
-      out.records.push(record);
+      const origin = { id: event.id, source, replyTo };
+      out.records.push(deps.outputs.processed(event, origin, message.headers));
       for (const s of side) {
         if (s.latestPerKey) {
           const at = `${s.output}\u0000${s.key}`;
@@ -135,8 +123,7 @@ export async function processBatch(
           latest.set(at, { record: s, id: event.id, source });
           continue;
         }
-        const value = Buffer.from(JSON.stringify(s.value));
-        out.records.push(sideRecord(s.output, s.key, value, event.id, source, deps));
+        out.records.push(deps.outputs.emitted(s, { id: event.id, source }));
       }
     } else if (outcome.kind === 'dlq') {
       out.dlq += 1;
@@ -149,45 +136,9 @@ export async function processBatch(
     }
   }
   for (const { record: s, id, source } of latest.values()) {
-    const value = Buffer.from(JSON.stringify(s.value));
-    out.records.push(sideRecord(s.output, s.key, value, id, source, deps));
+    out.records.push(deps.outputs.emitted(s, { id, source }));
   }
   return out;
-}
-
-/** The input's headers as strings, with the event id. */
-function passedHeaders(headers: RecordHeaders | undefined, id: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (headers) {
-    for (const k in headers) {
-      const v = headers[k];
-      if (v === undefined) continue;
-      out[k] = v.toString();
-    }
-  }
-  out[HEADER_ID] = id;
-  return out;
-}
-
-function sideRecord(
-  output: string,
-  key: string,
-  value: Buffer,
-  id: string,
-  source: OutboundRecord['source'],
-  deps: Pick<ProcessDeps, 'topics' | 'partitions'>,
-): OutboundRecord {
-  const topic = deps.topics.outputs[output];
-  if (topic === undefined) throw new Error(`a step emitted to unknown output "${output}"`);
-  return {
-    topic,
-    partition: deps.partitions.partition(topic, key),
-    key,
-    value,
-    headers: { [HEADER_ID]: id },
-    source,
-    kind: 'side',
-  };
 }
 
 /**
@@ -206,24 +157,16 @@ function rejected(
 ): void {
   const at = isoNow();
   const fallbackId = `${rawTopic}-${source.partition}-${source.offset}`;
-  const id = message.headers?.[HEADER_ID]?.toString() ?? fallbackId;
-  const key = message.key?.toString() ?? fallbackId;
-  const topic = deps.topics.dlq;
-  const headers = passedHeaders(message.headers, id);
-  Object.assign(headers, dlqHeaders({ reason, step, at, source: { topic: rawTopic, ...source } }));
-  const dead: OutboundRecord = {
-    topic,
-    partition: deps.partitions.partition(topic, key),
-    key,
+  const id = headerString(message.headers, HEADER_ID) ?? fallbackId;
+  const raw = {
+    key: message.key?.toString() ?? fallbackId,
     value: message.value ?? Buffer.alloc(0),
-    headers,
-    source,
-    kind: 'dlq',
   };
-  if (replyTo) dead.replyTo = replyTo;
-  records.push(dead);
-  if (deps.topics.outputs.rejections === undefined) return;
-  const value = Buffer.from(encodeRejection({ reason, step, at }));
-  const position = rejectionKey(rawTopic, source.partition, source.offset);
-  records.push(sideRecord('rejections', position, value, id, source, deps));
+  const dead = { reason, step, at, source: { topic: rawTopic, ...source } };
+  records.push(deps.outputs.deadLetter(raw, { id, source, replyTo }, dead, message.headers));
+  const rejection = deps.outputs.rejection(
+    { topic: rawTopic, source, rejection: { reason, step, at } },
+    { id, source },
+  );
+  if (rejection) records.push(rejection);
 }

@@ -2,15 +2,11 @@
  * The worker's consumer over `intake.raw`.
  *
  * Per chunk of a fetched batch: run the pipeline, then hand the outbound records off with
- * the input commit, in one of two ways (`HandOff`):
- * - `logged` (SBML, or send-and-wait): hold the records (append to the durable outbound log
- *   with one sync; or send and wait) -> only then commit the input offsets -> release the
- *   records to the sender (also when the commit fails: the log holds them, so sending is
- *   always safe);
- * - `transactional` (HML): the records and the input offsets in one Kafka transaction. A
- *   partition is claimed first in each group generation (its previous owner fenced, the
- *   committed offset read again): records a fenced zombie committed meanwhile are skipped;
- *   a worker fenced by a late zombie claims the partition back and retries.
+ * the input commit through the worker's delivery (`delivery/delivery.ts`: SBML or HML,
+ * built by one factory; this loop does not know which). In each group generation a
+ * partition's first batch starts from the delivery's claim: records below it were
+ * committed already (HML: by a fenced zombie, or by this worker's own transaction whose
+ * answer was lost) and are skipped.
  *
  * - Offsets are never auto-committed, and never ahead of durability: a crash at any point
  *   either re-reads uncommitted input or resends from the log (duplicates keep their id).
@@ -23,38 +19,32 @@
  * - Partitions are processed concurrently (`partitionsConsumedConcurrently`); the number
  *   of chunks in flight is bounded by that number.
  */
-import { hasCode, isRetriable } from '../../../lib/errors';
+import { isRetriable } from '../../../lib/errors';
 import type { BatchContext, Consumer } from '../../../lib/kafka/port';
 import { sleep } from '../../../lib/lifecycle';
-import type { TopicPartitions } from '../../../lib/kafka/partitioner';
 import type { Logger } from '../../../lib/logger';
 import type { Pipeline } from '../pipeline/pipeline';
 import type { WorkerMetrics } from '../metrics';
-import type { Delivery } from '../outbound/delivery';
-import type { DeliveryProgress } from '../outbound/progress';
-import type { OutboundRecord, OutboundTopics } from '../outbound/record';
+import type { HandOffContext, WorkerDelivery } from '../delivery/delivery';
+import type { Outputs } from '../outbound/outputs';
 import type { Replier } from '../outbound/replier';
-import type { TransactionalDelivery } from '../outbound/transactional-delivery';
 import { processBatch } from './process-batch';
 import { idsOf } from './recent-ids';
 import type { RecentIds } from './recent-ids';
 
-/** How a processed chunk goes downstream together with its input commit. */
-export type HandOff =
-  | { kind: 'logged'; delivery: Delivery }
-  | { kind: 'transactional'; transactions: TransactionalDelivery };
-
 export interface RawConsumerDeps {
   consumer: Consumer;
-  handOff: HandOff;
-  progress: DeliveryProgress;
+  /** How a processed chunk goes downstream together with its input commit. */
+  delivery: WorkerDelivery;
   pipeline: Pipeline;
   /** Builds the replies of dropped request/response events. */
   replier: Pick<Replier, 'dropped'>;
   /** The recently processed ids: retried events are skipped (absent: no deduplication). */
   recentIds?: RecentIds;
-  partitions: TopicPartitions;
-  topics: OutboundTopics & { raw: string };
+  /** The raw topic consumed. */
+  rawTopic: string;
+  /** The outputs registry: where each outbound record goes, and how it is written. */
+  outputs: Outputs;
   metrics: WorkerMetrics;
   logger: Logger;
   partitionsConsumedConcurrently: number;
@@ -77,13 +67,12 @@ export class RawConsumer {
   }
 
   async start(): Promise<void> {
-    const { consumer, topics } = this.deps;
+    const { consumer, rawTopic } = this.deps;
     consumer.onGroupJoin((assignment) => {
       this.deps.metrics.rebalances.inc();
-      this.assigned = [...(assignment[topics.raw] ?? [])].sort((a, b) => a - b);
+      this.assigned = [...(assignment[rawTopic] ?? [])].sort((a, b) => a - b);
       this.log.info({ partitions: this.assigned }, 'group_joined');
-      if (this.deps.handOff.kind === 'transactional')
-        this.deps.handOff.transactions.assigned(this.assigned);
+      this.deps.delivery.assigned(this.assigned);
       void Promise.resolve(this.deps.onAssigned?.(this.assigned)).catch((err: unknown) =>
         this.log.error({ err }, 'on_assigned_failed'),
       );
@@ -92,7 +81,7 @@ export class RawConsumer {
       this.log.error({ err, restart }, 'consumer_crashed');
     });
     await consumer.connect();
-    await consumer.subscribe(topics.raw, { fromBeginning: true });
+    await consumer.subscribe(rawTopic, { fromBeginning: true });
     await consumer.run({
       manualResolve: true,
       partitionsConsumedConcurrently: this.deps.partitionsConsumedConcurrently,
@@ -103,15 +92,13 @@ export class RawConsumer {
 
   private async handleBatch(payload: BatchContext): Promise<void> {
     const { batch } = payload;
-    const { metrics, handOff } = this.deps;
+    const { metrics, delivery } = this.deps;
+    const start = await whileHeartbeating(payload, delivery.claim(batch.partition));
     let from = 0;
-    if (handOff.kind === 'transactional') {
-      const start = await whileHeartbeating(payload, handOff.transactions.claim(batch.partition));
-      while (from < batch.messages.length && BigInt(batch.messages[from]!.offset) < start)
-        from += 1;
-      // Skipped because committed already (by a fenced zombie, or by this worker's own
-      // transaction whose answer was lost): their ids belong in the window all the same.
-      if (from > 0) this.deps.recentIds?.add(batch.partition, idsOf(batch.messages.slice(0, from)));
+    while (from < batch.messages.length && BigInt(batch.messages[from]!.offset) < start) from += 1;
+    if (from > 0) {
+      // Committed already: their ids belong in the window all the same.
+      this.deps.recentIds?.add(batch.partition, idsOf(batch.messages.slice(0, from)));
       if (from === batch.messages.length) {
         payload.resolveOffset(batch.lastOffset());
         return;
@@ -120,6 +107,13 @@ export class RawConsumer {
     // Heartbeat while the partition's state is restored: a hand-over can take seconds.
     if (this.deps.beforePartition)
       await whileHeartbeating(payload, this.deps.beforePartition(batch.partition));
+    const context: HandOffContext = {
+      retrying: (work) => this.retrying(payload, work),
+      commitInput: (offset) =>
+        this.deps.consumer.commitOffsets([
+          { topic: batch.topic, partition: batch.partition, offset },
+        ]),
+    };
     for (let i = from; i < batch.messages.length; i += this.deps.maxRecordsPerChunk) {
       if (!(await this.waitUntilAllowed(payload))) return;
       const messages = batch.messages.slice(i, i + this.deps.maxRecordsPerChunk);
@@ -128,16 +122,16 @@ export class RawConsumer {
         this.deps,
       );
       if (payload.isStale()) return; // revoked while processing: hand nothing off, commit nothing
-      const { records } = outcome;
       const last = messages[messages.length - 1]!.offset;
-      const handedOff =
-        handOff.kind === 'logged'
-          ? await this.holdAndCommit(payload, handOff.delivery, records, last)
-          : await this.commitInTransaction(payload, handOff.transactions, records, {
-              first: messages[0]!.offset,
-              last,
-            });
-      if (!handedOff) return;
+      const chunk = {
+        topic: batch.topic,
+        partition: batch.partition,
+        first: messages[0]!.offset,
+        last,
+        records: outcome.records,
+      };
+      if (!(await delivery.handOff(chunk, context))) return;
+      payload.resolveOffset(last);
       this.deps.recentIds?.add(batch.partition, outcome.ids);
       metrics.consumed.inc(messages.length);
       metrics.duplicates.inc(outcome.duplicates);
@@ -150,64 +144,6 @@ export class RawConsumer {
       metrics.dropped.inc(outcome.dropped);
       await payload.heartbeat();
     }
-  }
-
-  /**
-   * SBML (or send-and-wait): holds the records until committing their input is safe, then
-   * commits it and releases them to the sender; false when the chunk was abandoned.
-   */
-  private async holdAndCommit(
-    payload: BatchContext,
-    delivery: Delivery,
-    records: OutboundRecord[],
-    last: string,
-  ): Promise<boolean> {
-    const { batch } = payload;
-    if (!(await this.retrying(payload, () => delivery.hold(records)))) return false;
-    try {
-      await this.deps.consumer.commitOffsets([
-        { topic: batch.topic, partition: batch.partition, offset: nextOffset(last) },
-      ]);
-    } catch (err) {
-      // The entries are durable in the log whatever the commit did: send them. A commit
-      // can be written and still answered with an error (a worker paused past its session
-      // timeout: the broker took the commit, the group moved on); withholding the entries
-      // then would leave them unsent until this worker restarts.
-      delivery.release(records);
-      if (!lostMembership(err)) throw err;
-      // The group moved on: the new owner re-reads what was not committed (duplicates keep
-      // their id); the consumer rejoins on the next heartbeat.
-      this.log.warn({ err, partition: batch.partition }, 'commit_refused_group_moved_on');
-      return false;
-    }
-    payload.resolveOffset(last);
-    this.deps.progress.committed(batch.partition, delivery.deferred ? records : [], BigInt(last));
-    delivery.release(records);
-    return true;
-  }
-
-  /**
-   * HML: the records and the input offset in one transaction, retried with the same
-   * records; false when the chunk was abandoned (revoked, fenced, or committed by another).
-   */
-  private async commitInTransaction(
-    payload: BatchContext,
-    transactions: TransactionalDelivery,
-    records: OutboundRecord[],
-    offsets: { first: string; last: string },
-  ): Promise<boolean> {
-    const { partition } = payload.batch;
-    let committed = false;
-    const done = await this.retrying(payload, async () => {
-      committed = await transactions.commit(partition, records, {
-        first: offsets.first,
-        next: nextOffset(offsets.last),
-      });
-    });
-    if (!done || !committed) return false;
-    payload.resolveOffset(offsets.last);
-    this.deps.progress.committed(partition, [], BigInt(offsets.last));
-    return true;
   }
 
   /**
@@ -237,12 +173,11 @@ export class RawConsumer {
 
   /** Waits while the delivery asks to pause, then heartbeats; false when the batch should be abandoned. */
   private async waitUntilAllowed(payload: BatchContext): Promise<boolean> {
-    const { handOff } = this.deps;
-    // HML has nothing to wait for: a failing transaction is retried in place.
-    while (handOff.kind === 'logged' && handOff.delivery.mustPause()) {
+    const { delivery } = this.deps;
+    while (delivery.mustPause()) {
       if (this.pausedSince === null) {
         this.pausedSince = Date.now();
-        this.log.warn({ reason: handOff.delivery.problem() }, 'consumption_paused');
+        this.log.warn({ reason: delivery.problem() }, 'consumption_paused');
       }
       if (!payload.isRunning() || payload.isStale()) return false;
       await payload.heartbeat();
@@ -280,11 +215,6 @@ export class RawConsumer {
   }
 }
 
-/** True for the commit errors that mean this member is no longer in the group's generation. */
-export function lostMembership(err: unknown): boolean {
-  return hasCode(err, 'KAFKA_NOT_MEMBER');
-}
-
 /**
  * Awaits `work`, heartbeating every second meanwhile (never from a timer: kafkajs #447),
  * and settles as `work` does. A failed heartbeat (the coordinator moved, the group is
@@ -304,8 +234,4 @@ export async function whileHeartbeating<T>(
     if (waiting) await payload.heartbeat().catch(() => undefined);
   }
   return settled;
-}
-
-function nextOffset(offset: string): string {
-  return (BigInt(offset) + 1n).toString();
 }

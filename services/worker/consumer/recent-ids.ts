@@ -11,7 +11,7 @@
  * when read again.
  */
 import type { ConsumedRecord } from '../../../lib/kafka/port';
-import { HEADER_ID } from '../../../lib/envelope';
+import { HEADER_ID, headerString } from '../../../lib/records/headers';
 
 export interface RecentIdsOptions {
   windowMs: number;
@@ -90,6 +90,6 @@ export function idsOf(messages: readonly ConsumedRecord[]): { id: string; at: nu
 
 /** A raw record's event id (from its header) and timestamp; undefined without an id. */
 export function idOf(m: ConsumedRecord): { id: string; at: number } | undefined {
-  const id = m.headers?.[HEADER_ID]?.toString();
+  const id = headerString(m.headers, HEADER_ID);
   return id ? { id, at: Number(m.timestamp) } : undefined;
 }

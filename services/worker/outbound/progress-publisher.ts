@@ -10,10 +10,9 @@
  * and the next owner waits for that (see `state/handover.ts`).
  */
 import type { Producer } from '../../../lib/kafka/port';
-import type { TopicPartitions } from '../../../lib/kafka/partitioner';
 import type { Logger } from '../../../lib/logger';
-import { encodeProgress, progressKey } from '../../../lib/records/progress';
 import type { ProgressRecord } from '../../../lib/records/progress';
+import type { Outputs } from './outputs';
 import type { DeliveryProgress } from './progress';
 
 export class ProgressPublisher {
@@ -26,9 +25,9 @@ export class ProgressPublisher {
     private readonly deps: {
       producer: Pick<Producer, 'sendBatch'>;
       progress: DeliveryProgress;
-      partitions: TopicPartitions;
+      /** The outputs registry (the progress output). */
+      outputs: Outputs;
       rawTopic: string;
-      progressTopic: string;
       worker: string;
       logger: Logger;
       intervalMs: number;
@@ -61,16 +60,10 @@ export class ProgressPublisher {
       });
     }
     if (records.length === 0) return;
-    const topic = this.deps.progressTopic;
     try {
-      const messages = records.map((r) => {
-        const key = progressKey(r.topic, r.partition);
-        return {
-          key,
-          value: encodeProgress(r),
-          partition: this.deps.partitions.partition(topic, key),
-        };
-      });
+      const encoded = records.map((r) => this.deps.outputs.encode('progress', r));
+      const messages = encoded.map(({ key, value, partition }) => ({ key, value, partition }));
+      const topic = encoded[0]!.topic;
       await this.deps.producer.sendBatch({ topicMessages: [{ topic, messages }] });
       for (const r of records) this.last.set(r.partition, `${r.deliveredUpTo}/${r.committedNext}`);
     } catch (err) {

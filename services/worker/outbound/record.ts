@@ -1,9 +1,19 @@
 /**
- * The one record type of the worker's delivery flow. The pipeline's output stage builds
- * it (value serialised once), and it travels unchanged through the outbound log, the
- * sender, delivery progress, replies and metrics: append -> commit input -> send ->
- * acknowledged.
+ * The one record type of the worker's delivery flow. `outbound/outputs.ts` builds it (value
+ * serialised once, by the output's encoder), and it travels unchanged through the outbound
+ * log, the sender or the transaction, delivery progress, replies and metrics: append ->
+ * commit input -> send -> acknowledged. What a listener needs to know about a record is
+ * in its typed fields, never read back from its headers (those are for readers downstream).
  */
+
+/** What became of the event a record carries. */
+export type OutboundOutcome =
+  /** The processed event (`intake.processed`). */
+  | { kind: 'processed' }
+  /** The event's dead letter, and why it was rejected. */
+  | { kind: 'dlq'; reason: string; step: string }
+  /** A side output of the event (score, rejection, reply of a dropped event). */
+  | { kind: 'side' };
 
 export interface OutboundRecord {
   topic: string;
@@ -12,23 +22,15 @@ export interface OutboundRecord {
   /** Serialised once, when the record is built. */
   value: Buffer;
   headers: Record<string, string>;
+  /** The id of the event the record comes from (also its `intake-id` header). */
+  id: string;
   /** The input record (raw partition and offset) it was produced from. */
   source: { partition: number; offset: string };
-  /** The processed event, its dead letter, or a side output (score, rejection, reply). */
-  kind: 'processed' | 'dlq' | 'side';
+  outcome: OutboundOutcome;
   /** Request/response: the edge waiting for this event's outcome (processed and dlq records). */
   replyTo?: string;
   /** The outbound log's sequence number, once logged (SBML). */
   seq?: number;
-}
-
-/** Where the outbound records of each kind go. */
-export interface OutboundTopics {
-  processed: string;
-  dlq: string;
-  replies: string;
-  /** Topics of side outputs, by the output name steps emit to (e.g. `scores`, `rejections`). */
-  outputs: Record<string, string>;
 }
 
 /** Called with records the downstream topics acknowledged, in send order, and their offsets. */

@@ -11,18 +11,14 @@
  * answers 504 after its timeout; the event itself is safe and its receipt still works.
  */
 import type { Producer } from '../../../lib/kafka/port';
-import { HEADER_ID } from '../../../lib/envelope';
-import type { TopicPartitions } from '../../../lib/kafka/partitioner';
 import type { Logger } from '../../../lib/logger';
-import { readDlqHeaders } from '../../../lib/records/dlq';
-import { encodeReply } from '../../../lib/records/reply';
+import type { Outputs, ReplyOut } from './outputs';
 import type { OutboundRecord } from './record';
 
 export interface ReplierDeps {
   producer: Pick<Producer, 'sendBatch'>;
-  partitions: TopicPartitions;
-  /** The replies topic. */
-  topic: string;
+  /** The outputs registry (the replies output). */
+  outputs: Outputs;
   logger: Logger;
 }
 
@@ -39,24 +35,15 @@ export class Replier {
     outcome: { reason: string; step?: string },
     source: OutboundRecord['source'],
   ): OutboundRecord {
-    const { topic, partitions } = this.deps;
-    const value = encodeReply({
+    const reply = {
       id: event.id,
       replyTo: event.replyTo,
-      outcome: 'dropped',
+      outcome: 'dropped' as const,
       reason: outcome.reason,
       step: outcome.step,
       at: new Date().toISOString(),
-    });
-    return {
-      topic,
-      partition: partitions.partition(topic, event.replyTo),
-      key: event.replyTo,
-      value,
-      headers: { [HEADER_ID]: event.id },
-      source,
-      kind: 'side',
     };
+    return this.deps.outputs.reply({ reply }, { id: event.id, source });
   }
 
   /** Listens to acknowledgements: replies for the processed and dead-letter records that carry `replyTo`. */
@@ -65,28 +52,35 @@ export class Replier {
     offsets: readonly string[],
   ): void => {
     const messages: { key: string; value: Buffer; partition: number }[] = [];
+    let topic = '';
     records.forEach((r, i) => {
-      if (!r.replyTo || r.kind === 'side') return;
-      messages.push({
-        key: r.replyTo,
-        value: this.replyValue(r, r.replyTo, offsets[i]!),
-        partition: this.deps.partitions.partition(this.deps.topic, r.replyTo),
-      });
+      if (!r.replyTo || r.outcome.kind === 'side') return;
+      const reply = this.deps.outputs.encode('replies', this.replyOf(r, r.replyTo, offsets[i]!));
+      topic = reply.topic;
+      messages.push({ key: reply.key, value: reply.value, partition: reply.partition });
     });
     if (messages.length === 0) return;
     this.deps.producer
-      .sendBatch({ topicMessages: [{ topic: this.deps.topic, messages }] })
+      .sendBatch({ topicMessages: [{ topic, messages }] })
       .catch((err: unknown) =>
         this.log.warn({ err, replies: messages.length }, 'reply_send_failed'),
       );
   };
 
-  private replyValue(r: OutboundRecord, replyTo: string, offset: string): Buffer {
+  private replyOf(r: OutboundRecord, replyTo: string, offset: string): ReplyOut {
     const position = { topic: r.topic, partition: r.partition, offset };
     const at = new Date().toISOString();
-    const base = { id: r.headers[HEADER_ID] ?? '', replyTo, position, at };
-    if (r.kind === 'processed') return encodeReply({ ...base, outcome: 'processed' }, r.value);
-    const dead = readDlqHeaders(r.headers);
-    return encodeReply({ ...base, outcome: 'rejected', reason: dead?.reason, step: dead?.step });
+    const base = { id: r.id, replyTo, position, at };
+    const { outcome } = r;
+    if (outcome.kind === 'processed')
+      return { reply: { ...base, outcome: 'processed' as const }, resultJson: r.value };
+    return {
+      reply: {
+        ...base,
+        outcome: 'rejected' as const,
+        reason: outcome.kind === 'dlq' ? outcome.reason : undefined,
+        step: outcome.kind === 'dlq' ? outcome.step : undefined,
+      },
+    };
   }
 }

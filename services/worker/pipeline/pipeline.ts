@@ -6,7 +6,7 @@
  * one (any thenable, as a user's step may return), so a batch of events through sync steps
  * costs no promise per event.
  */
-import type { Envelope } from '../../../lib/envelope';
+import type { ProcessedRecord } from '../../../lib/records/processed';
 import type { Step, StepContext, StepResult } from '../../../lib/pipeline';
 
 export type PipelineOutcome = StepResult & { step?: string };
@@ -18,13 +18,13 @@ export class Pipeline {
     return this.steps.map((s) => s.name);
   }
 
-  run(event: Envelope, ctx: StepContext): PipelineOutcome | Promise<PipelineOutcome> {
+  run(event: ProcessedRecord, ctx: StepContext): PipelineOutcome | Promise<PipelineOutcome> {
     return this.from(0, event, ctx);
   }
 
   private from(
     first: number,
-    event: Envelope,
+    event: ProcessedRecord,
     ctx: StepContext,
   ): PipelineOutcome | Promise<PipelineOutcome> {
     let current = event;

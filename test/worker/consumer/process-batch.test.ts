@@ -7,30 +7,29 @@ import { parseRejection } from '../../../lib/records/rejection';
 import { parseReply } from '../../../lib/records/reply';
 import { DUPLICATE_REASON, processBatch } from '../../../services/worker/consumer/process-batch';
 import { RecentIds } from '../../../services/worker/consumer/recent-ids';
+import { Outputs } from '../../../services/worker/outbound/outputs';
+import type { OutputTopics } from '../../../services/worker/outbound/outputs';
 import { Replier } from '../../../services/worker/outbound/replier';
 import { silentLogger } from '../../support/fakes';
 import { rawMessage } from '../../support/raw-message';
 import { Pipeline } from '../../../services/worker/pipeline/pipeline';
 import { passThroughStep } from '../../../services/worker/pipeline/steps/pass-through-step';
 
-const topics = { processed: 'out', dlq: 'dead', replies: 'replies', outputs: {} };
+const topics = { processed: 'out', dlq: 'dead', replies: 'replies' };
 const partitions = new TopicPartitions();
 partitions.set('out', 4);
 partitions.set('dead', 2);
 partitions.set('replies', 3);
 partitions.set('rejections', 2);
-const replier = new Replier({
-  producer: { sendBatch: () => Promise.resolve([]) },
-  partitions,
-  topic: 'replies',
-  logger: silentLogger(),
-});
-const deps = (pipeline: Pipeline, outputs: Record<string, string> = {}) => ({
-  pipeline,
-  topics: { ...topics, outputs },
-  partitions,
-  replier,
-});
+const deps = (pipeline: Pipeline, more: Partial<OutputTopics> = {}) => {
+  const outputs = new Outputs({ ...topics, ...more }, partitions);
+  const replier = new Replier({
+    producer: { sendBatch: () => Promise.resolve([]) },
+    outputs,
+    logger: silentLogger(),
+  });
+  return { pipeline, outputs, replier };
+};
 
 const routeByType: Step = {
   name: 'route-by-type',
@@ -48,7 +47,7 @@ describe('processBatch', () => {
     expect(out.processed).toBe(1);
     const [rec] = out.records;
     expect(rec?.topic).toBe('out');
-    expect(rec?.kind).toBe('processed');
+    expect(rec?.outcome.kind).toBe('processed');
     expect(rec?.key).toBe('v9');
     expect(rec?.partition).toBe(partitions.partition('out', 'v9'));
     expect(rec?.headers['intake-id']).toBe('e1');
@@ -73,7 +72,7 @@ describe('processBatch', () => {
       deps(pipeline, { rejections: 'rejections' }),
     );
     expect(out).toMatchObject({ processed: 1, dlq: 1, dropped: 1 });
-    const dead = out.records.find((o) => o.kind === 'dlq');
+    const dead = out.records.find((o) => o.outcome.kind === 'dlq');
     expect(dead?.topic).toBe('dead');
     expect(readDlqHeaders(dead?.headers)).toMatchObject({
       reason: 'bad type',
@@ -112,8 +111,8 @@ describe('processBatch', () => {
       reason: 'noise',
       step: 'route-by-type',
     });
-    expect(out.records.find((r) => r.kind === 'processed')?.replyTo).toBe('edge-2');
-    expect(out.records.find((r) => r.kind === 'dlq')?.replyTo).toBe('edge-3');
+    expect(out.records.find((r) => r.outcome.kind === 'processed')?.replyTo).toBe('edge-2');
+    expect(out.records.find((r) => r.outcome.kind === 'dlq')?.replyTo).toBe('edge-3');
   });
 
   it('sends a record that is not an envelope to the DLQ instead of failing the batch', async () => {
@@ -135,7 +134,7 @@ describe('processBatch', () => {
 });
 
 describe('processBatch with side outputs', () => {
-  const outputs = { scores: 'scores', audit: 'audit' };
+  const outputs = { emitted: { scores: 'scores', audit: 'audit' } };
   partitions.set('scores', 2);
   partitions.set('audit', 2);
   /** Emits a changelog record per event (its count so far) and an audit record per event; dead-letters type `bad` after emitting. */

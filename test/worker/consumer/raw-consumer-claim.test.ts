@@ -9,11 +9,13 @@ import { TopicPartitions } from '../../../lib/kafka/partitioner';
 import { createRegistry } from '../../../lib/metrics';
 import { RawConsumer } from '../../../services/worker/consumer/raw-consumer';
 import { RecentIds } from '../../../services/worker/consumer/recent-ids';
+import { HmlDelivery } from '../../../services/worker/delivery/hml/hml-delivery';
 import { createWorkerMetrics } from '../../../services/worker/metrics';
 import { DeliveryProgress } from '../../../services/worker/outbound/progress';
 import type { OutboundRecord } from '../../../services/worker/outbound/record';
+import { Outputs } from '../../../services/worker/outbound/outputs';
 import { Replier } from '../../../services/worker/outbound/replier';
-import type { TransactionalDelivery } from '../../../services/worker/outbound/transactional-delivery';
+import type { TransactionalDelivery } from '../../../services/worker/delivery/hml/transactions';
 import { Pipeline } from '../../../services/worker/pipeline/pipeline';
 import { passThroughStep } from '../../../services/worker/pipeline/steps/pass-through-step';
 import { FakeKafka, silentLogger } from '../../support/fakes';
@@ -51,21 +53,20 @@ function rawConsumer(transactions: TransactionalDelivery, recentIds: RecentIds) 
   partitions.set('out', 2);
   partitions.set('dead', 2);
   partitions.set('replies', 2);
+  const outputs = new Outputs({ processed: 'out', dlq: 'dead', replies: 'replies' }, partitions);
   const consumer = new FakeKafka().consumer({ groupId: 'g' });
   const raw = new RawConsumer({
     consumer,
-    handOff: { kind: 'transactional', transactions },
-    progress: new DeliveryProgress(),
+    delivery: new HmlDelivery({ transactions, progress: new DeliveryProgress() }),
     pipeline: new Pipeline([passThroughStep('w')]),
     replier: new Replier({
       producer: { sendBatch: () => Promise.resolve([]) },
-      partitions,
-      topic: 'replies',
+      outputs,
       logger: silentLogger(),
     }),
     recentIds,
-    partitions,
-    topics: { raw: 'raw', processed: 'out', dlq: 'dead', replies: 'replies', outputs: {} },
+    rawTopic: 'raw',
+    outputs,
     metrics: createWorkerMetrics(createRegistry('worker', 'claim-test')),
     logger: silentLogger(),
     partitionsConsumedConcurrently: 1,

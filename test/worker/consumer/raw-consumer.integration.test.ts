@@ -8,10 +8,11 @@ import { TopicPartitions } from '../../../lib/kafka/partitioner';
 import { createRegistry } from '../../../lib/metrics';
 import { RawConsumer } from '../../../services/worker/consumer/raw-consumer';
 import { createWorkerMetrics } from '../../../services/worker/metrics';
-import { Delivery } from '../../../services/worker/outbound/delivery';
+import { SbmlDelivery } from '../../../services/worker/delivery/sbml/sbml-delivery';
 import { DeliveryProgress } from '../../../services/worker/outbound/progress';
+import { Outputs } from '../../../services/worker/outbound/outputs';
 import { Replier } from '../../../services/worker/outbound/replier';
-import { OutboundSender } from '../../../services/worker/outbound/sender';
+import { OutboundSender } from '../../../services/worker/delivery/sbml/sender';
 import { Pipeline } from '../../../services/worker/pipeline/pipeline';
 import { passThroughStep } from '../../../services/worker/pipeline/steps/pass-through-step';
 import {
@@ -78,21 +79,21 @@ describe('RawConsumer (real broker)', () => {
 
     const partitions = new TopicPartitions();
     await partitions.refresh(admin, [topics.processed, topics.dlq, topics.replies]);
+    const outputs = new Outputs(topics, partitions);
     const gate = new Gate(producer);
     const sender = new OutboundSender({ log: null, producer: gate, logger: silentLogger() });
     const consumer = new RawConsumer({
       consumer: kafka.consumer({ groupId }),
-      handOff: { kind: 'logged', delivery: new Delivery({ sender, log: null }) },
-      progress: new DeliveryProgress(),
-      pipeline: new Pipeline([passThroughStep('w-it')]),
-      replier: new Replier({
-        producer,
-        partitions,
-        topic: topics.replies,
+      delivery: new SbmlDelivery({
+        sender,
+        log: null,
+        progress: new DeliveryProgress(),
         logger: silentLogger(),
       }),
-      partitions,
-      topics: { ...topics, outputs: {} },
+      pipeline: new Pipeline([passThroughStep('w-it')]),
+      replier: new Replier({ producer, outputs, logger: silentLogger() }),
+      rawTopic: topics.raw,
+      outputs,
       metrics: createWorkerMetrics(createRegistry('worker', 'it')),
       logger: silentLogger(),
       partitionsConsumedConcurrently: 3,

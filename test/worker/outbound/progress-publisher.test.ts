@@ -2,6 +2,7 @@ import { TopicPartitions } from '../../../lib/kafka/partitioner';
 import { DeliveryProgress } from '../../../services/worker/outbound/progress';
 import { parseProgress } from '../../../lib/records/progress';
 import type { ProgressRecord } from '../../../lib/records/progress';
+import { Outputs } from '../../../services/worker/outbound/outputs';
 import { ProgressPublisher } from '../../../services/worker/outbound/progress-publisher';
 import { outboundRecord, silentLogger } from '../../support/fakes';
 
@@ -20,9 +21,11 @@ describe('ProgressPublisher', () => {
         },
       },
       progress,
-      partitions,
+      outputs: new Outputs(
+        { processed: 'out', dlq: 'dead', replies: 'replies', progress: 'progress' },
+        partitions,
+      ),
       rawTopic: 'raw',
-      progressTopic: 'progress',
       worker: 'w1',
       logger: silentLogger(),
       intervalMs: 1000,

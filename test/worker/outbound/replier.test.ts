@@ -1,7 +1,7 @@
 import type { TopicRecords } from '../../../lib/kafka/port';
 import { TopicPartitions } from '../../../lib/kafka/partitioner';
-import { dlqHeaders } from '../../../lib/records/dlq';
 import { parseReply } from '../../../lib/records/reply';
+import { Outputs } from '../../../services/worker/outbound/outputs';
 import { Replier } from '../../../services/worker/outbound/replier';
 import { outboundRecord, silentLogger } from '../../support/fakes';
 
@@ -16,8 +16,7 @@ function setup(fail = false) {
         return fail ? Promise.reject(new Error('down')) : Promise.resolve([]);
       },
     },
-    partitions,
-    topic: 'replies',
+    outputs: new Outputs({ processed: 'out', dlq: 'dead', replies: 'replies' }, partitions),
     logger: silentLogger(),
   });
   const replies = () =>
@@ -35,7 +34,7 @@ describe('Replier', () => {
   it('replies for an acknowledged processed record with the delivered event and its position', () => {
     const { replier, partitions, replies } = setup();
     const value = Buffer.from(JSON.stringify({ id: 'e1', type: 'page_view', n: 1e21 }));
-    const record = outboundRecord(1, { value, replyTo: 'edge-7', headers: { 'intake-id': 'e1' } });
+    const record = outboundRecord(1, { value, replyTo: 'edge-7', id: 'e1', headers: {} });
     replier.acknowledged([record], ['42']);
     const [r] = replies();
     expect(r?.key).toBe('edge-7');
@@ -49,19 +48,15 @@ describe('Replier', () => {
     });
   });
 
-  it('replies rejected for an acknowledged dead letter, with the reason and step from its headers', () => {
+  it('replies rejected for an acknowledged dead letter, with the reason and step of its outcome (not read back from headers)', () => {
     const { replier, replies } = setup();
-    const headers = {
-      'intake-id': 'e2',
-      ...dlqHeaders({
-        reason: 'data/price must be number',
-        step: 'validate',
-        at: '2026-01-01T00:00:00.000Z',
-        source: { topic: 'raw', partition: 1, offset: '9' },
-      }),
+    const outcome = {
+      kind: 'dlq' as const,
+      reason: 'data/price must be number',
+      step: 'validate',
     };
     replier.acknowledged(
-      [outboundRecord(2, { kind: 'dlq', topic: 'dead', headers, replyTo: 'edge-1' })],
+      [outboundRecord(2, { outcome, topic: 'dead', id: 'e2', headers: {}, replyTo: 'edge-1' })],
       ['3'],
     );
     expect(replies()[0]?.reply).toMatchObject({
@@ -76,7 +71,10 @@ describe('Replier', () => {
   it('sends nothing for records without a waiting edge, nor for side records', () => {
     const { replier, sent } = setup();
     replier.acknowledged(
-      [outboundRecord(1), outboundRecord(2, { kind: 'side', topic: 'scores', replyTo: 'edge-1' })],
+      [
+        outboundRecord(1),
+        outboundRecord(2, { outcome: { kind: 'side' }, topic: 'scores', replyTo: 'edge-1' }),
+      ],
       ['0', '1'],
     );
     expect(sent).toHaveLength(0);
@@ -103,7 +101,8 @@ describe('Replier', () => {
     expect(r).toMatchObject({
       topic: 'replies',
       key: 'edge-2',
-      kind: 'side',
+      id: 'e3',
+      outcome: { kind: 'side' },
       source: { partition: 5, offset: '77' },
     });
     expect(r.partition).toBe(partitions.partition('replies', 'edge-2'));

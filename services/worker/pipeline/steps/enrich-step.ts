@@ -9,14 +9,7 @@ import { UAParser } from 'ua-parser-js';
 import { isoTime } from '../../../../lib/clock';
 import { ok } from '../../../../lib/pipeline';
 import type { Step } from '../../../../lib/pipeline';
-
-export interface Enriched {
-  processedAt: string;
-  worker: string;
-  latencyMs: number | null;
-  userAgent: { browser: string | null; os: string | null; device: string | null } | null;
-  source: Record<string, string>;
-}
+import type { Enriched } from '../../../../lib/records/processed';
 
 const join = (...parts: (string | undefined)[]): string | null =>
   parts.filter(Boolean).join(' ') || null;
@@ -59,7 +52,7 @@ export function enrichStep(deps: {
           typeof event.meta?.userAgent === 'string' ? userAgentOf(event.meta.userAgent) : null,
         source: deps.sources?.[event.source] ?? {},
       };
-      (event as typeof event & { enriched: Enriched }).enriched = enriched;
+      event.enriched = enriched;
       return ok(event);
     },
   };

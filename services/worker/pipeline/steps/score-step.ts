@@ -16,7 +16,7 @@
  * Idempotence: the state remembers the last raw offset applied per visitor; an event at or
  * below it (re-read after a crash) leaves the state as it is and re-emits it.
  */
-import type { Envelope } from '../../../../lib/envelope';
+import type { ProcessedRecord } from '../../../../lib/records/processed';
 import { isoNow } from '../../../../lib/clock';
 import { atOrAfter } from '../../../../lib/kafka/offsets';
 import { ok } from '../../../../lib/pipeline';
@@ -35,7 +35,7 @@ export class ScoreStep implements Step {
 
   constructor(private readonly deps: { maxVisitorsPerPartition: number }) {}
 
-  run(event: Envelope, ctx: StepContext): StepResult {
+  run(event: ProcessedRecord, ctx: StepContext): StepResult {
     if (!isScored(event.type)) return ok(event);
     const visitors = this.partition(ctx.partition);
     const previous = visitors.get(event.key);
@@ -55,7 +55,7 @@ export class ScoreStep implements Step {
     }
     this.remember(visitors, record);
     ctx.emit({ output: SCORES_OUTPUT, key: event.key, value: record, latestPerKey: true });
-    (event as Envelope & { propensity: number }).propensity = record.score;
+    event.propensity = record.score;
     return ok(event);
   }
 

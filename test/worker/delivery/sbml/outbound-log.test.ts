@@ -7,19 +7,20 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { OutboundRecord } from '../../../services/worker/outbound/record';
-import { openOutboundLog } from '../../../services/worker/outbound/outbound-log';
-import { silentLogger } from '../../support/fakes';
+import type { OutboundRecord } from '../../../../services/worker/outbound/record';
+import { openOutboundLog } from '../../../../services/worker/delivery/sbml/outbound-log';
+import { silentLogger } from '../../../support/fakes';
 
-const ROOT = resolve(__dirname, '..', '..', '..');
+const ROOT = resolve(__dirname, '..', '..', '..', '..');
 const entry = (i: number, size = 100): OutboundRecord => ({
   topic: 'intake.processed',
   partition: i % 3,
   key: `k${i}`,
   value: Buffer.alloc(size, i % 256),
   headers: { 'intake-id': `id-${i}` },
+  id: `id-${i}`,
   source: { partition: i % 3, offset: String(i) },
-  kind: 'processed',
+  outcome: { kind: 'processed' },
 });
 
 describe('outbound log (LMDB)', () => {
@@ -87,16 +88,20 @@ describe('outbound log (LMDB)', () => {
     await log.close();
   });
 
-  it('keeps what a record is and the edge waiting for it', async () => {
+  it("keeps what a record is (its typed outcome, a dead letter's reason with it), its event and the edge waiting for it", async () => {
     const log = await open();
     await log.append([
-      { ...entry(1), kind: 'dlq', replyTo: 'edge-3' },
-      { ...entry(2), kind: 'side' },
+      {
+        ...entry(1),
+        outcome: { kind: 'dlq', reason: 'data/price', step: 'validate' },
+        replyTo: 'edge-3',
+      },
+      { ...entry(2), outcome: { kind: 'side' } },
     ]);
     const pending = [...(log.pending() as Iterable<OutboundRecord>)];
-    expect(pending.map((r) => [r.kind, r.replyTo])).toEqual([
-      ['dlq', 'edge-3'],
-      ['side', undefined],
+    expect(pending.map((r) => [r.outcome, r.id, r.replyTo])).toEqual([
+      [{ kind: 'dlq', reason: 'data/price', step: 'validate' }, 'id-1', 'edge-3'],
+      [{ kind: 'side' }, 'id-2', undefined],
     ]);
     await log.close();
   });
@@ -105,12 +110,12 @@ describe('outbound log (LMDB)', () => {
     const script = join(dir, 'crash.js');
     writeFileSync(
       script,
-      `const { openOutboundLog } = require(${JSON.stringify(join(ROOT, 'dist/services/worker/outbound/outbound-log.js'))});
+      `const { openOutboundLog } = require(${JSON.stringify(join(ROOT, 'dist/services/worker/delivery/sbml/outbound-log.js'))});
        const pino = require(${JSON.stringify(join(ROOT, 'node_modules/pino'))});
        (async () => {
          const log = await openOutboundLog({ dir: ${JSON.stringify(join(dir, 'db'))}, maxEntries: 1e9, maxBytes: 1e12, logger: pino({ level: 'silent' }) });
          const batch = Array.from({ length: 500 }, (_, i) => ({ topic: 't', partition: 0, key: 'k' + i, value: Buffer.from('v' + i),
-           headers: {}, source: { partition: 0, offset: String(i) }, kind: 'processed' }));
+           headers: {}, id: 'id-' + i, source: { partition: 0, offset: String(i) }, outcome: { kind: 'processed' } }));
          await log.append(batch);
          process.kill(process.pid, 'SIGKILL');
        })();`,

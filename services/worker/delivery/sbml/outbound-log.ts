@@ -43,11 +43,12 @@
  */
 import { open } from 'lmdb';
 import type { RootDatabase } from 'lmdb';
-import { HEADER_REPLY_TO } from '../../../lib/envelope';
-import { IntakeError } from '../../../lib/errors';
-import type { Logger } from '../../../lib/logger';
+import { readDlqHeaders } from '../../../../lib/records/dlq';
+import { HEADER_ID, HEADER_REPLY_TO } from '../../../../lib/records/headers';
+import { IntakeError } from '../../../../lib/errors';
+import type { Logger } from '../../../../lib/logger';
 import type { OutboundLogPort, OutboundLogStats } from './log-port';
-import type { OutboundRecord } from './record';
+import type { OutboundRecord } from '../../outbound/record';
 
 export interface OutboundLogOptions {
   dir: string;
@@ -67,7 +68,9 @@ interface Stored {
   h: Record<string, string>;
   sp: number;
   so: string;
-  o?: OutboundRecord['kind'];
+  /** The outcome's kind, and a dead letter's reason and step. */
+  o?: OutboundRecord['outcome']['kind'];
+  x?: [reason: string, step: string];
   r?: string;
 }
 
@@ -144,8 +147,9 @@ class LmdbOutboundLog implements OutboundLogPort {
             h: r.headers,
             sp: r.source.partition,
             so: r.source.offset,
-            o: r.kind,
+            o: r.outcome.kind,
           };
+          if (r.outcome.kind === 'dlq') stored.x = [r.outcome.reason, r.outcome.step];
           if (r.replyTo !== undefined) stored.r = r.replyTo;
           this.db.putSync(seq++, stored);
         }
@@ -206,9 +210,10 @@ class LmdbOutboundLog implements OutboundLogPort {
       // NOTE: a copy: the decoded bytes may share the store's read buffer.
       value: Buffer.from(value.v),
       headers: value.h,
+      // The id is not stored twice: every record carries it in its `intake-id` header.
+      id: value.h[HEADER_ID] ?? '',
       source: { partition: value.sp, offset: value.so },
-      // Records logged before `o` and `r` existed: a side record, reply-to in a header.
-      kind: value.o ?? 'side',
+      outcome: storedOutcome(value),
       seq: key,
     };
     const replyTo = value.r ?? value.h[HEADER_REPLY_TO];
@@ -276,4 +281,16 @@ class LmdbOutboundLog implements OutboundLogPort {
       this.syncs += 1;
     }
   }
+}
+
+/**
+ * The outcome of a stored record. Records logged by earlier versions: without `o`, a side
+ * record (reply-to in a header); without `x`, a dead letter's reason in its headers.
+ */
+function storedOutcome(value: Stored): OutboundRecord['outcome'] {
+  const kind = value.o ?? 'side';
+  if (kind !== 'dlq') return { kind };
+  if (value.x) return { kind, reason: value.x[0], step: value.x[1] };
+  const dead = readDlqHeaders(value.h);
+  return { kind, reason: dead?.reason ?? '', step: dead?.step ?? '' };
 }

@@ -16,16 +16,16 @@
  *   fails (a full disk) is retried on its own, with backoff, before the next delete: the
  *   acknowledged chunk is not sent again, and `healthy` is false meanwhile.
  */
-import { fromKafkaError } from '../../../lib/errors';
-import { recordOffsets } from '../../../lib/kafka/offsets';
-import type { Ack, Producer } from '../../../lib/kafka/port';
-import { sleep } from '../../../lib/lifecycle';
-import type { Logger } from '../../../lib/logger';
-import { Backoff } from '../../../lib/retry';
+import { fromKafkaError } from '../../../../lib/errors';
+import { recordOffsets } from '../../../../lib/kafka/offsets';
+import type { Ack, Producer } from '../../../../lib/kafka/port';
+import { sleep } from '../../../../lib/lifecycle';
+import type { Logger } from '../../../../lib/logger';
+import { Backoff } from '../../../../lib/retry';
 import type { OutboundLogPort } from './log-port';
-import type { AcknowledgedListener, OutboundRecord } from './record';
-import { groupByTopic, requestDefaults, requestLength } from './requests';
-import type { RequestBounds } from './requests';
+import type { AcknowledgedListener, OutboundRecord } from '../../outbound/record';
+import { groupByTopic, requestDefaults, requestLength } from '../../outbound/requests';
+import type { RequestBounds } from '../../outbound/requests';
 
 /** The part of the port's producer the sender uses. */
 export type SendPort = Pick<Producer, 'sendBatch' | 'reset'>;

@@ -1,7 +1,12 @@
-import { DeliveryProgress } from '../../../services/worker/outbound/progress';
-import type { OutboundRecord } from '../../../services/worker/outbound/record';
-import { OutboundSender } from '../../../services/worker/outbound/sender';
-import { FakeBroker, MemoryOutboundLog, outboundRecord, silentLogger } from '../../support/fakes';
+import { DeliveryProgress } from '../../../../services/worker/outbound/progress';
+import type { OutboundRecord } from '../../../../services/worker/outbound/record';
+import { OutboundSender } from '../../../../services/worker/delivery/sbml/sender';
+import {
+  FakeBroker,
+  MemoryOutboundLog,
+  outboundRecord,
+  silentLogger,
+} from '../../../support/fakes';
 
 const entry = (i: number, partition = 0, sourceOffset = i): OutboundRecord =>
   outboundRecord(i, { partition, sourceOffset });

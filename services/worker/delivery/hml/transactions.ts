@@ -33,17 +33,18 @@
  * - Replies of processed and rejected request/response events still go out after the
  *   commit (best effort, as in SBML): the edge waiting on them must only see committed data.
  */
-import { fromKafkaError, hasCode, IntakeError } from '../../../lib/errors';
-import { recordOffsets } from '../../../lib/kafka/offsets';
+import { fromKafkaError, hasCode, IntakeError } from '../../../../lib/errors';
+import { recordOffsets } from '../../../../lib/kafka/offsets';
+import { claimTransactionalId } from '../../../../lib/kafka/fence';
 import type {
   Admin,
   KafkaClient,
   Transaction,
   TransactionalProducer,
-} from '../../../lib/kafka/port';
-import type { Logger } from '../../../lib/logger';
-import type { AcknowledgedListener, OutboundRecord } from './record';
-import { groupByTopic, requestDefaults, requestLength } from './requests';
+} from '../../../../lib/kafka/port';
+import type { Logger } from '../../../../lib/logger';
+import type { AcknowledgedListener, OutboundRecord } from '../../outbound/record';
+import { groupByTopic, requestDefaults, requestLength } from '../../outbound/requests';
 
 export interface TransactionalDeliveryDeps {
   kafka: Pick<KafkaClient, 'transactionalProducer'>;
@@ -131,14 +132,11 @@ export class TransactionalDelivery {
     await producer;
   }
 
-  private async openProducer(partition: number): Promise<TransactionalProducer> {
-    const producer = this.deps.kafka.transactionalProducer({
+  private openProducer(partition: number): Promise<TransactionalProducer> {
+    return claimTransactionalId(this.deps.kafka, {
       transactionalId: this.transactionalId(partition),
       transactionTimeoutMs: this.deps.transactionTimeoutMs,
     });
-    // Connecting registers the transactional id: every earlier producer is fenced now.
-    await producer.connect();
-    return producer;
   }
 
   private async committedOffset(partition: number): Promise<bigint> {

@@ -7,33 +7,34 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Admin, Producer } from '../../../lib/kafka/port';
-import { toKafkaMessage, wrapEvent } from '../../../lib/envelope';
-import { IntakeError } from '../../../lib/errors';
-import { TopicPartitions } from '../../../lib/kafka/partitioner';
-import { createRegistry } from '../../../lib/metrics';
-import { RawConsumer } from '../../../services/worker/consumer/raw-consumer';
-import { createWorkerMetrics } from '../../../services/worker/metrics';
-import { Delivery } from '../../../services/worker/outbound/delivery';
-import type { OutboundLogPort } from '../../../services/worker/outbound/log-port';
-import type { OutboundRecord } from '../../../services/worker/outbound/record';
-import { Replier } from '../../../services/worker/outbound/replier';
-import { openOutboundLog } from '../../../services/worker/outbound/outbound-log';
-import { DeliveryProgress } from '../../../services/worker/outbound/progress';
-import { OutboundSender } from '../../../services/worker/outbound/sender';
-import { Pipeline } from '../../../services/worker/pipeline/pipeline';
-import { passThroughStep } from '../../../services/worker/pipeline/steps/pass-through-step';
-import { auditDelivery } from '../../support/audit';
-import { silentLogger } from '../../support/fakes';
-import { Gate } from '../../support/gate';
+import type { Admin, Producer } from '../../../../lib/kafka/port';
+import { toKafkaMessage, wrapEvent } from '../../../../lib/envelope';
+import { IntakeError } from '../../../../lib/errors';
+import { TopicPartitions } from '../../../../lib/kafka/partitioner';
+import { createRegistry } from '../../../../lib/metrics';
+import { RawConsumer } from '../../../../services/worker/consumer/raw-consumer';
+import { createWorkerMetrics } from '../../../../services/worker/metrics';
+import { SbmlDelivery } from '../../../../services/worker/delivery/sbml/sbml-delivery';
+import type { OutboundLogPort } from '../../../../services/worker/delivery/sbml/log-port';
+import type { OutboundRecord } from '../../../../services/worker/outbound/record';
+import { Outputs } from '../../../../services/worker/outbound/outputs';
+import { Replier } from '../../../../services/worker/outbound/replier';
+import { openOutboundLog } from '../../../../services/worker/delivery/sbml/outbound-log';
+import { DeliveryProgress } from '../../../../services/worker/outbound/progress';
+import { OutboundSender } from '../../../../services/worker/delivery/sbml/sender';
+import { Pipeline } from '../../../../services/worker/pipeline/pipeline';
+import { passThroughStep } from '../../../../services/worker/pipeline/steps/pass-through-step';
+import { auditDelivery } from '../../../support/audit';
+import { silentLogger } from '../../../support/fakes';
+import { Gate } from '../../../support/gate';
 import {
   createTopic,
   randomName,
   sendRecords,
   testKafka,
   waitFor,
-} from '../../support/kafka-helpers';
-import { TEST_BROKER } from '../../support/test-env';
+} from '../../../support/kafka-helpers';
+import { TEST_BROKER } from '../../../support/test-env';
 
 /** Wraps the real log; appends fail while `failing` (a full disk, a broken store). */
 class FlakyLog implements OutboundLogPort {
@@ -100,17 +101,22 @@ describe('SBML outbound log in the worker (real broker)', () => {
     const log = opts.flaky ? new FlakyLog(real) : real;
     const gate = new Gate(producer);
     const sender = new OutboundSender({ log, producer: gate, logger: silentLogger() });
-    const delivery = new Delivery({ log, sender });
+    const delivery = new SbmlDelivery({
+      log,
+      sender,
+      progress: new DeliveryProgress(),
+      logger: silentLogger(),
+    });
     const partitions = new TopicPartitions();
     await partitions.refresh(admin, [topics.processed, topics.dlq, topics.replies]);
+    const outputs = new Outputs(topics, partitions);
     const consumer = new RawConsumer({
       consumer: kafka.consumer({ groupId }),
-      handOff: { kind: 'logged', delivery },
-      progress: new DeliveryProgress(),
+      delivery,
       pipeline: new Pipeline([passThroughStep('sbml-it')]),
-      replier: new Replier({ producer, partitions, topic: topics.replies, logger: silentLogger() }),
-      partitions,
-      topics: { ...topics, outputs: {} },
+      replier: new Replier({ producer, outputs, logger: silentLogger() }),
+      rawTopic: topics.raw,
+      outputs,
       metrics: createWorkerMetrics(createRegistry('worker', 'sbml-it')),
       logger: silentLogger(),
       partitionsConsumedConcurrently: 3,

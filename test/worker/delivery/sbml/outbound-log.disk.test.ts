@@ -9,13 +9,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IntakeError } from '../../../lib/errors';
-import type { OutboundLogPort } from '../../../services/worker/outbound/log-port';
-import type { OutboundRecord } from '../../../services/worker/outbound/record';
-import { openOutboundLog } from '../../../services/worker/outbound/outbound-log';
-import { silentLogger } from '../../support/fakes';
-import { requireComponent } from '../../support/components';
-import { freeBytes, mountTmpfs, tmpfsUnavailable, unmount } from '../../support/tmpfs';
+import { IntakeError } from '../../../../lib/errors';
+import type { OutboundLogPort } from '../../../../services/worker/delivery/sbml/log-port';
+import type { OutboundRecord } from '../../../../services/worker/outbound/record';
+import { openOutboundLog } from '../../../../services/worker/delivery/sbml/outbound-log';
+import { silentLogger } from '../../../support/fakes';
+import { requireComponent } from '../../../support/components';
+import { freeBytes, mountTmpfs, tmpfsUnavailable, unmount } from '../../../support/tmpfs';
 
 const unavailable = !requireComponent('tmpfs', tmpfsUnavailable(), 'outbound log disk-full tests');
 const itOnTmpfs = unavailable ? it.skip : it;
@@ -26,8 +26,9 @@ const entry = (i: number): OutboundRecord => ({
   key: `k${i}`,
   value: Buffer.alloc(2000, i % 256),
   headers: { 'intake-id': `id-${i}` },
+  id: `id-${i}`,
   source: { partition: i % 3, offset: String(i) },
-  kind: 'processed',
+  outcome: { kind: 'processed' },
 });
 const chunk = (from: number, n = 20): OutboundRecord[] =>
   Array.from({ length: n }, (_, i) => entry(from + i));

@@ -3,7 +3,7 @@
  * delivery and the sender need from it. The implementation (an embedded store) lives in
  * `outbound-log.ts`; unit tests use an in-memory one.
  */
-import type { OutboundRecord } from './record';
+import type { OutboundRecord } from '../../outbound/record';
 
 export interface OutboundLogStats {
   entries: number;

@@ -1,8 +1,8 @@
-import { IntakeError } from '../../../lib/errors';
-import type { Admin, KafkaClient, Transaction } from '../../../lib/kafka/port';
-import { TransactionalDelivery } from '../../../services/worker/outbound/transactional-delivery';
-import type { OutboundRecord } from '../../../services/worker/outbound/record';
-import { silentLogger } from '../../support/fakes';
+import { IntakeError } from '../../../../lib/errors';
+import type { Admin, KafkaClient, Transaction } from '../../../../lib/kafka/port';
+import { TransactionalDelivery } from '../../../../services/worker/delivery/hml/transactions';
+import type { OutboundRecord } from '../../../../services/worker/outbound/record';
+import { silentLogger } from '../../../support/fakes';
 
 /** A gate a test opens (or fails) when it wants a held commit or offset read to end. */
 class Gate {
@@ -117,8 +117,9 @@ const record = (offset: string): OutboundRecord => ({
   key: 'k',
   value: Buffer.from('{}'),
   headers: {},
+  id: `id-${offset}`,
   source: { partition: 0, offset },
-  kind: 'processed',
+  outcome: { kind: 'processed' },
 });
 
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -4,8 +4,8 @@
  * `KAFKA_NOT_MEMBER`, directly or wrapped (each adapter maps its client's errors to it:
  * test/lib/kafka/<client>/errors.test.ts).
  */
-import { IntakeError } from '../../../lib/errors';
-import { lostMembership } from '../../../services/worker/consumer/raw-consumer';
+import { IntakeError } from '../../../../lib/errors';
+import { lostMembership } from '../../../../services/worker/delivery/sbml/sbml-delivery';
 
 describe('lostMembership', () => {
   it('recognises a member the group moved on without, directly or as the cause of a wrapped error', () => {

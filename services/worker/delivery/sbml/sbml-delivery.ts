@@ -1,0 +1,179 @@
+/**
+ * Sender-based message logging (`INTAKE_LOGGING=sbml`, the default), and `none`, the same
+ * flow without the log: hold -> commit the input -> release -> the sender sends ->
+ * acknowledged (progress, replies and metrics listen to the sender).
+ *
+ * - With the log (SBML): `hold` appends every record to the durable outbound log (one
+ *   sync per chunk: group commit); the input may then be committed at once, and `release`
+ *   hands the records to the sender, which deletes them on acknowledgement. Consumption
+ *   runs ahead of downstream latency, bounded by the log's size.
+ * - Without it (`none`, for comparison): `hold` sends and resolves on the downstream
+ *   acknowledgement. Nothing is stored locally; a crash re-reads and re-processes the
+ *   uncommitted input instead of resending.
+ *
+ * Either way the hold resolves only when committing the input can no longer lose its
+ * output, and a partition's state is handed over through the delivery progress of its
+ * previous owner (`state/handover.ts`).
+ */
+import { IntakeError, hasCode } from '../../../../lib/errors';
+import type { Logger } from '../../../../lib/logger';
+import type { DeliveryProgress } from '../../outbound/progress';
+import type { AcknowledgedListener, OutboundRecord } from '../../outbound/record';
+import type { Chunk, HandOffContext, StateHandover, WorkerDelivery } from '../delivery';
+import type { OutboundLogPort, OutboundLogStats } from './log-port';
+import type { OutboundSender } from './sender';
+
+export interface SbmlDeliveryDeps {
+  sender: OutboundSender;
+  /** The durable outbound log (SBML), or null (`none`: send and wait). */
+  log: OutboundLogPort | null;
+  progress: DeliveryProgress;
+  logger: Logger;
+  /** The hand-over of partitions' state (absent: restore at once, tests). */
+  handover?: StateHandover;
+  /** Started by `start()` and stopped by `close()` (what the hand-over follows). */
+  resources?: { start(): Promise<void>; stop(): Promise<void> };
+  /** Called with the duration of each durable append (for metrics). */
+  onAppend?: (seconds: number) => void;
+  /** Fault-injection point between the log sync and the commit (tests only). */
+  afterAppend?: () => void;
+}
+
+const NO_HANDOVER: StateHandover = {
+  settled: () => Promise.resolve(new Map()),
+  committed: () => Promise.resolve(new Map()),
+};
+
+export class SbmlDelivery implements WorkerDelivery {
+  private storeError: string | null = null;
+  private readonly log: Logger;
+  readonly handover: StateHandover;
+
+  constructor(private readonly deps: SbmlDeliveryDeps) {
+    this.log = deps.logger.child({ module: 'sbml-delivery' });
+    this.handover = deps.handover ?? NO_HANDOVER;
+  }
+
+  async start(): Promise<number> {
+    const resent = await this.deps.sender.resendPending();
+    if (resent > 0) this.log.info({ resent }, 'outbound_log_resent');
+    await this.deps.resources?.start();
+    return resent;
+  }
+
+  assigned(): void {
+    // Nothing to claim: the hand-over waits on the previous owner's progress instead.
+  }
+
+  claim(): Promise<bigint> {
+    return Promise.resolve(0n);
+  }
+
+  /**
+   * Holds the records until committing their input is safe, then commits it and releases
+   * them to the sender; false when the chunk was abandoned.
+   */
+  async handOff(chunk: Chunk, context: HandOffContext): Promise<boolean> {
+    const { records } = chunk;
+    if (!(await context.retrying(() => this.hold(records)))) return false;
+    try {
+      await context.commitInput((BigInt(chunk.last) + 1n).toString());
+    } catch (err) {
+      // The entries are durable in the log whatever the commit did: send them. A commit
+      // can be written and still answered with an error (a worker paused past its session
+      // timeout: the broker took the commit, the group moved on); withholding the entries
+      // then would leave them unsent until this worker restarts.
+      this.release(records);
+      if (!lostMembership(err)) throw err;
+      // The group moved on: the new owner re-reads what was not committed (duplicates keep
+      // their id); the consumer rejoins on the next heartbeat.
+      this.log.warn({ err, partition: chunk.partition }, 'commit_refused_group_moved_on');
+      return false;
+    }
+    const deferred = this.deps.log !== null;
+    this.deps.progress.committed(chunk.partition, deferred ? records : [], BigInt(chunk.last));
+    this.release(records);
+    return true;
+  }
+
+  /**
+   * Resolves when committing the input of these records can no longer lose them; rejects
+   * with a retriable `STORE_FAILED` when the log cannot write (nothing of the call is then
+   * in it: the caller retries with the same records).
+   */
+  private async hold(records: OutboundRecord[]): Promise<void> {
+    const { log, sender } = this.deps;
+    if (records.length === 0) return;
+    if (!log) return sender.send(records);
+    const started = process.hrtime.bigint();
+    try {
+      await log.append(records);
+      this.deps.onAppend?.(Number(process.hrtime.bigint() - started) / 1e9);
+      this.storeError = null;
+      this.deps.afterAppend?.();
+    } catch (err) {
+      this.storeError = err instanceof Error ? err.message : String(err);
+      throw err instanceof IntakeError
+        ? err
+        : new IntakeError('STORE_FAILED', `outbound log append failed: ${this.storeError}`, {
+            cause: err,
+          });
+    }
+  }
+
+  /** After the commit (or a failed one: the log holds them, so sending is always safe). */
+  private release(records: OutboundRecord[]): void {
+    if (this.deps.log) this.deps.sender.dispatch(records);
+  }
+
+  /** A failing store does not pause: the consumer retries the append itself, with backoff. */
+  mustPause(): boolean {
+    const { log, sender } = this.deps;
+    return (log?.isFull() ?? false) || !sender.healthy;
+  }
+
+  problem(): string | null {
+    const { log, sender } = this.deps;
+    const storeError = this.storeError ?? log?.stats().failing;
+    if (storeError) return `outbound log failing: ${storeError}`;
+    if (!sender.healthy) return `downstream failing: ${sender.lastError ?? 'unknown'}`;
+    if (log?.isFull()) return 'outbound log full: waiting for downstream acknowledgements';
+    return null;
+  }
+
+  onAcknowledged(listener: AcknowledgedListener): void {
+    this.deps.sender.onAcknowledged(listener);
+  }
+
+  details(): Record<string, unknown> {
+    return { outboundLog: this.logStats(), senderBacklog: this.backlog() };
+  }
+
+  logStats(): OutboundLogStats | null {
+    return this.deps.log?.stats() ?? null;
+  }
+
+  backlog(): number {
+    return this.deps.sender.backlog;
+  }
+
+  async drain(maxWaitMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.deps.sender.drain(),
+      new Promise((resolve) => (timer = setTimeout(resolve, maxWaitMs))),
+    ]);
+    clearTimeout(timer);
+    this.deps.sender.stop();
+  }
+
+  async close(): Promise<void> {
+    await this.deps.resources?.stop();
+    await this.deps.log?.close();
+  }
+}
+
+/** True for the commit errors that mean this member is no longer in the group's generation. */
+export function lostMembership(err: unknown): boolean {
+  return hasCode(err, 'KAFKA_NOT_MEMBER');
+}
