@@ -1,0 +1,105 @@
+/**
+ * The port's transactional producer on each Kafka client's adapter, against a real broker:
+ * a committed transaction's records and input offset become visible together; an aborted
+ * one leaves nothing a read_committed reader sees and no offset; a producer that connects
+ * with the same transactional id fences the earlier one (its open transaction aborted, its
+ * later calls rejected `KAFKA_FENCED`), and a fenced producer stays fenced.
+ */
+import { IntakeError } from '../../../lib/errors';
+import type { Admin, TransactionalProducer } from '../../../lib/kafka/port';
+import { KAFKA_CLIENTS } from '../../../lib/kafka/port';
+import { withRetry } from '../../../lib/retry';
+import { createTopic, randomName, readToEnd, testKafka } from '../../support/kafka-helpers';
+import { TEST_BROKER } from '../../support/test-env';
+
+const records = (prefix: string, n: number): { key: string; value: string }[] =>
+  Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: `${prefix}-${i}` }));
+
+describe.each(KAFKA_CLIENTS)('transactions on %s (real broker)', (client) => {
+  const kafka = testKafka(TEST_BROKER.brokers, client);
+  let admin: Admin;
+  const producers: TransactionalProducer[] = [];
+
+  const transactional = async (transactionalId: string): Promise<TransactionalProducer> => {
+    const producer = kafka.transactionalProducer({ transactionalId, transactionTimeoutMs: 30_000 });
+    producers.push(producer);
+    await producer.connect();
+    return producer;
+  };
+
+  beforeAll(async () => {
+    admin = kafka.admin();
+    await admin.connect();
+  });
+
+  afterAll(async () => {
+    await Promise.all(producers.map((p) => p.disconnect().catch(() => undefined)));
+    await admin.disconnect();
+  });
+
+  it('commits records and the input offset together; an aborted transaction leaves nothing a read_committed reader sees', async () => {
+    const [out, input] = [randomName(`tx-out-${client}`), randomName(`tx-in-${client}`)];
+    await createTopic(admin, out, 2);
+    await createTopic(admin, input, 1);
+    const groupId = randomName('tx-group');
+    // On a broker just started, the groups' coordinator (its offsets topic) comes up first.
+    await withRetry(() => admin.fetchOffsets(groupId, input));
+    const producer = await transactional(randomName('tx'));
+
+    const committed = await producer.begin();
+    const acks = await committed.sendBatch({
+      topicMessages: [{ topic: out, messages: records('committed', 10) }],
+    });
+    expect(acks.length).toBeGreaterThan(0);
+    await committed.sendOffsets({ groupId, topic: input, partition: 0, offset: '42' });
+    await committed.commit();
+
+    const aborted = await producer.begin();
+    await aborted.sendBatch({ topicMessages: [{ topic: out, messages: records('aborted', 10) }] });
+    await aborted.sendOffsets({ groupId, topic: input, partition: 0, offset: '99' });
+    await aborted.abort();
+
+    // A third transaction after the abort: the producer goes on.
+    const last = await producer.begin();
+    await last.sendBatch({ topicMessages: [{ topic: out, messages: records('last', 5) }] });
+    await last.commit();
+
+    const read = await readToEnd(kafka, [out]);
+    expect(read.map((m) => m.value).sort()).toEqual(
+      [...records('committed', 10), ...records('last', 5)].map((r) => r.value).sort(),
+    );
+    expect(await admin.fetchOffsets(groupId, input)).toEqual([{ partition: 0, offset: '42' }]);
+  });
+
+  it('fences a zombie: a newcomer with the same transactional id aborts its open transaction and it can do nothing more', async () => {
+    const out = randomName(`tx-fence-${client}`);
+    await createTopic(admin, out, 1);
+    const transactionalId = randomName('tx-zombie');
+    const zombie = await transactional(transactionalId);
+    const open = await zombie.begin();
+    await open.sendBatch({ topicMessages: [{ topic: out, messages: records('zombie', 5) }] });
+
+    const newcomer = await transactional(transactionalId);
+    const fenced = await open.commit().then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(fenced).toBeInstanceOf(IntakeError);
+    expect(fenced).toMatchObject({ code: 'KAFKA_FENCED', retriable: true });
+    // Still fenced: its next transaction fails too, before anything is written.
+    const again = await zombie
+      .begin()
+      .then((tx) => tx.sendBatch({ topicMessages: [{ topic: out, messages: records('late', 1) }] }))
+      .then(
+        () => null,
+        (err: unknown) => err,
+      );
+    expect(again).toMatchObject({ code: 'KAFKA_FENCED' });
+
+    const tx = await newcomer.begin();
+    await tx.sendBatch({ topicMessages: [{ topic: out, messages: records('newcomer', 3) }] });
+    await tx.commit();
+    const read = await readToEnd(kafka, [out]);
+    expect(read.map((m) => m.value)).toEqual(records('newcomer', 3).map((r) => r.value));
+  });
+});
