@@ -44,8 +44,11 @@ export class PlatformaticTransactionalProducer implements TransactionalProducer 
       ...baseOptions(connection),
       timeout: options.transactionTimeoutMs,
       // The next transaction's first request meets CONCURRENT_TRANSACTIONS while the
-      // previous commit's markers are written: retried soon.
-      retryDelay: 10,
+      // previous commit's markers are written: retried soon, then backing off (10 ms
+      // doubling up to 1 s, about 5 s in all: a broker just started creates its
+      // transaction log first).
+      retryDelay: (_client: unknown, _operation: string, attempt: number) =>
+        Math.min(10 * 2 ** attempt, 1000),
       retries: Math.max(connection.retries ?? 5, 10),
       serializers,
       // Safety-critical, after the options: cannot be turned off.

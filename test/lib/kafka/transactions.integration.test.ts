@@ -3,13 +3,23 @@
  * a committed transaction's records and input offset become visible together; an aborted
  * one leaves nothing a read_committed reader sees and no offset; a producer that connects
  * with the same transactional id fences the earlier one (its open transaction aborted, its
- * later calls rejected `KAFKA_FENCED`), and a fenced producer stays fenced.
+ * later calls rejected `KAFKA_FENCED`), and a fenced producer stays fenced. On
+ * @platformatic/kafka the offsets carry the group membership: the broker refuses those of
+ * a member the group moved on without.
  */
 import { IntakeError } from '../../../lib/errors';
-import type { Admin, TransactionalProducer } from '../../../lib/kafka/port';
+import type { Admin, KafkaClient, TransactionalProducer } from '../../../lib/kafka/port';
+import type { PlatformaticConsumer } from '../../../lib/kafka/platformatic/consumer';
+import { PlatformaticTransactionalProducer } from '../../../lib/kafka/platformatic/transactional-producer';
 import { KAFKA_CLIENTS } from '../../../lib/kafka/port';
 import { withRetry } from '../../../lib/retry';
-import { createTopic, randomName, readToEnd, testKafka } from '../../support/kafka-helpers';
+import {
+  createTopic,
+  randomName,
+  readToEnd,
+  testKafka,
+  waitFor,
+} from '../../support/kafka-helpers';
 import { TEST_BROKER } from '../../support/test-env';
 
 const records = (prefix: string, n: number): { key: string; value: string }[] =>
@@ -101,5 +111,76 @@ describe.each(KAFKA_CLIENTS)('transactions on %s (real broker)', (client) => {
     await tx.commit();
     const read = await readToEnd(kafka, [out]);
     expect(read.map((m) => m.value)).toEqual(records('newcomer', 3).map((r) => r.value));
+  });
+});
+
+describe('transactional offsets with the group membership on platformatic (real broker)', () => {
+  const kafka = testKafka(TEST_BROKER.brokers, 'platformatic');
+  const other = testKafka(TEST_BROKER.brokers, 'platformatic');
+
+  it('the broker refuses the offsets of a member the group moved on without: a zombie cannot commit over the new owner', async () => {
+    const admin = kafka.admin();
+    const input = randomName('tx-member-in');
+    const out = randomName('tx-member-out');
+    const groupId = randomName('tx-member-group');
+    await createTopic(admin, input, 2);
+    await createTopic(admin, out, 1);
+    await withRetry(() => admin.fetchOffsets(groupId, input));
+    const start = async (client: KafkaClient): Promise<PlatformaticConsumer> => {
+      const c = client.consumer({ groupId, sessionTimeoutMs: 10_000 }) as PlatformaticConsumer;
+      await c.connect();
+      await c.subscribe(input, { fromBeginning: true });
+      await c.run({ eachBatch: () => Promise.resolve() });
+      return c;
+    };
+    const first = await start(kafka);
+    const stale = first.member()!;
+    const second = await start(other);
+    const zombie = new PlatformaticTransactionalProducer(
+      { clientId: 'zombie', brokers: TEST_BROKER.brokers },
+      { transactionalId: randomName('tx-zombie'), transactionTimeoutMs: 30_000 },
+      () => stale,
+    );
+    const owner = kafka.transactionalProducer({
+      transactionalId: randomName('tx-owner'),
+      transactionTimeoutMs: 30_000,
+    });
+    try {
+      // The second member's join is a new generation: the first one's membership is stale.
+      await waitFor(
+        (): boolean => (first.member()?.generationId ?? stale.generationId) > stale.generationId,
+        {
+          what: 'a new generation',
+        },
+      );
+      await zombie.connect();
+      const tx = await zombie.begin();
+      await tx.sendBatch({ topicMessages: [{ topic: out, messages: records('zombie', 1) }] });
+      const refused = await tx
+        .sendOffsets({ groupId, topic: input, partition: 0, offset: '7' })
+        .then(
+          () => null,
+          (err: unknown) => err,
+        );
+      expect(refused).toMatchObject({ code: 'KAFKA_NOT_MEMBER', retriable: true });
+      await tx.abort();
+
+      // The member as it is now (this client's running consumer) commits.
+      await owner.connect();
+      const ok = await owner.begin();
+      await ok.sendBatch({ topicMessages: [{ topic: out, messages: records('owner', 1) }] });
+      await ok.sendOffsets({ groupId, topic: input, partition: 0, offset: '5' });
+      await ok.commit();
+      expect((await admin.fetchOffsets(groupId, input)).find((o) => o.partition === 0)).toEqual({
+        partition: 0,
+        offset: '5',
+      });
+    } finally {
+      await zombie.disconnect().catch(() => undefined);
+      await owner.disconnect().catch(() => undefined);
+      await second.disconnect();
+      await first.disconnect();
+      await admin.disconnect();
+    }
   });
 });
