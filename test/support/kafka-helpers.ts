@@ -23,20 +23,6 @@ export function testKafka(brokers: string[], client: KafkaClientName = 'kafkajs'
   );
 }
 
-/** An admin client and a producer of `kafka`, connected before a file's tests and closed after. */
-export function adminAndProducer(kafka: KafkaClient): { admin: Admin; producer: Producer } {
-  const clients = { admin: kafka.admin(), producer: kafka.producer() };
-  beforeAll(async () => {
-    await clients.admin.connect();
-    await clients.producer.connect();
-  });
-  afterAll(async () => {
-    await clients.producer.disconnect();
-    await clients.admin.disconnect();
-  });
-  return clients;
-}
-
 /** Sends records to one topic (acks=all) and waits for Kafka's acknowledgement. */
 export async function sendRecords(
   producer: Producer,

@@ -7,8 +7,8 @@
  */
 import type { ConsumedRecord, Consumer, KafkaClient, RunOptions } from '../../../lib/kafka/port';
 import { KAFKA_CLIENTS } from '../../../lib/kafka/port';
+import { adminAndProducer } from '../../support/kafka-clients';
 import {
-  adminAndProducer,
   createTopic,
   randomName,
   sendRecords,
