@@ -19,6 +19,7 @@
  *   stale) at the group's committed offset, or where `subscribe` says when there is none
  *   (earliest with `fromBeginning`, else latest); a `seek` wins over both;
  * - a position out of range (records deleted) starts over the same way;
+ * - members on kafkajs and on this client can share a group (the same assigner's name);
  * - a failure of `eachBatch` or of a fetch is reported (`onCrash`) and the partitions are
  *   fetched again a second later from their last resolved offset; with
  *   `restartOnFailure: false` the consumer stops instead.
@@ -112,6 +113,10 @@ export class PlatformaticConsumer implements Consumer {
       sessionTimeout,
       rebalanceTimeout: Math.max(options.rebalanceTimeoutMs ?? 60_000, sessionTimeout),
       heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
+      // kafkajs' assigner's name and version: members on either client share one group
+      // (both encode subscriptions and assignments in Kafka's standard consumer protocol,
+      // and both assign round robin).
+      protocols: [{ name: 'RoundRobinAssigner', version: 0 }],
       // Safety-critical, after the options: committed data only, no commits of its own.
       autocommit: false,
       isolationLevel: platformatic().FetchIsolationLevels.READ_COMMITTED,
@@ -128,7 +133,7 @@ export class PlatformaticConsumer implements Consumer {
       this.crashed(translate(err, 'rejoining the group failed'), true);
       if (!this.running) return;
       setTimeout(() => {
-        this.join().catch(() => undefined);
+        this.joinUntilIn().catch(() => undefined);
       }, RESTART_DELAY_MS);
     });
   }
@@ -160,9 +165,28 @@ export class PlatformaticConsumer implements Consumer {
     this.running = true;
     const joined = new Promise<void>((resolve, reject) => (this.firstJoin = { resolve, reject }));
     await translated('running the consumer failed', async () => {
-      await this.join();
+      await this.joinUntilIn();
       await joined;
     });
+  }
+
+  /**
+   * Joins the group, again a second later after a failure (reported, restarting) while the
+   * consumer runs: a broker just started has no group coordinator for a few seconds. With
+   * `restartOnFailure: false` the first failure is final.
+   */
+  private async joinUntilIn(): Promise<void> {
+    for (;;) {
+      try {
+        await this.join();
+        return;
+      } catch (err) {
+        if (this.options.restartOnFailure === false || !this.running) throw err;
+        this.crashed(translate(err, 'joining the group failed'), true);
+        await new Promise((r) => setTimeout(r, RESTART_DELAY_MS));
+        if (!this.running) throw err;
+      }
+    }
   }
 
   private join(): Promise<string> {

@@ -54,6 +54,18 @@ async function startMember(
   return { consumer, assignments };
 }
 
+/** Waits until two members' latest assignments are both non-empty and cover partitions 0-3. */
+async function bothAssigned(a: number[][], b: number[][]): Promise<void> {
+  await waitFor(
+    () => {
+      const la = a.at(-1) ?? [];
+      const lb = b.at(-1) ?? [];
+      return la.length > 0 && lb.length > 0 && [...la, ...lb].sort().join() === '0,1,2,3';
+    },
+    { what: 'both members assigned', timeoutMs: 60_000 },
+  );
+}
+
 function toSeen(member: string, partition: number, m: ConsumedRecord): Seen {
   return { member, partition, offset: m.offset, value: m.value?.toString() ?? '' };
 }
@@ -96,14 +108,7 @@ describe.each(KAFKA_CLIENTS)('the group consumer on %s (real broker)', (client) 
     const b = await startMember(kafka, groupId, topic, 'b', seen);
     try {
       // Both members hold partitions of one generation, together all four.
-      await waitFor(
-        () => {
-          const la = a.assignments.at(-1) ?? [];
-          const lb = b.assignments.at(-1) ?? [];
-          return la.length > 0 && lb.length > 0 && [...la, ...lb].sort().join() === '0,1,2,3';
-        },
-        { what: 'both members assigned', timeoutMs: 60_000 },
-      );
+      await bothAssigned(a.assignments, b.assignments);
       await waitFor(() => new Set(seen.map((s) => s.value)).size === 40, { what: '40 records' });
 
       await b.consumer.disconnect();
@@ -220,6 +225,32 @@ describe.each(KAFKA_CLIENTS)('the group consumer on %s (real broker)', (client) 
       expect(crashes.filter((c) => !c.restarting)).toEqual([]);
     } finally {
       await consumer.disconnect();
+    }
+  });
+});
+
+describe('one group with a member on each client (real broker)', () => {
+  const [onKafkajs, onPlatformatic] = KAFKA_CLIENTS.map((c) => testKafka(TEST_BROKER.brokers, c));
+  const { admin, producer } = adminAndProducer(onKafkajs!);
+
+  it('shares the partitions between a kafkajs member and a @platformatic/kafka member, every record read', async () => {
+    const topic = randomName('consumer-mixed');
+    const groupId = randomName('group-mixed');
+    await createTopic(admin, topic, 4);
+    await sendRecords(producer, topic, values('mixed', 40));
+    const seen: Seen[] = [];
+    const a = await startMember(onKafkajs!, groupId, topic, 'kafkajs', seen);
+    const b = await startMember(onPlatformatic!, groupId, topic, 'platformatic', seen);
+    try {
+      await bothAssigned(a.assignments, b.assignments);
+      await sendRecords(producer, topic, values('shared', 40));
+      await waitFor(() => new Set(seen.map((s) => s.value)).size === 80, { what: '80 records' });
+      expect(
+        new Set(seen.filter((s) => s.value.startsWith('shared')).map((s) => s.member)),
+      ).toEqual(new Set(['kafkajs', 'platformatic']));
+    } finally {
+      await b.consumer.disconnect();
+      await a.consumer.disconnect();
     }
   });
 });
