@@ -94,7 +94,7 @@ const BOUNDS: [string, string][] = [
     'nginx + 2 edges',
     'two edge processes on 2 cores shared with nginx, the broker and the load generator: the machine',
   ],
-  ['bare consume', 'kafkajs consume and produce, no pipeline, no log'],
+  ['bare consume', 'consume and produce on one client, no pipeline, no log'],
   [
     'worker',
     'per-event JavaScript work (parse, pipeline, re-serialise); SBML adds one LMDB commit per chunk',

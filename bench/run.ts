@@ -471,6 +471,7 @@ async function main(): Promise<void> {
       reps: REPS,
       modes: [
         'bare consume->produce',
+        'bare consume->produce (platformatic)',
         'worker, SBML off, pass-through',
         'worker, SBML on, pass-through',
         'worker, SBML on, validate,enrich,score',
@@ -478,6 +479,7 @@ async function main(): Promise<void> {
         'worker, HML, validate,enrich,score',
         'worker (platformatic), SBML on, pass-through',
         'worker (platformatic), SBML on, validate,enrich,score',
+        'worker (platformatic), HML, validate,enrich,score',
       ],
     });
     rss['one worker at peak'] = worker.rssMb;
@@ -593,6 +595,22 @@ async function main(): Promise<void> {
     'worker (platformatic), default pipeline / bare consume->produce': ratio(
       'worker (platformatic), SBML on, validate,enrich,score',
       'bare consume->produce',
+    ),
+    'bare consume->produce, platformatic / kafkajs': ratio(
+      'bare consume->produce (platformatic)',
+      'bare consume->produce',
+    ),
+    'worker (platformatic), default pipeline / bare consume->produce (platformatic)': ratio(
+      'worker (platformatic), SBML on, validate,enrich,score',
+      'bare consume->produce (platformatic)',
+    ),
+    'worker (platformatic), HML, default pipeline / bare consume->produce': ratio(
+      'worker (platformatic), HML, validate,enrich,score',
+      'bare consume->produce',
+    ),
+    'worker (platformatic), HML, default pipeline / bare consume->produce (platformatic)': ratio(
+      'worker (platformatic), HML, validate,enrich,score',
+      'bare consume->produce (platformatic)',
     ),
   };
   const goal = (name: string, value: number, target: string, met: boolean): object => ({

@@ -2,7 +2,8 @@
  * Worker benchmark (not a test): in ONE run, on the same broker and the same input, how
  * fast the worker moves events from the raw topic to the processed topic
  *
- *   - bare:     a kafkajs consume -> produce pass-through (no pipeline, no log): the ceiling
+ *   - bare:     a consume -> produce pass-through (no pipeline, no log) on each client: the
+ *               ceilings
  *   - sbml-off: the real worker process, send and wait for the ack before committing
  *   - sbml-on:  the real worker process with its outbound log (the default)
  *   - hml:      the real worker process with Kafka transactions (INTAKE_LOGGING=hml)
@@ -30,7 +31,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { toKafkaMessage, wrapEvent } from '../lib/envelope';
-import type { KafkaClient } from '../lib/kafka/port';
+import type { KafkaClient, KafkaClientName } from '../lib/kafka/port';
 import { projectRoot } from '../lib/paths';
 import { withRetry } from '../lib/retry';
 import { openOutboundLog } from '../services/worker/delivery/sbml/outbound-log';
@@ -133,12 +134,13 @@ async function fillRaw(topic: string): Promise<void> {
   await producer.disconnect();
 }
 
-/** A bare consume -> produce pass-through; resolves with its steady events/s. */
-async function runBare(raw: string): Promise<RunRate> {
+/** A bare consume -> produce pass-through on `client`; resolves with its steady events/s. */
+async function runBare(raw: string, client: KafkaClientName = 'kafkajs'): Promise<RunRate> {
   const out = name('bare-out');
   await createTopics([out]);
-  const consumer = kafka.consumer({ groupId: name('bare') });
-  const producer = kafka.producer();
+  const on = client === 'kafkajs' ? kafka : testKafka([`127.0.0.1:${PORT}`], client);
+  const consumer = on.consumer({ groupId: name('bare') });
+  const producer = on.producer();
   await producer.connect();
   await consumer.connect();
   await consumer.subscribe(raw, { fromBeginning: true });
@@ -361,6 +363,7 @@ export async function workerFigures(opts: {
   await fillRaw(raw);
   const all: [string, () => Promise<RunRate>][] = [
     ['bare consume->produce', () => runBare(raw)],
+    ['bare consume->produce (platformatic)', () => runBare(raw, 'platformatic')],
     ['worker, SBML off, pass-through', () => worker('none', 'pass-through')],
     ['worker, SBML on, pass-through', () => worker('sbml', 'pass-through')],
     ['worker, SBML on, validate,enrich,score', () => worker('sbml', 'validate,enrich,score')],
@@ -373,6 +376,10 @@ export async function workerFigures(opts: {
     [
       'worker (platformatic), SBML on, validate,enrich,score',
       () => worker('sbml', 'validate,enrich,score', undefined, 'platformatic'),
+    ],
+    [
+      'worker (platformatic), HML, validate,enrich,score',
+      () => worker('hml', 'validate,enrich,score', undefined, 'platformatic'),
     ],
     ...(baseline
       ? ([

@@ -61,3 +61,26 @@ export function errorTranslation(codeOf: (err: unknown) => ErrorCode): {
     },
   };
 }
+
+/**
+ * The calls of one transactional producer, translated; once one failed `KAFKA_FENCED`,
+ * every later one is refused with that error without running: a fenced producer stays
+ * fenced (a client would otherwise register its id again and fence the newcomer, or fail
+ * with a state error of its own).
+ */
+export class FencedLatch {
+  private fenced: IntakeError | null = null;
+
+  constructor(private readonly translate: (err: unknown, what: string) => IntakeError) {}
+
+  async call<T>(what: string, run: () => Promise<T>): Promise<T> {
+    if (this.fenced) throw this.fenced;
+    try {
+      return await run();
+    } catch (err) {
+      const error = this.translate(err, what);
+      if (error.code === 'KAFKA_FENCED') this.fenced = error;
+      throw error;
+    }
+  }
+}

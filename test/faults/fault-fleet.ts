@@ -20,6 +20,7 @@ import { promisify } from 'node:util';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { KafkaClient } from '../../lib/kafka/port';
+import { KAFKA_CLIENTS } from '../../lib/kafka/port';
 import { brokerPid } from '../../services/cli/fleet/kafka';
 import { kafkaBrokerList, kafkaNodes, makePlan } from '../../services/cli/fleet/plan';
 import type { FleetPlan } from '../../services/cli/fleet/plan';
@@ -96,6 +97,10 @@ export const faultEnv = (fleet: FaultFleet = FAULT_FLEET): Record<string, string
   INTAKE_RATE_LIMIT_BURST: '100000',
   // `INTAKE_FAULTS_LOGGING=hml npm run faults`: every scenario with HML workers.
   INTAKE_LOGGING: process.env.INTAKE_FAULTS_LOGGING === 'hml' ? 'hml' : 'sbml',
+  // worker-1 on kafkajs, worker-2 on @platformatic/kafka: every worker scenario, in both
+  // modes, covers both clients at no added time (with INTAKE_KAFKA_CLIENT set, both
+  // workers run on that one).
+  INTAKE_WORKER_KAFKA_CLIENTS: process.env.INTAKE_KAFKA_CLIENT ?? KAFKA_CLIENTS.join(','),
 });
 
 /**

@@ -3,6 +3,8 @@
  * lazily, at its first transaction: `connect()` runs an empty one (no request beyond
  * InitProducerId) so that connecting is the moment this producer fences every earlier one
  * with the same id, and the broker has completed or aborted their open transaction.
+ * A fenced producer stays fenced: every later call rejects `KAFKA_FENCED` (kafkajs itself
+ * answers them with a state error).
  */
 import type {
   Kafka,
@@ -10,11 +12,13 @@ import type {
   Transaction as KafkajsTransaction,
 } from 'kafkajs';
 import type { Ack, ProduceRequest, Transaction, TransactionalProducer } from '../port';
-import { translated } from './errors';
+import { translate } from './errors';
+import { FencedLatch } from '../broker-errors';
 import { kafkajsProducer, toAcks, toKafkajsBatch } from './producer';
 
 export class KafkajsTransactionalProducer implements TransactionalProducer {
   private readonly producer: KafkajsProducer;
+  private readonly latch = new FencedLatch(translate);
 
   constructor(kafka: Kafka, options: { transactionalId: string; transactionTimeoutMs: number }) {
     this.producer = kafkajsProducer(kafka, {
@@ -27,7 +31,7 @@ export class KafkajsTransactionalProducer implements TransactionalProducer {
   }
 
   async connect(): Promise<void> {
-    await translated('connecting the transactional producer failed', async () => {
+    await this.call('connecting the transactional producer failed', async () => {
       await this.producer.connect();
       try {
         await (await this.producer.transaction()).abort();
@@ -39,22 +43,30 @@ export class KafkajsTransactionalProducer implements TransactionalProducer {
   }
 
   disconnect(): Promise<void> {
-    return translated('disconnecting the transactional producer failed', () =>
+    return this.call('disconnecting the transactional producer failed', () =>
       this.producer.disconnect(),
     );
   }
 
   async begin(): Promise<Transaction> {
-    const tx = await translated('opening a transaction failed', () => this.producer.transaction());
-    return new KafkajsTransactionPort(tx);
+    const tx = await this.call('opening a transaction failed', () => this.producer.transaction());
+    return new KafkajsTransactionPort(tx, this);
+  }
+
+  /** Runs a client call, translated; once fenced, nothing runs any more (../broker-errors.ts). */
+  call<T>(what: string, run: () => Promise<T>): Promise<T> {
+    return this.latch.call(what, run);
   }
 }
 
 class KafkajsTransactionPort implements Transaction {
-  constructor(private readonly tx: KafkajsTransaction) {}
+  constructor(
+    private readonly tx: KafkajsTransaction,
+    private readonly producer: KafkajsTransactionalProducer,
+  ) {}
 
   sendBatch(request: ProduceRequest): Promise<Ack[]> {
-    return translated('a send in the transaction failed', async () =>
+    return this.producer.call('a send in the transaction failed', async () =>
       toAcks(request, await this.tx.sendBatch(toKafkajsBatch(request))),
     );
   }
@@ -65,7 +77,7 @@ class KafkajsTransactionPort implements Transaction {
     partition: number;
     offset: string;
   }): Promise<void> {
-    return translated('adding the offsets to the transaction failed', () =>
+    return this.producer.call('adding the offsets to the transaction failed', () =>
       this.tx.sendOffsets({
         consumerGroupId: o.groupId,
         topics: [{ topic: o.topic, partitions: [{ partition: o.partition, offset: o.offset }] }],
@@ -74,10 +86,10 @@ class KafkajsTransactionPort implements Transaction {
   }
 
   commit(): Promise<void> {
-    return translated('committing the transaction failed', () => this.tx.commit());
+    return this.producer.call('committing the transaction failed', () => this.tx.commit());
   }
 
   abort(): Promise<void> {
-    return translated('aborting the transaction failed', () => this.tx.abort());
+    return this.producer.call('aborting the transaction failed', () => this.tx.abort());
   }
 }

@@ -22,7 +22,7 @@ import { assertAcknowledged } from '../acknowledged';
 import type { Ack, ProduceRequest, Producer } from '../port';
 import { translated } from './errors';
 
-type Client = Platformatic.Producer<Buffer, Buffer, string, Buffer>;
+export type Client = Platformatic.Producer<Buffer, Buffer, string, Buffer>;
 export type Message = Platformatic.MessageToProduce<Buffer, Buffer, string, Buffer>;
 
 export class PlatformaticProducer implements Producer {
@@ -71,13 +71,7 @@ export class PlatformaticProducer implements Producer {
     const result = await translated('Kafka did not acknowledge the batch', () =>
       this.client.send({ messages, acks: platformatic().ProduceAcks.ALL }),
     );
-    const acks: Ack[] = (result.offsets ?? []).map((o) => ({
-      topic: o.topic,
-      partition: o.partition,
-      baseOffset: o.offset.toString(),
-    }));
-    assertAcknowledged(topicMessages, acks);
-    return acks;
+    return toAcks(topicMessages, result);
   }
 
   /** A new producer (a new producer id) after a failed request; see the module comment. */
@@ -88,6 +82,23 @@ export class PlatformaticProducer implements Producer {
     await old.close().catch(() => undefined);
     await this.connect();
   }
+}
+
+/**
+ * The client's answer as the port's acks (one base offset per partition); one that leaves
+ * out a partition of the request is a failure (acknowledged.ts).
+ */
+export function toAcks(
+  topicMessages: ProduceRequest['topicMessages'],
+  result: Awaited<ReturnType<Client['send']>>,
+): Ack[] {
+  const acks: Ack[] = (result.offsets ?? []).map((o) => ({
+    topic: o.topic,
+    partition: o.partition,
+    baseOffset: o.offset.toString(),
+  }));
+  assertAcknowledged(topicMessages, acks);
+  return acks;
 }
 
 /** The client's serializers: header names are few (Intake's own), their bytes made once. */

@@ -134,6 +134,7 @@ export function startService(plan: FleetPlan, spec: ProcessSpec): RunningProcess
     INTAKE_INSTANCE: spec.name,
     INTAKE_KAFKA_BROKERS: serviceKafkaBrokers(plan),
     ...serviceEnv(plan, spec),
+    ...spec.env,
   };
   const pid = spawnDetached({
     command: process.execPath,

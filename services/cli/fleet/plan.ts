@@ -16,6 +16,7 @@
 import { resolve } from 'node:path';
 import { EnvReader } from '../../../lib/config';
 import { IntakeError } from '../../../lib/errors';
+import { KAFKA_CLIENTS } from '../../../lib/kafka/port';
 
 export type ServiceKind = 'edge' | 'worker' | 'puller' | 'demo-upstream';
 
@@ -23,6 +24,8 @@ export interface ProcessSpec {
   name: string;
   kind: ServiceKind;
   port: number;
+  /** Environment of this process alone, over the fleet's (a worker's Kafka client). */
+  env?: Record<string, string>;
 }
 
 export interface FleetPlan {
@@ -64,6 +67,25 @@ export interface PlanOptions {
   logging?: 'sbml' | 'hml';
 }
 
+/**
+ * Each worker's Kafka client (`INTAKE_WORKER_KAFKA_CLIENTS`, comma-separated: worker i
+ * takes item i, cycling), e.g. `kafkajs,platformatic` for a fleet whose workers run both;
+ * unset, every worker reads `INTAKE_KAFKA_CLIENT` as every service does.
+ */
+function withWorkerClients(workers: ProcessSpec[], clients: string[]): ProcessSpec[] {
+  const unknown = clients.filter((c) => !(KAFKA_CLIENTS as readonly string[]).includes(c));
+  if (unknown.length > 0)
+    throw new IntakeError(
+      'CONFIG_INVALID',
+      `INTAKE_WORKER_KAFKA_CLIENTS lists ${unknown.join(', ')}: each must be one of ${KAFKA_CLIENTS.join(', ')}`,
+    );
+  if (clients.length === 0) return workers;
+  return workers.map((w, i) => ({
+    ...w,
+    env: { INTAKE_KAFKA_CLIENT: clients[i % clients.length]! },
+  }));
+}
+
 const MAX_EDGES = 32;
 
 export function makePlan(root: string, options: PlanOptions = {}, env = process.env): FleetPlan {
@@ -89,10 +111,13 @@ export function makePlan(root: string, options: PlanOptions = {}, env = process.
     ),
     edgeBasePort: edgeBase,
     // NOTE: 0 workers is allowed for edge benchmarks (nothing consumes intake.raw).
-    workers: specs(
-      'worker',
-      options.workers ?? r.int('INTAKE_WORKERS', 2, { min: 0, max: 32 }),
-      workerBase,
+    workers: withWorkerClients(
+      specs(
+        'worker',
+        options.workers ?? r.int('INTAKE_WORKERS', 2, { min: 0, max: 32 }),
+        workerBase,
+      ),
+      r.list('INTAKE_WORKER_KAFKA_CLIENTS', []),
     ),
     demo: r.bool('INTAKE_DEMO_PULLER', true)
       ? [

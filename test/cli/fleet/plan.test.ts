@@ -103,3 +103,31 @@ describe('fleet plan: the workers message logging', () => {
     expect(() => makePlan(root, {}, { ...env, INTAKE_LOGGING: 'rbml' })).toThrow(/INTAKE_LOGGING/);
   });
 });
+
+describe("fleet plan: each worker's Kafka client", () => {
+  it('by default sets none: every worker reads INTAKE_KAFKA_CLIENT like every service', () => {
+    expect(makePlan(root, { workers: 2 }, env).workers.map((w) => w.env)).toEqual([
+      undefined,
+      undefined,
+    ]);
+  });
+
+  it('INTAKE_WORKER_KAFKA_CLIENTS gives worker i item i, cycling', () => {
+    const plan = makePlan(
+      root,
+      { workers: 3 },
+      { ...env, INTAKE_WORKER_KAFKA_CLIENTS: 'kafkajs,platformatic' },
+    );
+    expect(plan.workers.map((w) => [w.name, w.env?.INTAKE_KAFKA_CLIENT])).toEqual([
+      ['worker-1', 'kafkajs'],
+      ['worker-2', 'platformatic'],
+      ['worker-3', 'kafkajs'],
+    ]);
+  });
+
+  it('refuses a client it does not know', () => {
+    expect(() =>
+      makePlan(root, {}, { ...env, INTAKE_WORKER_KAFKA_CLIENTS: 'kafkajs,rdkafka' }),
+    ).toThrow(/INTAKE_WORKER_KAFKA_CLIENTS lists rdkafka/);
+  });
+});

@@ -11,6 +11,7 @@ import {
   KafkaJSRequestTimeoutError,
 } from 'kafkajs';
 import { IntakeError } from '../../../../lib/errors';
+import { BROKER_ERROR_CODES } from '../../../../lib/kafka/broker-errors';
 import { translate, translated } from '../../../../lib/kafka/kafkajs/errors';
 
 /** kafkajs' error for a broker error code, as its decoders build it. */
@@ -70,6 +71,27 @@ const cases: [string, Error, string, boolean][] = [
   ],
   ['anything else', new Error('boom'), 'KAFKA_UNAVAILABLE', true],
 ];
+
+// NOTE: kafkajs' table of the broker's errors is not part of its exported API.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { errorCodes } = require('kafkajs/src/protocol/error') as {
+  errorCodes: { type: string; code: number; retriable: boolean; message: string }[];
+};
+
+describe('kafkajs errors: every broker error kafkajs knows', () => {
+  it.each(errorCodes.map((e) => [e.type, e] as const))(
+    '%s becomes an IntakeError (its code from the table, else KAFKA_UNAVAILABLE)',
+    (type, e) => {
+      const expected = BROKER_ERROR_CODES[type] ?? 'KAFKA_UNAVAILABLE';
+      const err = translate(protocol(type, e.retriable), 'the call failed');
+      expect(err).toBeInstanceOf(IntakeError);
+      expect({ code: err.code, retriable: err.retriable }).toEqual({
+        code: expected,
+        retriable: expected !== 'KAFKA_REJECTED',
+      });
+    },
+  );
+});
 
 describe('kafkajs errors', () => {
   it.each(cases)('%s becomes %s', (_name, err, code, retriable) => {

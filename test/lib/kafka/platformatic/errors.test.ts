@@ -4,11 +4,22 @@
  * response carrying per-partition errors, retries given up), and its network errors.
  */
 import { IntakeError } from '../../../../lib/errors';
+import { BROKER_ERROR_CODES } from '../../../../lib/kafka/broker-errors';
 import { translate, translated } from '../../../../lib/kafka/platformatic/errors';
 import { platformatic } from '../../../../lib/kafka/platformatic/load';
 
 // NOTE: the package is ESM only: its classes come through the adapter's loader.
-const { MultipleErrors, NetworkError, ProtocolError, ResponseError, TimeoutError } = platformatic();
+const {
+  AuthenticationError,
+  MultipleErrors,
+  NetworkError,
+  ProtocolError,
+  ResponseError,
+  TimeoutError,
+  UnsupportedApiError,
+  UserError,
+  protocolErrors,
+} = platformatic();
 
 const BROKER_ERRORS: [string, string, boolean][] = [
   ['INVALID_PRODUCER_EPOCH', 'KAFKA_FENCED', true],
@@ -66,6 +77,35 @@ describe('@platformatic/kafka errors', () => {
     await expect(
       translated('sending', () => Promise.reject(new ProtocolError('MESSAGE_TOO_LARGE'))),
     ).rejects.toMatchObject({ name: 'IntakeError', code: 'KAFKA_REJECTED', retriable: false });
+  });
+});
+
+describe('@platformatic/kafka errors: every one the client knows', () => {
+  const known = new Map(
+    BROKER_ERRORS.map(([name, code, retriable]) => [name, { code, retriable }]),
+  );
+
+  it.each(Object.keys(protocolErrors))(
+    'the broker error %s becomes an IntakeError (its code from the table, KAFKA_NOT_MEMBER when the client says rejoin, else KAFKA_UNAVAILABLE)',
+    (name) => {
+      // The client marks the errors after which a member must join again (needsRejoin).
+      const rejoin = new ProtocolError(name).needsRejoin === true;
+      const expected =
+        BROKER_ERROR_CODES[name] ?? (rejoin ? 'KAFKA_NOT_MEMBER' : 'KAFKA_UNAVAILABLE');
+      expectCode(new ProtocolError(name), expected, expected !== 'KAFKA_REJECTED');
+      if (known.has(name)) expect(known.get(name)!.code).toBe(expected);
+    },
+  );
+
+  it.each([
+    [
+      'a user error (a call the client refuses)',
+      new UserError('There is already an active transaction.'),
+    ],
+    ['an unsupported API', new UnsupportedApiError('no such API')],
+    ['an authentication failure', new AuthenticationError('SASL failed')],
+  ])('%s is KAFKA_UNAVAILABLE', (_name, err) => {
+    expectCode(err, 'KAFKA_UNAVAILABLE', true);
   });
 });
 
