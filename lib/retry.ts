@@ -17,6 +17,13 @@ export interface RetryOptions {
 
 export const retryDefaults: RetryOptions = { retries: 8, initialMs: 100, maxMs: 3000 };
 
+/**
+ * For what a service reads or refreshes while it starts: a broker that has just started
+ * may take tens of seconds to elect a leader for every partition, so a start waits about
+ * a minute on retriable errors before it fails.
+ */
+export const startupRetry: Partial<RetryOptions> = { retries: 16, maxMs: 5000 };
+
 /** Exponential backoff with jitter: `next()` gives the delay to wait now. */
 export class Backoff {
   private base: number;

@@ -15,7 +15,7 @@ import { rmSync } from 'node:fs';
 import { open } from 'lmdb';
 import type { RootDatabase } from 'lmdb';
 import type { Logger } from '../logger';
-import { withRetry } from '../retry';
+import { startupRetry, withRetry } from '../retry';
 import type { Consumer, KafkaClient } from './port';
 
 export interface ViewStore<T> {
@@ -95,7 +95,7 @@ export class TopicView<T> {
     await admin.connect();
     const ends = new Map<number, bigint>();
     try {
-      for (const p of await withRetry(() => admin.fetchTopicOffsets(topic))) {
+      for (const p of await withRetry(() => admin.fetchTopicOffsets(topic), startupRetry)) {
         if (BigInt(p.high) > BigInt(p.low)) ends.set(p.partition, BigInt(p.high));
       }
     } finally {

@@ -20,7 +20,7 @@ import { TopicPartitions } from '../../lib/kafka/partitioner';
 import type { Admin, Producer } from '../../lib/kafka/port';
 import type { Health } from '../../lib/lifecycle';
 import type { Logger } from '../../lib/logger';
-import { withRetry } from '../../lib/retry';
+import { startupRetry, withRetry } from '../../lib/retry';
 
 export interface StoredEvent {
   id: string;
@@ -99,7 +99,10 @@ export class KafkaSink implements Sink {
 
   async start(): Promise<void> {
     await this.deps.admin.connect();
-    await withRetry(() => this.partitions.refresh(this.deps.admin, [this.deps.topic]));
+    await withRetry(
+      () => this.partitions.refresh(this.deps.admin, [this.deps.topic]),
+      startupRetry,
+    );
     await Promise.all(this.deps.producers.map((p) => p.connect()));
     this.connected = true;
     this.probeTimer = setInterval(() => {

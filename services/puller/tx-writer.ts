@@ -24,7 +24,7 @@ import type {
   Transaction,
   TransactionalProducer,
 } from '../../lib/kafka/port';
-import { withRetry } from '../../lib/retry';
+import { startupRetry, withRetry } from '../../lib/retry';
 
 export interface PositionWriter {
   start(): Promise<void>;
@@ -66,7 +66,7 @@ export class TransactionalWriter implements PositionWriter {
     await admin.connect();
     try {
       const topics = [this.deps.rawTopic, this.deps.positionsTopic];
-      await withRetry(() => this.partitions.refresh(admin, topics));
+      await withRetry(() => this.partitions.refresh(admin, topics), startupRetry);
     } finally {
       await admin.disconnect();
     }

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ConsumedRecord, KafkaClient } from '../../../lib/kafka/port';
-import { withRetry } from '../../../lib/retry';
+import { startupRetry, withRetry } from '../../../lib/retry';
 
 export interface StateRecord {
   partition: number;
@@ -67,7 +67,7 @@ export async function readRanges(
   try {
     const ranges = new Map<number, { from: bigint; to: bigint }>();
     const others: number[] = [];
-    for (const p of await withRetry(() => admin.fetchTopicOffsets(topic))) {
+    for (const p of await withRetry(() => admin.fetchTopicOffsets(topic), startupRetry)) {
       if (!wanted.includes(p.partition)) {
         others.push(p.partition);
         continue;
