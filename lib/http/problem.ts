@@ -20,6 +20,7 @@ export const PROBLEMS = {
   'rejected-by-rules': { status: 422, title: 'The business rules rejected the event' },
   'upgrade-required': { status: 426, title: 'This resource is a WebSocket' },
   'rate-limited': { status: 429, title: 'Too many requests' },
+  'quota-exceeded': { status: 429, title: "The source's quota is used up" },
   'internal-error': { status: 500, title: 'Internal error' },
   'kafka-unavailable': { status: 503, title: 'Events could not be made durable in time' },
   overloaded: { status: 503, title: 'The edge is overloaded' },

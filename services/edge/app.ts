@@ -41,6 +41,7 @@ import type { Fanouts } from './subscribe/subscribe-routes';
 import { sdkRoutes } from './sdk/sdk-routes';
 import type { SdkOptions } from './sdk/sdk-routes';
 import type { SdkRoute } from './sdk/sdk-route';
+import type { SourcePolicy } from './sources/source-policy';
 
 export interface AppDeps {
   sink: Sink;
@@ -81,6 +82,8 @@ export interface AppDeps {
   readWindow?: { bytes: number; maxWaitMs: number };
   /** Segment's and Snowplow's protocols (sdk/); absent: served with no browser app ids. */
   sdk?: SdkOptions;
+  /** Per-source quotas and privacy on `POST /v1/events` (sources/source-policy.ts); absent: none. */
+  sources?: SourcePolicy;
 }
 
 export { bodyDefaults };

@@ -2,7 +2,8 @@
  * The edge service: owns startup and shutdown order.
  *
  * Start: config -> Kafka sink (partition metadata, producer) -> views of the progress and
- * scores topics (they catch up in the background) -> HTTP listener.
+ * scores topics (they catch up in the background) -> the sources (read to the end, seeded
+ * from `INTAKE_API_KEYS`) -> HTTP listener.
  * SIGTERM: turn not-ready -> keep serving for the grace period (the balancer moves away)
  * -> let streams' pending events be acked, close streams and subscriptions -> stop accepting connections and finish in-flight requests -> flush the producer ->
  * disconnect -> exit 0.
@@ -36,6 +37,7 @@ import { WsStreamServer } from './stream/ws-stream';
 import { attachUpgrades } from './upgrades';
 import { appIdChecker } from './sdk/app-ids';
 import { Fanouts, WsSubscribeRoute } from './subscribe/subscribe-routes';
+import { EdgeSources } from './sources/edge-sources';
 
 async function main(): Promise<void> {
   const config = loadEdgeConfig();
@@ -105,7 +107,21 @@ async function main(): Promise<void> {
     logger,
   });
   await liveEdges.start();
-  const checkKey = createKeyChecker(config.auth, () => liveEdges.count);
+  // Sources are data (the sources topic): keys, quotas and privacy follow it, no restart.
+  const sources = new EdgeSources({
+    kafka,
+    topics,
+    instance: config.instance,
+    seed: config.auth.keys,
+    usageIntervalMs: config.usageReportMs,
+    metrics,
+    logger,
+  });
+  await sources.start();
+  const checkKey = createKeyChecker(
+    { ...config.auth, index: () => sources.book.keys() },
+    () => liveEdges.count,
+  );
 
   const oneWay = new OneWayQueue({
     sink,
@@ -175,6 +191,7 @@ async function main(): Promise<void> {
     stream: streamLimits,
     fanouts,
     tracker,
+    sources: sources.policy,
     sdk: {
       browserAppIds: config.browserAppIds,
       checkAppId: config.auth.required
@@ -219,6 +236,7 @@ async function main(): Promise<void> {
     await oneWay.close();
     await sink.stop();
     await liveEdges.stop();
+    await sources.stop();
     await Promise.all([progress.stop(), scores.stop(), rejections.stop(), replies.stop()]);
   });
 }

@@ -1,0 +1,112 @@
+/**
+ * The edge's sources, started and stopped as one part of main.ts: it follows the sources
+ * topic (keys, policies), the forget topic (forgotten keys) and the usage topic (quotas
+ * across the fleet), seeds the sources topic with `INTAKE_API_KEYS` (only the sources it
+ * does not hold: lib/sources/seed.ts), and waits, up to `startTimeoutMs`, until it read
+ * the seeded records back, so the edge answers with them from its first request.
+ */
+import type { Logger } from '../../../lib/logger';
+import type { KafkaConfig } from '../../../lib/config';
+import type { KafkaClient } from '../../../lib/kafka/port';
+import { sleep } from '../../../lib/lifecycle';
+import { encodeSource } from '../../../lib/records/source';
+import { SourceBook } from '../../../lib/sources/book';
+import { Forgotten } from '../../../lib/sources/forgotten';
+import { FleetQuotas } from '../../../lib/sources/quota';
+import { seedSources } from '../../../lib/sources/seed';
+import type { ListedKey } from '../../../lib/sources/seed';
+import { writeKeyed } from '../../../lib/sources/write';
+import type { EdgeMetrics } from '../metrics';
+import { SourcePolicy } from './source-policy';
+import { UsageShare } from './usage-share';
+
+export interface EdgeSourcesDeps {
+  kafka: KafkaClient;
+  topics: KafkaConfig['topics'];
+  instance: string;
+  /** `INTAKE_API_KEYS`, by key. */
+  seed: ReadonlyMap<string, ListedKey>;
+  usageIntervalMs: number;
+  metrics: EdgeMetrics;
+  logger: Logger;
+  startTimeoutMs?: number;
+}
+
+export class EdgeSources {
+  readonly book: SourceBook;
+  readonly forgotten: Forgotten;
+  readonly quotas: FleetQuotas;
+  readonly usage: UsageShare;
+  readonly policy: SourcePolicy;
+  private readonly log: Logger;
+
+  constructor(private readonly deps: EdgeSourcesDeps) {
+    const { kafka, topics, logger, metrics } = deps;
+    this.log = logger.child({ module: 'sources' });
+    const skipped = (topic: string) => (): void => metrics.sourceRecordsSkipped.inc({ topic });
+    this.book = new SourceBook({
+      kafka,
+      topic: topics.sources,
+      logger,
+      onSkipped: skipped(topics.sources),
+      onChange: (name, source) => {
+        if (!source) this.quotas.remove(name);
+        this.log.info(
+          { source: name, version: source?.version ?? null, enabled: source?.enabled ?? false },
+          'source_changed',
+        );
+      },
+    });
+    this.forgotten = new Forgotten({
+      kafka,
+      topic: topics.forgets,
+      logger,
+      onSkipped: skipped(topics.forgets),
+    });
+    this.quotas = new FleetQuotas({
+      edge: deps.instance,
+      quotasOf: (name) => this.book.get(name)?.quotas,
+    });
+    this.usage = new UsageShare({
+      kafka,
+      topic: topics.usage,
+      instance: deps.instance,
+      quotas: this.quotas,
+      intervalMs: deps.usageIntervalMs,
+      logger,
+      onSkipped: skipped(topics.usage),
+    });
+    this.policy = new SourcePolicy({
+      quotas: this.quotas,
+      privacy: (name) => this.book.privacy(name),
+      forgotten: (name, key) => this.forgotten.has(name, key),
+      events: metrics.sourceEvents,
+    });
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([this.book.start(), this.forgotten.start(), this.usage.start()]);
+    await Promise.all([this.book.ready(), this.forgotten.ready(), this.usage.ready()]);
+    const seeds = seedSources(this.deps.seed, (name) => this.book.has(name), Date.now());
+    if (seeds.length === 0) return;
+    const producer = this.deps.kafka.producer();
+    await producer.connect();
+    try {
+      await writeKeyed(
+        producer,
+        this.deps.topics.sources,
+        seeds.map((s) => ({ key: s.name, value: encodeSource(s) })),
+      );
+    } finally {
+      await producer.disconnect();
+    }
+    this.log.info({ sources: seeds.map((s) => s.name) }, 'sources_seeded');
+    const deadline = Date.now() + (this.deps.startTimeoutMs ?? 10_000);
+    while (!seeds.every((s) => this.book.has(s.name)) && Date.now() < deadline) await sleep(50);
+  }
+
+  async stop(): Promise<void> {
+    await this.usage.stop();
+    await Promise.all([this.book.stop(), this.forgotten.stop()]);
+  }
+}
