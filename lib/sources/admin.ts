@@ -99,3 +99,9 @@ const missing = (name: string): { ok: false; status: 404; reason: string } => ({
   status: 404,
   reason: `no source "${name.slice(0, 64)}"`,
 });
+
+/** A source as the CLI and the admin API show it: without its `hashKey` (a secret). */
+export function shownSource(source: SourceRecord): SourceRecord {
+  const { hashKey: _secret, ...privacy } = source.privacy;
+  return { ...source, privacy };
+}

@@ -42,6 +42,8 @@ import { sdkRoutes } from './sdk/sdk-routes';
 import type { SdkOptions } from './sdk/sdk-routes';
 import type { SdkRoute } from './sdk/sdk-route';
 import type { SourcePolicy } from './sources/source-policy';
+import { adminRoutes } from './http/admin-routes';
+import type { AdminDeps } from './http/admin-routes';
 
 export interface AppDeps {
   sink: Sink;
@@ -84,11 +86,13 @@ export interface AppDeps {
   sdk?: SdkOptions;
   /** Per-source quotas and privacy on `POST /v1/events` (sources/source-policy.ts); absent: none. */
   sources?: SourcePolicy;
+  /** The admin API (`/admin/...`, http/admin-routes.ts); absent: 404. */
+  admin?: AdminDeps;
 }
 
 export { bodyDefaults };
 
-type Method = 'get' | 'post';
+type Method = 'get' | 'post' | 'patch';
 
 /** One route: `v1` routes come after CORS, and after authentication unless `open`. */
 interface Route {
@@ -264,6 +268,8 @@ function routes(deps: AppDeps, events: RequestHandler): Route[] {
       ),
     );
   }
+  if (deps.admin)
+    for (const r of adminRoutes(deps.admin)) list.push(route(r.method, r.path, ...r.handlers));
   if (deps.fanouts)
     list.push(route('get', '/v1/subscribe/:topic', sseSubscribeRoute(deps.fanouts)));
   if (deps.lookups) {

@@ -192,6 +192,7 @@ async function main(): Promise<void> {
     fanouts,
     tracker,
     sources: sources.policy,
+    admin: { admin: sources.admin, key: config.adminKey },
     sdk: {
       browserAppIds: config.browserAppIds,
       checkAppId: config.auth.required

@@ -10,8 +10,7 @@ import { Option } from 'commander';
 import type { KafkaConfig } from '../../../lib/config';
 import type { KafkaClient } from '../../../lib/kafka/port';
 import pino from 'pino';
-import type { SourceRecord } from '../../../lib/records/source';
-import { SourceAdmin } from '../../../lib/sources/admin';
+import { SourceAdmin, shownSource } from '../../../lib/sources/admin';
 import type { AdminResult } from '../../../lib/sources/admin';
 import { SourceBook } from '../../../lib/sources/book';
 import { parseDuration } from '../../../lib/sources/changes';
@@ -61,12 +60,6 @@ const numberOrOff =
 
 const list = (value: string): string[] =>
   value === '' ? [] : value.split(',').map((s) => s.trim());
-
-/** A source as `list` shows it: no `hashKey`. */
-function shown(source: SourceRecord): SourceRecord {
-  const { hashKey: _secret, ...privacy } = source.privacy;
-  return { ...source, privacy };
-}
 
 export function addSourceCommands(program: Command, cliKafka: CliKafka): void {
   const brokers = (): Option =>
@@ -153,7 +146,9 @@ export function addSourceCommands(program: Command, cliKafka: CliKafka): void {
           await withAdmin(cliKafka, b, (a) => a.set(name, { ...change, suppressed: suppress })),
         );
         print(
-          json ? JSON.stringify(shown(source)) : `source "${name}" is at version ${source.version}`,
+          json
+            ? JSON.stringify(shownSource(source))
+            : `source "${name}" is at version ${source.version}`,
         );
       },
     );
@@ -201,7 +196,7 @@ export function addSourceCommands(program: Command, cliKafka: CliKafka): void {
     .action(async (opts: { json?: boolean; brokers?: string }) => {
       const all = await withAdmin(cliKafka, opts.brokers, (a) => Promise.resolve(a.list()));
       if (opts.json) {
-        print(JSON.stringify(all.map(shown)));
+        print(JSON.stringify(all.map(shownSource)));
         return;
       }
       const now = Date.now();

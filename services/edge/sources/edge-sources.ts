@@ -7,9 +7,10 @@
  */
 import type { Logger } from '../../../lib/logger';
 import type { KafkaConfig } from '../../../lib/config';
-import type { KafkaClient } from '../../../lib/kafka/port';
+import type { KafkaClient, Producer } from '../../../lib/kafka/port';
 import { sleep } from '../../../lib/lifecycle';
 import { encodeSource } from '../../../lib/records/source';
+import { SourceAdmin } from '../../../lib/sources/admin';
 import { SourceBook } from '../../../lib/sources/book';
 import { Forgotten } from '../../../lib/sources/forgotten';
 import { FleetQuotas } from '../../../lib/sources/quota';
@@ -38,6 +39,9 @@ export class EdgeSources {
   readonly quotas: FleetQuotas;
   readonly usage: UsageShare;
   readonly policy: SourcePolicy;
+  /** The admin API's operations, writing through the edge's own producer. */
+  readonly admin: SourceAdmin;
+  private readonly producer: Producer;
   private readonly log: Logger;
 
   constructor(private readonly deps: EdgeSourcesDeps) {
@@ -82,24 +86,25 @@ export class EdgeSources {
       forgotten: (name, key) => this.forgotten.has(name, key),
       events: metrics.sourceEvents,
     });
+    this.producer = kafka.producer();
+    this.admin = new SourceAdmin({ book: this.book, producer: this.producer, topics });
   }
 
   async start(): Promise<void> {
-    await Promise.all([this.book.start(), this.forgotten.start(), this.usage.start()]);
+    await Promise.all([
+      this.book.start(),
+      this.forgotten.start(),
+      this.usage.start(),
+      this.producer.connect(),
+    ]);
     await Promise.all([this.book.ready(), this.forgotten.ready(), this.usage.ready()]);
     const seeds = seedSources(this.deps.seed, (name) => this.book.has(name), Date.now());
     if (seeds.length === 0) return;
-    const producer = this.deps.kafka.producer();
-    await producer.connect();
-    try {
-      await writeKeyed(
-        producer,
-        this.deps.topics.sources,
-        seeds.map((s) => ({ key: s.name, value: encodeSource(s) })),
-      );
-    } finally {
-      await producer.disconnect();
-    }
+    await writeKeyed(
+      this.producer,
+      this.deps.topics.sources,
+      seeds.map((s) => ({ key: s.name, value: encodeSource(s) })),
+    );
     this.log.info({ sources: seeds.map((s) => s.name) }, 'sources_seeded');
     const deadline = Date.now() + (this.deps.startTimeoutMs ?? 10_000);
     while (!seeds.every((s) => this.book.has(s.name)) && Date.now() < deadline) await sleep(50);
@@ -107,6 +112,6 @@ export class EdgeSources {
 
   async stop(): Promise<void> {
     await this.usage.stop();
-    await Promise.all([this.book.stop(), this.forgotten.stop()]);
+    await Promise.all([this.book.stop(), this.forgotten.stop(), this.producer.disconnect()]);
   }
 }
