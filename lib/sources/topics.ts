@@ -5,7 +5,7 @@
  * small, and every edge reads all of them.
  */
 import type { KafkaConfig } from '../config';
-import type { TopicSpec } from '../kafka/port';
+import type { Admin, TopicSpec } from '../kafka/port';
 
 export function sourceTopics(config: KafkaConfig, replicationFactor = 1): TopicSpec[] {
   const minIsr = String(Math.min(2, replicationFactor));
@@ -19,4 +19,20 @@ export function sourceTopics(config: KafkaConfig, replicationFactor = 1): TopicS
       { name: 'cleanup.policy', value: 'compact' },
     ],
   }));
+}
+
+/** Which of the source topics the broker lacks (a fleet whose topics predate them). */
+export async function missingSourceTopics(
+  admin: Pick<Admin, 'connect' | 'disconnect' | 'listTopics'>,
+  config: KafkaConfig,
+): Promise<string[]> {
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    return sourceTopics(config)
+      .map((t) => t.topic)
+      .filter((t) => !existing.has(t));
+  } finally {
+    await admin.disconnect();
+  }
 }

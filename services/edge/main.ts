@@ -119,7 +119,7 @@ async function main(): Promise<void> {
   });
   await sources.start();
   const checkKey = createKeyChecker(
-    { ...config.auth, index: () => sources.book.keys() },
+    sources.active ? { ...config.auth, index: () => sources.book.keys() } : config.auth,
     () => liveEdges.count,
   );
 
@@ -191,8 +191,8 @@ async function main(): Promise<void> {
     stream: streamLimits,
     fanouts,
     tracker,
-    sources: sources.policy,
-    admin: { admin: sources.admin, key: config.adminKey },
+    sources: sources.active ? sources.policy : undefined,
+    admin: sources.active ? { admin: sources.admin, key: config.adminKey } : undefined,
     sdk: {
       browserAppIds: config.browserAppIds,
       checkAppId: config.auth.required

@@ -41,6 +41,7 @@ import type { SendPort } from './outbound/sender';
 import { createPipeline } from './pipeline/create-pipeline';
 import { Handover } from './state/handover';
 import { StateRestorer } from './state/state-restorer';
+import { WorkerForgets } from './state/forget';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
@@ -171,6 +172,15 @@ async function main(): Promise<void> {
     },
     logger,
   });
+  const forgets = new WorkerForgets({
+    kafka,
+    topics,
+    scorer,
+    producer: kafkaProducer,
+    partitions,
+    logger,
+  });
+  await forgets.start();
   const consumer: RawConsumer = new RawConsumer({
     consumer: kafka.consumer({
       groupId: config.groupId,
@@ -248,6 +258,7 @@ async function main(): Promise<void> {
     await Promise.race([sender.drain(), sleep(workerDefaults.shutdownDeliveryWaitMs)]);
     sender.stop();
     await publisher.stop();
+    await forgets.stop();
     if (transactions) {
       await transactions.close();
       await transactionsAdmin.disconnect();

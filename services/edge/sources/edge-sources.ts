@@ -4,8 +4,13 @@
  * across the fleet), seeds the sources topic with `INTAKE_API_KEYS` (only the sources it
  * does not hold: lib/sources/seed.ts), and waits, up to `startTimeoutMs`, until it read
  * the seeded records back, so the edge answers with them from its first request.
+ *
+ * A broker without these topics (a fleet created before them): the edge logs
+ * `sources_topics_missing` and keeps today's behaviour (`active` false: the keys of
+ * `INTAKE_API_KEYS`, no quotas or policies) until it is restarted with the topics there.
  */
 import type { Logger } from '../../../lib/logger';
+import { kafkaDefaults } from '../../../lib/config';
 import type { KafkaConfig } from '../../../lib/config';
 import type { KafkaClient, Producer } from '../../../lib/kafka/port';
 import { sleep } from '../../../lib/lifecycle';
@@ -15,6 +20,7 @@ import { SourceBook } from '../../../lib/sources/book';
 import { Forgotten } from '../../../lib/sources/forgotten';
 import { FleetQuotas } from '../../../lib/sources/quota';
 import { seedSources } from '../../../lib/sources/seed';
+import { missingSourceTopics } from '../../../lib/sources/topics';
 import type { ListedKey } from '../../../lib/sources/seed';
 import { writeKeyed } from '../../../lib/sources/write';
 import type { EdgeMetrics } from '../metrics';
@@ -43,6 +49,8 @@ export class EdgeSources {
   readonly admin: SourceAdmin;
   private readonly producer: Producer;
   private readonly log: Logger;
+  /** False when the broker lacks the topics: the edge then works as before sources. */
+  active = false;
 
   constructor(private readonly deps: EdgeSourcesDeps) {
     const { kafka, topics, logger, metrics } = deps;
@@ -91,6 +99,13 @@ export class EdgeSources {
   }
 
   async start(): Promise<void> {
+    const config = { ...kafkaDefaults, topics: this.deps.topics };
+    const missing = await missingSourceTopics(this.deps.kafka.admin(), config);
+    if (missing.length > 0) {
+      this.log.warn({ missing }, 'sources_topics_missing');
+      return;
+    }
+    this.active = true;
     await Promise.all([
       this.book.start(),
       this.forgotten.start(),
@@ -111,6 +126,7 @@ export class EdgeSources {
   }
 
   async stop(): Promise<void> {
+    if (!this.active) return;
     await this.usage.stop();
     await Promise.all([this.book.stop(), this.forgotten.stop(), this.producer.disconnect()]);
   }
