@@ -30,6 +30,8 @@ import { REPLY_GROUP_PREFIX, ReplyWaiter } from './replies/reply-waiter';
 import { LiveEdges } from './live-edges';
 import { OneWayQueue } from './one-way-queue';
 import { KafkaSink } from './sink';
+import type { Sink } from './sink';
+import { PolicySink } from './sources/policy-sink';
 import { appServer, listen } from './http/app-server';
 import { createKeyChecker } from './http/auth';
 import { TRACKER_FILE, loadTracker } from './http/tracker-route';
@@ -118,13 +120,15 @@ async function main(): Promise<void> {
     logger,
   });
   await sources.start();
+  // Every transport writes through the sources' policies (the Kafka sink's lifecycle stays here).
+  const writer: Sink = sources.active ? new PolicySink(sink, sources.policy) : sink;
   const checkKey = createKeyChecker(
     sources.active ? { ...config.auth, index: () => sources.book.keys() } : config.auth,
     () => liveEdges.count,
   );
 
   const oneWay = new OneWayQueue({
-    sink,
+    sink: writer,
     maxEvents: config.oneWayQueueEvents,
     batchSize: 500,
     logger,
@@ -157,7 +161,7 @@ async function main(): Promise<void> {
     ackIntervalMs: config.stream.ackIntervalMs,
   };
   const wsStreams = new WsStreamServer({
-    sink,
+    sink: writer,
     logger,
     instance: config.instance,
     defaultSource: config.defaultSource,
@@ -172,7 +176,7 @@ async function main(): Promise<void> {
   const tracker = loadTracker();
   if (!tracker) logger.warn({ file: TRACKER_FILE }, 'tracker_not_built');
   const app = createApp({
-    sink,
+    sink: writer,
     logger,
     metrics,
     instance: config.instance,

@@ -10,6 +10,11 @@
  * included (they are the source's traffic); a refused request writes nothing. An event
  * of a suppressed or forgotten key is accepted and dropped: the request is answered as
  * usual (202), and the event is left out of the answer's `accepted` list.
+ *
+ * `POST /v1/events` applies all of it (`request`, `admit`, `apply`). Every other
+ * transport (streams, the SDK routes, one-way and UDP) writes through `PolicySink`
+ * (policy-sink.ts), which applies `write` to each envelope it did not see here: the IP
+ * and user-agent policy, suppression and redaction, without quotas or opt-out signals.
  */
 import type { Envelope, RequestMeta } from '../../../lib/envelope';
 import type { QuotaDecision } from '../../../lib/sources/quota';
@@ -30,6 +35,9 @@ export interface SourcePolicyDeps {
 }
 
 export class SourcePolicy {
+  /** Envelopes `apply` passed: the sink leaves them as they are. */
+  private readonly applied = new WeakSet<Envelope>();
+
   constructor(private readonly deps: SourcePolicyDeps) {}
 
   /** The request's metadata under the source's policy; `anonymous`: no visitor cookie. */
@@ -55,19 +63,43 @@ export class SourcePolicy {
    */
   apply<T extends { envelope: Envelope }>(source: string, items: T[]): T[] {
     const privacy = this.deps.privacy(source);
-    let kept = items;
-    if (privacy) {
-      const forgotten = (key: string): boolean => this.deps.forgotten(source, key);
-      kept = [];
-      for (const item of items) {
-        const result = privacy.event(item.envelope, forgotten);
-        if (result.kind === 'ok')
-          kept.push(result.event === item.envelope ? item : { ...item, envelope: result.event });
-      }
+    const forgotten = (key: string): boolean => this.deps.forgotten(source, key);
+    const kept: T[] = [];
+    for (const item of items) {
+      const result = privacy ? privacy.event(item.envelope, forgotten) : undefined;
+      if (result && result.kind !== 'ok') continue;
+      const envelope = result ? result.event : item.envelope;
+      this.applied.add(envelope);
+      kept.push(envelope === item.envelope ? item : { ...item, envelope });
     }
     const suppressed = items.length - kept.length;
     if (suppressed > 0) this.deps.events.inc({ source, outcome: 'suppressed' }, suppressed);
     if (kept.length > 0) this.deps.events.inc({ source, outcome: 'accepted' }, kept.length);
     return kept;
   }
+
+  /**
+   * An envelope of another transport under its source's policy (IP, user agent,
+   * redaction), or null when its key is suppressed or forgotten (counted); an envelope
+   * `apply` passed is returned as it is.
+   */
+  write(envelope: Envelope): Envelope | null {
+    if (this.applied.has(envelope)) return envelope;
+    const { source } = envelope;
+    const privacy = this.deps.privacy(source);
+    if (!privacy) {
+      this.deps.events.inc({ source, outcome: 'accepted' });
+      return envelope;
+    }
+    const result = privacy.event(envelope, (key) => this.deps.forgotten(source, key));
+    if (result.kind !== 'ok') {
+      this.deps.events.inc({ source, outcome: 'suppressed' });
+      return null;
+    }
+    this.deps.events.inc({ source, outcome: 'accepted' });
+    const { meta } = privacy.request(result.event.meta, NO_SIGNALS);
+    return meta === result.event.meta ? result.event : { ...result.event, meta };
+  }
 }
+
+const NO_SIGNALS = { gpc: false, dnt: false };

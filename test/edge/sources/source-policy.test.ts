@@ -4,6 +4,9 @@
  * (429 problem naming the quota, Retry-After, the other source untouched), and the
  * privacy policy changes what reaches the sink (IP, redaction, GPC, suppression).
  */
+import { createHmac } from 'node:crypto';
+import { wrapEvent } from '../../../lib/envelope';
+import type { Envelope } from '../../../lib/envelope';
 import { createRegistry } from '../../../lib/metrics';
 import { validateSource } from '../../../lib/records/source';
 import type { SourceRecord } from '../../../lib/records/source';
@@ -14,11 +17,14 @@ import { createKeyChecker } from '../../../services/edge/http/auth';
 import { createEdgeMetrics } from '../../../services/edge/metrics';
 import type { EdgeMetrics } from '../../../services/edge/metrics';
 import { SourcePolicy } from '../../../services/edge/sources/source-policy';
+import { PolicySink } from '../../../services/edge/sources/policy-sink';
 import { startTestApp } from '../../support/edge-app';
 import type { TestApp } from '../../support/edge-app';
 import { MemorySink } from '../../support/fakes';
 
 const HASH_KEY = 'nAta_8GqhVBApzuBTxMAgV41baQk9j-vHMkEkcvLYT8';
+const hmac = (value: string): string =>
+  createHmac('sha256', Buffer.from(HASH_KEY, 'base64url')).update(value).digest('hex');
 
 function source(name: string, key: string, extra: Record<string, unknown> = {}): SourceRecord {
   const result = validateSource({
@@ -38,6 +44,7 @@ describe('sources at the edge', () => {
   const forgotten = new Set<string>();
   const sink = new MemorySink();
   let metrics: EdgeMetrics;
+  let policy: SourcePolicy;
   let app: TestApp;
 
   const set = (s: SourceRecord): void => void records.set(s.name, s);
@@ -74,8 +81,18 @@ describe('sources at the edge', () => {
       edge: 'edge-test',
       quotasOf: (name) => records.get(name)?.quotas,
     });
+    policy = new SourcePolicy({
+      quotas,
+      privacy: (name) => {
+        const s = records.get(name);
+        return s && new Privacy(s.privacy);
+      },
+      forgotten: (name, key) => forgotten.has(`${name}/${key}`),
+      events: metrics.sourceEvents,
+    });
+    // As the edge runs: every transport writes through the policy sink.
     app = await startTestApp({
-      sink,
+      sink: new PolicySink(sink, policy),
       metrics,
       checkKey: createKeyChecker({
         required: true,
@@ -83,15 +100,7 @@ describe('sources at the edge', () => {
         index: () => new KeyIndex(records.values()),
         rateLimit: { perSecond: 1000, burst: 1000 },
       }),
-      sources: new SourcePolicy({
-        quotas,
-        privacy: (name) => {
-          const s = records.get(name);
-          return s && new Privacy(s.privacy);
-        },
-        forgotten: (name, key) => forgotten.has(`${name}/${key}`),
-        events: metrics.sourceEvents,
-      }),
+      sources: policy,
     });
   });
 
@@ -146,7 +155,8 @@ describe('sources at the edge', () => {
     );
     expect(res.status).toBe(202);
     const [written] = sink.stored.slice(before);
-    expect(written!.data).toEqual({ card: expect.stringMatching(/^[0-9a-f]{64}$/), keep: 1 });
+    // Hashed once (the policy sink leaves what the route applied as it is).
+    expect(written!.data).toEqual({ card: hmac('4111'), keep: 1 });
     expect(written!.meta.ip).toBe('127.0.0.0');
     expect(written!.meta.userAgent).toBeUndefined();
   });
@@ -174,5 +184,34 @@ describe('sources at the edge', () => {
     expect((await post('private-key', { type: 't', key: 'gone' })).status).toBe(202);
     expect(sink.stored.length).toBe(before + 1);
     expect(await count('private', 'suppressed')).toBe(3);
+  });
+
+  it('applies the policy to what other transports write: IP, redaction, suppression', async () => {
+    const envelope = (key: string): Envelope => {
+      const r = wrapEvent(
+        { type: 't', key, data: { email: 'x@y.example', card: '4111' } },
+        {
+          source: 'private',
+          pattern: 'stream',
+          receivedAt: new Date(),
+          meta: { ip: '2001:db8:85a3:8d3::7348', userAgent: 'a/1' },
+        },
+      );
+      if (!r.ok) throw new Error(r.reason);
+      return r.envelope;
+    };
+    const before = sink.stored.length;
+    const stored = await new PolicySink(sink, policy).store([
+      envelope('opted-out'),
+      envelope('streamed'),
+    ]);
+    expect(stored.map((s) => s.partition)).toEqual([-1, 0]);
+    expect(sink.stored.slice(before)).toEqual([
+      expect.objectContaining({
+        key: 'streamed',
+        data: { card: hmac('4111') },
+        meta: { ip: '2001:db8:85a3::' },
+      }),
+    ]);
   });
 });
