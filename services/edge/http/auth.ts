@@ -2,9 +2,11 @@
  * API keys and per-key rate limits for the public routes.
  *
  * - A key travels as `Authorization: Bearer <key>` or `X-API-Key: <key>`. Missing: 401;
- *   unknown or disabled: 403. A valid key names the producer's `source`, recorded in
- *   every envelope. Keys are compared by their SHA-256, never logged (the logger redacts
- *   both headers).
+ *   unknown, disabled, or rotated and past its grace: 403. A valid key names the
+ *   producer's `source`, recorded in every envelope. Keys are compared by their SHA-256,
+ *   never logged (the logger redacts both headers). With `index` (the edge: the sources
+ *   topic, lib/sources/book.ts) a key is looked up in the sources as they are now;
+ *   without it (unit tests, an edge whose broker lacks the topic), in `keys`.
  * - Rate limit: each key has one token bucket across the fleet (`perSecond` tokens a
  *   second, up to `burst`; a source may have its own, `rateLimitBySource`), one token per
  *   request or WebSocket upgrade, from the same bucket; empty: 429 with `Retry-After`
