@@ -12,7 +12,7 @@ import type { KafkaClient } from '../kafka/port';
 import { parseSource } from '../records/source';
 import type { SourceRecord } from '../records/source';
 import { followTopic } from './follow';
-import { KeyIndex } from './keys';
+import { KeyIndex, hashKey } from './keys';
 import { Privacy } from './privacy';
 
 export interface SourceBookDeps {
@@ -28,6 +28,7 @@ export class SourceBook {
   private readonly records = new Map<string, SourceRecord>();
   private readonly privacies = new Map<string, { version: number; privacy: Privacy }>();
   private index: KeyIndex | null = null;
+  private appIndex: KeyIndex | null = null;
   private readonly view;
 
   constructor(deps: SourceBookDeps) {
@@ -38,6 +39,7 @@ export class SourceBook {
         if (source) this.records.set(name, source);
         else this.records.delete(name);
         this.index = null;
+        this.appIndex = null;
         deps.onChange?.(name, source);
       },
     });
@@ -75,6 +77,21 @@ export class SourceBook {
   /** Every source's keys, rebuilt after a change on first use. */
   keys(): KeyIndex {
     return (this.index ??= new KeyIndex(this.records.values()));
+  }
+
+  /**
+   * Every source's browser app ids (`appIds`, e.g. Snowplow's `aid`) as keys, with
+   * `extra` (app ids configured outside the topic) after them: an app id is public, checked
+   * like a key of its source (a disabled source refuses it; one listed by two sources
+   * authenticates neither). Rebuilt after a change on first use.
+   */
+  appIds(extra: readonly SourceRecord[] = []): KeyIndex {
+    return (this.appIndex ??= new KeyIndex(
+      [...this.records.values(), ...extra].map((s) => ({
+        ...s,
+        keys: s.appIds.map((id) => ({ hash: hashKey(id) })),
+      })),
+    ));
   }
 
   /** The source's privacy policy, or undefined for an unknown source. */

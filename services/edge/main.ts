@@ -200,7 +200,12 @@ async function main(): Promise<void> {
     sdk: {
       browserAppIds: config.browserAppIds,
       checkAppId: config.auth.required
-        ? appIdChecker(config.auth, config.browserAppIds, () => liveEdges.count)
+        ? appIdChecker(
+            config.auth,
+            config.browserAppIds,
+            () => liveEdges.count,
+            sources.active ? (listed) => sources.book.appIds(listed) : undefined,
+          )
         : undefined,
     },
   });
