@@ -14,7 +14,7 @@ import type { Logger } from '../../lib/logger';
 import { projectRoot } from '../../lib/paths';
 import type { EdgeMetrics } from './metrics';
 import type { Sink } from './sink';
-import { eventsRoute } from './http/events-route';
+import { eventsRoute, quotaPrecheck } from './http/events-route';
 import { FAST_PATH_ROUTE, installEventsFastPath } from './http/events-fast-path';
 import { receiptRoute, scoreRoute } from './http/lookup-routes';
 import type { LookupDeps } from './http/lookup-routes';
@@ -118,11 +118,13 @@ export function createApp(deps: AppDeps): Express {
   const checkKey = deps.checkKey ?? (deps.auth && createKeyChecker(deps.auth));
   const auth = checkKey ? authenticate(checkKey) : undefined;
   const onError = errorHandler(deps.logger, deps.maxBodyBytes);
+  // A source over its quota is refused before its body is read (the fast path's requests).
+  const precheck = deps.sources ? quotaPrecheck(deps) : undefined;
   installEventsFastPath(app, {
     maxBodyBytes: deps.maxBodyBytes,
     before: first,
     cors: corsHandler,
-    auth,
+    auth: auth && precheck ? then(auth, precheck) : auth,
     events,
     onError,
     window: deps.readWindow?.bytes ? readWindow(deps.sink, deps.readWindow) : undefined,
@@ -153,6 +155,12 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use(onError);
   return app;
+}
+
+/** `first`, then `second` unless `first` answered or failed. */
+function then(first: RequestHandler, second: RequestHandler): RequestHandler {
+  return (req, res, next) =>
+    first(req, res, (err?: unknown) => (err ? next(err) : second(req, res, next)));
 }
 
 /** An SDK route as the app's routes: its `before` handlers open, its handler after the key check. */

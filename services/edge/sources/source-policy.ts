@@ -50,6 +50,16 @@ export class SourcePolicy {
     return privacy ? privacy.request(meta, optOutSignals(headers)) : { meta, anonymous: false };
   }
 
+  /**
+   * A refusal before the body is read, while one more event of the source would be
+   * refused (its bucket empty, its day used up); the request counts as one `limited` event.
+   */
+  precheck(source: string): QuotaDecision {
+    const decision = this.deps.quotas.peek(source);
+    if (!decision.ok) this.deps.events.inc({ source, outcome: 'limited' });
+    return decision;
+  }
+
   /** Takes `events` events from the source's quotas (counting a refusal). */
   admit(source: string, events: number): QuotaDecision {
     const decision = this.deps.quotas.take(source, events);

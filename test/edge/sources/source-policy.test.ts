@@ -141,8 +141,16 @@ describe('sources at the edge', () => {
     expect((await post('shop-key', { type: 't' })).status).toBe(202);
     expect((await post('shop-key', { type: 't' })).status).toBe(429);
     expect((await post('blog-key', [{ type: 't' }, { type: 't' }])).status).toBe(202);
+    // Refused before its body is read: a body that is not even JSON gets the 429.
+    const unread = await fetch(`${app.base}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'shop-key' },
+      body: '{"not json',
+    });
+    expect(unread.status).toBe(429);
+    expect(await unread.json()).toMatchObject({ quota: 'per-day' });
     expect(await count('shop', 'accepted')).toBe(3);
-    expect(await count('shop', 'limited')).toBe(3);
+    expect(await count('shop', 'limited')).toBe(4);
     expect(await count('blog', 'limited')).toBe(0);
   });
 
