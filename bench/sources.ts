@@ -56,8 +56,10 @@ const batch = JSON.stringify(Array.from({ length: 100 }, (_, i) => event(i)));
 const NGINX = `http://127.0.0.1:${HTTP_PORT}/v1/events`;
 const EDGE_1 = `http://127.0.0.1:${HTTP_PORT + 1}/v1/events`;
 
-/** A new source with `settings`; its key. */
-function source(name: string, ...settings: string[]): string {
+/** A new source with `settings` (named for this run: the fleet's topics outlive it); its key. */
+const RUN = Date.now().toString(36);
+function source(prefix: string, ...settings: string[]): string {
+  const name = `${prefix}-${RUN}`;
   const key = cli('sources', 'add', name);
   if (settings.length > 0) cli('sources', 'set', name, ...settings);
   return key;
