@@ -107,6 +107,12 @@ export interface KafkaConfig {
     rejections: string;
     /** Compacted: each puller upstream's resume position, written in the same transaction as its events. */
     pullerPositions: string;
+    /** Compacted: each source's settings, keyed by its name (lib/records/source.ts). */
+    sources: string;
+    /** Compacted: forget requests, keyed `<source>/<key>` (lib/records/forget.ts). */
+    forgets: string;
+    /** Compacted: each edge's usage report, keyed by its instance name (lib/records/usage.ts). */
+    usage: string;
   };
 }
 
@@ -123,6 +129,9 @@ export const kafkaDefaults: KafkaConfig = {
     rejections: 'intake.rejections',
     replies: 'intake.replies',
     pullerPositions: 'intake.puller-positions',
+    sources: 'intake.sources',
+    forgets: 'intake.forgets',
+    usage: 'intake.usage',
   },
 };
 
@@ -140,6 +149,9 @@ export function readKafkaConfig(r: EnvReader, clientId: string): KafkaConfig {
       replies: r.str('INTAKE_TOPIC_REPLIES', kafkaDefaults.topics.replies),
       rejections: r.str('INTAKE_TOPIC_REJECTIONS', kafkaDefaults.topics.rejections),
       pullerPositions: r.str('INTAKE_TOPIC_PULLER_POSITIONS', kafkaDefaults.topics.pullerPositions),
+      sources: r.str('INTAKE_TOPIC_SOURCES', kafkaDefaults.topics.sources),
+      forgets: r.str('INTAKE_TOPIC_FORGETS', kafkaDefaults.topics.forgets),
+      usage: r.str('INTAKE_TOPIC_USAGE', kafkaDefaults.topics.usage),
     },
   };
 }

@@ -11,9 +11,11 @@ export type { Logger };
 export const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers["x-api-key"]',
+  'req.headers["x-admin-key"]',
   'req.headers.cookie',
   'headers.authorization',
   'headers["x-api-key"]',
+  'headers["x-admin-key"]',
   'apiKey',
   'token',
   'password',

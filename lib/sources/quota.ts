@@ -143,6 +143,30 @@ export class FleetQuotas {
   }
 
   /**
+   * Whether one more event of `source` would be refused now, without taking it: a request
+   * can be refused before its body is read while the source's bucket is empty or its day
+   * used up.
+   */
+  peek(source: string): QuotaDecision {
+    const q = this.deps.quotasOf(source);
+    if (!q) return OK;
+    const now = this.now();
+    const u = this.usageOf(source, now);
+    let refusal: QuotaDecision = OK;
+    if (q.perSecond !== undefined) {
+      const tokens = this.refill(u, q, now)!;
+      if (tokens < 1)
+        refusal = refuse('per-second', q.perSecond, Math.ceil((1 - tokens) / q.perSecond));
+    }
+    if (q.perDay !== undefined) {
+      const allowance = dailyAllowance({ ...q, perDay: q.perDay });
+      if (this.usedToday(u) + 1 > allowance)
+        refusal = longer(refusal, refuse('per-day', allowance, secondsToNextUtcDay(now)));
+    }
+    return refusal;
+  }
+
+  /**
    * Counts another edge's usage report (a newer one of an edge replaces its older one; a
    * repeated or older one changes nothing). An earlier run of this edge (same name,
    * another `since`) gives back the day's count it had reached.

@@ -30,6 +30,7 @@ import { kafkaBrokerList, kafkaBrokers, makePlan } from './fleet/plan';
 import type { FleetPlan } from './fleet/plan';
 import { fleetStatus, statusLine } from './fleet/status';
 import { readState } from './fleet/state';
+import { addSourceCommands } from './sources/commands';
 
 const root = resolve(__dirname, '..', '..', '..');
 const say = (message: string): void => {
@@ -253,6 +254,8 @@ program
       process.exitCode = 1;
     }
   });
+
+addSourceCommands(program, cliKafka);
 
 /** A Kafka client for CLI commands: --brokers, else INTAKE_KAFKA_BROKERS, else the local fleet. */
 function cliKafka(brokersOption: string | undefined): {

@@ -14,7 +14,7 @@ import type { Logger } from '../../lib/logger';
 import { projectRoot } from '../../lib/paths';
 import type { EdgeMetrics } from './metrics';
 import type { Sink } from './sink';
-import { eventsRoute } from './http/events-route';
+import { eventsRoute, quotaPrecheck } from './http/events-route';
 import { FAST_PATH_ROUTE, installEventsFastPath } from './http/events-fast-path';
 import { receiptRoute, scoreRoute } from './http/lookup-routes';
 import type { LookupDeps } from './http/lookup-routes';
@@ -41,6 +41,9 @@ import type { Fanouts } from './subscribe/subscribe-routes';
 import { sdkRoutes } from './sdk/sdk-routes';
 import type { SdkOptions } from './sdk/sdk-routes';
 import type { SdkRoute } from './sdk/sdk-route';
+import type { SourcePolicy } from './sources/source-policy';
+import { adminRoutes } from './http/admin-routes';
+import type { AdminDeps } from './http/admin-routes';
 
 export interface AppDeps {
   sink: Sink;
@@ -81,11 +84,15 @@ export interface AppDeps {
   readWindow?: { bytes: number; maxWaitMs: number };
   /** Segment's and Snowplow's protocols (sdk/); absent: served with no browser app ids. */
   sdk?: SdkOptions;
+  /** Per-source quotas and privacy on `POST /v1/events` (sources/source-policy.ts); absent: none. */
+  sources?: SourcePolicy;
+  /** The admin API (`/admin/...`, http/admin-routes.ts); absent: 404. */
+  admin?: AdminDeps;
 }
 
 export { bodyDefaults };
 
-type Method = 'get' | 'post';
+type Method = 'get' | 'post' | 'patch';
 
 /** One route: `v1` routes come after CORS, and after authentication unless `open`. */
 interface Route {
@@ -111,11 +118,13 @@ export function createApp(deps: AppDeps): Express {
   const checkKey = deps.checkKey ?? (deps.auth && createKeyChecker(deps.auth));
   const auth = checkKey ? authenticate(checkKey) : undefined;
   const onError = errorHandler(deps.logger, deps.maxBodyBytes);
+  // A source over its quota is refused before its body is read (the fast path's requests).
+  const precheck = deps.sources ? quotaPrecheck(deps) : undefined;
   installEventsFastPath(app, {
     maxBodyBytes: deps.maxBodyBytes,
     before: first,
     cors: corsHandler,
-    auth,
+    auth: auth && precheck ? then(auth, precheck) : auth,
     events,
     onError,
     window: deps.readWindow?.bytes ? readWindow(deps.sink, deps.readWindow) : undefined,
@@ -146,6 +155,12 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use(onError);
   return app;
+}
+
+/** `first`, then `second` unless `first` answered or failed. */
+function then(first: RequestHandler, second: RequestHandler): RequestHandler {
+  return (req, res, next) =>
+    first(req, res, (err?: unknown) => (err ? next(err) : second(req, res, next)));
 }
 
 /** An SDK route as the app's routes: its `before` handlers open, its handler after the key check. */
@@ -261,6 +276,8 @@ function routes(deps: AppDeps, events: RequestHandler): Route[] {
       ),
     );
   }
+  if (deps.admin)
+    for (const r of adminRoutes(deps.admin)) list.push(route(r.method, r.path, ...r.handlers));
   if (deps.fanouts)
     list.push(route('get', '/v1/subscribe/:topic', sseSubscribeRoute(deps.fanouts)));
   if (deps.lookups) {

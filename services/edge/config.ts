@@ -49,6 +49,10 @@ export interface EdgeConfig {
   auth: AuthConfig;
   /** How often the edge counts the live edges, which share each key's rate limit. */
   liveEdgesPollMs: number;
+  /** The admin API's key (http/admin-routes.ts); unset: the admin API is off. */
+  adminKey?: string;
+  /** How often the edge publishes its quota usage to the other edges (T of docs/sources.md). */
+  usageReportMs: number;
   corsOrigins: string[];
   /** Browser app ids (Snowplow `aid`) -> their source (sdk/app-ids.ts). */
   browserAppIds: Map<string, string>;
@@ -135,6 +139,8 @@ export function loadEdgeConfig(env: Record<string, string | undefined> = process
       rateLimitBySource: parseRateLimits(r.list('INTAKE_RATE_LIMITS', [])),
     },
     liveEdgesPollMs: r.int('INTAKE_LIVE_EDGES_POLL_MS', 5000, { min: 100 }),
+    adminKey: r.str('INTAKE_ADMIN_KEY', '') || undefined,
+    usageReportMs: r.int('INTAKE_USAGE_REPORT_MS', 1000, { min: 100, max: 60_000 }),
     corsOrigins: r.list('INTAKE_CORS_ORIGINS', []),
     browserAppIds: parseBrowserAppIds(r.list('INTAKE_BROWSER_APP_IDS', [])),
     stream: {

@@ -2,7 +2,8 @@
  * The edge service: owns startup and shutdown order.
  *
  * Start: config -> Kafka sink (partition metadata, producer) -> views of the progress and
- * scores topics (they catch up in the background) -> HTTP listener.
+ * scores topics (they catch up in the background) -> the sources (read to the end, seeded
+ * from `INTAKE_API_KEYS`) -> HTTP listener.
  * SIGTERM: turn not-ready -> keep serving for the grace period (the balancer moves away)
  * -> let streams' pending events be acked, close streams and subscriptions -> stop accepting connections and finish in-flight requests -> flush the producer ->
  * disconnect -> exit 0.
@@ -29,6 +30,8 @@ import { REPLY_GROUP_PREFIX, ReplyWaiter } from './replies/reply-waiter';
 import { LiveEdges } from './live-edges';
 import { OneWayQueue } from './one-way-queue';
 import { KafkaSink } from './sink';
+import type { Sink } from './sink';
+import { PolicySink } from './sources/policy-sink';
 import { appServer, listen } from './http/app-server';
 import { createKeyChecker } from './http/auth';
 import { TRACKER_FILE, loadTracker } from './http/tracker-route';
@@ -36,6 +39,7 @@ import { WsStreamServer } from './stream/ws-stream';
 import { attachUpgrades } from './upgrades';
 import { appIdChecker } from './sdk/app-ids';
 import { Fanouts, WsSubscribeRoute } from './subscribe/subscribe-routes';
+import { EdgeSources } from './sources/edge-sources';
 
 async function main(): Promise<void> {
   const config = loadEdgeConfig();
@@ -105,10 +109,26 @@ async function main(): Promise<void> {
     logger,
   });
   await liveEdges.start();
-  const checkKey = createKeyChecker(config.auth, () => liveEdges.count);
+  // Sources are data (the sources topic): keys, quotas and privacy follow it, no restart.
+  const sources = new EdgeSources({
+    kafka,
+    topics,
+    instance: config.instance,
+    seed: config.auth.keys,
+    usageIntervalMs: config.usageReportMs,
+    metrics,
+    logger,
+  });
+  await sources.start();
+  // Every transport writes through the sources' policies (the Kafka sink's lifecycle stays here).
+  const writer: Sink = sources.active ? new PolicySink(sink, sources.policy) : sink;
+  const checkKey = createKeyChecker(
+    sources.active ? { ...config.auth, index: () => sources.book.keys() } : config.auth,
+    () => liveEdges.count,
+  );
 
   const oneWay = new OneWayQueue({
-    sink,
+    sink: writer,
     maxEvents: config.oneWayQueueEvents,
     batchSize: 500,
     logger,
@@ -141,7 +161,7 @@ async function main(): Promise<void> {
     ackIntervalMs: config.stream.ackIntervalMs,
   };
   const wsStreams = new WsStreamServer({
-    sink,
+    sink: writer,
     logger,
     instance: config.instance,
     defaultSource: config.defaultSource,
@@ -156,7 +176,7 @@ async function main(): Promise<void> {
   const tracker = loadTracker();
   if (!tracker) logger.warn({ file: TRACKER_FILE }, 'tracker_not_built');
   const app = createApp({
-    sink,
+    sink: writer,
     logger,
     metrics,
     instance: config.instance,
@@ -175,10 +195,17 @@ async function main(): Promise<void> {
     stream: streamLimits,
     fanouts,
     tracker,
+    sources: sources.active ? sources.policy : undefined,
+    admin: sources.active ? { admin: sources.admin, key: config.adminKey } : undefined,
     sdk: {
       browserAppIds: config.browserAppIds,
       checkAppId: config.auth.required
-        ? appIdChecker(config.auth, config.browserAppIds, () => liveEdges.count)
+        ? appIdChecker(
+            config.auth,
+            config.browserAppIds,
+            () => liveEdges.count,
+            sources.active ? (listed) => sources.book.appIds(listed) : undefined,
+          )
         : undefined,
     },
   });
@@ -219,6 +246,7 @@ async function main(): Promise<void> {
     await oneWay.close();
     await sink.stop();
     await liveEdges.stop();
+    await sources.stop();
     await Promise.all([progress.stop(), scores.stop(), rejections.stop(), replies.stop()]);
   });
 }

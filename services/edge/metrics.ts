@@ -18,6 +18,10 @@ export interface EdgeMetrics {
   oneWaySent: Counter;
   /** Subscribers disconnected by the edge (slow-consumer). */
   subscribersDropped: Counter<'reason'>;
+  /** Events per source: `accepted` (to be written), `limited` (quota, 429), `suppressed` (dropped). */
+  sourceEvents: Counter<'source' | 'outcome'>;
+  /** Records of the sources, forget or usage topics skipped as unreadable (the last good ones kept). */
+  sourceRecordsSkipped: Counter<'topic'>;
 }
 
 /** Gauges read on scrape from the parts that own the numbers. */
@@ -117,6 +121,18 @@ export function createEdgeMetrics(registry: Registry, gauges: EdgeGauges): EdgeM
       name: 'intake_edge_subscribers_dropped_total',
       help: 'Subscribers disconnected by the edge, by reason',
       labelNames: ['reason'],
+      registers,
+    }),
+    sourceEvents: new Counter({
+      name: 'intake_edge_source_events_total',
+      help: 'Events per source by outcome: accepted, limited (over a quota: 429), suppressed (opted out or forgotten: dropped)',
+      labelNames: ['source', 'outcome'],
+      registers,
+    }),
+    sourceRecordsSkipped: new Counter({
+      name: 'intake_edge_source_records_skipped_total',
+      help: 'Unreadable records of the sources, forgets and usage topics, skipped (the last good settings kept)',
+      labelNames: ['topic'],
       registers,
     }),
     oneWaySent: new Counter({

@@ -13,6 +13,7 @@ import { sleep } from '../../lib/lifecycle';
 import { createLogger } from '../../lib/logger';
 import { createKafkaClient } from '../../lib/kafka/client';
 import { ensureTopics, intakeTopics } from '../../lib/kafka/topics';
+import { sourceTopics } from '../../lib/sources/topics';
 
 async function main(): Promise<void> {
   const r = new EnvReader(process.env);
@@ -28,7 +29,10 @@ async function main(): Promise<void> {
     const admin = kafka.admin();
     try {
       await admin.connect();
-      const created = await ensureTopics(admin, intakeTopics(config, partitions, replication));
+      const created = await ensureTopics(admin, [
+        ...intakeTopics(config, partitions, replication),
+        ...sourceTopics(config, replication),
+      ]);
       const topics = (await admin.listTopics()).filter((t) => t.startsWith('intake.')).sort();
       logger.info({ created, topics, partitions, replication }, 'topics_ready');
       await admin.disconnect();

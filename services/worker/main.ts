@@ -32,6 +32,7 @@ import { workerOutputs } from './outbound/outputs';
 import { Replier } from './outbound/replier';
 import { createPipeline } from './pipeline/create-pipeline';
 import { StateRestorer } from './state/state-restorer';
+import { WorkerForgets } from './state/forget';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
@@ -99,6 +100,15 @@ async function main(): Promise<void> {
     },
     logger,
   });
+  const forgets = new WorkerForgets({
+    kafka,
+    topics,
+    scorer,
+    producer: kafkaProducer,
+    partitions,
+    logger,
+  });
+  await forgets.start();
   const consumer: RawConsumer = new RawConsumer({
     consumer: kafka.consumer({
       groupId: config.groupId,
@@ -165,6 +175,7 @@ async function main(): Promise<void> {
     await consumer.stop();
     await delivery.drain(workerDefaults.shutdownDeliveryWaitMs);
     await publisher.stop();
+    await forgets.stop();
     await delivery.close();
     await kafkaProducer.disconnect();
     await new Promise<void>((resolve) => adminServer.close(() => resolve()));

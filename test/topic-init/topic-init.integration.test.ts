@@ -1,6 +1,6 @@
 /**
  * services/topic-init as the containers run it (the built process, on the real broker):
- * it creates every topic of lib/kafka/topics.ts with the settings the docs promise for
+ * it creates every topic of lib/kafka/topics.ts and lib/sources/topics.ts with the settings the docs promise for
  * its defaults on one broker (replication factor 1, min.insync.replicas 1, compaction for
  * the keyed state topics, replies kept an hour), exits 0, and exits 0 again when they exist.
  */
@@ -10,6 +10,7 @@ import type { Admin } from '../../lib/kafka/port';
 import { kafkaDefaults } from '../../lib/config';
 import type { KafkaConfig } from '../../lib/config';
 import { intakeTopics } from '../../lib/kafka/topics';
+import { sourceTopics } from '../../lib/sources/topics';
 import { randomName, testKafka, topicSettings } from '../support/kafka-helpers';
 import { ROOT, TEST_BROKER } from '../support/test-env';
 
@@ -22,6 +23,9 @@ const ENV_OF: Record<keyof KafkaConfig['topics'], string> = {
   replies: 'INTAKE_TOPIC_REPLIES',
   rejections: 'INTAKE_TOPIC_REJECTIONS',
   pullerPositions: 'INTAKE_TOPIC_PULLER_POSITIONS',
+  sources: 'INTAKE_TOPIC_SOURCES',
+  forgets: 'INTAKE_TOPIC_FORGETS',
+  usage: 'INTAKE_TOPIC_USAGE',
 };
 
 describe('topic-init (real process, real broker)', () => {
@@ -56,7 +60,7 @@ describe('topic-init (real process, real broker)', () => {
   it('creates every topic with its promised settings, and is idempotent', async () => {
     const first = run();
     expect({ status: first.status, stderr: first.stderr }).toEqual({ status: 0, stderr: '' });
-    const specs = intakeTopics(config, 2, 1);
+    const specs = [...intakeTopics(config, 2, 1), ...sourceTopics(config, 1)];
     const settings = await topicSettings(
       admin,
       specs.map((s) => s.topic),
@@ -67,8 +71,8 @@ describe('topic-init (real process, real broker)', () => {
         const wanted = Object.fromEntries((s.configEntries ?? []).map((e) => [e.name, e.value]));
         return {
           topic: s.topic,
-          partitions: 2,
-          replicas: [1, 1],
+          partitions: s.numPartitions,
+          replicas: new Array<number>(s.numPartitions).fill(1),
           configs: expect.objectContaining({
             'min.insync.replicas': '1',
             'cleanup.policy': wanted['cleanup.policy'] ?? 'delete',

@@ -14,6 +14,7 @@ import type { Admin, KafkaClient } from '../../../lib/kafka/port';
 import { sleep } from '../../../lib/lifecycle';
 import { createLogger } from '../../../lib/logger';
 import { ensureTopics, intakeTopics } from '../../../lib/kafka/topics';
+import { sourceTopics } from '../../../lib/sources/topics';
 import type { FleetPlan, KafkaNode } from './plan';
 import { kafkaBrokerList, kafkaNodes, replicationFactor } from './plan';
 import { isAlive } from './state';
@@ -106,10 +107,10 @@ export async function createTopics(plan: FleetPlan): Promise<string[]> {
   const admin = fleetKafka(plan).admin();
   await admin.connect();
   try {
-    return await ensureTopics(
-      admin,
-      intakeTopics(kafkaDefaults, plan.partitions, replicationFactor(plan)),
-    );
+    return await ensureTopics(admin, [
+      ...intakeTopics(kafkaDefaults, plan.partitions, replicationFactor(plan)),
+      ...sourceTopics(kafkaDefaults, replicationFactor(plan)),
+    ]);
   } finally {
     await admin.disconnect();
   }

@@ -2,9 +2,11 @@
  * API keys and per-key rate limits for the public routes.
  *
  * - A key travels as `Authorization: Bearer <key>` or `X-API-Key: <key>`. Missing: 401;
- *   unknown or disabled: 403. A valid key names the producer's `source`, recorded in
- *   every envelope. Keys are compared by their SHA-256, never logged (the logger redacts
- *   both headers).
+ *   unknown, disabled, or rotated and past its grace: 403. A valid key names the
+ *   producer's `source`, recorded in every envelope. Keys are compared by their SHA-256,
+ *   never logged (the logger redacts both headers). With `index` (the edge: the sources
+ *   topic, lib/sources/book.ts) a key is looked up in the sources as they are now;
+ *   without it (unit tests, an edge whose broker lacks the topic), in `keys`.
  * - Rate limit: each key has one token bucket across the fleet (`perSecond` tokens a
  *   second, up to `burst`; a source may have its own, `rateLimitBySource`), one token per
  *   request or WebSocket upgrade, from the same bucket; empty: 429 with `Retry-After`
@@ -22,6 +24,7 @@
 import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { ProblemType } from '../../../lib/http/problem';
+import type { KeyIndex } from '../../../lib/sources/keys';
 import { sendProblem } from './send-problem';
 
 export interface ApiKey {
@@ -40,6 +43,11 @@ export interface RateLimit {
 export interface AuthConfig {
   /** key -> its source; empty with `required` off: every request is the default source. */
   keys: ReadonlyMap<string, ApiKey>;
+  /**
+   * The sources' keys now (the sources topic, lib/sources/book.ts); wins over `keys`,
+   * which then only seed the topic.
+   */
+  index?: () => KeyIndex;
   required: boolean;
   /** Each key's fleet-wide limit. */
   rateLimit: RateLimit;
@@ -116,7 +124,7 @@ export function createKeyChecker(
   config: AuthConfig,
   liveEdges: () => number = () => 1,
 ): KeyChecker {
-  const byHash = new Map([...config.keys].map(([key, value]) => [sha256(key), value]));
+  const find = config.index ? indexLookup(config.index) : staticLookup(config.keys);
   const buckets = new TokenBuckets();
   const limitOf = (source: string | null): RateLimit =>
     edgeShare(
@@ -149,21 +157,44 @@ export function createKeyChecker(
       });
     }
     const hash = hashes.get(key) ?? remember(key);
-    const found = byHash.get(hash);
-    if (!found || !found.enabled) {
-      return {
-        ok: false,
-        problem: 'forbidden',
-        detail: found
-          ? 'This API key is disabled; ask for a new one.'
-          : 'This API key is not valid.',
-      };
-    }
+    const found = find(hash);
+    if (found.kind !== 'ok')
+      return { ok: false, problem: 'forbidden', detail: REFUSED[found.kind] };
     return limited(buckets, hash, limitOf(found.source), {
       ok: true,
       source: found.source,
       topics: found.topics,
     });
+  };
+}
+
+/** A key found by its hash: its source, or why it is refused. */
+type Found =
+  | { kind: 'ok'; source: string; topics: ReadonlySet<string> }
+  | { kind: 'unknown' | 'expired' | 'disabled' };
+
+const REFUSED: Record<Exclude<Found['kind'], 'ok'>, string> = {
+  unknown: 'This API key is not valid.',
+  expired: 'This API key was rotated and its grace period is over; use the new key.',
+  disabled: 'This API key is disabled; ask for a new one.',
+};
+
+function staticLookup(keys: ReadonlyMap<string, ApiKey>): (hash: string) => Found {
+  const byHash = new Map([...keys].map(([key, value]) => [sha256(key), value]));
+  return (hash) => {
+    const found = byHash.get(hash);
+    if (!found) return { kind: 'unknown' };
+    if (!found.enabled) return { kind: 'disabled' };
+    return { kind: 'ok', source: found.source, topics: found.topics };
+  };
+}
+
+function indexLookup(index: () => KeyIndex): (hash: string) => Found {
+  return (hash) => {
+    const match = index().lookupHash(hash, Date.now());
+    return match.kind === 'ok'
+      ? { kind: 'ok', source: match.source.name, topics: match.topics }
+      : { kind: match.kind };
   };
 }
 

@@ -14,6 +14,8 @@
  * when no item is valid, `422`.
  */
 import type { Request, RequestHandler, Response } from 'express';
+import type { QuotaDecision } from '../../../lib/sources/quota';
+import type { RequestMeta } from '../../../lib/envelope';
 import type { Logger } from '../../../lib/logger';
 import { admit } from '../ingest/admit';
 import { BodyError, parseBody } from '../ingest/body';
@@ -28,6 +30,7 @@ import { respondWhenProcessed } from './respond';
 import type { RespondDeps } from './respond';
 import { sendProblem } from './send-problem';
 import { Visitor } from './visitor';
+import type { SourcePolicy } from '../sources/source-policy';
 
 export interface EventsRouteDeps {
   sink: Sink;
@@ -40,6 +43,8 @@ export interface EventsRouteDeps {
   respond?: RespondDeps;
   /** One-way (`?ack=none`); absent: answered 400. */
   oneWay?: OneWayQueue;
+  /** Per-source quotas and privacy (sources/source-policy.ts); absent: none. */
+  sources?: SourcePolicy;
 }
 
 export function eventsRoute(deps: EventsRouteDeps): RequestHandler {
@@ -61,27 +66,51 @@ export function eventsRoute(deps: EventsRouteDeps): RequestHandler {
       );
       return;
     }
-    const visitor = new Visitor(req);
-    const { envelopes, rejected } = admit(parsed.items, {
-      source: typeof res.locals.source === 'string' ? res.locals.source : deps.defaultSource,
+    const source = typeof res.locals.source === 'string' ? res.locals.source : deps.defaultSource;
+    const received: RequestMeta = {
+      requestId: req.headers['x-request-id'] as string | undefined,
+      ip: req.ip,
+      userAgent: req.headers['user-agent'],
+      traceparent: req.headers.traceparent as string | undefined,
+    };
+    const request = deps.sources?.request(source, received, req.headers) ?? {
+      meta: received,
+      anonymous: false,
+    };
+    // An anonymous request (GPC/DNT under its source's policy) neither reads nor sets the
+    // visitor cookie: its events without a key are keyed by their own id.
+    const visitor = request.anonymous ? null : new Visitor(req);
+    const admitted = admit(parsed.items, {
+      source,
       pattern,
       receivedAt: new Date(),
-      meta: {
-        requestId: req.headers['x-request-id'] as string | undefined,
-        ip: req.ip,
-        userAgent: req.headers['user-agent'],
-        traceparent: req.headers.traceparent as string | undefined,
-      },
-      defaultKey: visitor.key,
+      meta: request.meta,
+      defaultKey: visitor?.key,
       replyTo: pattern === 'request-response' ? deps.respond?.instance : undefined,
     });
+    const { rejected } = admitted;
     if (rejected.length > 0)
       deps.metrics.eventsRejected.inc({ reason: 'invalid' }, rejected.length);
-    visitor.setCookie(res);
-    if (envelopes.length === 0) {
+    if (admitted.envelopes.length === 0) {
+      visitor?.setCookie(res);
       sendProblem(res, 'invalid-events', 'Fix the events listed in "errors" and send them again.', {
         errors: rejected,
       });
+      return;
+    }
+    let envelopes = admitted.envelopes;
+    if (deps.sources) {
+      const quota = deps.sources.admit(source, envelopes.length);
+      if (!quota.ok) {
+        sendQuotaRefusal(res, source, envelopes.length, quota);
+        return;
+      }
+      envelopes = deps.sources.apply(source, envelopes);
+    }
+    visitor?.setCookie(res);
+    if (envelopes.length === 0) {
+      // Every valid event was suppressed: accepted, and nothing to write.
+      res.status(202).json({ accepted: [], rejected });
       return;
     }
     if (pattern === 'one-way') {
@@ -115,7 +144,7 @@ export function eventsRoute(deps: EventsRouteDeps): RequestHandler {
         log,
         events: envelopes,
         rejected,
-        visitorId: visitor.answeredId,
+        visitorId: visitor?.answeredId,
       });
     }
   };
@@ -135,4 +164,39 @@ function parseRequestBody(
     sendProblem(res, err.problem, err.message);
     return null;
   }
+}
+
+/**
+ * Before the body of `POST /v1/events` is read: 429 at once while the source could not
+ * have even one more event admitted, so a flooding source costs the edge no body reads.
+ */
+export function quotaPrecheck(
+  deps: Pick<EventsRouteDeps, 'sources' | 'defaultSource'>,
+): RequestHandler {
+  return (_req, res, next) => {
+    const source = typeof res.locals.source === 'string' ? res.locals.source : deps.defaultSource;
+    const decision = deps.sources?.precheck(source);
+    if (decision && !decision.ok) sendQuotaRefusal(res, source, 1, decision);
+    else next();
+  };
+}
+
+/** 429 naming the quota that refused, with `Retry-After` when waiting can help. */
+function sendQuotaRefusal(
+  res: Response,
+  source: string,
+  events: number,
+  refusal: Exclude<QuotaDecision, { ok: true }>,
+): void {
+  const wait = refusal.retryAfterSeconds;
+  const unit = refusal.quota === 'per-second' ? 'events per second' : 'events per UTC day';
+  sendProblem(
+    res,
+    'quota-exceeded',
+    wait === null
+      ? `${events} events are more than the ${refusal.quota} quota of source "${source}" (${refusal.limit} ${unit}) ever admits at once; split the batch.`
+      : `Source "${source}" is over its ${refusal.quota} quota (${refusal.limit} ${unit}); retry after ${wait} s.`,
+    { source, quota: refusal.quota, limit: refusal.limit },
+    wait ?? undefined,
+  );
 }

@@ -7,6 +7,7 @@
  */
 import { kafkaDefaults } from '../../../lib/config';
 import { intakeTopics } from '../../../lib/kafka/topics';
+import { sourceTopics } from '../../../lib/sources/topics';
 
 const COMPACTED = [
   'intake.scores',
@@ -18,7 +19,7 @@ const COMPACTED = [
 describe('intakeTopics', () => {
   it('names every topic of the configuration', () => {
     expect(
-      intakeTopics(kafkaDefaults, 6)
+      [...intakeTopics(kafkaDefaults, 6), ...sourceTopics(kafkaDefaults)]
         .map((t) => t.topic)
         .sort(),
     ).toEqual(Object.values(kafkaDefaults.topics).sort());

@@ -81,6 +81,13 @@ export class ScoreStep implements Step {
     this.state.delete(partition);
   }
 
+  /** Drops a visitor's state, whatever partition holds it (a forget request); true if held. */
+  drop(visitorId: string): boolean {
+    let held = false;
+    for (const visitors of this.state.values()) held = visitors.delete(visitorId) || held;
+    return held;
+  }
+
   /** The current record of a visitor, if this worker holds it. */
   get(partition: number, visitorId: string): ScoreRecord | undefined {
     return this.state.get(partition)?.get(visitorId);
