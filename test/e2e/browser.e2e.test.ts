@@ -196,14 +196,20 @@ maybe('browsers as producers (real Chromium)', () => {
     expect(await p.locator('#flow').textContent()).toContain('acknowledged');
   });
 
-  it("keeps the key given in the query out of nginx's access log", async () => {
+  it("keeps the key given in the query or in Segment's settings path out of nginx's access log", async () => {
+    const settings = await fetch(`${EDGE}/v1/projects/${e2eApiKey()}/settings`);
+    expect(settings.status).toBe(200);
     const log = join(E2E_FLEET.stateDir, 'logs', 'nginx-access.log');
     const text = await waitFor(
       () => {
         const t = existsSync(log) ? readFileSync(log, 'utf8') : '';
-        return t.includes('/v1/events?api_key=[Redacted]') && t;
+        return (
+          t.includes('/v1/events?api_key=[Redacted]') &&
+          t.includes('/v1/projects/[Redacted]/settings') &&
+          t
+        );
       },
-      { timeoutMs: 10_000, what: 'the access log to show the beacon requests' },
+      { timeoutMs: 10_000, what: 'the access log to show the beacon and settings requests' },
     );
     expect(text).not.toContain(e2eApiKey());
   });

@@ -43,7 +43,12 @@ export function accessLog(logger: Logger, mode: AccessLogMode): RequestHandler {
   };
 }
 
-/** The access log never shows a key given in the query (`?api_key=`). */
+/**
+ * The access log never shows a key given in the query (`?api_key=`) or in the path (the
+ * write key of Segment's settings, `/v1/projects/KEY/...`).
+ */
 export function withoutApiKey(url: string): string {
-  return url.replace(/([?&]api_key=)[^&]*/g, '$1[Redacted]');
+  return url
+    .replace(/([?&]api_key=)[^&]*/g, '$1[Redacted]')
+    .replace(/^\/v1\/projects\/[^/?]*/, '/v1/projects/[Redacted]');
 }

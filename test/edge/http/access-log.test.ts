@@ -7,6 +7,7 @@ import pino from 'pino';
 import { startTestApp } from '../../support/edge-app';
 import type { TestApp } from '../../support/edge-app';
 import { MemorySink } from '../../support/fakes';
+import { withoutApiKey } from '../../../services/edge/http/access-log';
 
 describe('access log', () => {
   const lines: Record<string, unknown>[] = [];
@@ -64,5 +65,15 @@ describe('access log', () => {
     const line = lines.find((l) => (l.req as { id?: string } | undefined)?.id === 'req-with-key');
     expect((line?.req as { url: string }).url).toBe('/v1/events?api_key=[Redacted]&ack=bad');
     expect(JSON.stringify(lines)).not.toContain('secret-key-1');
+  });
+
+  it("never shows the write key of Segment's settings path", () => {
+    expect(withoutApiKey('/v1/projects/secret-key-2/settings')).toBe(
+      '/v1/projects/[Redacted]/settings',
+    );
+    expect(withoutApiKey('/v1/projects/secret-key-2/settings?x=1&api_key=k')).toBe(
+      '/v1/projects/[Redacted]/settings?x=1&api_key=[Redacted]',
+    );
+    expect(withoutApiKey('/v1/events?ack=sync')).toBe('/v1/events?ack=sync');
   });
 });
