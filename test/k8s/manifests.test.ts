@@ -6,6 +6,7 @@
  * each rule and to the validator, so a check that can no longer fail is noticed.
  */
 import { intakeTopics } from '../../lib/kafka/topics';
+import { sourceTopics } from '../../lib/sources/topics';
 import { kafkaDefaults } from '../../lib/config';
 import { workerDefaults } from '../../services/worker/config';
 import { idOf, overlayNames, parseObjects, renderYaml } from './render';
@@ -193,12 +194,15 @@ describe('dev overlay', () => {
     expect(config.data.INTAKE_KAFKA_BROKERS).toBe('intake-kafka-bootstrap:9092');
   });
 
-  it('creates every topic of lib/kafka/topics.ts in its topic-init Job', () => {
+  it('creates every topic of lib/kafka/topics.ts and lib/sources/topics.ts in its topic-init Job', () => {
     const job = find(objectsOf('dev'), 'Job', 'intake-topic-init');
     const script = (job.spec.template.spec.containers[0].args as string[]).join('\n');
-    for (const spec of intakeTopics(kafkaDefaults, 6, 1)) {
-      const line = script.split('\n').find((l) => l.trim().startsWith(`create ${spec.topic}`));
+    for (const spec of [...intakeTopics(kafkaDefaults, 6, 1), ...sourceTopics(kafkaDefaults, 1)]) {
+      const line = script
+        .split('\n')
+        .find((l) => `${l.trim()} `.startsWith(`create ${spec.topic} `));
       expect(line).toBeDefined();
+      if (spec.numPartitions === 1) expect(line).toContain('--partitions 1');
       for (const { name, value } of spec.configEntries ?? []) {
         if (name === 'min.insync.replicas') continue; // set for all topics in create()
         expect(line).toContain(`--config ${name}=${value}`);
@@ -243,15 +247,18 @@ describe.each(['prod', 'prod-hpa'])('overlay %s: Kafka through Strimzi', (overla
     expect(replicas('controller')).toBe(3);
   });
 
-  it('has a KafkaTopic for every topic of lib/kafka/topics.ts, replicas 3, min ISR 2', () => {
+  it('has a KafkaTopic for every topic of lib/kafka/topics.ts and lib/sources/topics.ts, replicas 3, min ISR 2', () => {
     const topics = objectsOf(overlay).filter((o) => o.kind === 'KafkaTopic') as any[];
     const partitions = topics[0]?.spec.partitions as number;
-    const expected = intakeTopics(kafkaDefaults, partitions, 3);
+    const expected = [
+      ...intakeTopics(kafkaDefaults, partitions, 3),
+      ...sourceTopics(kafkaDefaults, 3),
+    ];
     expect(topics.map((t) => t.spec.topicName).sort()).toEqual(expected.map((t) => t.topic).sort());
     for (const spec of expected) {
       const topic = topics.find((t) => t.spec.topicName === spec.topic);
       expect(topic.metadata.labels['strimzi.io/cluster']).toBe('intake');
-      expect(topic.spec).toMatchObject({ partitions, replicas: 3 });
+      expect(topic.spec).toMatchObject({ partitions: spec.numPartitions, replicas: 3 });
       expect(topic.spec.config['unclean.leader.election.enable']).toBe(false);
       for (const { name, value } of spec.configEntries ?? []) {
         expect(String(topic.spec.config[name])).toBe(value);
