@@ -295,6 +295,7 @@ function printWelcome(plan: FleetPlan, seconds: number, detached: boolean): void
       `  Read results:    npm run kafka -- console-consumer --bootstrap-server ${kafkaBrokers(plan)} --topic intake.processed --from-beginning`,
       `  Subscribe:       curl -N "${url}/v1/subscribe/processed?key=visitor-1" -H "Authorization: Bearer $(cat ${plan.stateDir}/api-key)"`,
       `  Stream:          npm run intake -- stream < events.ndjson   (WebSocket, resends after a reconnect)`,
+      `  Add a source:    npm run intake -- sources add shop   (admin API: ${url}/admin/sources, key ${process.env.INTAKE_ADMIN_KEY ? 'in INTAKE_ADMIN_KEY' : `in ${plan.stateDir}/admin-key`})`,
       `  Shop demo:       ${url}/demo/   (a page with the browser tracker, ${url}/v1/intake.js)`,
       ...(plan.demo.length > 0
         ? [

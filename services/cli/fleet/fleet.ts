@@ -119,7 +119,20 @@ export async function up(
  * every edge as the key of the source `local`.
  */
 export function localApiKey(plan: FleetPlan): string {
-  const file = join(plan.stateDir, 'api-key');
+  return localSecret(plan, 'api-key');
+}
+
+/**
+ * The local fleet's admin key (the admin API, `/admin/...`): made once, kept in
+ * `<state>/admin-key` (mode 600), unless `INTAKE_ADMIN_KEY` gives one.
+ */
+export function localAdminKey(plan: FleetPlan): string {
+  return process.env.INTAKE_ADMIN_KEY || localSecret(plan, 'admin-key');
+}
+
+/** A random secret made once and kept in `<state>/<name>` (mode 600). */
+function localSecret(plan: FleetPlan, name: string): string {
+  const file = join(plan.stateDir, name);
   if (!existsSync(file)) {
     mkdirSync(plan.stateDir, { recursive: true });
     writeFileSync(file, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
@@ -164,6 +177,8 @@ function serviceEnv(plan: FleetPlan, spec: ProcessSpec): Record<string, string> 
         INTAKE_API_KEYS: [`local:${localApiKey(plan)}:*`, process.env.INTAKE_API_KEYS ?? '']
           .filter(Boolean)
           .join(','),
+        // The admin API is on, with the fleet's own admin key.
+        INTAKE_ADMIN_KEY: localAdminKey(plan),
         // Any page may send from a browser (a browser write key is public by nature); a
         // deployment lists its own origins.
         INTAKE_CORS_ORIGINS: process.env.INTAKE_CORS_ORIGINS ?? '*',
