@@ -36,7 +36,8 @@ export async function startBenchEdge(opts: {
     INTAKE_KAFKA_BROKERS: opts.brokers,
     INTAKE_EDGE_PORT: String(opts.port),
     INTAKE_EDGE_VIEW_DIR: join(opts.dir, 'views'),
-    INTAKE_API_KEYS: `bench:${opts.apiKey}:*`,
+    // The local fleet's source: sources are fleet-wide, and one key in two sources is refused.
+    INTAKE_API_KEYS: `local:${opts.apiKey}:*`,
     INTAKE_RATE_LIMIT_PER_SECOND: '1000000',
     INTAKE_RATE_LIMIT_BURST: '1000000',
     INTAKE_DRAIN_GRACE_MS: '0',
