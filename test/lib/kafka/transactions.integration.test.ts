@@ -171,9 +171,13 @@ describe('transactional offsets with the group membership on platformatic (real 
       await ok.sendBatch({ topicMessages: [{ topic: out, messages: records('owner', 1) }] });
       await ok.sendOffsets({ groupId, topic: input, partition: 0, offset: '5' });
       await ok.commit();
-      expect((await admin.fetchOffsets(groupId, input)).find((o) => o.partition === 0)).toEqual({
-        partition: 0,
-        offset: '5',
+      // NOTE: the commit returns once the coordinator took it; the offsets show once its
+      // markers are written, a moment later.
+      const committed = async (): Promise<string | undefined> =>
+        (await admin.fetchOffsets(groupId, input)).find((o) => o.partition === 0)?.offset;
+      await waitFor(async () => (await committed()) === '5', {
+        timeoutMs: 15_000,
+        what: "the owner's offset 5 committed",
       });
     } finally {
       await zombie.disconnect().catch(() => undefined);
