@@ -51,6 +51,6 @@ export class Forgotten {
   }
 
   has(source: string, key: string): boolean {
-    return this.keys.has(forgetKey(source, key));
+    return this.keys.size > 0 && this.keys.has(forgetKey(source, key));
   }
 }

@@ -20,7 +20,8 @@
  * then forgets the JSON text `wrapEvent` kept of its data), an unchanged one is returned
  * as it was, so a source with the default policy costs nothing.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { SocketAddress, isIP } from 'node:net';
 import type { Envelope, RequestMeta } from '../envelope';
 import type { PrivacyPolicy, Redaction } from '../records/source';
@@ -110,16 +111,33 @@ function changeAt(
     else copy[Number(token)] = next;
     return copy;
   }
-  const copy = { ...value } as Record<string, unknown>;
-  if (next === REMOVE) delete copy[token];
-  // defineProperty: a `__proto__` field stays a field.
-  else
-    Object.defineProperty(copy, token, {
-      value: next,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
+  return copyObject(value as Record<string, unknown>, token, next);
+}
+
+/**
+ * A copy of `value` with field `token` set to `next` in its place, or left out for
+ * `REMOVE`. Built field by field, without `delete` or a property definition per field,
+ * so the copy stays a fast (non-dictionary) object for the JSON serialiser.
+ */
+function copyObject(
+  value: Record<string, unknown>,
+  token: string,
+  next: unknown,
+): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  for (const k of Object.keys(value)) {
+    const v = k === token ? next : value[k];
+    if (v === REMOVE) continue;
+    // defineProperty: a `__proto__` field stays a field.
+    if (k === '__proto__')
+      Object.defineProperty(copy, k, {
+        value: v,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    else copy[k] = v;
+  }
   return copy;
 }
 
@@ -130,13 +148,15 @@ export type PrivacyResult =
 export class Privacy {
   private readonly suppressed: ReadonlySet<string>;
   private readonly redactions: readonly { path: string[]; mode: Redaction['mode'] }[];
-  private readonly hashKey: Buffer | undefined;
+  private readonly hashKey: KeyObject | undefined;
 
   constructor(private readonly policy: PrivacyPolicy) {
     this.suppressed = new Set(policy.suppressed);
     this.redactions = policy.redact.map((r) => ({ path: decodePointer(r.pointer), mode: r.mode }));
     this.hashKey =
-      policy.hashKey === undefined ? undefined : Buffer.from(policy.hashKey, 'base64url');
+      policy.hashKey === undefined
+        ? undefined
+        : createSecretKey(Buffer.from(policy.hashKey, 'base64url'));
   }
 
   /** The request's metadata under the policy, and whether the request is anonymous. */
@@ -168,8 +188,33 @@ export class Privacy {
     return { kind: 'ok', event: data === envelope.data ? envelope : { ...envelope, data } };
   }
 
-  private readonly hash = (value: unknown): string =>
-    createHmac('sha256', this.hashKey!)
-      .update(typeof value === 'string' ? value : JSON.stringify(value))
-      .digest('hex');
+  /** The memo's keys for this policy: its own prefix, so another key never reuses a digest. */
+  private readonly memoPrefix = `${nextMemoId++}\u0000`;
+
+  private readonly hash = (value: unknown): string => {
+    const text = typeof value === 'string' ? value : JSON.stringify(value);
+    if (text.length > HASH_MEMO_MAX_CHARS) return this.hmac(text);
+    const memoKey = this.memoPrefix + text;
+    let digest = hashMemo.get(memoKey);
+    if (digest === undefined) {
+      digest = this.hmac(text);
+      if (hashMemo.size >= HASH_MEMO_ENTRIES) hashMemo.clear();
+      hashMemo.set(memoKey, digest);
+    }
+    return digest;
+  };
+
+  private hmac(text: string): string {
+    return createHmac('sha256', this.hashKey!).update(text).digest('hex');
+  }
 }
+
+/**
+ * Keyed hashes computed lately, of every policy: a value repeated across events (a user id
+ * in each event of a session) is hashed once. Bounded: values up to
+ * `HASH_MEMO_MAX_CHARS` characters, `HASH_MEMO_ENTRIES` entries, emptied when full.
+ */
+export const HASH_MEMO_ENTRIES = 4096;
+export const HASH_MEMO_MAX_CHARS = 256;
+const hashMemo = new Map<string, string>();
+let nextMemoId = 0;

@@ -35,8 +35,13 @@ export interface SourcePolicyDeps {
 }
 
 export class SourcePolicy {
-  /** Envelopes `apply` passed: the sink leaves them as they are. */
-  private readonly applied = new WeakSet<Envelope>();
+  /**
+   * The request metadata of the envelopes `apply` passed: the sink leaves an envelope
+   * with such a meta object as it is. One entry per request, not per event: `request`
+   * gives each request a meta object of its own, which every event of that request, and
+   * no other, carries.
+   */
+  private readonly applied = new WeakSet<RequestMeta>();
 
   constructor(private readonly deps: SourcePolicyDeps) {}
 
@@ -75,11 +80,12 @@ export class SourcePolicy {
     const privacy = this.deps.privacy(source);
     const forgotten = (key: string): boolean => this.deps.forgotten(source, key);
     const kept: T[] = [];
+    let meta: RequestMeta | undefined;
     for (const item of items) {
       const result = privacy ? privacy.event(item.envelope, forgotten) : undefined;
       if (result && result.kind !== 'ok') continue;
       const envelope = result ? result.event : item.envelope;
-      this.applied.add(envelope);
+      if (envelope.meta !== meta) this.applied.add((meta = envelope.meta));
       kept.push(envelope === item.envelope ? item : { ...item, envelope });
     }
     const suppressed = items.length - kept.length;
@@ -94,7 +100,7 @@ export class SourcePolicy {
    * `apply` passed is returned as it is.
    */
   write(envelope: Envelope): Envelope | null {
-    if (this.applied.has(envelope)) return envelope;
+    if (this.applied.has(envelope.meta)) return envelope;
     const { source } = envelope;
     const privacy = this.deps.privacy(source);
     if (!privacy) {

@@ -10,7 +10,14 @@ import type { Envelope, RequestMeta } from '../../../lib/envelope';
 import { validateSource } from '../../../lib/records/source';
 import type { PrivacyPolicy } from '../../../lib/records/source';
 import { newHashKey } from '../../../lib/sources/keys';
-import { Privacy, decodePointer, optOutSignals, truncateIp } from '../../../lib/sources/privacy';
+import {
+  HASH_MEMO_ENTRIES,
+  HASH_MEMO_MAX_CHARS,
+  Privacy,
+  decodePointer,
+  optOutSignals,
+  truncateIp,
+} from '../../../lib/sources/privacy';
 
 const T = '2026-01-01T00:00:00.000Z';
 
@@ -207,6 +214,43 @@ describe('Privacy.event (suppression and redaction)', () => {
     expect(
       otherResult.kind === 'ok' && (otherResult.event.data as { email: string }).email,
     ).not.toBe(hmac('a@example.com'));
+  });
+
+  it('hashes every value as HMAC-SHA256 does, remembered or not (long values, after the memo is full)', () => {
+    const keys = [newHashKey(), newHashKey()];
+    const policies = keys.map(
+      (hashKey) => new Privacy({ ...KEEP, hashKey, redact: [{ pointer: '/v', mode: 'hash' }] }),
+    );
+    const hashed = (i: number, v: string): unknown => {
+      const r = policies[i]!.event(envelope({ v }));
+      return r.kind === 'ok' && (r.event.data as { v: unknown }).v;
+    };
+    const hmac = (i: number, v: string): string =>
+      createHmac('sha256', Buffer.from(keys[i]!, 'base64url')).update(v).digest('hex');
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 0, max: 1 }),
+            fc.oneof(
+              fc.constantFrom('a@example.com', 'b@example.com', 'user-1'),
+              fc.string({ maxLength: 300 }),
+            ),
+          ),
+          { maxLength: 40 },
+        ),
+        (values) => {
+          for (const [i, v] of values) expect(hashed(i, v)).toBe(hmac(i, v));
+        },
+      ),
+    );
+    // More distinct values than the memo holds, then the first ones again.
+    const many = Array.from({ length: HASH_MEMO_ENTRIES + 10 }, (_, n) => `user-${n}`);
+    for (const v of many) hashed(0, v);
+    for (const v of many.slice(0, 20)) expect(hashed(0, v)).toBe(hmac(0, v));
+    expect(hashed(1, 'x'.repeat(HASH_MEMO_MAX_CHARS + 1))).toBe(
+      hmac(1, 'x'.repeat(HASH_MEMO_MAX_CHARS + 1)),
+    );
   });
 
   it('follows RFC 6901: escaped tokens, array indexes, and nothing for a pointer to nothing', () => {
