@@ -4,6 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
+import { TOPIC_ENV } from '../../lib/config';
+import type { KafkaConfig, TopicRole } from '../../lib/config';
 import { createKafkaClient } from '../../lib/kafka/client';
 import type {
   Admin,
@@ -33,6 +35,18 @@ export async function sendRecords(
 }
 
 export const randomName = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`;
+
+const TOPIC_ROLES = Object.keys(TOPIC_ENV) as TopicRole[];
+
+/** A fresh random topic for every role (`<prefix>-<role>-<random>`). */
+export const randomTopics = (prefix: string): KafkaConfig['topics'] =>
+  Object.fromEntries(
+    TOPIC_ROLES.map((role) => [role, randomName(`${prefix}-${role}`)]),
+  ) as KafkaConfig['topics'];
+
+/** The environment that makes a service process use `topics`. */
+export const topicEnv = (topics: KafkaConfig['topics']): Record<string, string> =>
+  Object.fromEntries(TOPIC_ROLES.map((role) => [TOPIC_ENV[role], topics[role]]));
 
 export async function createTopic(
   admin: Admin,
