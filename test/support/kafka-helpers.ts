@@ -1,6 +1,7 @@
 /**
- * Helpers for tests against a real broker: fresh random topics, reading a topic from the
- * beginning until a condition holds, and `waitFor` instead of sleeps.
+ * Helpers for tests against a real broker: an admin and a producer per test file, fresh
+ * random topics, reading a topic from the beginning until a condition holds, and
+ * `waitFor` instead of sleeps.
  */
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
@@ -23,6 +24,32 @@ export function testKafka(brokers: string[], client: KafkaClientName = 'kafkajs'
     pino({ level: 'silent' }),
     { silent: true },
   );
+}
+
+/** The admin and producer one test file shares (connected only while its tests run). */
+export interface FileClients {
+  admin: Admin;
+  producer: Producer;
+}
+
+/**
+ * Registers, where it is called (a `describe` body), the hooks that connect an admin and a
+ * producer of `kafka` before all of its tests and disconnect them after; read them from
+ * the returned object inside the tests.
+ */
+export function fileClients(kafka: KafkaClient): FileClients {
+  const clients = {} as FileClients;
+  beforeAll(async () => {
+    clients.admin = kafka.admin();
+    await clients.admin.connect();
+    clients.producer = kafka.producer();
+    await clients.producer.connect();
+  });
+  afterAll(async () => {
+    await clients.producer.disconnect();
+    await clients.admin.disconnect();
+  });
+  return clients;
 }
 
 /** Sends records to one topic (acks=all) and waits for Kafka's acknowledgement. */
