@@ -135,6 +135,28 @@ export const kafkaDefaults: KafkaConfig = {
   },
 };
 
+/** A topic's role in the fleet (`raw`, `processed`, ...): a key of `KafkaConfig['topics']`. */
+export type TopicRole = keyof KafkaConfig['topics'];
+
+/**
+ * The environment variable naming each topic, as `readKafkaConfig` reads it (the reader
+ * spells each name out, so the documentation check finds every read; a unit test keeps
+ * the two in step).
+ */
+export const TOPIC_ENV: Readonly<Record<TopicRole, string>> = {
+  raw: 'INTAKE_TOPIC_RAW',
+  processed: 'INTAKE_TOPIC_PROCESSED',
+  dlq: 'INTAKE_TOPIC_DLQ',
+  scores: 'INTAKE_TOPIC_SCORES',
+  progress: 'INTAKE_TOPIC_PROGRESS',
+  replies: 'INTAKE_TOPIC_REPLIES',
+  rejections: 'INTAKE_TOPIC_REJECTIONS',
+  pullerPositions: 'INTAKE_TOPIC_PULLER_POSITIONS',
+  sources: 'INTAKE_TOPIC_SOURCES',
+  forgets: 'INTAKE_TOPIC_FORGETS',
+  usage: 'INTAKE_TOPIC_USAGE',
+};
+
 export function readKafkaConfig(r: EnvReader, clientId: string): KafkaConfig {
   return {
     client: r.oneOf('INTAKE_KAFKA_CLIENT', kafkaDefaults.client, KAFKA_CLIENTS),

@@ -4,7 +4,10 @@
  * source, with the topics it may subscribe to.
  *
  * Seeding only creates: a source the topic already holds is left as it is, so a restart
- * never undoes what an operator did since (a rotation, a disable, a new quota). A seeded
+ * never undoes what an operator did since (a rotation, a disable, a new quota). The topic is
+ * the source of truth: a key listed for a held source that the record does not hold (or
+ * holds expired) is not applied and is refused; `seedKeysNotApplied` names those sources,
+ * for the edge to warn about at start. A seeded
  * source has the defaults (no quota, nothing redacted). It is enabled unless every key
  * listed for it is disabled (`!source:key`), in which case its keys are kept and answer
  * "disabled"; a disabled key of an enabled source is left out (it answers "unknown": 403
@@ -58,4 +61,27 @@ export function seedSources(
       );
     return result.source;
   });
+}
+
+/**
+ * The sources the topic holds (`held`) for which `keys` lists an enabled key the record
+ * does not accept at `now` (not among its keys, or expired): seeding leaves them as they
+ * are, so that key is refused. Names only, each once: never a key or its hash.
+ */
+export function seedKeysNotApplied(
+  keys: ReadonlyMap<string, ListedKey>,
+  held: (name: string) => SourceRecord | undefined,
+  now: number,
+): string[] {
+  const names = new Set<string>();
+  for (const [key, listed] of keys) {
+    const source = listed.enabled ? held(listed.source) : undefined;
+    if (!source) continue;
+    const hash = hashKey(key);
+    const kept = source.keys.some(
+      (k) => k.hash === hash && (k.expiresAt === undefined || Date.parse(k.expiresAt) > now),
+    );
+    if (!kept) names.add(listed.source);
+  }
+  return [...names];
 }

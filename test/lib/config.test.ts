@@ -1,4 +1,4 @@
-import { EnvReader } from '../../lib/config';
+import { EnvReader, TOPIC_ENV, readKafkaConfig } from '../../lib/config';
 import { IntakeError } from '../../lib/errors';
 import { loadEdgeConfig } from '../../services/edge/config';
 
@@ -24,5 +24,14 @@ describe('EnvReader', () => {
     expect((error as IntakeError).code).toBe('CONFIG_INVALID');
     expect((error as Error).message).toMatch(/INTAKE_EDGE_PORT="eighty"/);
     expect((error as Error).message).toMatch(/INTAKE_MAX_BODY_BYTES="-1"/);
+  });
+});
+
+describe('TOPIC_ENV', () => {
+  it('names the variable readKafkaConfig reads for every topic', () => {
+    const roles = Object.keys(TOPIC_ENV) as (keyof typeof TOPIC_ENV)[];
+    const env = Object.fromEntries(roles.map((role) => [TOPIC_ENV[role], `topic-${role}`]));
+    const { topics } = readKafkaConfig(new EnvReader(env), 'test');
+    expect(topics).toEqual(Object.fromEntries(roles.map((role) => [role, `topic-${role}`])));
   });
 });

@@ -280,7 +280,7 @@ export class FakeAdmin implements Admin {
     return Promise.resolve();
   }
 
-  listTopics = notFaked('listTopics');
+  listTopics: Admin['listTopics'] = notFaked('listTopics');
   createTopics = notFaked('createTopics');
   fetchTopicMetadata = notFaked('fetchTopicMetadata');
   fetchTopicOffsetsByTimestamp = notFaked('fetchTopicOffsetsByTimestamp');
@@ -466,7 +466,7 @@ export class FakeKafka implements KafkaClient {
     );
   }
 
-  producer = notFaked('producer');
+  producer: KafkaClient['producer'] = notFaked('producer');
   transactionalProducer = notFaked('transactionalProducer');
 
   admin(): FakeAdmin {

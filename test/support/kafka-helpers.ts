@@ -1,9 +1,12 @@
 /**
- * Helpers for tests against a real broker: fresh random topics, reading a topic from the
- * beginning until a condition holds, and `waitFor` instead of sleeps.
+ * Helpers for tests against a real broker: an admin and a producer per test file, fresh
+ * random topics, reading a topic from the beginning until a condition holds, and
+ * `waitFor` instead of sleeps.
  */
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
+import { TOPIC_ENV } from '../../lib/config';
+import type { KafkaConfig, TopicRole } from '../../lib/config';
 import { createKafkaClient } from '../../lib/kafka/client';
 import type {
   Admin,
@@ -23,6 +26,32 @@ export function testKafka(brokers: string[], client: KafkaClientName = 'kafkajs'
   );
 }
 
+/** The admin and producer one test file shares (connected only while its tests run). */
+export interface FileClients {
+  admin: Admin;
+  producer: Producer;
+}
+
+/**
+ * Registers, where it is called (a `describe` body), the hooks that connect an admin and a
+ * producer of `kafka` before all of its tests and disconnect them after; read them from
+ * the returned object inside the tests.
+ */
+export function fileClients(kafka: KafkaClient): FileClients {
+  const clients = {} as FileClients;
+  beforeAll(async () => {
+    clients.admin = kafka.admin();
+    await clients.admin.connect();
+    clients.producer = kafka.producer();
+    await clients.producer.connect();
+  });
+  afterAll(async () => {
+    await clients.producer.disconnect();
+    await clients.admin.disconnect();
+  });
+  return clients;
+}
+
 /** Sends records to one topic (acks=all) and waits for Kafka's acknowledgement. */
 export async function sendRecords(
   producer: Producer,
@@ -33,6 +62,18 @@ export async function sendRecords(
 }
 
 export const randomName = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`;
+
+const TOPIC_ROLES = Object.keys(TOPIC_ENV) as TopicRole[];
+
+/** A fresh random topic for every role (`<prefix>-<role>-<random>`). */
+export const randomTopics = (prefix: string): KafkaConfig['topics'] =>
+  Object.fromEntries(
+    TOPIC_ROLES.map((role) => [role, randomName(`${prefix}-${role}`)]),
+  ) as KafkaConfig['topics'];
+
+/** The environment that makes a service process use `topics`. */
+export const topicEnv = (topics: KafkaConfig['topics']): Record<string, string> =>
+  Object.fromEntries(TOPIC_ROLES.map((role) => [TOPIC_ENV[role], topics[role]]));
 
 export async function createTopic(
   admin: Admin,

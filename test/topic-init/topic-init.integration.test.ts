@@ -11,29 +11,13 @@ import { kafkaDefaults } from '../../lib/config';
 import type { KafkaConfig } from '../../lib/config';
 import { intakeTopics } from '../../lib/kafka/topics';
 import { sourceTopics } from '../../lib/sources/topics';
-import { randomName, testKafka, topicSettings } from '../support/kafka-helpers';
+import { randomTopics, testKafka, topicEnv, topicSettings } from '../support/kafka-helpers';
 import { ROOT, TEST_BROKER } from '../support/test-env';
-
-const ENV_OF: Record<keyof KafkaConfig['topics'], string> = {
-  raw: 'INTAKE_TOPIC_RAW',
-  processed: 'INTAKE_TOPIC_PROCESSED',
-  dlq: 'INTAKE_TOPIC_DLQ',
-  scores: 'INTAKE_TOPIC_SCORES',
-  progress: 'INTAKE_TOPIC_PROGRESS',
-  replies: 'INTAKE_TOPIC_REPLIES',
-  rejections: 'INTAKE_TOPIC_REJECTIONS',
-  pullerPositions: 'INTAKE_TOPIC_PULLER_POSITIONS',
-  sources: 'INTAKE_TOPIC_SOURCES',
-  forgets: 'INTAKE_TOPIC_FORGETS',
-  usage: 'INTAKE_TOPIC_USAGE',
-};
 
 describe('topic-init (real process, real broker)', () => {
   const kafka = testKafka(TEST_BROKER.brokers);
   let admin: Admin;
-  const topics = Object.fromEntries(
-    Object.keys(ENV_OF).map((k) => [k, randomName(`init-${k}`)]),
-  ) as KafkaConfig['topics'];
+  const topics = randomTopics('init');
   const config: KafkaConfig = { ...kafkaDefaults, topics };
 
   beforeAll(async () => {
@@ -49,9 +33,7 @@ describe('topic-init (real process, real broker)', () => {
         ...process.env,
         INTAKE_KAFKA_BROKERS: TEST_BROKER.brokers.join(','),
         INTAKE_TOPIC_PARTITIONS: '2',
-        ...Object.fromEntries(
-          Object.entries(ENV_OF).map(([k, v]) => [v, topics[k as keyof typeof topics]]),
-        ),
+        ...topicEnv(topics),
       },
       encoding: 'utf8',
       timeout: 120_000,

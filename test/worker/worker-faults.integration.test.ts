@@ -9,10 +9,10 @@
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Admin, Producer } from '../../lib/kafka/port';
 import { toKafkaMessage, wrapEvent } from '../../lib/envelope';
 import { auditDelivery } from '../support/audit';
 import {
+  fileClients,
   randomName,
   readToEnd,
   readTopic,
@@ -45,21 +45,14 @@ function rawEvent(
 }
 
 describe('worker under faults (real processes, real broker)', () => {
-  let admin: Admin;
-  let producer: Producer;
+  const clients = fileClients(kafka);
   const stateDir = resolve(ROOT, '.intake', randomName('test-workers'));
 
-  beforeAll(async () => {
+  beforeAll(() => {
     mkdirSync(stateDir, { recursive: true });
-    admin = kafka.admin();
-    await admin.connect();
-    producer = kafka.producer();
-    await producer.connect();
   });
 
-  afterAll(async () => {
-    await producer.disconnect();
-    await admin.disconnect();
+  afterAll(() => {
     rmSync(stateDir, { recursive: true, force: true });
   });
 
@@ -75,7 +68,7 @@ describe('worker under faults (real processes, real broker)', () => {
     await Promise.all(started.splice(0).map((w) => w.kill('SIGKILL')));
   });
 
-  const freshTopics = (): Promise<WorkerTopics> => createWorkerTopics(admin, 6);
+  const freshTopics = (): Promise<WorkerTopics> => createWorkerTopics(clients.admin, 6);
 
   /** Writes `count` events (plus 2% garbage that must reach the DLQ); returns their ids. */
   async function produce(topic: string, prefix: string, count: number): Promise<string[]> {
@@ -87,7 +80,7 @@ describe('worker under faults (real processes, real broker)', () => {
         return { key: id, value: 'garbage, not an envelope', headers: { 'intake-id': id } };
       return rawEvent(id, `visitor-${i % 50}`);
     });
-    await sendRecords(producer, topic, messages);
+    await sendRecords(clients.producer, topic, messages);
     return ids;
   }
 
@@ -100,7 +93,7 @@ describe('worker under faults (real processes, real broker)', () => {
         { source: 's', pattern: 'request-ack', receivedAt: new Date(), meta: {} },
       );
       if (!r.ok) throw new Error(r.reason);
-      await sendRecords(producer, topics.raw, [toKafkaMessage(r.envelope)]);
+      await sendRecords(clients.producer, topics.raw, [toKafkaMessage(r.envelope)]);
     };
     type Score = {
       score: number;
@@ -155,7 +148,7 @@ describe('worker under faults (real processes, real broker)', () => {
       const messages = Array.from({ length: perRound }, (_, i) =>
         rawEvent(`handover-${round}-${i}`, `visitor-${i % visitors}`),
       );
-      await sendRecords(producer, topics.raw, messages);
+      await sendRecords(clients.producer, topics.raw, messages);
       return messages.map((m) => m.headers['intake-id']!);
     };
     /** The last score record of each visitor, in topic order: what compaction keeps. */

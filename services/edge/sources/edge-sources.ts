@@ -3,7 +3,10 @@
  * topic (keys, policies), the forget topic (forgotten keys) and the usage topic (quotas
  * across the fleet), seeds the sources topic with `INTAKE_API_KEYS` (only the sources it
  * does not hold: lib/sources/seed.ts), and waits, up to `startTimeoutMs`, until it read
- * the seeded records back, so the edge answers with them from its first request.
+ * the seeded records back, so the edge answers with them from its first request. The topic
+ * is the source of truth: a key `INTAKE_API_KEYS` lists for a source the topic holds
+ * under other keys is refused, and the edge logs `seed_key_not_applied` (a warning naming
+ * the source, never the key or its hash) once per such source at start.
  *
  * A broker without these topics (a fleet created before them): the edge logs
  * `sources_topics_missing` and keeps today's behaviour (`active` false: the keys of
@@ -19,13 +22,20 @@ import { SourceAdmin } from '../../../lib/sources/admin';
 import { SourceBook } from '../../../lib/sources/book';
 import { Forgotten } from '../../../lib/sources/forgotten';
 import { FleetQuotas } from '../../../lib/sources/quota';
-import { seedSources } from '../../../lib/sources/seed';
+import { seedKeysNotApplied, seedSources } from '../../../lib/sources/seed';
 import { missingSourceTopics } from '../../../lib/sources/topics';
 import type { ListedKey } from '../../../lib/sources/seed';
 import { writeKeyed } from '../../../lib/sources/write';
 import type { EdgeMetrics } from '../metrics';
 import { SourcePolicy } from './source-policy';
 import { UsageShare } from './usage-share';
+
+/** What an operator does about a key of `INTAKE_API_KEYS` the topic does not hold. */
+const SEED_KEY_ACTION =
+  'INTAKE_API_KEYS lists a key this source does not hold, so it is refused: the sources topic ' +
+  'is the source of truth. Rotate the key (npm run intake -- sources rotate-key NAME, or ' +
+  'POST /admin/sources/NAME/rotate-key) and give the new key to the producer and to ' +
+  'INTAKE_API_KEYS, or take the entry out of INTAKE_API_KEYS.';
 
 export interface EdgeSourcesDeps {
   kafka: KafkaClient;
@@ -113,7 +123,10 @@ export class EdgeSources {
       this.producer.connect(),
     ]);
     await Promise.all([this.book.ready(), this.forgotten.ready(), this.usage.ready()]);
-    const seeds = seedSources(this.deps.seed, (name) => this.book.has(name), Date.now());
+    const now = Date.now();
+    for (const name of seedKeysNotApplied(this.deps.seed, (n) => this.book.get(n), now))
+      this.log.warn({ source: name, action: SEED_KEY_ACTION }, 'seed_key_not_applied');
+    const seeds = seedSources(this.deps.seed, (name) => this.book.has(name), now);
     if (seeds.length === 0) return;
     await writeKeyed(
       this.producer,

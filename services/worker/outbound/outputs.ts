@@ -143,9 +143,7 @@ export class Outputs {
     origin: EventOrigin,
     inputHeaders: ConsumedRecord['headers'],
   ): OutboundRecord {
-    const headers = stringHeaders(inputHeaders);
-    headers[HEADER_ID] = origin.id;
-    return this.outbound(this.encode('processed', event), origin, PROCESSED, headers);
+    return this.ofEvent(this.encode('processed', event), origin, PROCESSED, inputHeaders);
   }
 
   /** The dead letter of a raw record: its key, value and headers kept, the reason added. */
@@ -155,14 +153,12 @@ export class Outputs {
     dead: DeadLetter,
     inputHeaders: ConsumedRecord['headers'],
   ): OutboundRecord {
-    const headers = stringHeaders(inputHeaders);
-    headers[HEADER_ID] = origin.id;
-    Object.assign(headers, dlqHeaders(dead));
-    return this.outbound(
+    return this.ofEvent(
       this.encode('dlq', raw),
       origin,
       { kind: 'dlq', reason: dead.reason.slice(0, MAX_REASON_LENGTH), step: dead.step },
-      headers,
+      inputHeaders,
+      dlqHeaders(dead),
     );
   }
 
@@ -181,6 +177,23 @@ export class Outputs {
   /** A reply delivered with the chunk (a dropped request/response event). */
   reply(r: ReplyOut, origin: EventOrigin): OutboundRecord {
     return this.side(this.encode('replies', r), origin);
+  }
+
+  /**
+   * A record standing for the event itself (processed or dead letter): the input's headers
+   * as strings, the event's id over theirs, then `added` (in this order: the wire format).
+   */
+  private ofEvent(
+    encoded: EncodedRecord,
+    origin: EventOrigin,
+    outcome: OutboundRecord['outcome'],
+    inputHeaders: ConsumedRecord['headers'],
+    added: Record<string, string> = {},
+  ): OutboundRecord {
+    const headers = stringHeaders(inputHeaders);
+    headers[HEADER_ID] = origin.id;
+    Object.assign(headers, added);
+    return this.outbound(encoded, origin, outcome, headers);
   }
 
   private side(encoded: EncodedRecord, origin: EventOrigin): OutboundRecord {

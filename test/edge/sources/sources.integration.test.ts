@@ -12,15 +12,15 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { kafkaDefaults } from '../../../lib/config';
-import type { KafkaConfig } from '../../../lib/config';
 import { ensureTopics, intakeTopics } from '../../../lib/kafka/topics';
 import type { Producer } from '../../../lib/kafka/port';
 import { sourceTopics } from '../../../lib/sources/topics';
 import {
-  randomName,
+  randomTopics,
   readTopic,
   sendRecords,
   testKafka,
+  topicEnv,
   waitFor,
 } from '../../support/kafka-helpers';
 import { ROOT, TEST_BROKER } from '../../support/test-env';
@@ -31,32 +31,14 @@ const PORT = 19181 + offset;
 const BASE = `http://127.0.0.1:${PORT}`;
 const SEED_KEY = 'seeded-key-0123456789abcdef';
 
-const ENV_OF: Record<keyof KafkaConfig['topics'], string> = {
-  raw: 'INTAKE_TOPIC_RAW',
-  processed: 'INTAKE_TOPIC_PROCESSED',
-  dlq: 'INTAKE_TOPIC_DLQ',
-  scores: 'INTAKE_TOPIC_SCORES',
-  progress: 'INTAKE_TOPIC_PROGRESS',
-  replies: 'INTAKE_TOPIC_REPLIES',
-  rejections: 'INTAKE_TOPIC_REJECTIONS',
-  pullerPositions: 'INTAKE_TOPIC_PULLER_POSITIONS',
-  sources: 'INTAKE_TOPIC_SOURCES',
-  forgets: 'INTAKE_TOPIC_FORGETS',
-  usage: 'INTAKE_TOPIC_USAGE',
-};
-
 describe('sources on the real broker (edge and CLI processes)', () => {
   const kafka = testKafka(TEST_BROKER.brokers);
-  const topics = Object.fromEntries(
-    Object.keys(ENV_OF).map((k) => [k, randomName(`src-${k}`)]),
-  ) as KafkaConfig['topics'];
+  const topics = randomTopics('src');
   const env = {
     ...process.env,
     INTAKE_KAFKA_BROKERS: TEST_BROKER.brokers.join(','),
     INTAKE_LOG_LEVEL: 'warn',
-    ...Object.fromEntries(
-      Object.entries(ENV_OF).map(([k, v]) => [v, topics[k as keyof typeof topics]]),
-    ),
+    ...topicEnv(topics),
   };
   const viewDir = mkdtempSync(join(tmpdir(), 'intake-sources-'));
   let edge: ChildProcess;

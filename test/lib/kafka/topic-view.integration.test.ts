@@ -3,11 +3,11 @@
  * latest value per key, deletes on a null parse, and skips a record its parser refuses
  * instead of stopping (one bad record must not keep a view from ever being ready).
  */
-import type { Admin, Producer } from '../../../lib/kafka/port';
 import { TopicView, memoryStore } from '../../../lib/kafka/topic-view';
 import { silentLogger } from '../../support/fakes';
 import {
   createTopic,
+  fileClients,
   randomName,
   testKafka,
   waitFor,
@@ -18,22 +18,10 @@ import { TEST_BROKER } from '../../support/test-env';
 const kafka = testKafka(TEST_BROKER.brokers);
 
 describe('TopicView (real broker)', () => {
-  let admin: Admin;
-  let producer: Producer;
-
-  beforeAll(async () => {
-    admin = kafka.admin();
-    await admin.connect();
-    producer = kafka.producer();
-    await producer.connect();
-  });
-
-  afterAll(async () => {
-    await producer.disconnect();
-    await admin.disconnect();
-  });
+  const clients = fileClients(kafka);
 
   it('keeps the latest value per key and skips records its parser refuses', async () => {
+    const { admin, producer } = clients;
     const topic = randomName('view');
     await createTopic(admin, topic, 2);
     await sendRecords(producer, topic, [

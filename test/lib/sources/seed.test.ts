@@ -3,7 +3,7 @@
  */
 import { IntakeError } from '../../../lib/errors';
 import { KeyIndex, hashKey } from '../../../lib/sources/keys';
-import { seedSources } from '../../../lib/sources/seed';
+import { seedKeysNotApplied, seedSources } from '../../../lib/sources/seed';
 import type { ListedKey } from '../../../lib/sources/seed';
 
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
@@ -66,5 +66,41 @@ describe('seedSources', () => {
     expect(bad).toThrow(/INTAKE_API_KEYS: source "a shop" cannot be seeded: \/name/);
     const many = new Map(Array.from({ length: 17 }, (_, i) => [`k${i}`, listed('shop')]));
     expect(() => seedSources(many, nothingHeld, T0)).toThrow(/\/keys must NOT have more than 16/);
+  });
+});
+
+describe('seedKeysNotApplied', () => {
+  const held = new Map(
+    seedSources(new Map([['k-shop', listed('shop')]]), nothingHeld, T0).map((s) => [s.name, s]),
+  );
+  const shop = held.get('shop')!;
+  const get = (name: string) => held.get(name);
+
+  it('names a held source whose listed key it does not hold, once', () => {
+    const keys = new Map([
+      ['k-other', listed('shop')],
+      ['k-other-2', listed('shop')],
+      ['k-shop', listed('shop')],
+      ['k-web', listed('web')],
+    ]);
+    expect(seedKeysNotApplied(keys, get, T0)).toEqual(['shop']);
+  });
+
+  it('says nothing of a held key, a disabled listed key or a source it seeds', () => {
+    const keys = new Map([
+      ['k-shop', listed('shop')],
+      ['k-revoked', listed('shop', false)],
+      ['k-web', listed('web')],
+    ]);
+    expect(seedKeysNotApplied(keys, get, T0)).toEqual([]);
+  });
+
+  it('names a held source whose listed key expired (rotated away)', () => {
+    const expiresAt = new Date(T0 + 1000).toISOString();
+    held.set('shop', { ...shop, keys: [{ ...shop.keys[0]!, expiresAt }] });
+    const keys = new Map([['k-shop', listed('shop')]]);
+    expect(seedKeysNotApplied(keys, get, T0)).toEqual([]);
+    expect(seedKeysNotApplied(keys, get, T0 + 1000)).toEqual(['shop']);
+    held.set('shop', shop);
   });
 });

@@ -99,18 +99,6 @@ class FakeTransactions {
   }
 }
 
-function delivery(fake: FakeTransactions): TransactionalDelivery {
-  return new TransactionalDelivery({
-    kafka: fake.kafka,
-    admin: fake.admin,
-    groupId: 'g',
-    rawTopic: 'raw',
-    logger: silentLogger(),
-    ackTimeoutMs: 1000,
-    transactionTimeoutMs: 10_000,
-  });
-}
-
 const record = (offset: string): OutboundRecord => ({
   topic: 'out',
   partition: 0,
@@ -125,47 +113,61 @@ const record = (offset: string): OutboundRecord => ({
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('TransactionalDelivery', () => {
+  let fake: FakeTransactions;
+  let d: TransactionalDelivery;
+
+  // Every test starts with a delivery of a fresh fake, assigned partition 0 (not claimed yet).
+  beforeEach(() => {
+    fake = new FakeTransactions();
+    d = new TransactionalDelivery({
+      kafka: fake.kafka,
+      admin: fake.admin,
+      groupId: 'g',
+      rawTopic: 'raw',
+      logger: silentLogger(),
+      ackTimeoutMs: 1000,
+      transactionTimeoutMs: 10_000,
+    });
+    d.assigned([0]);
+  });
+
+  /** Commits the chunk of partition 0's input offsets `first` up to `next` (excluded). */
+  const commitChunk = (first: number, next: number): Promise<boolean> =>
+    d.commit(
+      0,
+      Array.from({ length: next - first }, (_, i) => record(String(first + i))),
+      { first: String(first), next: String(next) },
+    );
+
   it('commits records and the input offset together, then tells its listeners', async () => {
-    const fake = new FakeTransactions();
-    const d = delivery(fake);
     const heard: string[] = [];
     d.onAcknowledged((records) => heard.push(...records.map((r) => r.source.offset)));
-    d.assigned([0]);
-    expect(await d.commit(0, [record('0'), record('1')], { first: '0', next: '2' })).toBe(true);
+    expect(await commitChunk(0, 2)).toBe(true);
     expect(fake.committed).toBe(2n);
     expect(heard).toEqual(['0', '1']);
     expect(d.transactionalId(0)).toBe('g.raw.0');
   });
 
   it('abandons a chunk the committed offset already passed (a fenced zombie committed it)', async () => {
-    const fake = new FakeTransactions();
     fake.committed = 10n;
-    const d = delivery(fake);
-    d.assigned([0]);
     expect(await d.claim(0)).toBe(10n);
-    expect(await d.commit(0, [record('5')], { first: '5', next: '6' })).toBe(false);
+    expect(await commitChunk(5, 6)).toBe(false);
     expect(fake.committed).toBe(10n);
   });
 
   it('abandons a chunk handed in again after it committed (no second transaction of it)', async () => {
-    const fake = new FakeTransactions();
-    const d = delivery(fake);
-    d.assigned([0]);
-    expect(await d.commit(0, [record('0'), record('1')], { first: '0', next: '2' })).toBe(true);
-    expect(await d.commit(0, [record('0'), record('1')], { first: '0', next: '2' })).toBe(false);
+    expect(await commitChunk(0, 2)).toBe(true);
+    expect(await commitChunk(0, 2)).toBe(false);
     expect(fake.events.filter((e) => e.startsWith('commit'))).toEqual(['commit 2']);
-    expect(await d.commit(0, [record('2')], { first: '2', next: '3' })).toBe(true);
+    expect(await commitChunk(2, 3)).toBe(true);
   });
 
   it('runs one transaction of a partition at a time', async () => {
-    const fake = new FakeTransactions();
-    const d = delivery(fake);
-    d.assigned([0]);
     await d.claim(0); // fences
     fake.events.length = 0;
     fake.nextCommitWaits = true;
-    const first = d.commit(0, [record('0')], { first: '0', next: '1' });
-    const second = d.commit(0, [record('1')], { first: '1', next: '2' });
+    const first = commitChunk(0, 1);
+    const second = commitChunk(1, 2);
     await settle();
     expect(fake.events.filter((e) => e.startsWith('begin'))).toHaveLength(1);
     fake.gates[0]!.open();
@@ -180,12 +182,9 @@ describe('TransactionalDelivery', () => {
   });
 
   it("in a new generation, claims only after the previous generation's transaction ended", async () => {
-    const fake = new FakeTransactions();
-    const d = delivery(fake);
-    d.assigned([0]);
     await d.claim(0);
     fake.nextCommitWaits = true;
-    const old = d.commit(0, [record('0')], { first: '0', next: '1' });
+    const old = commitChunk(0, 1);
     await settle();
     d.assigned([0]); // a rebalance while that transaction is under way
     const claim = d.claim(0);
@@ -198,12 +197,9 @@ describe('TransactionalDelivery', () => {
   });
 
   it("a late fencing error of an older generation's chunk does not fence the partition out now", async () => {
-    const fake = new FakeTransactions();
-    const d = delivery(fake);
-    d.assigned([0]);
     await d.claim(0);
     fake.nextCommitWaits = true;
-    const old = d.commit(0, [record('0')], { first: '0', next: '1' });
+    const old = commitChunk(0, 1);
     await settle();
     d.assigned([0]);
     fake.gates[0]!.fail(
@@ -211,13 +207,10 @@ describe('TransactionalDelivery', () => {
     );
     expect(await old).toBe(false);
     expect(await d.claim(0)).toBe(0n);
-    expect(await d.commit(0, [record('0')], { first: '0', next: '1' })).toBe(true);
+    expect(await commitChunk(0, 1)).toBe(true);
   });
 
   it('a new generation fences again, also a partition this worker kept (another may have fenced it meanwhile)', async () => {
-    const fake = new FakeTransactions();
-    const d = delivery(fake);
-    d.assigned([0]);
     await d.claim(0);
     fake.events.length = 0;
     d.assigned([0]);
@@ -226,11 +219,8 @@ describe('TransactionalDelivery', () => {
   });
 
   it('abandons a chunk whose partition was revoked while it claimed it (its producer released)', async () => {
-    const fake = new FakeTransactions();
-    const d = delivery(fake);
-    d.assigned([0]);
     fake.nextReadWaits = true;
-    const chunk = d.commit(0, [record('0')], { first: '0', next: '1' });
+    const chunk = commitChunk(0, 1);
     for (let i = 0; i < 5 && fake.gates.length === 0; i++) await settle();
     d.assigned([]);
     await settle();
@@ -240,17 +230,14 @@ describe('TransactionalDelivery', () => {
   });
 
   it('fenced in the current generation (a late zombie): rejects retriable, then claims back and commits', async () => {
-    const fake = new FakeTransactions();
-    const d = delivery(fake);
-    d.assigned([0]);
     await d.claim(0);
     fake.nextCommitWaits = true;
-    const chunk = d.commit(0, [record('0')], { first: '0', next: '1' });
+    const chunk = commitChunk(0, 1);
     await settle();
     fake.gates[0]!.fail(new IntakeError('KAFKA_FENCED', 'fenced'));
     await expect(chunk).rejects.toMatchObject({ retriable: true });
     fake.events.length = 0;
-    expect(await d.commit(0, [record('0')], { first: '0', next: '1' })).toBe(true);
+    expect(await commitChunk(0, 1)).toBe(true);
     expect(fake.events).toEqual([
       'fence g.raw.0', // the claim: a new producer fences the zombie's
       'read offset 0',

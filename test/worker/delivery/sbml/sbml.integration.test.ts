@@ -7,7 +7,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Admin, Producer } from '../../../../lib/kafka/port';
 import { toKafkaMessage, wrapEvent } from '../../../../lib/envelope';
 import { IntakeError } from '../../../../lib/errors';
 import { TopicPartitions } from '../../../../lib/kafka/partitioner';
@@ -29,6 +28,7 @@ import { silentLogger } from '../../../support/fakes';
 import { Gate } from '../../../support/gate';
 import {
   createTopic,
+  fileClients,
   randomName,
   sendRecords,
   testKafka,
@@ -64,24 +64,15 @@ class FlakyLog implements OutboundLogPort {
 
 describe('SBML outbound log in the worker (real broker)', () => {
   const kafka = testKafka(TEST_BROKER.brokers);
-  let admin: Admin;
-  let producer: Producer;
+  const clients = fileClients(kafka);
   const dirs: string[] = [];
 
-  beforeAll(async () => {
-    admin = kafka.admin();
-    await admin.connect();
-    producer = kafka.producer();
-    await producer.connect();
-  });
-
-  afterAll(async () => {
-    await producer.disconnect();
-    await admin.disconnect();
+  afterAll(() => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
   async function setup(opts: { maxEntries?: number; chunk?: number; flaky?: boolean } = {}) {
+    const { admin, producer } = clients;
     const topics = {
       raw: randomName('raw'),
       processed: randomName('processed'),
