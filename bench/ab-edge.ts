@@ -85,7 +85,9 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const oldRoot = resolve(other);
-  const hasSources = existsSync(join(oldRoot, 'dist', 'lib', 'sources', 'privacy.js'));
+  const hasSources = existsSync(
+    join(oldRoot, 'dist', 'services', 'edge', 'sources', 'source-policy.js'),
+  );
   cli('down');
   rmSync(STATE, { recursive: true, force: true });
   cli('up', '--detach');
