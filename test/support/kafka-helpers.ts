@@ -26,32 +26,6 @@ export function testKafka(brokers: string[], client: KafkaClientName = 'kafkajs'
   );
 }
 
-/** The admin and producer one test file shares (connected only while its tests run). */
-export interface FileClients {
-  admin: Admin;
-  producer: Producer;
-}
-
-/**
- * Registers, where it is called (a `describe` body), the hooks that connect an admin and a
- * producer of `kafka` before all of its tests and disconnect them after; read them from
- * the returned object inside the tests.
- */
-export function fileClients(kafka: KafkaClient): FileClients {
-  const clients = {} as FileClients;
-  beforeAll(async () => {
-    clients.admin = kafka.admin();
-    await clients.admin.connect();
-    clients.producer = kafka.producer();
-    await clients.producer.connect();
-  });
-  afterAll(async () => {
-    await clients.producer.disconnect();
-    await clients.admin.disconnect();
-  });
-  return clients;
-}
-
 /** Sends records to one topic (acks=all) and waits for Kafka's acknowledgement. */
 export async function sendRecords(
   producer: Producer,

@@ -12,7 +12,6 @@ import { resolve } from 'node:path';
 import { toKafkaMessage, wrapEvent } from '../../lib/envelope';
 import { auditDelivery } from '../support/audit';
 import {
-  fileClients,
   randomName,
   readToEnd,
   readTopic,
@@ -20,6 +19,7 @@ import {
   waitFor,
   sendRecords,
 } from '../support/kafka-helpers';
+import { fileClients } from '../support/file-clients';
 import { ROOT, TEST_BROKER } from '../support/test-env';
 import { WorkerProcess, createWorkerTopics } from '../support/worker-process';
 import type { WorkerTopics } from '../support/worker-process';

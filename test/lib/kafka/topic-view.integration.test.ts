@@ -7,12 +7,12 @@ import { TopicView, memoryStore } from '../../../lib/kafka/topic-view';
 import { silentLogger } from '../../support/fakes';
 import {
   createTopic,
-  fileClients,
   randomName,
   testKafka,
   waitFor,
   sendRecords,
 } from '../../support/kafka-helpers';
+import { fileClients } from '../../support/file-clients';
 import { TEST_BROKER } from '../../support/test-env';
 
 const kafka = testKafka(TEST_BROKER.brokers);

@@ -28,12 +28,12 @@ import { silentLogger } from '../../../support/fakes';
 import { Gate } from '../../../support/gate';
 import {
   createTopic,
-  fileClients,
   randomName,
   sendRecords,
   testKafka,
   waitFor,
 } from '../../../support/kafka-helpers';
+import { fileClients } from '../../../support/file-clients';
 import { TEST_BROKER } from '../../../support/test-env';
 
 /** Wraps the real log; appends fail while `failing` (a full disk, a broken store). */
