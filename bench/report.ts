@@ -8,7 +8,7 @@
  *
  *   node dist/bench/report.js        (npm run bench runs it after bench/run.ts)
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../lib/paths';
 
@@ -180,7 +180,63 @@ async function chart(r: Results): Promise<string> {
   return view.toSVG();
 }
 
-function markdown(r: Results): string {
+/** bench/results-sources.json, as bench/sources.ts writes it. */
+interface SourcesResults {
+  date: string;
+  seconds: number;
+  reps: number;
+  isolation: {
+    calmRate: number;
+    floodQuota: number;
+    floodRate: number;
+    calmP99MsAlone: number;
+    calmP99MsBesideFlood: number;
+    ratio: number;
+    calmRefused: number;
+    floodRefusedShare: number;
+  };
+  throughput: {
+    eventsPerSecondOff: number;
+    eventsPerSecondOn: number;
+    ratio: number;
+    runsOff: number[];
+    runsOn: number[];
+  };
+}
+
+/** The sources section: isolation beside a flood, and quotas and policies on vs off. */
+function sourcesSection(s: SourcesResults): string[] {
+  const i = s.isolation;
+  const t = s.throughput;
+  const met = (ok: boolean): string => (ok ? 'yes' : 'NO');
+  return [
+    '### Sources: isolation, and quotas and policies on vs off',
+    '',
+    `From \`bench/results-sources.json\` (bench/sources.ts, run by \`npm run bench\` after the table above, on ${s.date.slice(0, 10)}): the local fleet with 2 edges behind nginx, no workers; medians of ${s.reps} interleaved repetitions of ${s.seconds} s. Isolation: a calm source's single events at ${i.calmRate} requests/s through nginx, alone and beside another source flooding at ${i.floodRate} requests/s, 10x its per-second quota of ${i.floodQuota}. On vs off: one edge, batches of 100 events, closed loop, for a source with no quota and the default policy (off) and one with a per-second and a per-day quota (never reached) and a policy: IP truncated, one field removed, one hashed (on).`,
+    '',
+    table(
+      ['figure', 'value', 'goal', 'met'],
+      [
+        ['calm source p99 alone, ms', i.calmP99MsAlone, '', ''],
+        ['calm source p99 beside the flood, ms', i.calmP99MsBesideFlood, '', ''],
+        ['isolation ratio (beside / alone)', i.ratio, '<= 1.5', met(i.ratio <= 1.5)],
+        [
+          "calm source's requests refused during the flood",
+          i.calmRefused,
+          '0',
+          met(i.calmRefused === 0),
+        ],
+        ['flood requests refused (429)', `${Math.round(i.floodRefusedShare * 1000) / 10}%`, '', ''],
+        ['events/s, quotas and policies off', n(t.eventsPerSecondOff), '', ''],
+        ['events/s, quotas and policies on', n(t.eventsPerSecondOn), '', ''],
+        ['on / off', t.ratio, '>= 0.9', met(t.ratio >= 0.9)],
+      ],
+    ),
+    '',
+  ];
+}
+
+function markdown(r: Results, sources: SourcesResults | null): string {
   const m = r.machine;
   const rows = Object.entries(r.figures).map(([name, f]) => [
     name,
@@ -315,6 +371,7 @@ function markdown(r: Results): string {
           '',
         ]
       : []),
+    ...(sources ? sourcesSection(sources) : []),
     '### What bounds each figure',
     '',
     ...bounds.map(([prefix, why]) => `- **${prefix}**: ${why}.`),
@@ -334,6 +391,10 @@ function markdown(r: Results): string {
 
 async function main(): Promise<void> {
   const results = JSON.parse(readFileSync(join(ROOT, 'bench', 'results.json'), 'utf8')) as Results;
+  const sourcesFile = join(ROOT, 'bench', 'results-sources.json');
+  const sources = existsSync(sourcesFile)
+    ? (JSON.parse(readFileSync(sourcesFile, 'utf8')) as SourcesResults)
+    : null;
   writeFileSync(join(ROOT, 'docs', 'performance-chart.svg'), `${await chart(results)}\n`);
   const file = join(ROOT, 'docs', 'performance.md');
   const doc = readFileSync(file, 'utf8');
@@ -341,7 +402,10 @@ async function main(): Promise<void> {
   const end = doc.indexOf(END);
   if (start < 0 || end < start)
     throw new Error(`docs/performance.md has no ${START} ... ${END} markers`);
-  writeFileSync(file, `${doc.slice(0, start)}${markdown(results)}${doc.slice(end + END.length)}`);
+  writeFileSync(
+    file,
+    `${doc.slice(0, start)}${markdown(results, sources)}${doc.slice(end + END.length)}`,
+  );
   console.log('docs/performance.md and docs/performance-chart.svg written from bench/results.json');
 }
 
