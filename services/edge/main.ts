@@ -190,6 +190,7 @@ async function main(): Promise<void> {
     oneWay,
     checkKey,
     corsOrigins: config.corsOrigins,
+    sourceOrigins: sources.active ? () => sources.book.origins() : undefined,
     accessLog: config.accessLog,
     bodyLimits: { ...bodyDefaults, maxEventBytes: config.maxEventBytes },
     stream: streamLimits,
