@@ -182,7 +182,7 @@ export function quotaPrecheck(
 }
 
 /** 429 naming the quota that refused, with `Retry-After` when waiting can help. */
-function sendQuotaRefusal(
+export function sendQuotaRefusal(
   res: Response,
   source: string,
   events: number,

@@ -52,6 +52,8 @@ describe('sources at the edge', () => {
   beforeAll(async () => {
     set(source('shop', 'shop-key', { quotas: { perDay: 3 } }));
     set(source('blog', 'blog-key'));
+    set(source('segment', 'segment-key', { quotas: { perDay: 25 } }));
+    set(source('snowplow', 'snowplow-key', { quotas: { perDay: 2 } }));
     set(
       source('private', 'private-key', {
         privacy: {
@@ -152,6 +154,65 @@ describe('sources at the edge', () => {
     expect(await count('shop', 'accepted')).toBe(3);
     expect(await count('shop', 'limited')).toBe(4);
     expect(await count('blog', 'limited')).toBe(0);
+  });
+
+  it("holds a Segment batch to its source's quota, counted in events: 429, nothing written", async () => {
+    const batch = (n: number, tag: string) => ({
+      batch: Array.from({ length: n }, (_, i) => ({
+        type: 'track',
+        event: 'e',
+        userId: 'u',
+        messageId: `${tag}-${i}`,
+      })),
+    });
+    const segment = (body: unknown) =>
+      fetch(`${app.base}/v1/batch`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Basic ${Buffer.from('segment-key:').toString('base64')}`,
+        },
+        body: JSON.stringify(body),
+      });
+    expect((await segment(batch(20, 'first'))).status).toBe(200);
+    const before = sink.stored.length;
+    const refused = await segment(batch(20, 'over'));
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await refused.json()).toMatchObject({
+      type: 'https://intake.dev/problems/quota-exceeded',
+      source: 'segment',
+      quota: 'per-day',
+      limit: 25,
+    });
+    expect(sink.stored.length).toBe(before);
+    expect((await segment(batch(5, 'last'))).status).toBe(200);
+    expect(await count('segment', 'accepted')).toBe(25);
+    expect(await count('segment', 'limited')).toBe(20);
+  });
+
+  it("holds a Snowplow tracker's events to its source's quota", async () => {
+    const track = (events: number) =>
+      fetch(`${app.base}/com.snowplowanalytics.snowplow/tp2`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': 'snowplow-key' },
+        body: JSON.stringify({
+          schema: 'iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4',
+          data: Array.from({ length: events }, () => ({ e: 'pv', duid: 'd', url: 'https://a/' })),
+        }),
+      });
+    const before = sink.stored.length;
+    // A day of 2 events never admits 3 at once: refused whole, without Retry-After.
+    const never = await track(3);
+    expect(never.status).toBe(429);
+    expect(never.headers.get('retry-after')).toBeNull();
+    expect((await track(2)).status).toBe(200);
+    const refused = await track(1);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await refused.json()).toMatchObject({ source: 'snowplow', quota: 'per-day' });
+    expect(sink.stored.length).toBe(before + 2);
   });
 
   it('writes what the privacy policy leaves: IP truncated, UA dropped, fields removed or hashed', async () => {
