@@ -5,6 +5,8 @@
  * privacy policy changes what reaches the sink (IP, redaction, GPC, suppression).
  */
 import { createHmac } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { WebSocket } from 'ws';
 import { wrapEvent } from '../../../lib/envelope';
 import type { Envelope } from '../../../lib/envelope';
 import { createRegistry } from '../../../lib/metrics';
@@ -18,6 +20,11 @@ import { createEdgeMetrics } from '../../../services/edge/metrics';
 import type { EdgeMetrics } from '../../../services/edge/metrics';
 import { SourcePolicy } from '../../../services/edge/sources/source-policy';
 import { PolicySink } from '../../../services/edge/sources/policy-sink';
+import { bodyDefaults } from '../../../services/edge/ingest/body';
+import { streamDefaults } from '../../../services/edge/stream/stream-session';
+import { WsStreamServer } from '../../../services/edge/stream/ws-stream';
+import { attachUpgrades } from '../../../services/edge/upgrades';
+import { silentLogger } from '../../support/fakes';
 import { startTestApp } from '../../support/edge-app';
 import type { TestApp } from '../../support/edge-app';
 import { MemorySink } from '../../support/fakes';
@@ -46,6 +53,7 @@ describe('sources at the edge', () => {
   let metrics: EdgeMetrics;
   let policy: SourcePolicy;
   let app: TestApp;
+  let streams: WsStreamServer;
 
   const set = (s: SourceRecord): void => void records.set(s.name, s);
 
@@ -54,6 +62,7 @@ describe('sources at the edge', () => {
     set(source('blog', 'blog-key'));
     set(source('segment', 'segment-key', { quotas: { perDay: 25 } }));
     set(source('snowplow', 'snowplow-key', { quotas: { perDay: 2 } }));
+    set(source('streamer', 'streamer-key', { quotas: { perDay: 2 } }));
     set(
       source('private', 'private-key', {
         privacy: {
@@ -93,20 +102,43 @@ describe('sources at the edge', () => {
       events: metrics.sourceEvents,
     });
     // As the edge runs: every transport writes through the policy sink.
+    const checkKey = createKeyChecker({
+      required: true,
+      keys: new Map(),
+      index: () => new KeyIndex(records.values()),
+      rateLimit: { perSecond: 1000, burst: 1000 },
+    });
+    const limits = { ...bodyDefaults, ...streamDefaults };
     app = await startTestApp({
       sink: new PolicySink(sink, policy),
       metrics,
-      checkKey: createKeyChecker({
-        required: true,
-        keys: new Map(),
-        index: () => new KeyIndex(records.values()),
-        rateLimit: { perSecond: 1000, burst: 1000 },
-      }),
+      checkKey,
+      sources: policy,
+      stream: limits,
+    });
+    streams = new WsStreamServer({
+      sink: new PolicySink(sink, policy),
+      logger: silentLogger(),
+      instance: 'edge-test',
+      defaultSource: 'test',
+      limits,
+      maxMessageBytes: 4096,
+      pingIntervalMs: 1000,
+      idleTimeoutMs: 5000,
+      isDraining: () => false,
       sources: policy,
     });
+    attachUpgrades(
+      app.server,
+      { '/v1/stream': streams },
+      { checkKey, isDraining: () => false, defaultSource: 'test' },
+    );
   });
 
-  afterAll(() => app.close());
+  afterAll(async () => {
+    await streams.close(100);
+    await app.close();
+  });
 
   const post = (key: string, body: unknown, headers: Record<string, string> = {}) =>
     fetch(`${app.base}/v1/events`, {
@@ -213,6 +245,43 @@ describe('sources at the edge', () => {
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(await refused.json()).toMatchObject({ source: 'snowplow', quota: 'per-day' });
     expect(sink.stored.length).toBe(before + 2);
+  });
+
+  it("refuses stream messages over the source's quota (chunked and WebSocket), nothing written", async () => {
+    const chunked = async (lines: string[]): Promise<Record<string, unknown>[]> => {
+      const res = await fetch(`${app.base}/v1/stream`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-ndjson', 'x-api-key': 'streamer-key' },
+        body: lines.join('\n'),
+      });
+      const text = await res.text();
+      return text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    };
+    const line = (id: string): string => JSON.stringify({ type: 't', id });
+    expect((await chunked([line('s1'), line('s2')])).at(-1)).toMatchObject({ accepted: 2 });
+    const before = sink.stored.length;
+    const refused = await chunked([line('s3')]);
+    expect(refused).toContainEqual(
+      expect.objectContaining({ error: 'quota-exceeded', source: 'streamer', quota: 'per-day' }),
+    );
+    const port = (app.server.address() as AddressInfo).port;
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/v1/stream?api_key=streamer-key`);
+    const messages: Record<string, unknown>[] = [];
+    socket.on('message', (data) => {
+      const message = JSON.parse((data as Buffer).toString('utf8')) as Record<string, unknown>;
+      messages.push(message);
+      if ('hello' in message) socket.send(line('s4'));
+    });
+    const code = await new Promise<number>((resolve) => socket.on('close', resolve));
+    expect(code).toBe(1013);
+    expect(messages).toContainEqual(
+      expect.objectContaining({ error: 'quota-exceeded', source: 'streamer', ack: 0 }),
+    );
+    expect(sink.stored.length).toBe(before);
+    expect(await count('streamer', 'limited')).toBe(2);
   });
 
   it('writes what the privacy policy leaves: IP truncated, UA dropped, fields removed or hashed', async () => {
