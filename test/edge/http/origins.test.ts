@@ -10,6 +10,7 @@ import { validateSource } from '../../../lib/records/source';
 import type { SourceRecord } from '../../../lib/records/source';
 import { KeyIndex, hashKey } from '../../../lib/sources/keys';
 import { createKeyChecker } from '../../../services/edge/http/auth';
+import { appIdChecker } from '../../../services/edge/sdk/app-ids';
 import {
   corsAllowsOrigin,
   keyAllowsOrigin,
@@ -28,6 +29,7 @@ function source(name: string, key: string, origins: string[]): SourceRecord {
     enabled: true,
     keys: [{ hash: hashKey(key) }],
     origins,
+    appIds: [`${name}-web`],
     updatedAt: '2026-12-06T00:00:00.000Z',
     version: 1,
   });
@@ -64,12 +66,26 @@ describe('the origin rule of a key', () => {
 describe('origins at the edge', () => {
   const records = new Map<string, SourceRecord>();
   const set = (s: SourceRecord): void => void records.set(s.name, s);
-  const checkKey = createKeyChecker({
+  const auth = {
     required: true,
     keys: new Map(),
     index: () => new KeyIndex(records.values()),
     rateLimit: { perSecond: 1000, burst: 1000 },
-  });
+  };
+  const checkKey = createKeyChecker(auth);
+  // as SourceBook.appIds: each source's app ids as its keys
+  const checkAppId = appIdChecker(
+    auth,
+    new Map(),
+    undefined,
+    () =>
+      new KeyIndex(
+        [...records.values()].map((s) => ({
+          ...s,
+          keys: s.appIds.map((id) => ({ hash: hashKey(id) })),
+        })),
+      ),
+  );
   let app: TestApp;
 
   beforeAll(async () => {
@@ -78,6 +94,7 @@ describe('origins at the edge', () => {
     app = await startTestApp({
       sink: new MemorySink(),
       checkKey,
+      sdk: { browserAppIds: new Map(), checkAppId },
       // as the edge does: the enabled sources' origins, asked on each request
       sourceOrigins: () => new Set([...records.values()].flatMap((s) => s.origins)),
     });
@@ -140,6 +157,29 @@ describe('origins at the edge', () => {
       headers: { origin: OTHER },
     });
     expect(settings.status).toBe(403);
+  });
+
+  it("refuses a Snowplow tracker's key or app id from another origin", async () => {
+    const track = (origin: string, aid: string, key?: string) =>
+      fetch(`${app.base}/com.snowplowanalytics.snowplow/tp2`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          origin,
+          ...(key ? { 'x-api-key': key } : {}),
+        },
+        body: JSON.stringify({
+          schema: 'iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4',
+          data: [{ e: 'pv', aid, duid: 'd', url: 'https://shop.example/' }],
+        }),
+      });
+    const refused = await track(OTHER, 'shop-web');
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { type: string }).type).toMatch(/origin-not-allowed$/);
+    expect((await track(SHOP, 'shop-web')).status).toBe(200);
+    expect((await track(OTHER, 'open-web')).status).toBe(200);
+    expect((await track(OTHER, 'x', 'shop-key')).status).toBe(403);
+    expect((await track(SHOP, 'x', 'shop-key')).status).toBe(200);
   });
 
   it('refuses a WebSocket upgrade from another origin', async () => {
