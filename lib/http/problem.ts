@@ -11,6 +11,7 @@ export const PROBLEMS = {
   'bad-request': { status: 400, title: 'The request is not valid' },
   unauthorized: { status: 401, title: 'An API key is required' },
   forbidden: { status: 403, title: 'The API key may not do this' },
+  'origin-not-allowed': { status: 403, title: "The origin is not one of the source's origins" },
   'not-found': { status: 404, title: 'No such resource' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   conflict: { status: 409, title: 'The resource exists already' },

@@ -29,6 +29,7 @@ export class SourceBook {
   private readonly privacies = new Map<string, { version: number; privacy: Privacy }>();
   private index: KeyIndex | null = null;
   private appIndex: KeyIndex | null = null;
+  private originSet: ReadonlySet<string> | null = null;
   private readonly view;
 
   constructor(deps: SourceBookDeps) {
@@ -40,6 +41,7 @@ export class SourceBook {
         else this.records.delete(name);
         this.index = null;
         this.appIndex = null;
+        this.originSet = null;
         deps.onChange?.(name, source);
       },
     });
@@ -91,6 +93,16 @@ export class SourceBook {
         ...s,
         keys: s.appIds.map((id) => ({ hash: hashKey(id) })),
       })),
+    ));
+  }
+
+  /**
+   * The browser origins enabled sources list (`origins`; `*` among them when one lists
+   * it), for CORS. Rebuilt after a change on first use.
+   */
+  origins(): ReadonlySet<string> {
+    return (this.originSet ??= new Set(
+      [...this.records.values()].filter((s) => s.enabled).flatMap((s) => s.origins),
     ));
   }
 

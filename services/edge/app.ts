@@ -7,7 +7,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import cors from 'cors';
 import express from 'express';
 import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
 import type { Logger } from '../../lib/logger';
@@ -27,6 +26,7 @@ import { bodyDefaults } from './ingest/body';
 import type { BodyLimits } from './ingest/body';
 import { EVENT_CONTENT_TYPES } from './ingest/content-type';
 import { authenticate, createKeyChecker } from './http/auth';
+import { corsFor } from './http/origins';
 import type { AuthConfig, KeyChecker } from './http/auth';
 import { sendProblem } from './http/send-problem';
 import { accessLog } from './http/access-log';
@@ -72,6 +72,11 @@ export interface AppDeps {
   checkKey?: KeyChecker;
   /** Origins allowed to call from browsers (`*` for any); empty: no CORS headers. */
   corsOrigins?: string[];
+  /**
+   * The origins enabled sources list (the sources topic, asked on each request), allowed
+   * by CORS beside `corsOrigins` (http/origins.ts); absent: `corsOrigins` only.
+   */
+  sourceOrigins?: () => ReadonlySet<string>;
   /** The browser tracker served at `GET /v1/intake.js` (absent or null: 404). */
   tracker?: TrackerScript | null;
   /** Access log: `errors` (4xx/5xx only, the default) or `all`; `off` in unit tests. */
@@ -113,7 +118,10 @@ export function createApp(deps: AppDeps): Express {
   for (const handler of first) app.use(handler);
 
   const events = eventsRoute({ ...deps, bodyLimits: deps.bodyLimits ?? bodyDefaults });
-  const corsHandler = deps.corsOrigins?.length ? corsFor(deps.corsOrigins) : undefined;
+  const corsHandler =
+    deps.corsOrigins?.length || deps.sourceOrigins
+      ? corsFor(deps.corsOrigins ?? [], deps.sourceOrigins)
+      : undefined;
   // NOTE: one key checker serves both paths and the upgrades: one rate-limit budget per key.
   const checkKey = deps.checkKey ?? (deps.auth && createKeyChecker(deps.auth));
   const auth = checkKey ? authenticate(checkKey) : undefined;
@@ -182,24 +190,6 @@ function readWindow(sink: Sink, o: { bytes: number; maxWaitMs: number }): ReadWi
   });
   sink.onDequeued(() => window.pump());
   return window;
-}
-
-function corsFor(origins: string[]): RequestHandler {
-  return cors({
-    origin: origins.includes('*') ? true : origins,
-    methods: ['GET', 'POST'],
-    allowedHeaders: [
-      'Content-Type',
-      'Content-Encoding',
-      'Authorization',
-      'X-API-Key',
-      'traceparent',
-    ],
-    // a browser client reads Retry-After to back off on 429/503
-    exposedHeaders: ['Retry-After'],
-    credentials: true,
-    maxAge: 600,
-  });
 }
 
 /**

@@ -141,6 +141,7 @@ async function main(): Promise<void> {
           ...config.udp,
           queue: oneWay,
           limits: bodyDefaults,
+          sources: sources.active ? sources.policy : undefined,
           logger,
           onDatagram: (_events, invalid) =>
             metrics.eventsRejected.inc({ reason: 'invalid' }, invalid),
@@ -172,6 +173,7 @@ async function main(): Promise<void> {
     isDraining: () => draining,
     onAccepted: (n) => metrics.eventsAccepted.inc(n),
     onRejected: (n) => metrics.eventsRejected.inc({ reason: 'invalid' }, n),
+    sources: sources.active ? sources.policy : undefined,
   });
   const tracker = loadTracker();
   if (!tracker) logger.warn({ file: TRACKER_FILE }, 'tracker_not_built');
@@ -190,6 +192,7 @@ async function main(): Promise<void> {
     oneWay,
     checkKey,
     corsOrigins: config.corsOrigins,
+    sourceOrigins: sources.active ? () => sources.book.origins() : undefined,
     accessLog: config.accessLog,
     bodyLimits: { ...bodyDefaults, maxEventBytes: config.maxEventBytes },
     stream: streamLimits,

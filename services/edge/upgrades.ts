@@ -4,7 +4,8 @@
  *
  * - no route: 404; a draining edge: 503 with Retry-After (clients reconnect elsewhere);
  * - authentication like any /v1 request (a header, or `?api_key=` for browsers, which
- *   cannot set headers on a WebSocket).
+ *   cannot set headers on a WebSocket), the source's origins included (a browser sends
+ *   `Origin` with the upgrade).
  *
  * Refusals are answered as problem documents before the handshake.
  */
@@ -56,6 +57,7 @@ export function attachUpgrades(
       apiKey: header(req, 'x-api-key'),
       queryKey: url.searchParams.get('api_key') ?? undefined,
       ip: req.socket.remoteAddress,
+      origin: header(req, 'origin'),
     }) ?? { ok: true, source: null, topics: new Set(['*']) };
     if (!auth.ok) {
       refuseUpgrade(socket, auth.problem, auth.detail, auth.retryAfterSeconds);

@@ -11,6 +11,9 @@ import type { AppDeps } from '../../services/edge/app';
 import { createEdgeMetrics } from '../../services/edge/metrics';
 import { KafkaSink } from '../../services/edge/sink';
 import type { KafkaClient } from '../../lib/kafka/port';
+import type { KeyChecker } from '../../services/edge/http/auth';
+import { attachUpgrades } from '../../services/edge/upgrades';
+import { WebSocket, WebSocketServer } from 'ws';
 import { silentLogger } from './fakes';
 
 export interface TestApp {
@@ -39,6 +42,40 @@ export async function startTestApp(
     server,
     base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/**
+ * WebSocket upgrades of `/v1/stream` on a test app, after the shared checks (`checkKey`),
+ * each accepted one closed at once: `upgrade` resolves with the handshake's status.
+ */
+export function attachTestStream(
+  app: TestApp,
+  checkKey: KeyChecker,
+): { upgrade(key: string, origin?: string): Promise<number>; close(): void } {
+  const wss = new WebSocketServer({ noServer: true });
+  attachUpgrades(
+    app.server,
+    {
+      '/v1/stream': {
+        handle: (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => ws.close(1000)),
+      },
+    },
+    { checkKey, isDraining: () => false, defaultSource: 'test' },
+  );
+  const port = (app.server.address() as AddressInfo).port;
+  return {
+    upgrade: (key, origin) =>
+      new Promise((resolve, reject) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/stream?api_key=${key}`, { origin });
+        ws.on('upgrade', (res) => resolve(res.statusCode ?? 0));
+        ws.on('unexpected-response', (_req, res) => {
+          resolve(res.statusCode ?? 0);
+          res.resume();
+        });
+        ws.on('error', (err) => (ws.readyState === ws.CLOSED ? undefined : reject(err)));
+      }),
+    close: () => wss.close(),
   };
 }
 

@@ -7,6 +7,9 @@
  *   never logged (the logger redacts both headers). With `index` (the edge: the sources
  *   topic, lib/sources/book.ts) a key is looked up in the sources as they are now;
  *   without it (unit tests, an edge whose broker lacks the topic), in `keys`.
+ * - Origins: a request with an `Origin` header that carries a key of a source whose
+ *   `origins` list is not empty and lacks that origin is refused, 403 `origin-not-allowed`
+ *   (origins.ts). Every caller passes the request's `Origin` with its credentials.
  * - Rate limit: each key has one token bucket across the fleet (`perSecond` tokens a
  *   second, up to `burst`; a source may have its own, `rateLimitBySource`), one token per
  *   request or WebSocket upgrade, from the same bucket; empty: 429 with `Retry-After`
@@ -25,6 +28,7 @@ import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { ProblemType } from '../../../lib/http/problem';
 import type { KeyIndex } from '../../../lib/sources/keys';
+import { keyAllowsOrigin, originRefusal } from './origins';
 import { sendProblem } from './send-problem';
 
 export interface ApiKey {
@@ -87,6 +91,8 @@ export interface Credentials {
   /** `?api_key=` for WebSocket and EventSource clients, which cannot set headers. */
   queryKey?: string;
   ip?: string;
+  /** The request's `Origin` header (absent: not a browser's cross-origin request). */
+  origin?: string;
 }
 
 /**
@@ -160,6 +166,12 @@ export function createKeyChecker(
     const found = find(hash);
     if (found.kind !== 'ok')
       return { ok: false, problem: 'forbidden', detail: REFUSED[found.kind] };
+    if (!keyAllowsOrigin(found.origins, c.origin))
+      return {
+        ok: false,
+        problem: 'origin-not-allowed',
+        detail: originRefusal(found.source, c.origin!),
+      };
     return limited(buckets, hash, limitOf(found.source), {
       ok: true,
       source: found.source,
@@ -170,7 +182,7 @@ export function createKeyChecker(
 
 /** A key found by its hash: its source, or why it is refused. */
 type Found =
-  | { kind: 'ok'; source: string; topics: ReadonlySet<string> }
+  | { kind: 'ok'; source: string; topics: ReadonlySet<string>; origins: readonly string[] }
   | { kind: 'unknown' | 'expired' | 'disabled' };
 
 const REFUSED: Record<Exclude<Found['kind'], 'ok'>, string> = {
@@ -185,7 +197,7 @@ function staticLookup(keys: ReadonlyMap<string, ApiKey>): (hash: string) => Foun
     const found = byHash.get(hash);
     if (!found) return { kind: 'unknown' };
     if (!found.enabled) return { kind: 'disabled' };
-    return { kind: 'ok', source: found.source, topics: found.topics };
+    return { kind: 'ok', source: found.source, topics: found.topics, origins: NO_ORIGINS };
   };
 }
 
@@ -193,10 +205,18 @@ function indexLookup(index: () => KeyIndex): (hash: string) => Found {
   return (hash) => {
     const match = index().lookupHash(hash, Date.now());
     return match.kind === 'ok'
-      ? { kind: 'ok', source: match.source.name, topics: match.topics }
+      ? {
+          kind: 'ok',
+          source: match.source.name,
+          topics: match.topics,
+          origins: match.source.origins,
+        }
       : { kind: match.kind };
   };
 }
+
+/** Keys of `INTAKE_API_KEYS` (without the sources topic) list no origins: any is allowed. */
+const NO_ORIGINS: readonly string[] = [];
 
 /** An open edge (no keys required) lets anyone subscribe to any topic. */
 const ALL_TOPICS: ReadonlySet<string> = new Set(['*']);
@@ -231,6 +251,7 @@ export function authenticate(check: KeyChecker): RequestHandler {
       apiKey: req.get('x-api-key'),
       queryKey: typeof query === 'string' ? query : undefined,
       ip: req.ip,
+      origin: req.get('origin'),
     });
     if (!result.ok) {
       if (result.problem === 'unauthorized')

@@ -182,21 +182,30 @@ export function quotaPrecheck(
 }
 
 /** 429 naming the quota that refused, with `Retry-After` when waiting can help. */
-function sendQuotaRefusal(
+export function sendQuotaRefusal(
   res: Response,
   source: string,
   events: number,
   refusal: Exclude<QuotaDecision, { ok: true }>,
 ): void {
-  const wait = refusal.retryAfterSeconds;
-  const unit = refusal.quota === 'per-second' ? 'events per second' : 'events per UTC day';
   sendProblem(
     res,
     'quota-exceeded',
-    wait === null
-      ? `${events} events are more than the ${refusal.quota} quota of source "${source}" (${refusal.limit} ${unit}) ever admits at once; split the batch.`
-      : `Source "${source}" is over its ${refusal.quota} quota (${refusal.limit} ${unit}); retry after ${wait} s.`,
+    quotaRefusalDetail(source, events, refusal),
     { source, quota: refusal.quota, limit: refusal.limit },
-    wait ?? undefined,
+    refusal.retryAfterSeconds ?? undefined,
   );
+}
+
+/** What a quota refusal says to do: wait, or split a batch no wait can admit. */
+export function quotaRefusalDetail(
+  source: string,
+  events: number,
+  refusal: Exclude<QuotaDecision, { ok: true }>,
+): string {
+  const wait = refusal.retryAfterSeconds;
+  const unit = refusal.quota === 'per-second' ? 'events per second' : 'events per UTC day';
+  return wait === null
+    ? `${events} events are more than the ${refusal.quota} quota of source "${source}" (${refusal.limit} ${unit}) ever admits at once; split the batch.`
+    : `Source "${source}" is over its ${refusal.quota} quota (${refusal.limit} ${unit}); retry after ${wait} s.`;
 }

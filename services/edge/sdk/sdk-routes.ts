@@ -1,13 +1,15 @@
 /**
  * The producers' own SDKs on the edge: Segment's HTTP Tracking API (segment/) and
  * Snowplow's tracker protocol (snowplow/), each mapped into the envelope and stored
- * through the same sink as `POST /v1/events` (2xx only after acks=all).
+ * through the same sink as `POST /v1/events` (2xx only after acks=all), held to their
+ * sources' quotas as it is.
  */
 import type { RequestHandler } from 'express';
 import type { Logger } from '../../../lib/logger';
 import type { AuthConfig, KeyChecker } from '../http/auth';
 import type { EdgeMetrics } from '../metrics';
 import type { Sink } from '../sink';
+import type { SourcePolicy } from '../sources/source-policy';
 import { appIdChecker } from './app-ids';
 import type { SdkRoute } from './sdk-route';
 import { segmentRoutes } from './segment/routes';
@@ -29,6 +31,8 @@ export interface SdkAppDeps {
   maxBodyBytes: number;
   auth?: AuthConfig;
   sdk?: SdkOptions;
+  /** Per-source quotas, taken by the SDK routes in events (store-mapped.ts). */
+  sources?: SourcePolicy;
 }
 
 export function sdkRoutes(

@@ -6,6 +6,12 @@
  * every envelope (acks=all, the same path as `POST /v1/events`). When the sink cannot
  * make them durable it answers `503` with `Retry-After` (or `500`) itself and resolves
  * null: never a 2xx for data that is not durable.
+ *
+ * With sources (`sources`), the valid events are first taken from their source's quotas
+ * (SourcePolicy.admit, counted in events: a Segment batch of 20 takes 20): a refusal is
+ * the 429 of `POST /v1/events` (`sendQuotaRefusal`) and nothing is written. Events of
+ * several sources in one request (Snowplow app ids) are taken source by source: the
+ * first refusal answers the request, the sources taken before it keep their count.
  */
 import type { Request, Response } from 'express';
 import type { Logger } from '../../../lib/logger';
@@ -15,6 +21,8 @@ import type { Rejected } from '../ingest/admit';
 import type { EdgeMetrics } from '../metrics';
 import type { Sink } from '../sink';
 import { sendStoreFailure } from '../http/respond';
+import { sendQuotaRefusal } from '../http/events-route';
+import type { SourcePolicy } from '../sources/source-policy';
 
 /** An SDK message mapped to an Intake event, or the reason it cannot be one. */
 export type Mapped = { ok: true; event: IntakeEvent } | { ok: false; reason: string };
@@ -34,6 +42,8 @@ export interface SdkDeps {
   logger: Logger;
   defaultSource: string;
   maxEventsPerRequest: number;
+  /** Per-source quotas (sources/source-policy.ts); absent: none. */
+  sources?: SourcePolicy;
 }
 
 export interface Stored {
@@ -72,6 +82,7 @@ export async function storeMapped(
   if (options.sourceOf) for (const a of envelopes) a.envelope.source = options.sourceOf(a.index);
   if (rejected.length > 0) deps.metrics.eventsRejected.inc({ reason: 'invalid' }, rejected.length);
   if (envelopes.length === 0) return { accepted: 0, rejected };
+  if (deps.sources && !withinQuotas(deps.sources, res, envelopes)) return null;
   try {
     await deps.sink.store(envelopes.map((a) => a.envelope));
   } catch (err) {
@@ -81,6 +92,25 @@ export async function storeMapped(
   }
   deps.metrics.eventsAccepted.inc(envelopes.length);
   return { accepted: envelopes.length, rejected };
+}
+
+/** Takes the events from their sources' quotas; false when refused (answered 429). */
+function withinQuotas(
+  policy: SourcePolicy,
+  res: Response,
+  envelopes: readonly { envelope: { source: string } }[],
+): boolean {
+  const counts = new Map<string, number>();
+  for (const { envelope } of envelopes)
+    counts.set(envelope.source, (counts.get(envelope.source) ?? 0) + 1);
+  for (const [source, events] of counts) {
+    const decision = policy.admit(source, events);
+    if (!decision.ok) {
+      sendQuotaRefusal(res, source, events, decision);
+      return false;
+    }
+  }
+  return true;
 }
 
 /** True for a JSON object (not an array, not null). */

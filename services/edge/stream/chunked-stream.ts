@@ -13,7 +13,8 @@ import type { RequestHandler } from 'express';
 import type { Logger } from '../../../lib/logger';
 import { sendProblem } from '../http/send-problem';
 import type { Sink } from '../sink';
-import { StreamSession } from './stream-session';
+import type { SourcePolicy } from '../sources/source-policy';
+import { StreamSession, quotaOf } from './stream-session';
 import type { StreamLimits } from './stream-session';
 
 export interface ChunkedStreamDeps {
@@ -25,6 +26,8 @@ export interface ChunkedStreamDeps {
   limits: StreamLimits;
   onAccepted?: (count: number) => void;
   onRejected?: (count: number) => void;
+  /** Per-source quotas (sources/source-policy.ts), taken per line run; absent: none. */
+  sources?: SourcePolicy;
 }
 
 /** A frame wraps an event in `{"seq": n, "event": ...}`: allow for that much more. */
@@ -47,9 +50,11 @@ export function chunkedStreamRoute(deps: ChunkedStreamDeps): RequestHandler {
     res.setHeader('X-Intake-Instance', deps.instance);
     res.flushHeaders();
     let ended = false;
+    const source = typeof res.locals.source === 'string' ? res.locals.source : deps.defaultSource;
     const session = new StreamSession({
       sink: deps.sink,
-      source: typeof res.locals.source === 'string' ? res.locals.source : deps.defaultSource,
+      source,
+      admit: quotaOf(deps.sources, source),
       meta: { requestId: req.get('x-request-id'), ip: req.ip, userAgent: req.get('user-agent') },
       limits: deps.limits,
       logger: log,

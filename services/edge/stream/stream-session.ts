@@ -17,10 +17,17 @@
  *   instead of buffering.
  * - Kafka cannot ack: `{"error": "unavailable", "retryAfter": s, "ack": n}`, then close
  *   (1013): the client reconnects after `retryAfter` and resends from n + 1.
+ * - The source's quota (`admit`, counted in events per message) refuses a message the
+ *   same way: `{"error": "quota-exceeded", "detail", "retryAfter": s, "ack": n, "source",
+ *   "quota", "limit"}`, then close (1013); none of the message's events is written. No
+ *   `retryAfter`: the message has more events than the quota ever admits at once (split it).
  */
 import type { Envelope, RequestMeta } from '../../../lib/envelope';
 import { IntakeError } from '../../../lib/errors';
 import type { Logger } from '../../../lib/logger';
+import type { QuotaDecision, QuotaName } from '../../../lib/sources/quota';
+import { quotaRefusalDetail } from '../http/events-route';
+import type { SourcePolicy } from '../sources/source-policy';
 import { admit } from '../ingest/admit';
 import { BodyError, parseBody } from '../ingest/body';
 import type { BodyLimits, Item } from '../ingest/body';
@@ -31,6 +38,15 @@ export type StreamMessage =
   | { seq: number; error: string }
   | { error: 'sequence-gap'; expected: number; got: number }
   | { error: 'unavailable'; detail: string; retryAfter: number; ack: number }
+  | {
+      error: 'quota-exceeded';
+      detail: string;
+      retryAfter?: number;
+      ack: number;
+      source: string;
+      quota: QuotaName;
+      limit: number;
+    }
   | { error: 'bad-frame'; detail: string };
 
 export interface StreamTransport {
@@ -61,6 +77,8 @@ export interface StreamSessionDeps {
   logger: Logger;
   onAccepted?: (count: number) => void;
   onRejected?: (count: number) => void;
+  /** Takes `events` events from the source's quotas (SourcePolicy.admit); absent: none. */
+  admit?: (events: number) => QuotaDecision;
 }
 
 export const CLOSE_SEQUENCE_GAP = 1008;
@@ -194,6 +212,7 @@ export class StreamSession {
       this.counts.rejected += rejected;
       this.deps.onRejected?.(rejected);
     }
+    if (envelopes.length > 0 && !this.withinQuota(envelopes.length)) return;
     const step: Pending = { upTo: this.lastSeq, done: envelopes.length === 0 };
     this.pending.push(step);
     if (step.done) {
@@ -248,6 +267,25 @@ export class StreamSession {
     this.finish(CLOSE_TRY_AGAIN_LATER, 'Kafka unavailable; resend from the last ack');
   }
 
+  /** Takes the events from the source's quota; when refused, says so and closes (1013). */
+  private withinQuota(events: number): boolean {
+    const decision = this.deps.admit?.(events);
+    if (!decision || decision.ok) return true;
+    if (this.closed) return false;
+    const { source } = this.deps;
+    this.deps.transport.send({
+      error: 'quota-exceeded',
+      detail: quotaRefusalDetail(source, events, decision),
+      ...(decision.retryAfterSeconds === null ? {} : { retryAfter: decision.retryAfterSeconds }),
+      ack: this.acked,
+      source,
+      quota: decision.quota,
+      limit: decision.limit,
+    });
+    this.finish(CLOSE_TRY_AGAIN_LATER, `source over its ${decision.quota} quota`);
+    return false;
+  }
+
   private finish(code: number, reason: string): void {
     this.close();
     this.deps.transport.close(code, reason);
@@ -262,6 +300,14 @@ export class StreamSession {
     this.idle = [];
     for (const resolve of waiting) resolve();
   }
+}
+
+/** The `admit` of a session of `source`: its quotas under `policy` (absent: none). */
+export function quotaOf(
+  policy: SourcePolicy | undefined,
+  source: string,
+): ((events: number) => QuotaDecision) | undefined {
+  return policy && ((events) => policy.admit(source, events));
 }
 
 type Frame = { seq: number; event: unknown } | { seq: number; error: string };

@@ -19,9 +19,10 @@ import type { WebSocket } from 'ws';
 import type { Logger } from '../../../lib/logger';
 import type { AuthResult, Credentials } from '../http/auth';
 import type { Sink } from '../sink';
+import type { SourcePolicy } from '../sources/source-policy';
 import { header } from '../upgrades';
 import type { Access, UpgradeRoute } from '../upgrades';
-import { StreamSession } from './stream-session';
+import { StreamSession, quotaOf } from './stream-session';
 import type { StreamLimits } from './stream-session';
 
 export interface WsStreamDeps {
@@ -38,6 +39,8 @@ export interface WsStreamDeps {
   isDraining: () => boolean;
   onAccepted?: (count: number) => void;
   onRejected?: (count: number) => void;
+  /** Per-source quotas (sources/source-policy.ts), taken per message; absent: none. */
+  sources?: SourcePolicy;
 }
 
 export class WsStreamServer implements UpgradeRoute {
@@ -75,6 +78,7 @@ export class WsStreamServer implements UpgradeRoute {
       logger: this.log,
       onAccepted: this.deps.onAccepted,
       onRejected: this.deps.onRejected,
+      admit: quotaOf(this.deps.sources, source),
       transport: {
         send: (message) => ws.send(JSON.stringify(message)),
         pause: () => ws.pause(),

@@ -5,7 +5,9 @@
  * allowed by design), invalid lines and datagrams are counted and ignored. UDP carries no
  * API key: the events get the configured source, so bind the listener to a trusted
  * network only (127.0.0.1 by default). nginx can balance it with its `stream` module:
- * infra/nginx/udp-stream.conf.tmpl.
+ * infra/nginx/udp-stream.conf.tmpl. With sources, a datagram's valid events are taken from
+ * the source's quotas (SourcePolicy.admit); refused, they are dropped, counted as the
+ * source's `limited` events.
  */
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
@@ -14,6 +16,7 @@ import { admit } from '../ingest/admit';
 import { parseBody } from '../ingest/body';
 import type { BodyLimits } from '../ingest/body';
 import type { OneWayQueue } from '../one-way-queue';
+import type { SourcePolicy } from '../sources/source-policy';
 
 export interface UdpListenerDeps {
   host: string;
@@ -24,6 +27,8 @@ export interface UdpListenerDeps {
   logger: Logger;
   /** Counts datagrams and invalid lines (for metrics). */
   onDatagram?: (events: number, invalid: number) => void;
+  /** Per-source quotas; absent: none. */
+  sources?: Pick<SourcePolicy, 'admit'>;
 }
 
 export class UdpListener {
@@ -57,8 +62,11 @@ export class UdpListener {
       receivedAt: new Date(),
       meta: { ip: address },
     });
-    if (envelopes.length > 0) this.deps.queue.enqueue(envelopes.map((e) => e.envelope));
-    this.deps.onDatagram?.(envelopes.length, rejected.length);
+    const admitted =
+      envelopes.length > 0 &&
+      (this.deps.sources?.admit(this.deps.source, envelopes.length).ok ?? true);
+    if (admitted) this.deps.queue.enqueue(envelopes.map((e) => e.envelope));
+    this.deps.onDatagram?.(admitted ? envelopes.length : 0, rejected.length);
   }
 
   async stop(): Promise<void> {

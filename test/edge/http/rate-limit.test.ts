@@ -3,8 +3,6 @@
  * requests and WebSocket upgrades, and divided among the live edges so the fleet as a
  * whole gives each key its configured rate. In process, with a fake clock and fakes.
  */
-import type { AddressInfo } from 'node:net';
-import { WebSocket, WebSocketServer } from 'ws';
 import {
   TokenBuckets,
   createKeyChecker,
@@ -13,8 +11,7 @@ import {
   parseRateLimits,
 } from '../../../services/edge/http/auth';
 import type { AuthConfig } from '../../../services/edge/http/auth';
-import { attachUpgrades } from '../../../services/edge/upgrades';
-import { startTestApp } from '../../support/edge-app';
+import { attachTestStream, startTestApp } from '../../support/edge-app';
 import { MemorySink } from '../../support/fakes';
 
 const KEY = 'rate-key-0123456789';
@@ -85,18 +82,7 @@ describe('rate limit across the fleet', () => {
   it('takes HTTP requests and WebSocket upgrades of one key from the same bucket', async () => {
     const check = createKeyChecker(auth(1, 6));
     const app = await startTestApp({ sink: new MemorySink(), checkKey: check });
-    const wss = new WebSocketServer({ noServer: true });
-    attachUpgrades(
-      app.server,
-      {
-        '/v1/stream': {
-          handle: (req, socket, head) =>
-            wss.handleUpgrade(req, socket, head, (ws) => ws.close(1000)),
-        },
-      },
-      { checkKey: check, isDraining: () => false, defaultSource: 'test' },
-    );
-    const port = (app.server.address() as AddressInfo).port;
+    const stream = attachTestStream(app, check);
     const post = async (): Promise<number> =>
       (
         await fetch(`${app.base}/v1/events`, {
@@ -105,22 +91,13 @@ describe('rate limit across the fleet', () => {
           body: '{"type":"a","key":"v"}',
         })
       ).status;
-    const upgrade = (): Promise<number> =>
-      new Promise((resolve, reject) => {
-        const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/stream?api_key=${KEY}`);
-        ws.on('upgrade', (res) => resolve(res.statusCode ?? 0));
-        ws.on('unexpected-response', (_req, res) => {
-          resolve(res.statusCode ?? 0);
-          res.resume();
-        });
-        ws.on('error', (err) => (ws.readyState === ws.CLOSED ? undefined : reject(err)));
-      });
+    const upgrade = (): Promise<number> => stream.upgrade(KEY);
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) {
       statuses.push(await post());
       statuses.push(await upgrade());
     }
-    wss.close();
+    stream.close();
     await app.close();
     // 6 tokens in all, whichever way they are asked for (two buckets would grant all 10)
     expect(statuses).toEqual([202, 101, 202, 101, 202, 101, 429, 429, 429, 429]);

@@ -5,6 +5,8 @@
  * privacy policy changes what reaches the sink (IP, redaction, GPC, suppression).
  */
 import { createHmac } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { WebSocket } from 'ws';
 import { wrapEvent } from '../../../lib/envelope';
 import type { Envelope } from '../../../lib/envelope';
 import { createRegistry } from '../../../lib/metrics';
@@ -18,6 +20,11 @@ import { createEdgeMetrics } from '../../../services/edge/metrics';
 import type { EdgeMetrics } from '../../../services/edge/metrics';
 import { SourcePolicy } from '../../../services/edge/sources/source-policy';
 import { PolicySink } from '../../../services/edge/sources/policy-sink';
+import { bodyDefaults } from '../../../services/edge/ingest/body';
+import { streamDefaults } from '../../../services/edge/stream/stream-session';
+import { WsStreamServer } from '../../../services/edge/stream/ws-stream';
+import { attachUpgrades } from '../../../services/edge/upgrades';
+import { silentLogger } from '../../support/fakes';
 import { startTestApp } from '../../support/edge-app';
 import type { TestApp } from '../../support/edge-app';
 import { MemorySink } from '../../support/fakes';
@@ -46,12 +53,16 @@ describe('sources at the edge', () => {
   let metrics: EdgeMetrics;
   let policy: SourcePolicy;
   let app: TestApp;
+  let streams: WsStreamServer;
 
   const set = (s: SourceRecord): void => void records.set(s.name, s);
 
   beforeAll(async () => {
     set(source('shop', 'shop-key', { quotas: { perDay: 3 } }));
     set(source('blog', 'blog-key'));
+    set(source('segment', 'segment-key', { quotas: { perDay: 25 } }));
+    set(source('snowplow', 'snowplow-key', { quotas: { perDay: 2 } }));
+    set(source('streamer', 'streamer-key', { quotas: { perDay: 2 } }));
     set(
       source('private', 'private-key', {
         privacy: {
@@ -91,20 +102,43 @@ describe('sources at the edge', () => {
       events: metrics.sourceEvents,
     });
     // As the edge runs: every transport writes through the policy sink.
+    const checkKey = createKeyChecker({
+      required: true,
+      keys: new Map(),
+      index: () => new KeyIndex(records.values()),
+      rateLimit: { perSecond: 1000, burst: 1000 },
+    });
+    const limits = { ...bodyDefaults, ...streamDefaults };
     app = await startTestApp({
       sink: new PolicySink(sink, policy),
       metrics,
-      checkKey: createKeyChecker({
-        required: true,
-        keys: new Map(),
-        index: () => new KeyIndex(records.values()),
-        rateLimit: { perSecond: 1000, burst: 1000 },
-      }),
+      checkKey,
+      sources: policy,
+      stream: limits,
+    });
+    streams = new WsStreamServer({
+      sink: new PolicySink(sink, policy),
+      logger: silentLogger(),
+      instance: 'edge-test',
+      defaultSource: 'test',
+      limits,
+      maxMessageBytes: 4096,
+      pingIntervalMs: 1000,
+      idleTimeoutMs: 5000,
+      isDraining: () => false,
       sources: policy,
     });
+    attachUpgrades(
+      app.server,
+      { '/v1/stream': streams },
+      { checkKey, isDraining: () => false, defaultSource: 'test' },
+    );
   });
 
-  afterAll(() => app.close());
+  afterAll(async () => {
+    await streams.close(100);
+    await app.close();
+  });
 
   const post = (key: string, body: unknown, headers: Record<string, string> = {}) =>
     fetch(`${app.base}/v1/events`, {
@@ -152,6 +186,102 @@ describe('sources at the edge', () => {
     expect(await count('shop', 'accepted')).toBe(3);
     expect(await count('shop', 'limited')).toBe(4);
     expect(await count('blog', 'limited')).toBe(0);
+  });
+
+  it("holds a Segment batch to its source's quota, counted in events: 429, nothing written", async () => {
+    const batch = (n: number, tag: string) => ({
+      batch: Array.from({ length: n }, (_, i) => ({
+        type: 'track',
+        event: 'e',
+        userId: 'u',
+        messageId: `${tag}-${i}`,
+      })),
+    });
+    const segment = (body: unknown) =>
+      fetch(`${app.base}/v1/batch`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Basic ${Buffer.from('segment-key:').toString('base64')}`,
+        },
+        body: JSON.stringify(body),
+      });
+    expect((await segment(batch(20, 'first'))).status).toBe(200);
+    const before = sink.stored.length;
+    const refused = await segment(batch(20, 'over'));
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await refused.json()).toMatchObject({
+      type: 'https://intake.dev/problems/quota-exceeded',
+      source: 'segment',
+      quota: 'per-day',
+      limit: 25,
+    });
+    expect(sink.stored.length).toBe(before);
+    expect((await segment(batch(5, 'last'))).status).toBe(200);
+    expect(await count('segment', 'accepted')).toBe(25);
+    expect(await count('segment', 'limited')).toBe(20);
+  });
+
+  it("holds a Snowplow tracker's events to its source's quota", async () => {
+    const track = (events: number) =>
+      fetch(`${app.base}/com.snowplowanalytics.snowplow/tp2`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': 'snowplow-key' },
+        body: JSON.stringify({
+          schema: 'iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4',
+          data: Array.from({ length: events }, () => ({ e: 'pv', duid: 'd', url: 'https://a/' })),
+        }),
+      });
+    const before = sink.stored.length;
+    // A day of 2 events never admits 3 at once: refused whole, without Retry-After.
+    const never = await track(3);
+    expect(never.status).toBe(429);
+    expect(never.headers.get('retry-after')).toBeNull();
+    expect((await track(2)).status).toBe(200);
+    const refused = await track(1);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await refused.json()).toMatchObject({ source: 'snowplow', quota: 'per-day' });
+    expect(sink.stored.length).toBe(before + 2);
+  });
+
+  it("refuses stream messages over the source's quota (chunked and WebSocket), nothing written", async () => {
+    const chunked = async (lines: string[]): Promise<Record<string, unknown>[]> => {
+      const res = await fetch(`${app.base}/v1/stream`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-ndjson', 'x-api-key': 'streamer-key' },
+        body: lines.join('\n'),
+      });
+      const text = await res.text();
+      return text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    };
+    const line = (id: string): string => JSON.stringify({ type: 't', id });
+    expect((await chunked([line('s1'), line('s2')])).at(-1)).toMatchObject({ accepted: 2 });
+    const before = sink.stored.length;
+    const refused = await chunked([line('s3')]);
+    expect(refused).toContainEqual(
+      expect.objectContaining({ error: 'quota-exceeded', source: 'streamer', quota: 'per-day' }),
+    );
+    const port = (app.server.address() as AddressInfo).port;
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/v1/stream?api_key=streamer-key`);
+    const messages: Record<string, unknown>[] = [];
+    socket.on('message', (data) => {
+      const message = JSON.parse((data as Buffer).toString('utf8')) as Record<string, unknown>;
+      messages.push(message);
+      if ('hello' in message) socket.send(line('s4'));
+    });
+    const code = await new Promise<number>((resolve) => socket.on('close', resolve));
+    expect(code).toBe(1013);
+    expect(messages).toContainEqual(
+      expect.objectContaining({ error: 'quota-exceeded', source: 'streamer', ack: 0 }),
+    );
+    expect(sink.stored.length).toBe(before);
+    expect(await count('streamer', 'limited')).toBe(2);
   });
 
   it('writes what the privacy policy leaves: IP truncated, UA dropped, fields removed or hashed', async () => {

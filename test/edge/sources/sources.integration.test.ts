@@ -3,7 +3,10 @@
  * and the built CLI writes it. A source added with the CLI is accepted within seconds
  * without a restart; a disabled one is refused; a rotated key works during its grace and
  * not after; a redacted field is absent from the intake.raw record itself; a malformed
- * source record is skipped (logged, counted) and the source keeps its last good settings.
+ * source record is skipped (logged, counted) and the source keeps its last good settings;
+ * a source's origins set with the CLI open CORS to them and refuse its key from any
+ * other origin (403); a Segment batch over its source's per-day quota gets 429 with
+ * Retry-After and none of its events reaches intake.raw.
  */
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -239,6 +242,99 @@ describe('sources on the real broker (edge and CLI processes)', () => {
       what: 'the app id to be registered',
     });
     expect(await track('not-registered')).toBe(403);
+  });
+
+  it("follows a source's origins: CORS allows them within seconds, another origin gets 403", async () => {
+    const SHOP = 'https://shop.example';
+    const { key } = JSON.parse(await cli('sources', 'add', 'store', '--json')) as { key: string };
+    await answers(key, 202, 'the new source');
+    await cli('sources', 'set', 'store', '--origins', SHOP);
+    const preflight = (): Promise<Response> =>
+      fetch(`${BASE}/v1/events`, {
+        method: 'OPTIONS',
+        headers: {
+          origin: SHOP,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization,content-type',
+        },
+      });
+    // No INTAKE_CORS_ORIGINS on this edge: only the source opens CORS to the shop.
+    await waitFor(
+      async () => (await preflight()).headers.get('access-control-allow-origin') === SHOP,
+      { timeoutMs: 15_000, intervalMs: 200, what: "the source's origin to be allowed by CORS" },
+    );
+    const from = (origin: string): Promise<Response> =>
+      fetch(`${BASE}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, origin },
+        body: JSON.stringify({ type: 'from-origin' }),
+      });
+    const refused = await from('https://other.example');
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const problem = (await refused.json()) as { type: string; detail: string };
+    expect(problem.type).toBe('https://intake.dev/problems/origin-not-allowed');
+    expect(problem.detail).toContain('npm run intake -- sources set store --origins');
+    const allowed = await from(SHOP);
+    expect(allowed.status).toBe(202);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe(SHOP);
+    await allowed.text();
+    expect(await post(key, { type: 'no-origin' })).toBe(202);
+  });
+
+  it("refuses a Segment batch over its source's per-day quota: 429, Retry-After, nothing written", async () => {
+    const { key } = JSON.parse(await cli('sources', 'add', 'seg', '--json')) as { key: string };
+    await cli('sources', 'set', 'seg', '--per-day', '25');
+    const batch = async (n: number): Promise<Response> =>
+      fetch(`${BASE}/v1/batch`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}`,
+        },
+        body: JSON.stringify({
+          batch: Array.from({ length: 20 }, (_, i) => ({
+            type: 'track',
+            event: 'order',
+            userId: 'u-1',
+            messageId: `seg-${n}-${i}`,
+          })),
+        }),
+      });
+    // Batches of 20 until the edge holds the source to its quota (the change reached
+    // it): then the first batch takes 20 of the day's 25, and the next is refused.
+    const statuses: number[] = [];
+    let refused: Response | undefined;
+    await waitFor(
+      async () => {
+        const res = await batch(statuses.length);
+        statuses.push(res.status);
+        if (res.status !== 429) {
+          await res.text();
+          return false;
+        }
+        refused = res;
+        return true;
+      },
+      { timeoutMs: 15_000, intervalMs: 200, what: 'a batch over the quota to be refused' },
+    );
+    const over = statuses.length - 1;
+    expect(statuses.slice(0, over).every((s) => s === 200 || s === 403)).toBe(true);
+    expect(statuses[over - 1]).toBe(200);
+    expect(refused!.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(Number(refused!.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await refused!.json()).toMatchObject({
+      type: 'https://intake.dev/problems/quota-exceeded',
+      source: 'seg',
+      quota: 'per-day',
+      limit: 25,
+    });
+    // The batch before it is in intake.raw; none of the refused one's events is.
+    const raw = await readTopic(kafka, topics.raw, (ms) =>
+      ms.some((m) => m.value.includes(`"seg-${over - 1}-19"`)),
+    );
+    expect(raw.some((m) => m.value.includes(`"seg-${over - 1}-19"`))).toBe(true);
+    expect(raw.filter((m) => m.value.includes(`"seg-${over}-`))).toEqual([]);
   });
 
   it('skips a malformed source record (logged, counted) and keeps the last good settings', async () => {

@@ -1,9 +1,10 @@
 /**
  * The stream protocol without a socket: acks only after the sink stored, cumulative over
- * refused events, resends skipped, gaps and Kafka failures close the stream, and a full
- * sink pauses reading instead of buffering.
+ * refused events, resends skipped, gaps, Kafka failures and the source's quota close the
+ * stream, and a full sink pauses reading instead of buffering.
  */
 import { IntakeError } from '../../../lib/errors';
+import { FleetQuotas } from '../../../lib/sources/quota';
 import { StreamSession, streamDefaults } from '../../../services/edge/stream/stream-session';
 import type { StreamMessage, StreamTransport } from '../../../services/edge/stream/stream-session';
 import { bodyDefaults } from '../../../services/edge/ingest/body';
@@ -30,7 +31,11 @@ class FakeTransport implements StreamTransport {
   }
 }
 
-function session(sink = new MemorySink(), limits: Partial<typeof streamDefaults> = {}) {
+function session(
+  sink = new MemorySink(),
+  limits: Partial<typeof streamDefaults> = {},
+  admit?: (events: number) => ReturnType<FleetQuotas['take']>,
+) {
   const transport = new FakeTransport();
   const s = new StreamSession({
     sink,
@@ -39,6 +44,7 @@ function session(sink = new MemorySink(), limits: Partial<typeof streamDefaults>
     meta: {},
     limits: { ...bodyDefaults, ...streamDefaults, ackIntervalMs: 1, ...limits },
     logger: silentLogger(),
+    admit,
   });
   return { s, sink, transport };
 }
@@ -105,6 +111,21 @@ describe('StreamSession', () => {
     );
     expect(transport.closedWith?.code).toBe(1013);
     expect(transport.acks()).not.toContain(2);
+  });
+
+  it("refuses a message over the source's quota as it refuses overload: nothing of it written", async () => {
+    const quotas = new FleetQuotas({ edge: 'e', quotasOf: () => ({ perDay: 3, perDayGrace: 0 }) });
+    const { s, sink, transport } = session(new MemorySink(), {}, (n) => quotas.take('test', n));
+    s.receive([frame(1), frame(2)].join('\n'));
+    await s.settled();
+    s.receive([frame(3), frame(4)].join('\n'));
+    await s.settled();
+    expect(sink.stored.map((e) => e.id)).toEqual(['e1', 'e2']);
+    const refusal = transport.sent.find((m) => 'error' in m && m.error === 'quota-exceeded');
+    expect(refusal).toMatchObject({ source: 'test', quota: 'per-day', limit: 3, ack: 2 });
+    expect((refusal as { retryAfter: number }).retryAfter).toBeGreaterThan(0);
+    expect(transport.closedWith?.code).toBe(1013);
+    expect(transport.acks()).not.toContain(4);
   });
 
   it('pauses the transport while the sink has no room, and resumes when it has', async () => {

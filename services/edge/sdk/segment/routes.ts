@@ -164,7 +164,7 @@ function settingsRoute(checkKey: KeyChecker | undefined): RequestHandler {
   return (req, res) => {
     const writeKey = req.params.writeKey as string;
     if (checkKey) {
-      const checked = checkKey({ apiKey: writeKey, ip: req.ip });
+      const checked = checkKey({ apiKey: writeKey, ip: req.ip, origin: req.get('origin') });
       if (!checked.ok) {
         sendProblem(res, checked.problem, checked.detail, {}, checked.retryAfterSeconds);
         return;

@@ -13,7 +13,8 @@
  *   key (browser trackers, the pixel), each event's app id (`aid`) must be registered to
  *   a source (`INTAKE_BROWSER_APP_IDS`, `appId=source`); those are rate-limited per app
  *   id with the source's limit. An event of an unregistered app id is rejected; when
- *   none is left: 401 (no app id) or 403.
+ *   none is left: 401 (no app id) or 403. A key's or app id's source that lists
+ *   `origins`, and a page of another origin: 403 `origin-not-allowed` (http/origins.ts).
  * - The network user id: the `sp` cookie (made when absent, one year), the key of events
  *   without `uid` / `duid`. `SP-Anonymous: *` (the tracker's server anonymisation): no
  *   cookie read or set, no client address recorded.
@@ -167,11 +168,13 @@ type Sources =
       refused: number;
       noAppId: boolean;
     }
-  | {
-      problem: 'unauthorized' | 'forbidden' | 'rate-limited';
-      detail: string;
-      retryAfterSeconds?: number;
-    };
+  | Refusal;
+
+interface Refusal {
+  problem: 'unauthorized' | 'forbidden' | 'rate-limited' | 'origin-not-allowed';
+  detail: string;
+  retryAfterSeconds?: number;
+}
 
 /**
  * Each event's source: the key's for a request with a key; else its app id's. Events of
@@ -188,7 +191,12 @@ function sourcesOf(
   if (apiKey !== undefined || /^bearer /i.test(authorization ?? '')) {
     let source = deps.defaultSource;
     if (deps.checkKey) {
-      const checked = deps.checkKey({ authorization, apiKey, ip: req.ip });
+      const checked = deps.checkKey({
+        authorization,
+        apiKey,
+        ip: req.ip,
+        origin: req.get('origin'),
+      });
       if (!checked.ok) return checked as Sources;
       source = checked.source ?? source;
     }
@@ -202,13 +210,8 @@ function sourcesOf(
   for (let i = 0; i < payloads.length; i++) {
     const aid = aidOf(i);
     if (byAppId.has(aid)) continue;
-    const source = appSource(deps, aid, req.ip);
-    if (typeof source === 'object' && source !== null)
-      return {
-        problem: 'rate-limited',
-        detail: `Too many requests for this app id; retry after ${source.retryAfterSeconds} s.`,
-        retryAfterSeconds: source.retryAfterSeconds,
-      };
+    const source = appSource(deps, aid, req);
+    if (typeof source === 'object' && source !== null) return source;
     byAppId.set(aid, source);
   }
   let refused = 0;
@@ -233,17 +236,24 @@ function sourcesOf(
   };
 }
 
-/** An app id's source, null when unregistered, or the rate-limit answer. */
-function appSource(
-  deps: SnowplowDeps,
-  aid: string,
-  ip: string | undefined,
-): string | null | { retryAfterSeconds: number } {
+/**
+ * An app id's source, null when unregistered, or the answer to the whole request: its
+ * rate limit, or a page whose origin its source does not list.
+ */
+function appSource(deps: SnowplowDeps, aid: string, req: Request): string | null | Refusal {
   if (!deps.checkAppId) return deps.browserAppIds.get(aid) ?? deps.defaultSource;
   if (!aid) return null;
-  const checked = deps.checkAppId({ apiKey: aid, ip });
+  const checked = deps.checkAppId({ apiKey: aid, ip: req.ip, origin: req.get('origin') });
   if (checked.ok) return checked.source ?? deps.defaultSource;
-  if (checked.problem === 'rate-limited')
-    return { retryAfterSeconds: checked.retryAfterSeconds ?? 1 };
+  if (checked.problem === 'rate-limited') {
+    const seconds = checked.retryAfterSeconds ?? 1;
+    return {
+      problem: 'rate-limited',
+      detail: `Too many requests for this app id; retry after ${seconds} s.`,
+      retryAfterSeconds: seconds,
+    };
+  }
+  if (checked.problem === 'origin-not-allowed')
+    return { problem: checked.problem, detail: checked.detail };
   return null;
 }
