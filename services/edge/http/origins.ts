@@ -56,13 +56,13 @@ export function originRefusal(source: string, origin: string): string {
 
 /**
  * The /v1 routes' CORS (the `cors` package, with an origin function): `sourceOrigins` is
- * asked on each request (absent: only `configured`).
+ * asked on each request with an `Origin` header (absent: only `configured`).
  */
 export function corsFor(
   configured: readonly string[],
   sourceOrigins: () => ReadonlySet<string> = () => NONE,
 ): RequestHandler {
-  return cors({
+  const handler = cors({
     // NOTE: the callback is called at once: the events fast path needs `next` synchronously.
     // A refused origin gets an empty list, not false: `cors` then still answers the
     // preflight and sets `Vary: Origin`, only without `Access-Control-Allow-Origin`.
@@ -83,6 +83,13 @@ export function corsFor(
     credentials: true,
     maxAge: 600,
   });
+  // A request without `Origin` is no CORS request (server SDKs, curl): nothing to add but
+  // `Vary`, so a cache never serves its answer to a page.
+  return (req, res, next) => {
+    if (req.headers.origin !== undefined) return handler(req, res, next);
+    res.setHeader('Vary', 'Origin');
+    next();
+  };
 }
 
 const NONE: ReadonlySet<string> = new Set();
