@@ -144,8 +144,16 @@ describe('origins at the edge', () => {
   });
 
   it('accepts the key from a listed origin, without Origin, and any origin of an open source', async () => {
-    expect((await post('/v1/events', 'shop-key', SHOP)).status).toBe(202);
-    expect((await post('/v1/events', 'shop-key')).status).toBe(202);
+    const fromShop = await post('/v1/events', 'shop-key', SHOP);
+    expect(fromShop.status).toBe(202);
+    expect(fromShop.headers.get('access-control-allow-origin')).toBe(SHOP);
+    expect(fromShop.headers.get('access-control-allow-credentials')).toBe('true');
+    // No Origin: no CORS request, so no CORS headers but Vary.
+    const noOrigin = await post('/v1/events', 'shop-key');
+    expect(noOrigin.status).toBe(202);
+    expect(noOrigin.headers.get('vary')).toMatch(/Origin/);
+    expect(noOrigin.headers.get('access-control-allow-origin')).toBeNull();
+    expect(noOrigin.headers.get('access-control-allow-credentials')).toBeNull();
     expect((await post('/v1/events', 'open-key', OTHER)).status).toBe(202);
   });
 
