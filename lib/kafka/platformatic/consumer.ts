@@ -622,17 +622,10 @@ export function toBatch(
       continue;
     }
     if (b.attributes & IS_TRANSACTIONAL && abortedProducers.has(b.producerId)) continue;
-    // Offsets and timestamps as numbers (exact below 2^53) rather than a BigInt per record.
-    const exact = batchLast <= MAX_EXACT;
-    const firstOffset = Number(b.firstOffset);
-    const firstTimestamp = Number(b.firstTimestamp);
-    const skip = from > b.firstOffset ? Number(from - b.firstOffset) : 0;
     for (const r of b.records) {
-      if (r.offsetDelta < skip) continue;
-      const offset = exact
-        ? String(firstOffset + r.offsetDelta)
-        : (b.firstOffset + BigInt(r.offsetDelta)).toString();
-      messages.push(toRecord(r, offset, firstTimestamp));
+      const offset = b.firstOffset + BigInt(r.offsetDelta);
+      if (offset < from) continue;
+      messages.push(toRecord(r, offset, b.firstTimestamp));
     }
   }
   const lastOffset = last.toString();
@@ -648,21 +641,18 @@ export function toBatch(
   };
 }
 
-const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
-
 function toRecord(
   r: RecordsBatch['records'][number],
-  offset: string,
-  firstTimestamp: number,
+  offset: bigint,
+  firstTimestamp: bigint,
 ): ConsumedRecord {
   const headers: Record<string, Buffer | undefined> = {};
   for (const [k, v] of r.headers) if (k !== null) headers[k.toString()] = v ?? undefined;
   return {
-    offset,
+    offset: offset.toString(),
     key: r.key,
     value: r.value,
     headers,
-    // Milliseconds since the epoch: exact as a number.
-    timestamp: String(firstTimestamp + Number(r.timestampDelta)),
+    timestamp: (firstTimestamp + r.timestampDelta).toString(),
   };
 }
