@@ -21,7 +21,9 @@
  *   BENCH_MODES='bare consume->produce;worker, SBML on, pass-through' npm run bench:worker
  *   BENCH_WORKER_PROFILE_DIR=/tmp/prof npm run bench:worker   (each worker under --cpu-prof)
  *   BENCH_BASELINE_WORKER=../other/dist/services/worker/main.js npm run bench:worker
- *       (A/B: another build's worker runs beside this one, interleaved, as "baseline ...")
+ *       (A/B: another build's worker runs beside this one, interleaved, as "baseline ...";
+ *       BENCH_BASELINE_ENV='{"NAME":"value"}' adds to the baseline workers' environment, so
+ *       the same build with another setting can be the baseline)
  *
  * `npm run bench` (bench/run.ts) reuses `workerFigures` on its own broker.
  */
@@ -185,7 +187,7 @@ async function runWorker(
   pipeline: string,
   main = join(ROOT, 'dist', 'services', 'worker', 'main.js'),
   env: Record<string, string> = {},
-): Promise<RunRate & { rssMb: number; cpuUsPerEvent: number }> {
+): Promise<RunRate & { rssMb: number; cpuUsPerEvent: number; steadyCpuUsPerEvent: number }> {
   const topics = {
     processed: name('out'),
     dlq: name('dlq'),
@@ -235,10 +237,12 @@ async function runWorker(
     }
   }, 200);
   let cpuSeconds: number;
+  let cpuAtReady: number;
   let readyAt: number;
   let doneAt: number;
   try {
     readyAt = await waitForReady(port);
+    cpuAtReady = processCpuSeconds(child.pid!);
     // Up to the last record, as for the bare consume->produce: not the shutdown after it.
     doneAt = await waitForCount(topics.processed, N);
     cpuSeconds = processCpuSeconds(child.pid!);
@@ -253,6 +257,7 @@ async function runWorker(
     startSeconds: (readyAt - started) / 1000,
     rssMb: Math.round(peakRss / 1024),
     cpuUsPerEvent: +((cpuSeconds * 1e6) / N).toFixed(1),
+    steadyCpuUsPerEvent: +(((cpuSeconds - cpuAtReady) * 1e6) / N).toFixed(1),
   };
 }
 
@@ -335,6 +340,8 @@ export async function workerFigures(opts: {
   rssMb: number;
   /** CPU time of the worker process per event, in µs (median over the repetitions). */
   cpuUsPerEvent: Record<string, number>;
+  /** The same from the worker's ready answer to its last output record (no start-up). */
+  steadyCpuUsPerEvent: Record<string, number>;
   /** Seconds from a run's start to being in its consumer group (median; see `RunRate`). */
   startSeconds: Record<string, number>;
 }> {
@@ -343,20 +350,26 @@ export async function workerFigures(opts: {
   kafka = makeKafka(PORT);
   let rssMb = 0;
   const cpu = new Map<string, number[]>();
+  const steadyCpu = new Map<string, number[]>();
   const worker = async (
     logging: 'sbml' | 'hml' | 'none',
     pipeline: string,
     main?: string,
     client = 'kafkajs',
   ): Promise<RunRate> => {
-    const r = await runWorker(raw, logging, pipeline, main, { INTAKE_KAFKA_CLIENT: client });
+    const r = await runWorker(raw, logging, pipeline, main, {
+      INTAKE_KAFKA_CLIENT: client,
+      ...(main ? baselineEnv : {}),
+    });
     rssMb = Math.max(rssMb, r.rssMb);
     const by = client === 'kafkajs' ? '' : ` (${client})`;
     const key = `${main ? 'baseline ' : ''}${logging}/${pipeline}${by}`;
     cpu.set(key, [...(cpu.get(key) ?? []), r.cpuUsPerEvent]);
+    steadyCpu.set(key, [...(steadyCpu.get(key) ?? []), r.steadyCpuUsPerEvent]);
     return r;
   };
   const baseline = process.env.BENCH_BASELINE_WORKER;
+  const baselineEnv = JSON.parse(process.env.BENCH_BASELINE_ENV ?? '{}') as Record<string, string>;
   const raw = name('raw');
   await createTopics([raw]);
   process.stderr.write(`bench: writing ${N} events (~300 B) to ${raw} ...\n`);
@@ -391,6 +404,18 @@ export async function workerFigures(opts: {
             'baseline worker, SBML on, validate,enrich,score',
             () => worker('sbml', 'validate,enrich,score', baseline),
           ],
+          [
+            'baseline worker, HML, validate,enrich,score',
+            () => worker('hml', 'validate,enrich,score', baseline),
+          ],
+          [
+            'baseline worker (platformatic), SBML on, validate,enrich,score',
+            () => worker('sbml', 'validate,enrich,score', baseline, 'platformatic'),
+          ],
+          [
+            'baseline worker (platformatic), HML, validate,enrich,score',
+            () => worker('hml', 'validate,enrich,score', baseline, 'platformatic'),
+          ],
         ] as [string, () => Promise<RunRate>][])
       : []),
   ];
@@ -398,8 +423,9 @@ export async function workerFigures(opts: {
   const runs = new Map<string, number[]>(modes.map(([m]) => [m, []]));
   const starts = new Map<string, number[]>(modes.map(([m]) => [m, []]));
   for (let rep = 0; rep < opts.reps; rep++) {
-    // Interleaved repetitions: drift on this shared machine hits every mode alike.
-    for (const [mode, run] of modes) {
+    // Interleaved repetitions: drift on this shared machine hits every mode alike; every
+    // other repetition runs them in reverse, so no mode always runs first or last.
+    for (const [mode, run] of rep % 2 === 0 ? modes : [...modes].reverse()) {
       const { rate, startSeconds } = await run();
       runs.get(mode)!.push(Math.round(rate));
       starts.get(mode)!.push(+startSeconds.toFixed(2));
@@ -410,8 +436,11 @@ export async function workerFigures(opts: {
   }
   const results = Object.fromEntries([...runs].map(([m, r]) => [m, figure(r)]));
   const cpuUsPerEvent = Object.fromEntries([...cpu].map(([m, r]) => [m, figure(r).median]));
+  const steadyCpuUsPerEvent = Object.fromEntries(
+    [...steadyCpu].map(([m, r]) => [m, figure(r).median]),
+  );
   const startSeconds = Object.fromEntries([...starts].map(([m, r]) => [m, figure(r).median]));
-  return { results, rssMb, cpuUsPerEvent, startSeconds };
+  return { results, rssMb, cpuUsPerEvent, steadyCpuUsPerEvent, startSeconds };
 }
 
 async function main(): Promise<void> {
@@ -422,7 +451,7 @@ async function main(): Promise<void> {
   execFileSync(kafkaSh, ['wait'], { env: brokerEnv, stdio: 'inherit' });
   try {
     const modes = process.env.BENCH_MODES?.split(';').map((m) => m.trim());
-    const { results, cpuUsPerEvent, startSeconds } = await workerFigures({
+    const { results, cpuUsPerEvent, steadyCpuUsPerEvent, startSeconds } = await workerFigures({
       port: PORT,
       events: N,
       reps: REPS,
@@ -436,6 +465,7 @@ async function main(): Promise<void> {
       repetitions: REPS,
       eventsPerSecond: results,
       cpuUsPerEvent,
+      steadyCpuUsPerEvent,
       startSeconds,
       ratios: {
         sbmlOnVsOff: +(
@@ -465,6 +495,7 @@ async function main(): Promise<void> {
     );
     console.log('ratios (same run):', report.ratios);
     console.log('worker CPU per event (µs, median):', cpuUsPerEvent);
+    console.log('the same from ready to the last record (µs, median):', steadyCpuUsPerEvent);
     console.log('seconds from start to in the group (median):', startSeconds);
     console.log(
       `resend of ${RESEND} pending log entries: ${resend.median.toFixed(2)} s (runs ${resend.runs.map((s) => s.toFixed(2)).join(', ')})`,
