@@ -25,7 +25,7 @@ import { projectRoot } from '../lib/paths';
 import { attack } from '../test/load/vegeta';
 import { startBenchEdge } from './edge-process';
 import type { BenchEdge } from './edge-process';
-import { benchFleetEnv, median } from './harness';
+import { benchCli, benchFleetEnv, median } from './harness';
 
 const ROOT = projectRoot(__dirname);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -39,12 +39,7 @@ const env = benchFleetEnv({
   workerBasePort: 47101 + OFFSET,
   edges: 1,
 });
-const cli = (...args: string[]): string =>
-  execFileSync(process.execPath, [join(ROOT, 'dist', 'services', 'cli', 'main.js'), ...args], {
-    env,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  }).trim();
+const cli = benchCli(env);
 
 /** An event of about `bytes` bytes of JSON. */
 function padded(i: number, bytes: number): object {

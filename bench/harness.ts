@@ -2,7 +2,10 @@
  * What the benchmarks share: an HTTP load run (autocannon, the same generator for every
  * target), the median of repetitions, and the environment of a benchmark fleet.
  */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { projectRoot } from '../lib/paths';
 
 export async function load(
   url: string,
@@ -53,4 +56,19 @@ export function benchFleetEnv(o: {
     INTAKE_RATE_LIMIT_PER_SECOND: '1000000',
     INTAKE_RATE_LIMIT_BURST: '1000000',
   };
+}
+
+/**
+ * This checkout's CLI (`npm run intake -- ...`) with a bench fleet's environment: a
+ * function of its arguments that returns what the command printed, trimmed (its errors
+ * go to this process's stderr).
+ */
+export function benchCli(env: NodeJS.ProcessEnv): (...args: string[]) => string {
+  const main = join(projectRoot(__dirname), 'dist', 'services', 'cli', 'main.js');
+  return (...args) =>
+    execFileSync(process.execPath, [main, ...args], {
+      env,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }).trim();
 }

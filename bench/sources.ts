@@ -16,13 +16,12 @@
  * Every figure is the median of BENCH_REPS interleaved repetitions. Results go to stdout
  * and bench/results-sources.json.
  */
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../lib/paths';
 import { attack } from '../test/load/vegeta';
 import type { AttackResult } from '../test/load/vegeta';
-import { benchFleetEnv, median } from './harness';
+import { benchCli, benchFleetEnv, median } from './harness';
 
 const ROOT = projectRoot(__dirname);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -39,12 +38,7 @@ const env = benchFleetEnv({
   workerBasePort: 46101 + OFFSET,
   edges: 2,
 });
-const cli = (...args: string[]): string =>
-  execFileSync(process.execPath, [join(ROOT, 'dist', 'services', 'cli', 'main.js'), ...args], {
-    env,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  }).trim();
+const cli = benchCli(env);
 
 const event = (i: number): object => ({
   type: 'page_view',
