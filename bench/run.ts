@@ -47,7 +47,7 @@ import type { PerfTestResult } from './ceilings';
 import { endToEndLatency } from './latency';
 import { startBenthos } from './peer';
 import { profileEdge } from './profile';
-import { figure, resendSeconds, workerFigures } from './worker-sbml';
+import { brokerPidOf, figure, resendSeconds, workerFigures } from './worker-sbml';
 import type { Figure } from './worker-sbml';
 
 const ROOT = projectRoot(__dirname);
@@ -469,6 +469,11 @@ async function main(): Promise<void> {
       port: PORTS.kafka,
       events: WORKER_EVENTS,
       reps: REPS,
+      brokerPid: brokerPidOf({
+        ...process.env,
+        INTAKE_STATE_DIR: STATE,
+        INTAKE_KAFKA_PORT: String(PORTS.kafka),
+      }),
       modes: [
         'bare consume->produce',
         'bare consume->produce (platformatic)',
@@ -760,6 +765,7 @@ async function main(): Promise<void> {
     rssMb: rss,
     workerCpuUsPerEvent: worker.cpuUsPerEvent,
     workerStartSeconds: worker.startSeconds,
+    workerWindowCpu: worker.windowCpu,
     resendSeconds: resend,
     profile,
     seconds: Math.round((Date.now() - started) / 1000),

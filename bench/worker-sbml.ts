@@ -12,8 +12,9 @@
  * logic) and, for SBML on, also with the default validate/enrich/score pipeline; plus the
  * time to resend 100,000 pending log entries after a restart. A run's rate is taken from
  * the moment it is in its consumer group to its last output record (`RunRate`), alike for
- * the bare consume->produce and the worker; the start-up before it is reported apart.
- * Figures are medians of
+ * the bare consume->produce and the worker; the start-up before it is reported apart. Over
+ * the same span, from /proc: the CPU per event of the broker and of the process doing the
+ * consume->produce, and the machine's idle share (`WindowCpu`). Figures are medians of
  * `BENCH_REPS` runs with min/max; ratios are computed within the run. Results go to
  * stdout and `bench/results-worker.json`.
  *
@@ -28,7 +29,7 @@
  * `npm run bench` (bench/run.ts) reuses `workerFigures` on its own broker.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -39,6 +40,8 @@ import { withRetry } from '../lib/retry';
 import { openOutboundLog } from '../services/worker/delivery/sbml/outbound-log';
 import { OutboundSender } from '../services/worker/delivery/sbml/sender';
 import { sendRecords, testKafka } from '../test/support/kafka-helpers';
+import { cpuPerEvent, processCpuSeconds, sampleCpu } from './proc-cpu';
+import type { CpuSample } from './proc-cpu';
 
 const ROOT = projectRoot(__dirname);
 const OFFSET = Number(process.env.INTAKE_TEST_PORT_OFFSET ?? 0);
@@ -54,6 +57,8 @@ const brokerEnv = {
 };
 const makeKafka = (port: number): KafkaClient => testKafka([`127.0.0.1:${port}`]);
 let kafka = makeKafka(PORT);
+/** The broker's pid, for its CPU per event (NaN: not measured). */
+let BROKER_PID = NaN;
 const silent = pino({ level: 'silent' });
 let seq = 0;
 const name = (prefix: string): string => `${prefix}-${Date.now()}-${seq++}`;
@@ -108,6 +113,33 @@ async function waitForReady(port: number, timeoutMs = 120_000): Promise<number> 
 export interface RunRate {
   rate: number;
   startSeconds: number;
+  cpu: WindowCpu;
+}
+
+/**
+ * CPU over the same span as the rate (in the group to the last output record): µs per
+ * event of the broker, of the process doing the consume->produce (the worker; for the bare
+ * consume->produce, this benchmark's own process), of the whole machine (every process on
+ * every core), and the share of the machine's CPU time left idle.
+ */
+export interface WindowCpu {
+  brokerUs: number;
+  consumerUs: number;
+  machineUs: number;
+  idleShare: number;
+}
+
+const cpuSample = (consumerPid: number): CpuSample => sampleCpu([BROKER_PID, consumerPid]);
+
+function windowCpu(from: CpuSample, to: CpuSample): WindowCpu {
+  const { processes, machine, idleShare } = cpuPerEvent(from, to, N);
+  return { brokerUs: processes[0]!, consumerUs: processes[1]!, machineUs: machine, idleShare };
+}
+
+/** `kafka.sh status`'s pid of the broker it runs with `env` (its state dir and port). */
+export function brokerPidOf(env: NodeJS.ProcessEnv): number {
+  const status = execFileSync(join(ROOT, 'infra', 'kafka', 'kafka.sh'), ['status'], { env });
+  return Number(/^running (\d+)/.exec(status.toString())?.[1] ?? NaN);
 }
 
 async function fillRaw(topic: string): Promise<void> {
@@ -147,7 +179,12 @@ async function runBare(raw: string, client: KafkaClientName = 'kafkajs'): Promis
   await consumer.connect();
   await consumer.subscribe(raw, { fromBeginning: true });
   let joinedAt = NaN;
-  consumer.onGroupJoin(() => (joinedAt = Number.isNaN(joinedAt) ? Date.now() : joinedAt));
+  let cpuAtJoin = cpuSample(process.pid);
+  consumer.onGroupJoin(() => {
+    if (!Number.isNaN(joinedAt)) return;
+    joinedAt = Date.now();
+    cpuAtJoin = cpuSample(process.pid);
+  });
   const started = Date.now();
   await consumer.run({
     partitionsConsumedConcurrently: 3,
@@ -175,9 +212,14 @@ async function runBare(raw: string, client: KafkaClientName = 'kafkajs'): Promis
     },
   });
   const doneAt = await waitForCount(out, N);
+  const cpu = windowCpu(cpuAtJoin, cpuSample(process.pid));
   await consumer.disconnect();
   await producer.disconnect();
-  return { rate: (N * 1000) / (doneAt - joinedAt), startSeconds: (joinedAt - started) / 1000 };
+  return {
+    rate: (N * 1000) / (doneAt - joinedAt),
+    startSeconds: (joinedAt - started) / 1000,
+    cpu,
+  };
 }
 
 /** The real worker process on fresh outputs; resolves with events/s from ready to last ack. */
@@ -237,15 +279,16 @@ async function runWorker(
     }
   }, 200);
   let cpuSeconds: number;
-  let cpuAtReady: number;
+  let cpu: WindowCpu;
   let readyAt: number;
   let doneAt: number;
   try {
     readyAt = await waitForReady(port);
-    cpuAtReady = processCpuSeconds(child.pid!);
+    const atReady = cpuSample(child.pid!);
     // Up to the last record, as for the bare consume->produce: not the shutdown after it.
     doneAt = await waitForCount(topics.processed, N);
     cpuSeconds = processCpuSeconds(child.pid!);
+    cpu = windowCpu(atReady, cpuSample(child.pid!));
   } finally {
     clearInterval(rss);
     child.kill('SIGTERM');
@@ -257,18 +300,9 @@ async function runWorker(
     startSeconds: (readyAt - started) / 1000,
     rssMb: Math.round(peakRss / 1024),
     cpuUsPerEvent: +((cpuSeconds * 1e6) / N).toFixed(1),
-    steadyCpuUsPerEvent: +(((cpuSeconds - cpuAtReady) * 1e6) / N).toFixed(1),
+    steadyCpuUsPerEvent: cpu.consumerUs,
+    cpu,
   };
-}
-
-/** CPU time (user + system) a process used so far, from /proc (Linux). */
-function processCpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
-  } catch {
-    return NaN;
-  }
 }
 
 /** Seconds to resend `entries` records left in an outbound log (a restart), on the current broker. */
@@ -335,6 +369,8 @@ export async function workerFigures(opts: {
   events: number;
   reps: number;
   modes?: string[];
+  /** the broker's pid, for `windowCpu` (see `brokerPidOf`) */
+  brokerPid?: number;
 }): Promise<{
   results: Record<string, Figure>;
   rssMb: number;
@@ -344,9 +380,12 @@ export async function workerFigures(opts: {
   steadyCpuUsPerEvent: Record<string, number>;
   /** Seconds from a run's start to being in its consumer group (median; see `RunRate`). */
   startSeconds: Record<string, number>;
+  /** Per mode, bare and worker: CPU over the rate's span (`WindowCpu`, medians of each). */
+  windowCpu: Record<string, WindowCpu>;
 }> {
   PORT = opts.port;
   N = opts.events;
+  BROKER_PID = opts.brokerPid ?? NaN;
   kafka = makeKafka(PORT);
   let rssMb = 0;
   const cpu = new Map<string, number[]>();
@@ -422,13 +461,15 @@ export async function workerFigures(opts: {
   const modes = all.filter(([m]) => !opts.modes || opts.modes.includes(m));
   const runs = new Map<string, number[]>(modes.map(([m]) => [m, []]));
   const starts = new Map<string, number[]>(modes.map(([m]) => [m, []]));
+  const cpus = new Map<string, WindowCpu[]>(modes.map(([m]) => [m, []]));
   for (let rep = 0; rep < opts.reps; rep++) {
     // Interleaved repetitions: drift on this shared machine hits every mode alike; every
     // other repetition runs them in reverse, so no mode always runs first or last.
     for (const [mode, run] of rep % 2 === 0 ? modes : [...modes].reverse()) {
-      const { rate, startSeconds } = await run();
+      const { rate, startSeconds, cpu } = await run();
       runs.get(mode)!.push(Math.round(rate));
       starts.get(mode)!.push(+startSeconds.toFixed(2));
+      cpus.get(mode)!.push(cpu);
       process.stderr.write(
         `bench: rep ${rep + 1}/${opts.reps} ${mode}: ${Math.round(rate)} events/s (in the group after ${startSeconds.toFixed(2)} s)\n`,
       );
@@ -440,7 +481,19 @@ export async function workerFigures(opts: {
     [...steadyCpu].map(([m, r]) => [m, figure(r).median]),
   );
   const startSeconds = Object.fromEntries([...starts].map(([m, r]) => [m, figure(r).median]));
-  return { results, rssMb, cpuUsPerEvent, steadyCpuUsPerEvent, startSeconds };
+  const median = (c: WindowCpu[], k: keyof WindowCpu): number => figure(c.map((x) => x[k])).median;
+  const windowCpu = Object.fromEntries(
+    [...cpus].map(([m, c]) => [
+      m,
+      {
+        brokerUs: median(c, 'brokerUs'),
+        consumerUs: median(c, 'consumerUs'),
+        machineUs: median(c, 'machineUs'),
+        idleShare: median(c, 'idleShare'),
+      },
+    ]),
+  );
+  return { results, rssMb, cpuUsPerEvent, steadyCpuUsPerEvent, startSeconds, windowCpu };
 }
 
 async function main(): Promise<void> {
@@ -451,12 +504,14 @@ async function main(): Promise<void> {
   execFileSync(kafkaSh, ['wait'], { env: brokerEnv, stdio: 'inherit' });
   try {
     const modes = process.env.BENCH_MODES?.split(';').map((m) => m.trim());
-    const { results, cpuUsPerEvent, steadyCpuUsPerEvent, startSeconds } = await workerFigures({
-      port: PORT,
-      events: N,
-      reps: REPS,
-      modes,
-    });
+    const { results, cpuUsPerEvent, steadyCpuUsPerEvent, startSeconds, windowCpu } =
+      await workerFigures({
+        port: PORT,
+        events: N,
+        reps: REPS,
+        modes,
+        brokerPid: brokerPidOf(brokerEnv),
+      });
     const rate = (m: string): number => results[m]?.median ?? NaN;
     const resend = figure([await resendSeconds(), await resendSeconds()]);
     const report = {
@@ -467,6 +522,7 @@ async function main(): Promise<void> {
       cpuUsPerEvent,
       steadyCpuUsPerEvent,
       startSeconds,
+      windowCpu,
       ratios: {
         sbmlOnVsOff: +(
           rate('worker, SBML on, pass-through') / rate('worker, SBML off, pass-through')
@@ -497,6 +553,25 @@ async function main(): Promise<void> {
     console.log('worker CPU per event (µs, median):', cpuUsPerEvent);
     console.log('the same from ready to the last record (µs, median):', steadyCpuUsPerEvent);
     console.log('seconds from start to in the group (median):', startSeconds);
+    const cores = report.machine.cores;
+    console.log(
+      `CPU per event over the rate's span (µs, medians): the broker, the consume->produce's process (bare: this one), both, the rate ${cores} cores would allow for both alone, the machine, its idle share`,
+    );
+    console.table(
+      Object.fromEntries(
+        Object.entries(windowCpu).map(([m, c]) => [
+          m,
+          {
+            broker: c.brokerUs,
+            consumer: c.consumerUs,
+            both: +(c.brokerUs + c.consumerUs).toFixed(1),
+            'cores allow': Math.round((cores * 1e6) / (c.brokerUs + c.consumerUs)),
+            machine: c.machineUs,
+            idle: c.idleShare,
+          },
+        ]),
+      ),
+    );
     console.log(
       `resend of ${RESEND} pending log entries: ${resend.median.toFixed(2)} s (runs ${resend.runs.map((s) => s.toFixed(2)).join(', ')})`,
     );
