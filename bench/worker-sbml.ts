@@ -19,6 +19,8 @@
  * stdout and `bench/results-worker.json`.
  *
  *   npm run bench:worker          (BENCH_EVENTS=100000 BENCH_REPS=3 by default)
+ *   BENCH_WARMUP_REPS=1 npm run bench:worker   (repetitions first, not recorded: the fresh
+ *       broker's JIT compiles while they run, which its CPU per event would count)
  *   BENCH_MODES='bare consume->produce;worker, SBML on, pass-through' npm run bench:worker
  *   BENCH_WORKER_PROFILE_DIR=/tmp/prof npm run bench:worker   (each worker under --cpu-prof)
  *   BENCH_BASELINE_WORKER=../other/dist/services/worker/main.js npm run bench:worker
@@ -48,6 +50,7 @@ const OFFSET = Number(process.env.INTAKE_TEST_PORT_OFFSET ?? 0);
 let PORT = Number(process.env.BENCH_KAFKA_PORT ?? 49192) + OFFSET;
 let N = Number(process.env.BENCH_EVENTS ?? 100_000);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
+const WARMUP_REPS = Number(process.env.BENCH_WARMUP_REPS ?? 0);
 const RESEND = Number(process.env.BENCH_RESEND ?? 100_000);
 const PARTITIONS = 6;
 const brokerEnv = {
@@ -368,6 +371,8 @@ export async function workerFigures(opts: {
   port: number;
   events: number;
   reps: number;
+  /** repetitions run first and not recorded */
+  warmupReps?: number;
   modes?: string[];
   /** the broker's pid, for `windowCpu` (see `brokerPidOf`) */
   brokerPid?: number;
@@ -462,18 +467,23 @@ export async function workerFigures(opts: {
   const runs = new Map<string, number[]>(modes.map(([m]) => [m, []]));
   const starts = new Map<string, number[]>(modes.map(([m]) => [m, []]));
   const cpus = new Map<string, WindowCpu[]>(modes.map(([m]) => [m, []]));
-  for (let rep = 0; rep < opts.reps; rep++) {
+  for (let rep = -(opts.warmupReps ?? 0); rep < opts.reps; rep++) {
     // Interleaved repetitions: drift on this shared machine hits every mode alike; every
     // other repetition runs them in reverse, so no mode always runs first or last.
     for (const [mode, run] of rep % 2 === 0 ? modes : [...modes].reverse()) {
       const { rate, startSeconds, cpu } = await run();
+      if (rep < 0) {
+        process.stderr.write(`bench: warm-up ${mode}: ${Math.round(rate)} events/s\n`);
+        continue;
+      }
       runs.get(mode)!.push(Math.round(rate));
       starts.get(mode)!.push(+startSeconds.toFixed(2));
       cpus.get(mode)!.push(cpu);
       process.stderr.write(
-        `bench: rep ${rep + 1}/${opts.reps} ${mode}: ${Math.round(rate)} events/s (in the group after ${startSeconds.toFixed(2)} s)\n`,
+        `bench: rep ${rep + 1}/${opts.reps} ${mode}: ${Math.round(rate)} events/s (in the group after ${startSeconds.toFixed(2)} s; CPU µs/event: broker ${cpu.brokerUs}, consumer ${cpu.consumerUs}, machine ${cpu.machineUs}, idle ${cpu.idleShare})\n`,
       );
     }
+    if (rep < 0) [cpu, steadyCpu].forEach((m) => m.clear());
   }
   const results = Object.fromEntries([...runs].map(([m, r]) => [m, figure(r)]));
   const cpuUsPerEvent = Object.fromEntries([...cpu].map(([m, r]) => [m, figure(r).median]));
@@ -509,6 +519,7 @@ async function main(): Promise<void> {
         port: PORT,
         events: N,
         reps: REPS,
+        warmupReps: WARMUP_REPS,
         modes,
         brokerPid: brokerPidOf(brokerEnv),
       });
