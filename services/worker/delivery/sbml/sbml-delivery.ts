@@ -13,7 +13,10 @@
  *
  * Either way the hold resolves only when committing the input can no longer lose its
  * output, and a partition's state is handed over through the delivery progress of its
- * previous owner (`state/handover.ts`).
+ * previous owner (`state/handover.ts`). A commit that fails retriably is retried while the
+ * partition is this worker's (never by processing the chunk again, which would send its
+ * records again); a lost membership or a revoked partition abandons the chunk, its
+ * records sent.
  */
 import { IntakeError, hasCode } from '../../../../lib/errors';
 import type { Logger } from '../../../../lib/logger';
@@ -76,18 +79,37 @@ export class SbmlDelivery implements WorkerDelivery {
   async handOff(chunk: Chunk, context: HandOffContext): Promise<boolean> {
     const { records } = chunk;
     if (!(await context.retrying(() => this.hold(records)))) return false;
+    // A retriable commit failure (the coordinator moving, a broker restarting) is retried
+    // here, not by processing the chunk again: its records are held already, and each run
+    // of the chunk would send them once more.
+    const commit = { refused: null as unknown };
+    let committed: boolean;
     try {
-      await context.commitInput((BigInt(chunk.last) + 1n).toString());
+      committed = await context.retrying(async () => {
+        try {
+          await context.commitInput((BigInt(chunk.last) + 1n).toString());
+        } catch (err) {
+          if (!lostMembership(err)) throw err;
+          commit.refused = err;
+        }
+      });
     } catch (err) {
-      // The entries are durable in the log whatever the commit did: send them. A commit
-      // can be written and still answered with an error (a worker paused past its session
-      // timeout: the broker took the commit, the group moved on); withholding the entries
-      // then would leave them unsent until this worker restarts.
+      // The entries are durable in the log whatever the commit did: send them.
       this.release(records);
-      if (!lostMembership(err)) throw err;
-      // The group moved on: the new owner re-reads what was not committed (duplicates keep
-      // their id); the consumer rejoins on the next heartbeat.
-      this.log.warn({ err, partition: chunk.partition }, 'commit_refused_group_moved_on');
+      throw err;
+    }
+    if (commit.refused !== null || !committed) {
+      // A commit can be written and still answered with an error (a worker paused past its
+      // session timeout: the broker took the commit, the group moved on); withholding the
+      // entries would leave them unsent until this worker restarts, so they are sent. The
+      // new owner re-reads what was not committed (duplicates keep their id); the consumer
+      // rejoins on the next heartbeat.
+      this.release(records);
+      if (commit.refused !== null)
+        this.log.warn(
+          { err: commit.refused, partition: chunk.partition },
+          'commit_refused_group_moved_on',
+        );
       return false;
     }
     const deferred = this.deps.log !== null;

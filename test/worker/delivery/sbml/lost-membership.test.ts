@@ -17,7 +17,7 @@ describe('lostMembership', () => {
     ).toBe(true);
   });
 
-  it('leaves other failures to crash and restart the consumer', () => {
+  it('tells other failures apart (retried when retriable, else thrown: hand-off.test.ts)', () => {
     expect(lostMembership(new IntakeError('KAFKA_UNAVAILABLE', 'connect ECONNREFUSED'))).toBe(
       false,
     );
