@@ -23,12 +23,15 @@
  * - a failure of `eachBatch` or of a fetch is reported (`onCrash`) and the partitions are
  *   fetched again a second later from their last resolved offset; with
  *   `restartOnFailure: false` the consumer stops instead.
+ * - a failed heartbeat, or group operations (commit, join, committed offsets) failing for
+ *   5 s other than for a lost membership, give the group to a new client (`startOver`):
+ *   it finds the coordinator again and rejoins; meanwhile nothing is fetched or committed.
  *
  * NOTE: the client heartbeats from its own timer (its option, not the processing loop):
  * a batch that takes longer than the session keeps its partitions; a blocked event loop
  * stops the heartbeats all the same.
  */
-import { IntakeError } from '../../errors';
+import { IntakeError, hasCode } from '../../errors';
 import type {
   BatchContext,
   ConsumedRecord,
@@ -42,6 +45,7 @@ import type { Connection, Platformatic } from './load';
 import { baseOptions, platformatic } from './load';
 
 type Client = InstanceType<typeof Platformatic.Consumer>;
+type ClientOptions = ConstructorParameters<typeof Platformatic.Consumer>[0];
 type Pool = InstanceType<typeof Platformatic.ConnectionPool>;
 type FetchResponse = Awaited<ReturnType<Client['fetch']>>;
 type RecordsBatch = NonNullable<
@@ -51,6 +55,8 @@ type RecordsBatch = NonNullable<
 /** How long the broker may hold a fetch with nothing to answer (ms): a newly ready partition waits at most this. */
 const FETCH_WAIT_MS = 100;
 const RESTART_DELAY_MS = 1000;
+/** How long group operations may fail before the client is replaced (`startOver`). */
+const COORDINATOR_FAILING_MS = 5000;
 const ABORT_MARKER = 0;
 
 /** The group membership a transactional offset commit carries (the broker fences a stale one). */
@@ -76,7 +82,10 @@ interface Assigned {
 const keyOf = (topic: string, partition: number): string => `${topic}:${partition}`;
 
 export class PlatformaticConsumer implements Consumer {
-  private readonly client: Client;
+  private client: Client;
+  private startingOver = false;
+  /** Since when group operations fail (not for a lost membership), or null. */
+  private groupFailingSince: number | null = null;
   private readonly fetchPool: Pool;
   private readonly subscriptions = new Map<string, { fromBeginning: boolean }>();
   private assigned = new Map<string, Assigned>();
@@ -100,18 +109,26 @@ export class PlatformaticConsumer implements Consumer {
   private closing: Promise<void> | null = null;
 
   constructor(
-    connection: Connection,
+    private readonly connection: Connection,
     private readonly options: ConsumerOptions,
     private readonly onClose: () => void = () => undefined,
   ) {
-    const { Consumer: ConsumerClass, ConnectionPool } = platformatic();
     const base = baseOptions(connection);
-    const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
-    this.client = new ConsumerClass({
-      ...base,
-      groupId: options.groupId,
+    this.client = this.newClient();
+    this.fetchPool = new (platformatic().ConnectionPool)(base.clientId, {
+      connectTimeout: base.connectTimeout,
+      requestTimeout: base.timeout + FETCH_WAIT_MS,
+    });
+  }
+
+  /** A client for the group, listened to while it is the current one. */
+  private newClient(): Client {
+    const sessionTimeout = this.options.sessionTimeoutMs ?? 30_000;
+    const client = this.createClient({
+      ...baseOptions(this.connection),
+      groupId: this.options.groupId,
       sessionTimeout,
-      rebalanceTimeout: Math.max(options.rebalanceTimeoutMs ?? 60_000, sessionTimeout),
+      rebalanceTimeout: Math.max(this.options.rebalanceTimeoutMs ?? 60_000, sessionTimeout),
       heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
       // kafkajs' assigner's name and version: members on either client share one group
       // (both encode subscriptions and assignments in Kafka's standard consumer protocol,
@@ -121,21 +138,71 @@ export class PlatformaticConsumer implements Consumer {
       autocommit: false,
       isolationLevel: platformatic().FetchIsolationLevels.READ_COMMITTED,
     });
-    this.fetchPool = new ConnectionPool(base.clientId, {
-      connectTimeout: base.connectTimeout,
-      requestTimeout: base.timeout + FETCH_WAIT_MS,
-    });
-    this.client.on('consumer:group:join', (payload) => {
-      void this.joined(payload.assignments ?? []);
+    for (const topic of this.subscriptions.keys()) client.topics.track(topic);
+    client.on('consumer:group:join', (payload) => {
+      if (client === this.client) void this.joined(payload.assignments ?? []);
     });
     // A rejoin that failed after the client's retries: reported, and tried again.
-    this.client.on('error', (err: unknown) => {
+    client.on('error', (err: unknown) => {
+      if (client !== this.client) return;
       this.crashed(translate(err, 'rejoining the group failed'), true);
       if (!this.running) return;
       setTimeout(() => {
         this.joinUntilIn().catch(() => undefined);
       }, RESTART_DELAY_MS);
     });
+    // 1.35 heartbeats no more after a failed heartbeat that does not ask for a rejoin (the
+    // coordinator gone, or moved): the group would expel this member unawares.
+    client.on('consumer:heartbeat:error', (payload: { error?: unknown }) => {
+      if (client !== this.client || !this.running) return;
+      this.startOver(translate(payload.error, 'the heartbeat failed'));
+    });
+    return client;
+  }
+
+  /** The client itself (a test's fake replaces it). */
+  protected createClient(options: ClientOptions): Client {
+    return new (platformatic().Consumer)(options);
+  }
+
+  /**
+   * Gives the group to a new client, which finds the coordinator again and rejoins (this
+   * member's partitions start over at the join; batches under way become stale). NOTE:
+   * 1.35 looks the group's coordinator up once per client and never again, so a client
+   * whose coordinator moved (its broker restarted) fails every commit, join and heartbeat
+   * for as long as the coordinator stays away.
+   */
+  private startOver(reason: Error): void {
+    if (!this.running) return;
+    this.groupFailingSince = null;
+    this.crashed(reason, true);
+    const old = this.client;
+    this.client = this.newClient();
+    // Leaving through the old coordinator fails, most often: the group expels it on its own.
+    void old.close().catch(() => undefined);
+    if (this.startingOver) return; // the joins under way go on with the new client
+    this.startingOver = true;
+    void this.joinUntilIn()
+      .catch(() => undefined)
+      .finally(() => {
+        this.startingOver = false;
+        this.wake();
+      });
+  }
+
+  /**
+   * A group operation (commit, join, reading committed offsets) failed, or succeeded (null):
+   * failures other than a lost membership that last `COORDINATOR_FAILING_MS` start over.
+   */
+  private groupOperation(failure: unknown): void {
+    if (failure === null || hasCode(failure, 'KAFKA_NOT_MEMBER')) {
+      this.groupFailingSince = null;
+      return;
+    }
+    const now = Date.now();
+    this.groupFailingSince ??= now;
+    if (now - this.groupFailingSince >= COORDINATOR_FAILING_MS)
+      this.startOver(translate(failure, 'the group coordinator keeps failing'));
   }
 
   /** The group membership now, for a transaction's offsets (null before a join). */
@@ -179,10 +246,13 @@ export class PlatformaticConsumer implements Consumer {
     for (;;) {
       try {
         await this.join();
+        this.groupOperation(null);
         return;
       } catch (err) {
         if (this.options.restartOnFailure === false || !this.running) throw err;
-        this.crashed(translate(err, 'joining the group failed'), true);
+        const error = translate(err, 'joining the group failed');
+        this.crashed(error, true);
+        this.groupOperation(error); // a new client when the coordinator stays away
         await new Promise((r) => setTimeout(r, RESTART_DELAY_MS));
         if (!this.running) throw err;
       }
@@ -237,14 +307,23 @@ export class PlatformaticConsumer implements Consumer {
           'KAFKA_NOT_MEMBER',
           `partitions ${lost.map((o) => keyOf(o.topic, o.partition)).join(', ')} are not assigned to this member`,
         );
-      await this.client.commit({
-        offsets: offsets.map((o) => ({
-          topic: o.topic,
-          partition: o.partition,
-          offset: BigInt(o.offset),
-          leaderEpoch: -1,
-        })),
-      });
+      if (this.startingOver)
+        throw new IntakeError('KAFKA_UNAVAILABLE', 'the consumer is joining the group again');
+      try {
+        await this.client.commit({
+          offsets: offsets.map((o) => ({
+            topic: o.topic,
+            partition: o.partition,
+            offset: BigInt(o.offset),
+            leaderEpoch: -1,
+          })),
+        });
+      } catch (err) {
+        const error = translate(err, 'committing the offsets failed');
+        this.groupOperation(error);
+        throw error;
+      }
+      this.groupOperation(null);
     });
   }
 
@@ -297,7 +376,9 @@ export class PlatformaticConsumer implements Consumer {
         break;
       } catch (err) {
         if (join !== this.joins || !this.running) return;
-        this.crashed(translate(err, 'reading the committed offsets failed'), true);
+        const error = translate(err, 'reading the committed offsets failed');
+        this.crashed(error, true);
+        this.groupOperation(error);
         await new Promise((r) => setTimeout(r, RESTART_DELAY_MS));
       }
     }
@@ -361,7 +442,7 @@ export class PlatformaticConsumer implements Consumer {
     const ready = [...this.assigned.values()].filter(
       (p) => !p.busy && p.position !== null && !this.paused.has(keyOf(p.topic, p.partition)),
     );
-    if (ready.length === 0 || !this.running) return;
+    if (ready.length === 0 || !this.running || this.startingOver) return;
     let metadata: Awaited<ReturnType<Client['metadata']>>;
     try {
       metadata = await this.client.metadata({ topics: [...this.subscriptions.keys()] });

@@ -1,0 +1,171 @@
+/**
+ * The @platformatic/kafka consumer gives the group to a new client when the one it has
+ * cannot reach the group's coordinator any more (1.35 looks it up once per client): after
+ * a failed heartbeat (1.35 heartbeats no more after one), and after group operations that
+ * keep failing for 5 s other than for a lost membership. The new client joins again; the
+ * old one is closed. The client here is a fake; the three-broker fault scenarios run the
+ * real one through a coordinator's restart.
+ */
+import { EventEmitter } from 'node:events';
+import { IntakeError } from '../../../../lib/errors';
+import { PlatformaticConsumer } from '../../../../lib/kafka/platformatic/consumer';
+
+class FakeClient extends EventEmitter {
+  memberId: string | null = null;
+  generationId = 0;
+  coordinatorId: number | null = 1;
+  readonly groupId = 'g';
+  readonly topics = { track: (_topic: string): void => undefined };
+  joins = 0;
+  closed = false;
+  commitFailure: Error | null = null;
+
+  joinGroup(): Promise<string> {
+    this.joins += 1;
+    if (failJoins) return Promise.reject(new Error('joinGroup failed 6 times.'));
+    this.memberId = `member-${this.joins}`;
+    this.generationId += 1;
+    setImmediate(() =>
+      this.emit('consumer:group:join', { assignments: [{ topic: 't', partitions: [0] }] }),
+    );
+    return Promise.resolve(this.memberId);
+  }
+
+  listCommittedOffsets(): Promise<Map<string, bigint[]>> {
+    return Promise.resolve(new Map([['t', [5n]]]));
+  }
+
+  metadata(): Promise<unknown> {
+    return Promise.resolve({
+      topics: new Map([['t', { id: 'id-t', partitions: [{ leader: 1 }] }]]),
+    });
+  }
+
+  /** Long polls that never answer: the test is about the group, not the records. */
+  fetch(): Promise<never> {
+    return new Promise(() => undefined);
+  }
+
+  clearMetadata(): void {}
+
+  commit(): Promise<void> {
+    return this.commitFailure === null ? Promise.resolve() : Promise.reject(this.commitFailure);
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
+  }
+}
+
+let clients: FakeClient[] = [];
+/** Every client's joins fail (its coordinator gone, say). */
+let failJoins = false;
+
+class Consumer extends PlatformaticConsumer {
+  protected override createClient(): never {
+    const client = new FakeClient();
+    clients.push(client);
+    return client as never;
+  }
+}
+
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
+
+async function running(): Promise<{ consumer: Consumer; crashes: Error[] }> {
+  const consumer = new Consumer(
+    { clientId: 'start-over-test', brokers: ['127.0.0.1:1'] },
+    { groupId: 'g' },
+  );
+  const crashes: Error[] = [];
+  consumer.onCrash((err) => crashes.push(err));
+  await consumer.subscribe('t');
+  await consumer.run({ manualResolve: true, eachBatch: () => Promise.resolve() });
+  return { consumer, crashes };
+}
+
+const commit = (consumer: Consumer): Promise<void> =>
+  consumer.commitOffsets([{ topic: 't', partition: 0, offset: '6' }]);
+
+describe('the @platformatic/kafka consumer starting over with a new client', () => {
+  let now = 1_000_000;
+  beforeEach(() => {
+    clients = [];
+    failJoins = false;
+    jest.spyOn(Date, 'now').mockImplementation(() => now);
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  it('after a failed heartbeat: a new client joins, the old one is closed', async () => {
+    const { consumer, crashes } = await running();
+    expect(clients).toHaveLength(1);
+    clients[0]!.emit('consumer:heartbeat:error', { error: new Error('connect ECONNREFUSED') });
+    await settle();
+    expect(clients).toHaveLength(2);
+    expect(clients[0]!.closed).toBe(true);
+    expect(clients[1]!.joins).toBe(1);
+    expect(crashes.map((e) => e.message)).toContainEqual(
+      expect.stringContaining('the heartbeat failed'),
+    );
+    // The old client's late events are not heard any more.
+    clients[0]!.emit('consumer:heartbeat:error', { error: new Error('late') });
+    await settle();
+    expect(clients).toHaveLength(2);
+    await consumer.disconnect();
+  });
+
+  it('after commits failing for 5 s, not before; a success in between starts the count over', async () => {
+    const { consumer } = await running();
+    const client = clients[0]!;
+    client.commitFailure = new Error('NOT_COORDINATOR');
+    await expect(commit(consumer)).rejects.toMatchObject({ retriable: true });
+    now += 4000;
+    await expect(commit(consumer)).rejects.toBeInstanceOf(IntakeError);
+    expect(clients).toHaveLength(1);
+    client.commitFailure = null;
+    await commit(consumer);
+    client.commitFailure = new Error('NOT_COORDINATOR');
+    now += 2000;
+    await expect(commit(consumer)).rejects.toBeInstanceOf(IntakeError);
+    expect(clients).toHaveLength(1);
+    now += 5000;
+    await expect(commit(consumer)).rejects.toBeInstanceOf(IntakeError);
+    expect(clients).toHaveLength(2);
+    // Nothing is committed until the new client is in the group.
+    await settle();
+    expect(clients[1]!.joins).toBe(1);
+    await commit(consumer);
+    await consumer.disconnect();
+  });
+
+  it('again while the new client cannot join either, until one does', async () => {
+    const { consumer } = await running();
+    failJoins = true;
+    clients[0]!.emit('consumer:heartbeat:error', { error: new Error('connect ECONNREFUSED') });
+    await settle();
+    expect(clients).toHaveLength(2);
+    expect(clients[1]!.joins).toBe(1);
+    now += 6000; // the next join, a second later, fails 6 s after the first: a third client
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(clients).toHaveLength(3);
+    expect(clients[1]!.closed).toBe(true);
+    failJoins = false;
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(clients[2]!.joins).toBe(1);
+    expect(clients[2]!.memberId).toBe('member-1');
+    await commit(consumer);
+    await consumer.disconnect();
+  });
+
+  it('not for a lost membership: the group moved on, and the rejoin is the client’s own', async () => {
+    const { consumer } = await running();
+    clients[0]!.commitFailure = Object.assign(new Error('UNKNOWN_MEMBER_ID'), {
+      needsRejoin: true,
+    });
+    await expect(commit(consumer)).rejects.toMatchObject({ code: 'KAFKA_NOT_MEMBER' });
+    now += 10_000;
+    await expect(commit(consumer)).rejects.toMatchObject({ code: 'KAFKA_NOT_MEMBER' });
+    expect(clients).toHaveLength(1);
+    await consumer.disconnect();
+  });
+});
