@@ -39,7 +39,11 @@ export function codeOfBrokerErrors(names: Iterable<string>): ErrorCode {
 }
 
 /** Translation of one client's errors: `codeOf` reads the Intake code off a client error. */
-export function errorTranslation(codeOf: (err: unknown) => ErrorCode): {
+export function errorTranslation(
+  codeOf: (err: unknown) => ErrorCode,
+  /** What the error says (its message unless a client hides the cause inside). */
+  describe: (err: unknown) => string = (err) => (err instanceof Error ? err.message : String(err)),
+): {
   /** `err` as an `IntakeError` saying `what` failed (an `IntakeError` passes unchanged). */
   translate: (err: unknown, what: string) => IntakeError;
   /** Runs `call`, translating its failure. */
@@ -47,8 +51,7 @@ export function errorTranslation(codeOf: (err: unknown) => ErrorCode): {
 } {
   const translate = (err: unknown, what: string): IntakeError => {
     if (err instanceof IntakeError) return err;
-    const message = err instanceof Error ? err.message : String(err);
-    return new IntakeError(codeOf(err), `${what}: ${message}`, { cause: err });
+    return new IntakeError(codeOf(err), `${what}: ${describe(err)}`, { cause: err });
   };
   return {
     translate,

@@ -22,7 +22,24 @@ export function platformaticCode(err: unknown): ErrorCode {
   return codeOfBrokerErrors(names);
 }
 
-export const { translate, translated } = errorTranslation(platformaticCode);
+/**
+ * The error's message and, for a failure after retries (`errors`), the distinct messages
+ * of the failures it gathers (at most three), which say why: "commit failed 6 times."
+ * alone does not.
+ */
+export function platformaticMessage(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const inner = new Set<string>();
+  const seen: unknown[] = [...((err as PlatformaticError | null)?.errors ?? [])];
+  for (let i = 0; i < seen.length && i < 64 && inner.size < 3; i++) {
+    const e = seen[i] as PlatformaticError | null | undefined;
+    if (Array.isArray(e?.errors) && e.errors.length > 0) seen.push(...e.errors);
+    else if (e instanceof Error) inner.add(e.message);
+  }
+  return inner.size > 0 ? `${message} (${[...inner].join('; ')})` : message;
+}
+
+export const { translate, translated } = errorTranslation(platformaticCode, platformaticMessage);
 
 interface PlatformaticError {
   apiId?: unknown;

@@ -68,6 +68,28 @@ describe('@platformatic/kafka errors', () => {
     },
   );
 
+  it('a failure after retries says why: the distinct messages it gathers, at most three', () => {
+    const retries = new MultipleErrors('commit failed 6 times.', [
+      new ProtocolError('NOT_COORDINATOR'),
+      new ProtocolError('NOT_COORDINATOR'),
+      new MultipleErrors('inner', [new NetworkError('Connection closed')]),
+      new TimeoutError('Request timed out'),
+    ]);
+    const message = translate(retries, 'committing failed').message;
+    expect(message).toContain('commit failed 6 times.');
+    expect(message).toContain(new ProtocolError('NOT_COORDINATOR').message);
+    expect(message).toContain('Connection closed');
+    expect(message).toContain('Request timed out');
+    const many = new MultipleErrors('failed 4 times.', [
+      new NetworkError('first'),
+      new NetworkError('second'),
+      new NetworkError('third'),
+      new NetworkError('one too many'),
+    ]);
+    expect(translate(many, 'x').message).toBe('x: failed 4 times. (first; second; third)');
+    expect(translate(new NetworkError('alone'), 'x').message).toBe('x: alone');
+  });
+
   it('network errors and timeouts are KAFKA_UNAVAILABLE; nothing else escapes untranslated', async () => {
     expectCode(new NetworkError('Connection closed'), 'KAFKA_UNAVAILABLE', true);
     expectCode(new TimeoutError('Request timed out'), 'KAFKA_UNAVAILABLE', true);
