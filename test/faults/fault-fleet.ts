@@ -24,7 +24,7 @@ import { KAFKA_CLIENTS } from '../../lib/kafka/port';
 import { brokerPid } from '../../services/cli/fleet/kafka';
 import { kafkaBrokerList, kafkaNodes, makePlan } from '../../services/cli/fleet/plan';
 import type { FleetPlan } from '../../services/cli/fleet/plan';
-import { readCounter } from '../../services/cli/fleet/probe';
+import { httpGet, metricValue } from '../../services/cli/fleet/probe';
 import { spawnDetached, stopProcess } from '../../services/cli/fleet/processes';
 import { isAlive, readState } from '../../services/cli/fleet/state';
 import {
@@ -156,8 +156,20 @@ export function pidOf(name: string, fleet: FaultFleet = FAULT_FLEET): number {
 }
 
 /**
+ * The fleet's services (edges, workers, nginx) whose process is not running: each scenario
+ * restarts what it kills, so one listed here died of itself (what its outbound log holds
+ * waits for a restart the fault fleet never makes).
+ */
+export function processesDown(fleet: FaultFleet = FAULT_FLEET): string[] {
+  const state = readState(fleet.stateDir);
+  if (!state) throw new Error(`the fleet ${fleet.label} has no state in ${fleet.stateDir}`);
+  return state.processes.filter((p) => p.kind !== 'kafka' && !isAlive(p.pid)).map((p) => p.name);
+}
+
+/**
  * Waits until the workers' group has consumed intake.raw to its end and their outbound logs
- * are empty (everything delivered); returns how long it took.
+ * are empty (everything delivered: a worker that does not answer is not); returns how long
+ * it took.
  */
 export async function waitForLagZero(
   fleet: FaultFleet = FAULT_FLEET,
@@ -178,7 +190,9 @@ export async function waitForLagZero(
           // SBML commits once an entry is in the outbound log: delivered means the logs are empty.
           const pending = await Promise.all(
             Array.from({ length: WORKERS }, (_, i) =>
-              readCounter(fleet.workerBasePort + i, 'intake_worker_outbound_log_entries'),
+              httpGet(fleet.workerBasePort + i, '/metrics').then((answer) =>
+                metricValue(answer.body, 'intake_worker_outbound_log_entries'),
+              ),
             ),
           );
           return pending.every((n) => n === 0);

@@ -10,7 +10,14 @@ import { runAudit } from '../../services/cli/audit/audit';
 import { percentile, runLoad, statusesBetween } from '../../services/cli/load/load';
 import type { Ack, LoadResult } from '../../services/cli/load/load';
 import { kafkaDefaults } from '../../lib/config';
-import { FAULT_FLEET, apiKey, faultKafka, waitForLagZero, workerLogging } from './fault-fleet';
+import {
+  FAULT_FLEET,
+  apiKey,
+  faultKafka,
+  processesDown,
+  waitForLagZero,
+  workerLogging,
+} from './fault-fleet';
 import type { FaultFleet } from './fault-fleet';
 
 export const FULL = process.env.INTAKE_FAULTS_FULL === '1';
@@ -76,6 +83,11 @@ export async function runScenario(
   await sleep(end - Date.now());
   stop.abort();
   const loaded = await load;
+  const down = processesDown(fleet);
+  if (down.length > 0)
+    throw new Error(
+      `${down.join(', ')} of the fleet ${fleet.label} died during ${name} (not killed by it): see ${fleet.stateDir}/logs`,
+    );
   const recoveryMs = await waitForLagZero(fleet);
   const file = logging === 'sbml' ? name : `${name}.${logging}`;
   const ackedFile = join(RESULTS_DIR, `${file}.acked`);
