@@ -24,6 +24,8 @@ import {
   fleetCommand,
   fleetCommandAsync,
   pidOf,
+  setWorkerLogging,
+  workerLogging,
 } from './fault-fleet';
 import { LOAD_SECONDS, runScenario, sleep } from './scenario';
 import type { Ack } from '../../services/cli/load/load';
@@ -131,23 +133,38 @@ describe('broker faults with three brokers (RF 3, min ISR 2; real fleet, steady 
     expect(down.retried).toBe(0);
   });
 
+  /** Each broker restarted cleanly in turn, back in sync before the next. */
+  const rollingRestart = async (): Promise<{ from: number; to: number }> => {
+    await sleep(gap);
+    const from = Date.now();
+    for (let id = 1; id <= fleet.brokers; id++) {
+      await fleetCommandAsync(fleet, 'restart', `kafka-${id}`);
+      await sleep(1000);
+    }
+    return { from, to: Date.now() };
+  };
+
   it('clean restart of each broker in turn (rolling): nothing lost, no request given up', async () => {
-    const r = await runScenario(
-      'brokers3-rolling-restart',
-      async () => {
-        await sleep(gap);
-        const from = Date.now();
-        for (let id = 1; id <= fleet.brokers; id++) {
-          await fleetCommandAsync(fleet, 'restart', `kafka-${id}`); // back in sync before the next
-          await sleep(1000);
-        }
-        return { from, to: Date.now() };
-      },
-      fleet,
-    );
+    const r = await runScenario('brokers3-rolling-restart', rollingRestart, fleet);
     expect(r.lost).toBe(0);
     expect(r.unprocessed).toBe(0);
     expect(r.failedRequests).toBe(0);
+  });
+
+  it('the same with HML workers: nothing lost, no duplicate for a read_committed reader', async () => {
+    // Every group and transaction coordinator moves at least once (one worker on each client).
+    const started = workerLogging(fleet);
+    await setWorkerLogging('hml', fleet);
+    try {
+      const r = await runScenario('brokers3-rolling-restart', rollingRestart, fleet);
+      expect(r.logging).toBe('hml');
+      expect(r.lost).toBe(0);
+      expect(r.unprocessed).toBe(0);
+      expect(r.duplicates).toBe(0);
+      expect(r.failedRequests).toBe(0);
+    } finally {
+      await setWorkerLogging(started, fleet);
+    }
   });
 
   it('creates every topic with replication factor 3, min.insync.replicas=2, no unclean leader election', async () => {
