@@ -11,6 +11,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../lib/paths';
+import type { WindowCpu } from './worker-sbml';
 
 const ROOT = projectRoot(__dirname);
 const START =
@@ -59,6 +60,8 @@ interface Results {
   rssMb: Record<string, number>;
   /** Seconds from each worker-benchmark run's start to being in its consumer group (absent before 2026-11-30). */
   workerStartSeconds?: Record<string, number>;
+  /** CPU per event over each worker-benchmark row's rate span (absent before 2026-12-06). */
+  workerWindowCpu?: Record<string, WindowCpu>;
   profile: { function: string; where: string; selfPercent: number }[];
   seconds: number;
   at: string;
@@ -371,6 +374,7 @@ function markdown(r: Results, sources: SourcesResults | null): string {
           '',
         ]
       : []),
+    ...(r.workerWindowCpu ? windowCpuSection(r.workerWindowCpu, Number(r.machine.cores)) : []),
     ...(sources ? sourcesSection(sources) : []),
     '### What bounds each figure',
     '',
@@ -413,3 +417,28 @@ main().catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });
+
+/** The broker's and the consuming process's CPU per event in each worker-benchmark row. */
+function windowCpuSection(cpu: Record<string, WindowCpu>, cores: number): string[] {
+  return [
+    '### CPU per event in the worker rows (the two cores)',
+    '',
+    `Over each row's rate span, from /proc (medians): the broker's CPU per event, that of the process doing the consume->produce (the worker; for the bare rows, the benchmark's own process), both, the rate ${cores} cores would allow if both were all the work, and the share of the machine left idle. Idle well above 0 means the machine had room left: such a row is bound by one thread, not by the two cores.`,
+    '',
+    table(
+      ['row', 'broker µs', 'consumer µs', 'both µs', `${cores} cores allow (events/s)`, 'idle'],
+      Object.entries(cpu).map(([row, c]) => {
+        const both = c.brokerUs + c.consumerUs;
+        return [
+          row,
+          c.brokerUs,
+          c.consumerUs,
+          +both.toFixed(1),
+          n((cores * 1e6) / both),
+          `${Math.round(c.idleShare * 100)}%`,
+        ];
+      }),
+    ),
+    '',
+  ];
+}
