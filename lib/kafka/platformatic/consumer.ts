@@ -178,7 +178,8 @@ export class PlatformaticConsumer implements Consumer {
     this.crashed(reason, true);
     const old = this.client;
     this.client = this.newClient();
-    // Leaving through the old coordinator fails, most often: the group expels it on its own.
+    // Leaving through the old coordinator fails, most often: the group expels it on its own,
+    // and the brokers close its idle connections (`connections.max.idle.ms`).
     void old.close().catch(() => undefined);
     if (this.startingOver) return; // the joins under way go on with the new client
     this.startingOver = true;
