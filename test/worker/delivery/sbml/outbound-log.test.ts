@@ -121,7 +121,10 @@ describe('outbound log (LMDB)', () => {
        })();`,
     );
     const run = spawnSync(process.execPath, [script], { timeout: 60_000 });
-    expect(run.signal).toBe('SIGKILL');
+    // The child's stderr beside its signal: a child that ended otherwise says why.
+    expect({ signal: run.signal, stderr: run.stderr.toString() }).toMatchObject({
+      signal: 'SIGKILL',
+    });
     dir = join(dir, 'db');
     const log = await open();
     expect(log.stats().entries).toBe(500);
