@@ -4,8 +4,8 @@
 # -> integration (starts and stops a real broker on 127.0.0.1:19092) -> end to end (starts
 # and stops a real fleet: broker, nginx, 2 edges, 2 workers, on ports 29092/28080, so it
 # never collides with a fleet started by `npm run up`) -> k8s (the manifests dry-run
-# against a real kube-apiserver on 127.0.0.1:36443, infra/k8s/cluster.sh) -> containers (the images and
-# docker-compose.yml: nginx 127.0.0.1:38080, Kafka 39092; installs/starts the Docker engine
+# against a real kube-apiserver on 127.0.0.1:23443, infra/k8s/cluster.sh) -> containers (the images and
+# docker-compose.yml, its ports moved to nginx 127.0.0.1:23080, Kafka 23092; installs/starts the Docker engine
 # when it can, else SKIPPED loudly, or FAILS under CI=true; off with
 # INTAKE_CONTAINER_TESTS=off).
 # The fault scenarios (fleets on 24080/25092 and 27080/27092-27094 broken under load, 20 s

@@ -4,12 +4,13 @@
  * reachable) and Intake's images, brings the compose stack up (Kafka, topic-init, nginx,
  * 2 edges, 2 workers) as its own compose project with `DockerComposeEnvironment`, waiting
  * on every container's health check, sends one-way UDP datagrams to nginx on
- * 127.0.0.1:38080/udp (each event must reach intake.raw), posts events through nginx on
- * 127.0.0.1:38080 while one worker container and one edge container are killed
+ * 127.0.0.1:23080/udp (each event must reach intake.raw), posts events through nginx on
+ * 127.0.0.1:23080 while one worker container and one edge container are killed
  * (SIGKILL) and started again
  * (the library waits for their health checks again), and checks that every acknowledged
- * id reaches intake.processed (read from the broker published on 127.0.0.1:39092) and
- * `intake audit` finds nothing lost. The stack goes down through the library, with its
+ * id reaches intake.processed (read from the broker published on 127.0.0.1:23092) and
+ * `intake audit` finds nothing lost. The test's ports (test-env.ts: `COMPOSE_STACK`) are
+ * not the file's defaults (38080, 39092): they stay out of the ephemeral port range. The stack goes down through the library, with its
  * volumes; a run that died first is taken down by the next one before it starts
  * (test/support/containers.ts says why Ryuk is off).
  *
@@ -26,7 +27,7 @@ import type { StartedDockerComposeEnvironment, StartedTestContainer } from 'test
 import { kafkaDefaults } from '../../lib/config';
 import { hasLoss } from '../../services/cli/audit/analyze';
 import { runAudit } from '../../services/cli/audit/audit';
-import { ROOT } from '../support/test-env';
+import { COMPOSE_STACK, ROOT } from '../support/test-env';
 import { auditDelivery } from '../support/audit';
 import {
   composeContainerName,
@@ -37,8 +38,8 @@ import { readTopic, testKafka, waitFor } from '../support/kafka-helpers';
 import { sendDatagram } from '../support/udp';
 
 const project = 'intake-containers-test';
-const httpPort = Number(process.env.INTAKE_COMPOSE_HTTP_PORT ?? 38080);
-const kafkaPort = Number(process.env.INTAKE_COMPOSE_KAFKA_PORT ?? 39092);
+const httpPort = Number(process.env.INTAKE_COMPOSE_HTTP_PORT ?? COMPOSE_STACK.httpPort);
+const kafkaPort = Number(process.env.INTAKE_COMPOSE_KAFKA_PORT ?? COMPOSE_STACK.kafkaPort);
 const apiKey = 'containers-test-key';
 const seconds = (since: number): string => `${((Date.now() - since) / 1000).toFixed(1)} s`;
 const log = (message: string): void => {

@@ -15,6 +15,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../lib/paths';
+import { K8S_API } from '../support/test-env';
 import { overlayNames, parseObjects, renderYaml } from './render';
 import type { K8sObject } from './render';
 
@@ -32,6 +33,13 @@ interface Run {
 const cluster = (...args: string[]): Run => {
   const r = spawnSync('bash', [script, ...args], {
     cwd: root,
+    // Ports out of the ephemeral range, where the fault scenarios beside this stage hold
+    // local ports (test-env.ts: `K8S_API`); a cluster already running keeps its own.
+    env: {
+      ...process.env,
+      INTAKE_K8S_PORT: process.env.INTAKE_K8S_PORT ?? String(K8S_API.port),
+      INTAKE_K8S_ETCD_PORT: process.env.INTAKE_K8S_ETCD_PORT ?? String(K8S_API.etcdPort),
+    },
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
     timeout: 1_800_000,

@@ -28,6 +28,16 @@ export const E2E_FLEET = {
   baseUrl: `http://127.0.0.1:${28080 + offset}`,
 };
 
+/**
+ * The host ports of the docker-compose stack (containers stage) and of the kube-apiserver
+ * and its etcd (k8s stage). Like every port here, below Linux's ephemeral range
+ * (32768-60999): those stages run beside the fault scenarios, whose many connections may
+ * hold any port of that range as a local port (docker-compose.yml's own defaults, 38080
+ * and 39092, lost that race once in CI).
+ */
+export const COMPOSE_STACK = { httpPort: 23080 + offset, kafkaPort: 23092 + offset };
+export const K8S_API = { port: 23443 + offset, etcdPort: 23379 + offset };
+
 /** A key of the e2e fleet with its own small limit: 1 request a second, burst 40, fleet-wide. */
 export const RATE_LIMITED = {
   source: 'rate-limited',
