@@ -51,6 +51,13 @@ interface Results {
     edgeAloneOtherClientMs?: Record<string, number>;
     /** Kafka's own producer at that rate (absent in runs before 2026-11-26). */
     kafkaProducerMs?: Record<string, number>;
+    /** The same on the other client's fleet's broker (absent in runs before 2026-12-06). */
+    kafkaProducerOtherClientMs?: Record<string, number>;
+    /** Each window's p99, in order (absent in runs before 2026-12-06). */
+    edgeAloneP99s?: number[];
+    kafkaProducerP99s?: number[];
+    edgeAloneOtherClientP99s?: number[];
+    kafkaProducerOtherClientP99s?: number[];
     edgeMs: Record<string, number>;
     endToEndMs: Record<string, number>;
     /** The same with HML workers (absent in runs before 2026-11-30). */
@@ -103,6 +110,17 @@ const BOUNDS: [string, string][] = [
     'per-event JavaScript work (parse, pipeline, re-serialise); SBML adds one LMDB commit per chunk',
   ],
 ];
+
+/** Each latency window's p99 (ms) per fleet, edges and Kafka's producer: how far single windows swing. */
+function p99s(l: NonNullable<Results['latency']>): string {
+  const list = (xs: number[]): string => xs.join(', ');
+  if (!l.edgeAloneP99s || !l.kafkaProducerP99s) return '';
+  const other =
+    l.edgeAloneOtherClientP99s && l.kafkaProducerOtherClientP99s
+      ? `; on ${l.otherClient ?? 'the other client'}: edges ${list(l.edgeAloneOtherClientP99s)}, producer ${list(l.kafkaProducerOtherClientP99s)}`
+      : '';
+  return ` (each window's p99 in ms, in order: edges ${list(l.edgeAloneP99s)}, producer ${list(l.kafkaProducerP99s)}${other})`;
+}
 
 function table(head: string[], rows: (string | number)[][]): string {
   const line = (cells: (string | number)[]): string => `| ${cells.join(' | ')} |`;
@@ -270,7 +288,7 @@ function markdown(r: Results, sources: SourcesResults | null): string {
     `- Pinning: ${r.method.pinning}.`,
     ...(r.method.kafkaClient ? [`- Kafka client: ${r.method.kafkaClient}.`] : []),
     `- Worker: ${r.method.workerEvents.toLocaleString('en-US')} events of ~300 B already in a raw topic; events/s from the moment each is in its consumer group (the bare consume->produce: its group join; the worker: its first ready answer, given once its consumer joined) to the last output record (the topic's size polled every 20 ms): the same span for both, without start-up (Node's start, connecting, the worker's log and state checks, joining: listed under "Start-up" below) (bench/worker-sbml.ts). SBML: the local outbound log (the default); HML: Kafka transactions (\`INTAKE_LOGGING=hml\`); SBML off: send and wait.`,
-    "- Latency: single events at a constant rate (vegeta, open model) of 50% of the measured maximum of nginx + 2 edges: first the fleet as measured (no workers: the goal's figure), the same fleet with its edges on the other Kafka client (started afresh, and first given each shape at the maximum rate, unrecorded, as the first fleet was), then Kafka's own producer at the same rate on the same broker (its send-to-ack latency: the floor), then the fleet with 2 worker processes (SBML on, default pipeline) consuming, then the same with 2 HML workers; end to end is from the edge's `receivedAt` to a consumer of `intake.processed` (read_committed) seeing the event.",
+    "- Latency: single events at a constant rate (vegeta, open model) of 50% of the measured maximum of nginx + 2 edges: first the fleet as measured (no workers: the goal's figure) alternating with Kafka's own producer at the same rate on the same broker (its send-to-ack latency: the floor), the same for the fleet with its edges on the other Kafka client (started afresh with a broker of its own, and first given each shape at the maximum rate, unrecorded, as the first fleet was), then the fleet with 2 worker processes (SBML on, default pipeline) consuming, then the same with 2 HML workers; end to end is from the edge's `receivedAt` to a consumer of `intake.processed` (read_committed) seeing the event.",
     '',
     '### Results',
     '',
@@ -326,6 +344,16 @@ function markdown(r: Results, sources: SourcesResults | null): string {
                   ],
                 ]
               : []),
+            ...(l.kafkaProducerOtherClientMs
+              ? [
+                  [
+                    `the same on the broker of the fleet on ${l.otherClient ?? 'the other client'}`,
+                    l.kafkaProducerOtherClientMs.p50!,
+                    l.kafkaProducerOtherClientMs.p99!,
+                    l.kafkaProducerOtherClientMs.max!,
+                  ],
+                ]
+              : []),
             [
               `edge answer through nginx (vegeta), ${l.rate} req/s, 2 workers running`,
               l.edgeMs.p50!,
@@ -352,7 +380,7 @@ function markdown(r: Results, sources: SourcesResults | null): string {
         )
       : 'not measured',
     '',
-    "The goal's figures are the first two rows: the fleet as its maximum was measured, on each Kafka client. The third is the floor this broker sets on this machine: Kafka's own Java producer, at the same rate, waits that long for its acks (acks=all), before any HTTP. With the 2 workers, their pipeline, the topics they write and the latency consumer share the same 2 cores, and at this rate the machine is at capacity: requests queue, which the fourth row and the end-to-end rows show. On a deployment the workers run on machines of their own.",
+    `The goal's figures are the first four rows: the fleet as its maximum was measured, on each Kafka client, and the floor each fleet's broker sets on this machine: Kafka's own Java producer, at the same rate, waits that long for its acks (acks=all), before any HTTP. Each is the window of median p99 of ${r.method.repetitions} alternating windows, the edges' and the producer's, on that fleet's broker${l ? p99s(l) : ''}. With the 2 workers, their pipeline, the topics they write and the latency consumer share the same 2 cores, and at this rate the machine is at capacity: requests queue, which the row with 2 workers running and the end-to-end rows show. On a deployment the workers run on machines of their own.`,
     '',
     '### Memory (RSS at peak)',
     '',
