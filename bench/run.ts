@@ -672,7 +672,6 @@ async function main(): Promise<void> {
     target,
     met,
   });
-
   const fleet = CLIENT_NAMES[FLEET_CLIENT];
   const other = CLIENT_NAMES[OTHER_CLIENT];
   const benthosOther =

@@ -232,7 +232,7 @@ async function runWorker(
   pipeline: string,
   main = join(ROOT, 'dist', 'services', 'worker', 'main.js'),
   env: Record<string, string> = {},
-): Promise<RunRate & { rssMb: number; cpuUsPerEvent: number; steadyCpuUsPerEvent: number }> {
+): Promise<RunRate & { rssMb: number; cpuUsPerEvent: number }> {
   const topics = {
     processed: name('out'),
     dlq: name('dlq'),
@@ -303,7 +303,6 @@ async function runWorker(
     startSeconds: (readyAt - started) / 1000,
     rssMb: Math.round(peakRss / 1024),
     cpuUsPerEvent: +((cpuSeconds * 1e6) / N).toFixed(1),
-    steadyCpuUsPerEvent: cpu.consumerUs,
     cpu,
   };
 }
@@ -381,8 +380,6 @@ export async function workerFigures(opts: {
   rssMb: number;
   /** CPU time of the worker process per event, in µs (median over the repetitions). */
   cpuUsPerEvent: Record<string, number>;
-  /** The same from the worker's ready answer to its last output record (no start-up). */
-  steadyCpuUsPerEvent: Record<string, number>;
   /** Seconds from a run's start to being in its consumer group (median; see `RunRate`). */
   startSeconds: Record<string, number>;
   /** Per mode, bare and worker: CPU over the rate's span (`WindowCpu`, medians of each). */
@@ -394,7 +391,6 @@ export async function workerFigures(opts: {
   kafka = makeKafka(PORT);
   let rssMb = 0;
   const cpu = new Map<string, number[]>();
-  const steadyCpu = new Map<string, number[]>();
   const worker = async (
     logging: 'sbml' | 'hml' | 'none',
     pipeline: string,
@@ -409,7 +405,6 @@ export async function workerFigures(opts: {
     const by = client === 'kafkajs' ? '' : ` (${client})`;
     const key = `${main ? 'baseline ' : ''}${logging}/${pipeline}${by}`;
     cpu.set(key, [...(cpu.get(key) ?? []), r.cpuUsPerEvent]);
-    steadyCpu.set(key, [...(steadyCpu.get(key) ?? []), r.steadyCpuUsPerEvent]);
     return r;
   };
   const baseline = process.env.BENCH_BASELINE_WORKER;
@@ -483,13 +478,10 @@ export async function workerFigures(opts: {
         `bench: rep ${rep + 1}/${opts.reps} ${mode}: ${Math.round(rate)} events/s (in the group after ${startSeconds.toFixed(2)} s; CPU µs/event: broker ${cpu.brokerUs}, consumer ${cpu.consumerUs}, machine ${cpu.machineUs}, idle ${cpu.idleShare})\n`,
       );
     }
-    if (rep < 0) [cpu, steadyCpu].forEach((m) => m.clear());
+    if (rep < 0) cpu.clear();
   }
   const results = Object.fromEntries([...runs].map(([m, r]) => [m, figure(r)]));
   const cpuUsPerEvent = Object.fromEntries([...cpu].map(([m, r]) => [m, figure(r).median]));
-  const steadyCpuUsPerEvent = Object.fromEntries(
-    [...steadyCpu].map(([m, r]) => [m, figure(r).median]),
-  );
   const startSeconds = Object.fromEntries([...starts].map(([m, r]) => [m, figure(r).median]));
   const median = (c: WindowCpu[], k: keyof WindowCpu): number => figure(c.map((x) => x[k])).median;
   const windowCpu = Object.fromEntries(
@@ -503,7 +495,7 @@ export async function workerFigures(opts: {
       },
     ]),
   );
-  return { results, rssMb, cpuUsPerEvent, steadyCpuUsPerEvent, startSeconds, windowCpu };
+  return { results, rssMb, cpuUsPerEvent, startSeconds, windowCpu };
 }
 
 async function main(): Promise<void> {
@@ -514,15 +506,14 @@ async function main(): Promise<void> {
   execFileSync(kafkaSh, ['wait'], { env: brokerEnv, stdio: 'inherit' });
   try {
     const modes = process.env.BENCH_MODES?.split(';').map((m) => m.trim());
-    const { results, cpuUsPerEvent, steadyCpuUsPerEvent, startSeconds, windowCpu } =
-      await workerFigures({
-        port: PORT,
-        events: N,
-        reps: REPS,
-        warmupReps: WARMUP_REPS,
-        modes,
-        brokerPid: brokerPidOf(brokerEnv),
-      });
+    const { results, cpuUsPerEvent, startSeconds, windowCpu } = await workerFigures({
+      port: PORT,
+      events: N,
+      reps: REPS,
+      warmupReps: WARMUP_REPS,
+      modes,
+      brokerPid: brokerPidOf(brokerEnv),
+    });
     const rate = (m: string): number => results[m]?.median ?? NaN;
     const resend = figure([await resendSeconds(), await resendSeconds()]);
     const report = {
@@ -531,7 +522,6 @@ async function main(): Promise<void> {
       repetitions: REPS,
       eventsPerSecond: results,
       cpuUsPerEvent,
-      steadyCpuUsPerEvent,
       startSeconds,
       windowCpu,
       ratios: {
@@ -562,7 +552,6 @@ async function main(): Promise<void> {
     );
     console.log('ratios (same run):', report.ratios);
     console.log('worker CPU per event (µs, median):', cpuUsPerEvent);
-    console.log('the same from ready to the last record (µs, median):', steadyCpuUsPerEvent);
     console.log('seconds from start to in the group (median):', startSeconds);
     const cores = report.machine.cores;
     console.log(
