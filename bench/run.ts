@@ -533,6 +533,8 @@ async function main(): Promise<void> {
         'worker (platformatic), SBML on, pass-through',
         'worker (platformatic), SBML on, validate,enrich,score',
         'worker (platformatic), HML, validate,enrich,score',
+        'worker (platformatic, processing thread), SBML on, validate,enrich,score',
+        'worker (platformatic, processing thread), HML, validate,enrich,score',
       ],
     });
     rss['one worker at peak'] = worker.rssMb;
@@ -664,6 +666,14 @@ async function main(): Promise<void> {
     'worker (platformatic), HML, default pipeline / bare consume->produce (platformatic)': ratio(
       'worker (platformatic), HML, validate,enrich,score',
       'bare consume->produce (platformatic)',
+    ),
+    'worker (platformatic), SBML, default pipeline, processing thread on / off': ratio(
+      'worker (platformatic, processing thread), SBML on, validate,enrich,score',
+      'worker (platformatic), SBML on, validate,enrich,score',
+    ),
+    'worker (platformatic), HML, default pipeline, processing thread on / off': ratio(
+      'worker (platformatic, processing thread), HML, validate,enrich,score',
+      'worker (platformatic), HML, validate,enrich,score',
     ),
   };
   const goal = (name: string, value: number, target: string, met: boolean): object => ({

@@ -53,6 +53,8 @@ const REPS = Number(process.env.BENCH_REPS ?? 3);
 const WARMUP_REPS = Number(process.env.BENCH_WARMUP_REPS ?? 0);
 const RESEND = Number(process.env.BENCH_RESEND ?? 100_000);
 const PARTITIONS = 6;
+/** The worker with its chunks processed on a thread of their own (`services/worker/processing/`). */
+const THREAD_ON = { INTAKE_WORKER_PROCESSING_THREAD: 'on' };
 const brokerEnv = {
   ...process.env,
   INTAKE_STATE_DIR: join(ROOT, '.intake', 'bench'),
@@ -396,14 +398,17 @@ export async function workerFigures(opts: {
     pipeline: string,
     main?: string,
     client = 'kafkajs',
+    env: Record<string, string> = {},
   ): Promise<RunRate> => {
     const r = await runWorker(raw, logging, pipeline, main, {
       INTAKE_KAFKA_CLIENT: client,
+      ...env,
       ...(main ? baselineEnv : {}),
     });
     rssMb = Math.max(rssMb, r.rssMb);
     const by = client === 'kafkajs' ? '' : ` (${client})`;
-    const key = `${main ? 'baseline ' : ''}${logging}/${pipeline}${by}`;
+    const thread = env.INTAKE_WORKER_PROCESSING_THREAD === 'on' ? ', processing thread' : '';
+    const key = `${main ? 'baseline ' : ''}${logging}/${pipeline}${by}${thread}`;
     cpu.set(key, [...(cpu.get(key) ?? []), r.cpuUsPerEvent]);
     return r;
   };
@@ -432,6 +437,14 @@ export async function workerFigures(opts: {
     [
       'worker (platformatic), HML, validate,enrich,score',
       () => worker('hml', 'validate,enrich,score', undefined, 'platformatic'),
+    ],
+    [
+      'worker (platformatic, processing thread), SBML on, validate,enrich,score',
+      () => worker('sbml', 'validate,enrich,score', undefined, 'platformatic', THREAD_ON),
+    ],
+    [
+      'worker (platformatic, processing thread), HML, validate,enrich,score',
+      () => worker('hml', 'validate,enrich,score', undefined, 'platformatic', THREAD_ON),
     ],
     ...(baseline
       ? ([

@@ -8,6 +8,14 @@ import { IntakeError } from './errors';
 import { KAFKA_CLIENTS } from './kafka/port';
 import type { KafkaClientName } from './kafka/port';
 
+/**
+ * Where a worker processes its chunks (`INTAKE_WORKER_PROCESSING_THREAD`,
+ * services/worker/processing/): on the consumer's thread (`off`) or a thread of their own
+ * (`on`). Here because the fleet CLI sets it per worker too.
+ */
+export const PROCESSING_THREAD = ['off', 'on'] as const;
+export type ProcessingThread = (typeof PROCESSING_THREAD)[number];
+
 type Env = Record<string, string | undefined>;
 
 export class EnvReader {
@@ -52,6 +60,17 @@ export class EnvReader {
       .filter(Boolean);
     if (items.length === 0) this.problems.push(`${name} is set but lists nothing`);
     return items.length > 0 ? items : [...fallback];
+  }
+
+  /** A comma-separated list whose every item is one of `allowed` (unset: empty). */
+  listOf<T extends string>(name: string, allowed: readonly T[]): T[] {
+    const items = this.list(name, []);
+    const unknown = items.filter((c) => !(allowed as readonly string[]).includes(c));
+    if (unknown.length > 0)
+      this.problems.push(
+        `${name} lists ${unknown.join(', ')}: each must be one of ${allowed.join(', ')}`,
+      );
+    return items.filter((c): c is T => (allowed as readonly string[]).includes(c));
   }
 
   oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {

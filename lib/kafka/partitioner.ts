@@ -22,6 +22,11 @@ export class TopicPartitions {
     this.counts.set(topic, partitions);
   }
 
+  /** Every known count, by topic (to hand to another thread). */
+  counted(): Record<string, number> {
+    return Object.fromEntries(this.counts);
+  }
+
   count(topic: string): number {
     const n = this.counts.get(topic);
     if (n === undefined)

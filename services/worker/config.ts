@@ -3,8 +3,8 @@
  * and validated once at start.
  */
 import { hostname } from 'node:os';
-import { EnvReader, readKafkaConfig } from '../../lib/config';
-import type { KafkaConfig } from '../../lib/config';
+import { EnvReader, PROCESSING_THREAD, readKafkaConfig } from '../../lib/config';
+import type { KafkaConfig, ProcessingThread } from '../../lib/config';
 import { batchingDefaults } from '../../lib/kafka/batching-producer';
 import type { BatchingProducerOptions } from '../../lib/kafka/batching-producer';
 import { readPipelineConfig } from './pipeline/config';
@@ -44,6 +44,11 @@ export interface WorkerConfig {
   /** How long a new owner of a partition waits for its previous owner's records (handover.ts). */
   handoverTimeoutMs: number;
   pipeline: PipelineConfig;
+  /**
+   * Where chunks are processed (`INTAKE_WORKER_PROCESSING_THREAD`, `processing/`): `off`
+   * (the default) on the consumer's thread, `on` on a thread of their own.
+   */
+  processingThread: ProcessingThread;
 }
 
 export const WORKER_LOGGING = ['sbml', 'hml', 'none'] as const;
@@ -151,6 +156,7 @@ export function loadWorkerConfig(
       min: 0,
     }),
     pipeline: readPipelineConfig(r),
+    processingThread: r.oneOf('INTAKE_WORKER_PROCESSING_THREAD', 'off', PROCESSING_THREAD),
   };
   r.done();
   return config;

@@ -1,14 +1,17 @@
 /**
  * The worker service: owns startup and shutdown order.
  *
- * Start: config -> topic metadata -> producer -> pipeline -> delivery, started (SBML: open
+ * Start: config -> topic metadata -> producer -> processing (the pipeline and its state;
+ * on a thread of its own with `INTAKE_WORKER_PROCESSING_THREAD=on`: `processing/`) ->
+ * delivery, started (SBML: open
  * the outbound log, resend everything still in it before any new input, follow the progress
  * view of the hand-over when state is kept; HML: the admin client of the claims) -> admin
  * server -> consumer -> progress publisher.
  * SIGTERM: stop fetching and finish the running chunk (log, commit; or its transaction) ->
  * leave the group -> drain the delivery (SBML: deliver what the log holds, bounded wait;
  * what remains is resent on the next start) -> publish progress -> close the delivery (the
- * progress view, the log, the transactional producers) -> disconnect -> exit 0.
+ * progress view, the log, the transactional producers) -> stop the processing thread ->
+ * disconnect -> exit 0.
  *
  * `INTAKE_LOGGING` picks the delivery (`delivery/create-delivery.ts`): `sbml` (default),
  * `hml` (transactions, no local log, no hand-over wait: a new owner fences the previous one
@@ -23,14 +26,13 @@ import { createLogger } from '../../lib/logger';
 import { createRegistry } from '../../lib/metrics';
 import { loadWorkerConfig, workerDefaults } from './config';
 import { RawConsumer } from './consumer/raw-consumer';
-import { RecentIds } from './consumer/recent-ids';
 import { createDelivery } from './delivery/create-delivery';
 import { createWorkerMetrics } from './metrics';
 import { DeliveryProgress } from './outbound/progress';
 import { ProgressPublisher } from './outbound/progress-publisher';
 import { workerOutputs } from './outbound/outputs';
 import { Replier } from './outbound/replier';
-import { createPipeline } from './pipeline/create-pipeline';
+import { createProcessing } from './processing/create-processing';
 import { StateRestorer } from './state/state-restorer';
 import { WorkerForgets } from './state/forget';
 
@@ -58,12 +60,23 @@ async function main(): Promise<void> {
   const kafkaProducer = kafka.producer();
   await kafkaProducer.connect();
 
-  const { pipeline, scorer } = createPipeline({
+  const processing = await createProcessing({
+    thread: config.processingThread,
+    settings: {
+      pipeline: config.pipeline,
+      dedup: config.dedup,
+      topics,
+      partitionCounts: partitions.counted(),
+      instance: config.instance,
+    },
     logger,
-    config: config.pipeline,
-    instance: config.instance,
+    onFailure: (err) => {
+      // Its state is gone with it: stop; a restart restores it and resends what was logged.
+      logger.fatal({ err }, 'processing_thread_failed');
+      process.exit(1);
+    },
   });
-  const recentIds = new RecentIds(config.dedup);
+  const { scores: scorer, ids: recentIds } = processing;
   const progress = new DeliveryProgress();
   const metrics = createWorkerMetrics(createRegistry('worker', config.instance), {
     logStats: () => delivery.logStats(),
@@ -118,13 +131,10 @@ async function main(): Promise<void> {
       maxBytes: config.fetchMaxBytesPerPartition * 8,
     }),
     delivery,
-    pipeline,
-    recentIds,
-    replier,
+    processing,
     onAssigned: (assigned) => restorer.assigned(assigned),
     beforePartition: (partition) => restorer.ready(partition),
     rawTopic: topics.raw,
-    outputs,
     metrics,
     logger,
     partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
@@ -151,6 +161,7 @@ async function main(): Promise<void> {
         ok: consumer.isRunning() && problem === null,
         details: {
           logging: config.logging,
+          processing: processing.where,
           problem,
           paused: consumer.isPaused(),
           partitions: consumer.assignedPartitions,
@@ -177,6 +188,7 @@ async function main(): Promise<void> {
     await publisher.stop();
     await forgets.stop();
     await delivery.close();
+    await processing.close();
     await kafkaProducer.disconnect();
     await new Promise<void>((resolve) => adminServer.close(() => resolve()));
   });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 
 const NAME = 'INTAKE_[A-Z0-9_]*[A-Z0-9](?![A-Z0-9_])';
 const READER_CALL = new RegExp(
-  `\\.(?:str|int|bool|list|oneOf|json)(?:<[^>]*>)?\\(\\s*'(${NAME})'`,
+  `\\.(?:str|int|bool|list|listOf|oneOf|json)(?:<[^>]*>)?\\(\\s*'(${NAME})'`,
   'g',
 );
 const ENV_READ = new RegExp(`env(?:\\.(${NAME})|\\[\\s*'(${NAME})'\\s*\\])(?!\\s*=[^=])`, 'g');

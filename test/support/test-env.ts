@@ -61,6 +61,9 @@ export const e2eEnv = (): Record<string, string> => ({
   INTAKE_WORKER_BASE_PORT: String(E2E_FLEET.workerBasePort),
   INTAKE_EDGES: '2',
   INTAKE_WORKERS: '2',
+  // worker-2 processes its chunks on a thread of its own (services/worker/processing/): the
+  // e2e suites (scores, forgets, deduplication, replies) cover both ways.
+  INTAKE_WORKER_PROCESSING_THREADS: 'off,on',
   // A key with a small fleet-wide rate limit, for the rate-limit test (rate-limit.e2e.test.ts).
   INTAKE_API_KEYS: [RATE_LIMITED, SDK_LIMITED].map((k) => `${k.source}:${k.key}`).join(','),
   INTAKE_RATE_LIMITS: [RATE_LIMITED, SDK_LIMITED]

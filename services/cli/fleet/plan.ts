@@ -14,7 +14,7 @@
  * client port + 2, which is then the third broker's client port.
  */
 import { resolve } from 'node:path';
-import { EnvReader } from '../../../lib/config';
+import { EnvReader, PROCESSING_THREAD } from '../../../lib/config';
 import { IntakeError } from '../../../lib/errors';
 import { KAFKA_CLIENTS } from '../../../lib/kafka/port';
 
@@ -68,21 +68,20 @@ export interface PlanOptions {
 }
 
 /**
- * Each worker's Kafka client (`INTAKE_WORKER_KAFKA_CLIENTS`, comma-separated: worker i
- * takes item i, cycling), e.g. `kafkajs,platformatic` for a fleet whose workers run both;
- * unset, every worker reads `INTAKE_KAFKA_CLIENT` as every service does.
+ * Per-worker settings, each from a comma-separated list (worker i takes item i, cycling):
+ * `INTAKE_WORKER_KAFKA_CLIENTS` (e.g. `kafkajs,platformatic` for a fleet whose workers run
+ * both) sets `INTAKE_KAFKA_CLIENT`, `INTAKE_WORKER_PROCESSING_THREADS` (e.g. `off,on`)
+ * `INTAKE_WORKER_PROCESSING_THREAD`. Unset, every worker reads those as every service does.
  */
-function withWorkerClients(workers: ProcessSpec[], clients: string[]): ProcessSpec[] {
-  const unknown = clients.filter((c) => !(KAFKA_CLIENTS as readonly string[]).includes(c));
-  if (unknown.length > 0)
-    throw new IntakeError(
-      'CONFIG_INVALID',
-      `INTAKE_WORKER_KAFKA_CLIENTS lists ${unknown.join(', ')}: each must be one of ${KAFKA_CLIENTS.join(', ')}`,
-    );
-  if (clients.length === 0) return workers;
+function withWorkerSettings(
+  workers: ProcessSpec[],
+  lists: Record<string, readonly string[]>,
+): ProcessSpec[] {
+  const set = Object.entries(lists).filter(([, items]) => items.length > 0);
+  if (set.length === 0) return workers;
   return workers.map((w, i) => ({
     ...w,
-    env: { INTAKE_KAFKA_CLIENT: clients[i % clients.length]! },
+    env: Object.fromEntries(set.map(([env, items]) => [env, items[i % items.length]!])),
   }));
 }
 
@@ -111,13 +110,19 @@ export function makePlan(root: string, options: PlanOptions = {}, env = process.
     ),
     edgeBasePort: edgeBase,
     // NOTE: 0 workers is allowed for edge benchmarks (nothing consumes intake.raw).
-    workers: withWorkerClients(
+    workers: withWorkerSettings(
       specs(
         'worker',
         options.workers ?? r.int('INTAKE_WORKERS', 2, { min: 0, max: 32 }),
         workerBase,
       ),
-      r.list('INTAKE_WORKER_KAFKA_CLIENTS', []),
+      {
+        INTAKE_KAFKA_CLIENT: r.listOf('INTAKE_WORKER_KAFKA_CLIENTS', KAFKA_CLIENTS),
+        INTAKE_WORKER_PROCESSING_THREAD: r.listOf(
+          'INTAKE_WORKER_PROCESSING_THREADS',
+          PROCESSING_THREAD,
+        ),
+      },
     ),
     demo: r.bool('INTAKE_DEMO_PULLER', true)
       ? [

@@ -23,28 +23,19 @@ import { isRetriable } from '../../../lib/errors';
 import type { BatchContext, Consumer } from '../../../lib/kafka/port';
 import { sleep } from '../../../lib/lifecycle';
 import type { Logger } from '../../../lib/logger';
-import type { Pipeline } from '../pipeline/pipeline';
 import type { WorkerMetrics } from '../metrics';
 import type { HandOffContext, WorkerDelivery } from '../delivery/delivery';
-import type { Outputs } from '../outbound/outputs';
-import type { Replier } from '../outbound/replier';
-import { processBatch } from './process-batch';
+import type { Processing } from '../processing/processing';
 import { idsOf } from './recent-ids';
-import type { RecentIds } from './recent-ids';
 
 export interface RawConsumerDeps {
   consumer: Consumer;
   /** How a processed chunk goes downstream together with its input commit. */
   delivery: WorkerDelivery;
-  pipeline: Pipeline;
-  /** Builds the replies of dropped request/response events. */
-  replier: Pick<Replier, 'dropped'>;
-  /** The recently processed ids: retried events are skipped (absent: no deduplication). */
-  recentIds?: RecentIds;
+  /** Deduplication, the pipeline and the outputs registry, with their state. */
+  processing: Pick<Processing, 'process' | 'committed' | 'ids'>;
   /** The raw topic consumed. */
   rawTopic: string;
-  /** The outputs registry: where each outbound record goes, and how it is written. */
-  outputs: Outputs;
   metrics: WorkerMetrics;
   logger: Logger;
   partitionsConsumedConcurrently: number;
@@ -98,7 +89,8 @@ export class RawConsumer {
     while (from < batch.messages.length && BigInt(batch.messages[from]!.offset) < start) from += 1;
     if (from > 0) {
       // Committed already: their ids belong in the window all the same.
-      this.deps.recentIds?.add(batch.partition, idsOf(batch.messages.slice(0, from)));
+      const { ids } = this.deps.processing;
+      if (ids.enabled) ids.add(batch.partition, idsOf(batch.messages.slice(0, from)));
       if (from === batch.messages.length) {
         payload.resolveOffset(batch.lastOffset());
         return;
@@ -117,10 +109,11 @@ export class RawConsumer {
     for (let i = from; i < batch.messages.length; i += this.deps.maxRecordsPerChunk) {
       if (!(await this.waitUntilAllowed(payload))) return;
       const messages = batch.messages.slice(i, i + this.deps.maxRecordsPerChunk);
-      const outcome = await processBatch(
-        { topic: batch.topic, partition: batch.partition, messages },
-        this.deps,
-      );
+      const outcome = await this.deps.processing.process({
+        topic: batch.topic,
+        partition: batch.partition,
+        messages,
+      });
       if (payload.isStale()) return; // revoked while processing: hand nothing off, commit nothing
       const last = messages[messages.length - 1]!.offset;
       const chunk = {
@@ -132,7 +125,7 @@ export class RawConsumer {
       };
       if (!(await delivery.handOff(chunk, context))) return;
       payload.resolveOffset(last);
-      this.deps.recentIds?.add(batch.partition, outcome.ids);
+      this.deps.processing.committed(batch.partition, outcome);
       metrics.consumed.inc(messages.length);
       metrics.duplicates.inc(outcome.duplicates);
       metrics.lag.set(

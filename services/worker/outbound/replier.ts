@@ -35,15 +35,7 @@ export class Replier {
     outcome: { reason: string; step?: string },
     source: OutboundRecord['source'],
   ): OutboundRecord {
-    const reply = {
-      id: event.id,
-      replyTo: event.replyTo,
-      outcome: 'dropped' as const,
-      reason: outcome.reason,
-      step: outcome.step,
-      at: new Date().toISOString(),
-    };
-    return this.deps.outputs.reply({ reply }, { id: event.id, source });
+    return droppedReply(this.deps.outputs, event, outcome, source);
   }
 
   /** Listens to acknowledgements: replies for the processed and dead-letter records that carry `replyTo`. */
@@ -83,4 +75,22 @@ export class Replier {
       },
     };
   }
+}
+
+/** The reply record of a dropped request/response event: an outbound record of its chunk. */
+export function droppedReply(
+  outputs: Pick<Outputs, 'reply'>,
+  event: { id: string; replyTo: string },
+  outcome: { reason: string; step?: string },
+  source: OutboundRecord['source'],
+): OutboundRecord {
+  const reply = {
+    id: event.id,
+    replyTo: event.replyTo,
+    outcome: 'dropped' as const,
+    reason: outcome.reason,
+    step: outcome.step,
+    at: new Date().toISOString(),
+  };
+  return outputs.reply({ reply }, { id: event.id, source });
 }

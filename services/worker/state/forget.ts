@@ -18,12 +18,13 @@ import type { KafkaClient, Producer } from '../../../lib/kafka/port';
 import type { TopicPartitions } from '../../../lib/kafka/partitioner';
 import type { ForgetRecord } from '../../../lib/records/forget';
 import { Forgotten } from '../../../lib/sources/forgotten';
+import type { ScoreState } from '../processing/processing';
 
 export interface WorkerForgetsDeps {
   kafka: KafkaClient;
   topics: { forgets: string; scores: string };
   /** The scorer's state, when the pipeline scores. */
-  scorer: { drop(visitorId: string): boolean } | null;
+  scorer: Pick<ScoreState, 'drop'> | null;
   producer: Producer;
   partitions: TopicPartitions;
   logger: Logger;
@@ -60,7 +61,8 @@ export class WorkerForgets {
   }
 
   private forget(record: ForgetRecord): void {
-    const dropped = this.deps.scorer?.drop(record.key) ?? false;
+    // Dropped at once (before the chunks that follow), logged once the tombstone is written.
+    const dropped = Promise.resolve(this.deps.scorer?.drop(record.key) ?? false).catch(() => false);
     const { scores } = this.deps.topics;
     const tombstone = {
       key: record.key,
@@ -72,7 +74,8 @@ export class WorkerForgets {
       this.deps.producer
         .sendBatch({ topicMessages: [{ topic: scores, messages: [tombstone] }] })
         .then(
-          () => this.log.info({ source: record.source, dropped }, 'key_forgotten'),
+          async () =>
+            this.log.info({ source: record.source, dropped: await dropped }, 'key_forgotten'),
           (err: unknown) => this.log.warn({ error: String(err) }, 'forget_tombstone_failed'),
         ),
     );

@@ -12,17 +12,16 @@
 import type { KafkaClient } from '../../../lib/kafka/port';
 import type { Logger } from '../../../lib/logger';
 import { idOf } from '../consumer/recent-ids';
-import type { RecentIds } from '../consumer/recent-ids';
-import type { ScoreStep } from '../pipeline/steps/score-step';
+import type { IdsState, ScoreState } from '../processing/processing';
 import { readPartitions, readRanges } from './read-partitions';
 
 export interface StateRestorerDeps {
   kafka: KafkaClient;
   /** The scores topic. */
   topic: string;
-  scorer: ScoreStep | null;
+  scorer: ScoreState | null;
   /** The raw topic and the window of recent ids rebuilt from it (absent: no deduplication). */
-  recent?: { rawTopic: string; ids: RecentIds; maxPerPartition: number };
+  recent?: { rawTopic: string; ids: IdsState; maxPerPartition: number };
   /**
    * Resolves once the partitions may be restored, with their committed offsets (absent:
    * restore at once, no committed offsets known: tests).
@@ -125,7 +124,7 @@ export class StateRestorer {
     if (!scorer) return 0;
     const records = await readPartitions(this.deps.kafka, this.deps.topic, partitions);
     for (const p of partitions)
-      scorer.restore(
+      await scorer.restore(
         p,
         records.filter((r) => r.partition === p),
       );
@@ -155,8 +154,8 @@ export class StateRestorer {
     const now = Date.now();
     let count = 0;
     for (const [p, list] of entries) {
-      recent.ids.restore(p, list, now);
-      count += recent.ids.size(p);
+      await recent.ids.restore(p, list, now);
+      count += await recent.ids.size(p);
     }
     return count;
   }

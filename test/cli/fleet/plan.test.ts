@@ -125,6 +125,26 @@ describe("fleet plan: each worker's Kafka client", () => {
     ]);
   });
 
+  it('INTAKE_WORKER_PROCESSING_THREADS beside the clients: each list cycles on its own', () => {
+    const plan = makePlan(
+      root,
+      { workers: 3 },
+      {
+        ...env,
+        INTAKE_WORKER_KAFKA_CLIENTS: 'platformatic',
+        INTAKE_WORKER_PROCESSING_THREADS: 'off,on',
+      },
+    );
+    expect(plan.workers.map((w) => w.env)).toEqual([
+      { INTAKE_KAFKA_CLIENT: 'platformatic', INTAKE_WORKER_PROCESSING_THREAD: 'off' },
+      { INTAKE_KAFKA_CLIENT: 'platformatic', INTAKE_WORKER_PROCESSING_THREAD: 'on' },
+      { INTAKE_KAFKA_CLIENT: 'platformatic', INTAKE_WORKER_PROCESSING_THREAD: 'off' },
+    ]);
+    expect(() =>
+      makePlan(root, {}, { ...env, INTAKE_WORKER_PROCESSING_THREADS: 'on,auto' }),
+    ).toThrow(/INTAKE_WORKER_PROCESSING_THREADS lists auto: each must be one of off, on/);
+  });
+
   it('refuses a client it does not know', () => {
     expect(() =>
       makePlan(root, {}, { ...env, INTAKE_WORKER_KAFKA_CLIENTS: 'kafkajs,rdkafka' }),

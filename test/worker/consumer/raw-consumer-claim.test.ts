@@ -16,6 +16,7 @@ import type { OutboundRecord } from '../../../services/worker/outbound/record';
 import { Outputs } from '../../../services/worker/outbound/outputs';
 import { Replier } from '../../../services/worker/outbound/replier';
 import type { TransactionalDelivery } from '../../../services/worker/delivery/hml/transactions';
+import { LocalProcessing } from '../../../services/worker/processing/local-processing';
 import { Pipeline } from '../../../services/worker/pipeline/pipeline';
 import { passThroughStep } from '../../../services/worker/pipeline/steps/pass-through-step';
 import { FakeKafka, silentLogger } from '../../support/fakes';
@@ -58,15 +59,17 @@ function rawConsumer(transactions: TransactionalDelivery, recentIds: RecentIds) 
   const raw = new RawConsumer({
     consumer,
     delivery: new HmlDelivery({ transactions, progress: new DeliveryProgress() }),
-    pipeline: new Pipeline([passThroughStep('w')]),
-    replier: new Replier({
-      producer: { sendBatch: () => Promise.resolve([]) },
+    processing: new LocalProcessing({
+      pipeline: new Pipeline([passThroughStep('w')]),
+      replier: new Replier({
+        producer: { sendBatch: () => Promise.resolve([]) },
+        outputs,
+        logger: silentLogger(),
+      }),
+      recentIds,
       outputs,
-      logger: silentLogger(),
     }),
-    recentIds,
     rawTopic: 'raw',
-    outputs,
     metrics: createWorkerMetrics(createRegistry('worker', 'claim-test')),
     logger: silentLogger(),
     partitionsConsumedConcurrently: 1,

@@ -13,6 +13,7 @@ import { DeliveryProgress } from '../../../services/worker/outbound/progress';
 import { Outputs } from '../../../services/worker/outbound/outputs';
 import { Replier } from '../../../services/worker/outbound/replier';
 import { OutboundSender } from '../../../services/worker/delivery/sbml/sender';
+import { LocalProcessing } from '../../../services/worker/processing/local-processing';
 import { Pipeline } from '../../../services/worker/pipeline/pipeline';
 import { passThroughStep } from '../../../services/worker/pipeline/steps/pass-through-step';
 import {
@@ -90,10 +91,12 @@ describe('RawConsumer (real broker)', () => {
         progress: new DeliveryProgress(),
         logger: silentLogger(),
       }),
-      pipeline: new Pipeline([passThroughStep('w-it')]),
-      replier: new Replier({ producer, outputs, logger: silentLogger() }),
+      processing: new LocalProcessing({
+        pipeline: new Pipeline([passThroughStep('w-it')]),
+        replier: new Replier({ producer, outputs, logger: silentLogger() }),
+        outputs,
+      }),
       rawTopic: topics.raw,
-      outputs,
       metrics: createWorkerMetrics(createRegistry('worker', 'it')),
       logger: silentLogger(),
       partitionsConsumedConcurrently: 3,

@@ -21,6 +21,7 @@ import { Replier } from '../../../../services/worker/outbound/replier';
 import { openOutboundLog } from '../../../../services/worker/delivery/sbml/outbound-log';
 import { DeliveryProgress } from '../../../../services/worker/outbound/progress';
 import { OutboundSender } from '../../../../services/worker/delivery/sbml/sender';
+import { LocalProcessing } from '../../../../services/worker/processing/local-processing';
 import { Pipeline } from '../../../../services/worker/pipeline/pipeline';
 import { passThroughStep } from '../../../../services/worker/pipeline/steps/pass-through-step';
 import { auditDelivery } from '../../../support/audit';
@@ -104,10 +105,12 @@ describe('SBML outbound log in the worker (real broker)', () => {
     const consumer = new RawConsumer({
       consumer: kafka.consumer({ groupId }),
       delivery,
-      pipeline: new Pipeline([passThroughStep('sbml-it')]),
-      replier: new Replier({ producer, outputs, logger: silentLogger() }),
+      processing: new LocalProcessing({
+        pipeline: new Pipeline([passThroughStep('sbml-it')]),
+        replier: new Replier({ producer, outputs, logger: silentLogger() }),
+        outputs,
+      }),
       rawTopic: topics.raw,
-      outputs,
       metrics: createWorkerMetrics(createRegistry('worker', 'sbml-it')),
       logger: silentLogger(),
       partitionsConsumedConcurrently: 3,
