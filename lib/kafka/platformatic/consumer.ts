@@ -84,6 +84,8 @@ const keyOf = (topic: string, partition: number): string => `${topic}:${partitio
 export class PlatformaticConsumer implements Consumer {
   private client: Client;
   private startingOver = false;
+  /** Join loops (`joinUntilIn`) under way: one at a time joins for this member. */
+  private joining = 0;
   /** Since when group operations fail (not for a lost membership), or null. */
   private groupFailingSince: number | null = null;
   private readonly fetchPool: Pool;
@@ -142,13 +144,14 @@ export class PlatformaticConsumer implements Consumer {
     client.on('consumer:group:join', (payload) => {
       if (client === this.client) void this.joined(payload.assignments ?? []);
     });
-    // A rejoin that failed after the client's retries: reported, and tried again.
+    // A rejoin that failed after the client's retries: reported, and tried again, unless a
+    // join loop runs already (each join of one member makes the group rebalance again).
     client.on('error', (err: unknown) => {
       if (client !== this.client) return;
       this.crashed(translate(err, 'rejoining the group failed'), true);
       if (!this.running) return;
       setTimeout(() => {
-        this.joinUntilIn().catch(() => undefined);
+        if (this.joining === 0 && this.running) this.joinUntilIn().catch(() => undefined);
       }, RESTART_DELAY_MS);
     });
     // 1.35 heartbeats no more after a failed heartbeat that does not ask for a rejoin (the
@@ -244,19 +247,24 @@ export class PlatformaticConsumer implements Consumer {
    * `restartOnFailure: false` the first failure is final.
    */
   private async joinUntilIn(): Promise<void> {
-    for (;;) {
-      try {
-        await this.join();
-        this.groupOperation(null);
-        return;
-      } catch (err) {
-        if (this.options.restartOnFailure === false || !this.running) throw err;
-        const error = translate(err, 'joining the group failed');
-        this.crashed(error, true);
-        this.groupOperation(error); // a new client when the coordinator stays away
-        await new Promise((r) => setTimeout(r, RESTART_DELAY_MS));
-        if (!this.running) throw err;
+    this.joining += 1;
+    try {
+      for (;;) {
+        try {
+          await this.join();
+          this.groupOperation(null);
+          return;
+        } catch (err) {
+          if (this.options.restartOnFailure === false || !this.running) throw err;
+          const error = translate(err, 'joining the group failed');
+          this.crashed(error, true);
+          this.groupOperation(error); // a new client when the coordinator stays away
+          await new Promise((r) => setTimeout(r, RESTART_DELAY_MS));
+          if (!this.running) throw err;
+        }
       }
+    } finally {
+      this.joining -= 1;
     }
   }
 

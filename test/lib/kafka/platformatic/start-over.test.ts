@@ -157,6 +157,34 @@ describe('the @platformatic/kafka consumer starting over with a new client', () 
     await consumer.disconnect();
   });
 
+  it('starts no second join loop beside one under way when the client reports a failed rejoin', async () => {
+    const { consumer, crashes } = await running();
+    failJoins = true;
+    clients[0]!.emit('consumer:heartbeat:error', { error: new Error('connect ECONNREFUSED') });
+    await settle();
+    expect(clients[1]!.joins).toBe(1); // the loop of the start over, failing
+    for (let i = 0; i < 3; i++) clients[1]!.emit('error', new Error('joinGroup failed 6 times.'));
+    await new Promise((r) => setTimeout(r, 1100));
+    // One loop: its second try, a second after its first; none from the three reports.
+    expect(clients[1]!.joins).toBe(2);
+    expect(crashes.filter((e) => e.message.includes('rejoining the group failed'))).toHaveLength(3);
+    failJoins = false;
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(clients[1]!.joins).toBe(3);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(clients[1]!.joins).toBe(3); // in: no loop joins again
+    await consumer.disconnect();
+  });
+
+  it('rejoins after a failed rejoin the client reports when no join loop runs', async () => {
+    const { consumer } = await running();
+    expect(clients[0]!.joins).toBe(1);
+    clients[0]!.emit('error', new Error('joinGroup failed 6 times.'));
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(clients[0]!.joins).toBe(2);
+    await consumer.disconnect();
+  });
+
   it('not for a lost membership: the group moved on, and the rejoin is the client’s own', async () => {
     const { consumer } = await running();
     clients[0]!.commitFailure = Object.assign(new Error('UNKNOWN_MEMBER_ID'), {
