@@ -187,11 +187,13 @@ export async function waitForLagZero(
           const committed = new Map(group.map((p) => [p.partition, BigInt(p.offset)]));
           if (!ends.every((e) => (committed.get(e.partition) ?? -1n) >= BigInt(e.high)))
             return false;
-          // SBML commits once an entry is in the outbound log: delivered means the logs are empty.
+          // SBML commits once an entry is in the outbound log: delivered means the logs are
+          // empty. Every worker exports the gauge (0 without a log: HML); an answer without it
+          // is not an empty log.
           const pending = await Promise.all(
             Array.from({ length: WORKERS }, (_, i) =>
               httpGet(fleet.workerBasePort + i, '/metrics').then((answer) =>
-                metricValue(answer.body, 'intake_worker_outbound_log_entries'),
+                metricValue(answer.body, 'intake_worker_outbound_log_entries', NaN),
               ),
             ),
           );

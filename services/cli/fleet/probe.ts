@@ -37,10 +37,10 @@ export async function isReady(port: number, path = '/readyz'): Promise<boolean> 
   }
 }
 
-/** The value of an unlabelled counter or gauge in Prometheus text, or 0 when absent. */
-export function metricValue(text: string, name: string): number {
+/** The value of an unlabelled counter or gauge in Prometheus text, or `missing` (0) when absent. */
+export function metricValue(text: string, name: string, missing = 0): number {
   const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  if (!line) return 0;
+  if (!line) return missing;
   const value = Number(line.slice(line.lastIndexOf(' ') + 1));
   return Number.isFinite(value) ? value : 0;
 }
