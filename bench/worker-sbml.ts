@@ -55,6 +55,8 @@ const RESEND = Number(process.env.BENCH_RESEND ?? 100_000);
 const PARTITIONS = 6;
 /** The worker with its chunks processed on a thread of their own (`services/worker/processing/`). */
 const THREAD_ON = { INTAKE_WORKER_PROCESSING_THREAD: 'on' };
+/** Every other row: on the consumer's thread, whatever the environment says. */
+const THREAD_OFF = { INTAKE_WORKER_PROCESSING_THREAD: 'off' };
 const brokerEnv = {
   ...process.env,
   INTAKE_STATE_DIR: join(ROOT, '.intake', 'bench'),
@@ -398,7 +400,7 @@ export async function workerFigures(opts: {
     pipeline: string,
     main?: string,
     client = 'kafkajs',
-    env: Record<string, string> = {},
+    env: Record<string, string> = THREAD_OFF,
   ): Promise<RunRate> => {
     const r = await runWorker(raw, logging, pipeline, main, {
       INTAKE_KAFKA_CLIENT: client,

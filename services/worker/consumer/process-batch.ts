@@ -19,7 +19,7 @@ import { HEADER_ID, headerString } from '../../../lib/records/headers';
 import type { Pipeline, PipelineOutcome } from '../pipeline/pipeline';
 import type { Outputs } from '../outbound/outputs';
 import type { OutboundRecord } from '../outbound/record';
-import type { Replier } from '../outbound/replier';
+import { droppedReply } from '../outbound/replier';
 import type { RecentIds } from './recent-ids';
 
 export interface BatchOutcome {
@@ -36,7 +36,6 @@ export interface BatchOutcome {
 export interface ProcessDeps {
   pipeline: Pipeline;
   outputs: Outputs;
-  replier: Pick<Replier, 'dropped'>;
   /** The recently processed ids (deduplication of retried events); absent: off. */
   recentIds?: Pick<RecentIds, 'has' | 'enabled'>;
 }
@@ -98,7 +97,8 @@ export async function processBatch(
         out.duplicates += 1;
         if (replyTo)
           out.records.push(
-            deps.replier.dropped(
+            droppedReply(
+              deps.outputs,
               { id: envelope.id, replyTo },
               { reason: DUPLICATE_REASON },
               source,
@@ -132,7 +132,7 @@ export async function processBatch(
     } else {
       out.dropped += 1;
       if (replyTo)
-        out.records.push(deps.replier.dropped({ id: envelope.id, replyTo }, outcome, source));
+        out.records.push(droppedReply(deps.outputs, { id: envelope.id, replyTo }, outcome, source));
     }
   }
   for (const { record: s, id, source } of latest.values()) {

@@ -70,8 +70,8 @@ interface Output<T> {
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 
 /** Shared by every record of their kind (an outcome is never changed). */
-const PROCESSED: OutboundOutcome = Object.freeze({ kind: 'processed' });
-const SIDE: OutboundOutcome = Object.freeze({ kind: 'side' });
+export const PROCESSED: OutboundOutcome = Object.freeze({ kind: 'processed' });
+export const SIDE: OutboundOutcome = Object.freeze({ kind: 'side' });
 
 const OUTPUTS: { [N in OutputName]: Output<OutputValues[N]> } = {
   processed: { key: processedKey, encode: encodeProcessed },

@@ -29,15 +29,6 @@ export class Replier {
     this.log = deps.logger.child({ module: 'replier' });
   }
 
-  /** The reply record of a dropped request/response event (delivered with the batch). */
-  dropped(
-    event: { id: string; replyTo: string },
-    outcome: { reason: string; step?: string },
-    source: OutboundRecord['source'],
-  ): OutboundRecord {
-    return droppedReply(this.deps.outputs, event, outcome, source);
-  }
-
   /** Listens to acknowledgements: replies for the processed and dead-letter records that carry `replyTo`. */
   readonly acknowledged = (
     records: readonly OutboundRecord[],

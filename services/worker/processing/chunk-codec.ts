@@ -6,6 +6,7 @@
  */
 import type { ConsumedRecord } from '../../../lib/kafka/port';
 import type { BatchOutcome } from '../consumer/process-batch';
+import { PROCESSED, SIDE } from '../outbound/outputs';
 import type { OutboundRecord } from '../outbound/record';
 
 /**
@@ -41,9 +42,6 @@ const FIELDS = 6;
 const OUTCOME_PROCESSED = 0;
 const OUTCOME_SIDE = 1;
 const OUTCOME_DLQ = 2;
-/** Shared by every unpacked record of their kind, as `outputs.ts` shares them. */
-const PROCESSED: OutboundRecord['outcome'] = Object.freeze({ kind: 'processed' });
-const SIDE: OutboundRecord['outcome'] = Object.freeze({ kind: 'side' });
 
 export function packRecords(messages: readonly ConsumedRecord[]): PackedRecords {
   let size = 0;

@@ -5,14 +5,12 @@
 import type { Logger } from '../../../lib/logger';
 import { TopicPartitions } from '../../../lib/kafka/partitioner';
 import { processBatch } from '../consumer/process-batch';
-import type { BatchOutcome } from '../consumer/process-batch';
+import type { BatchOutcome, ProcessDeps } from '../consumer/process-batch';
 import { RecentIds } from '../consumer/recent-ids';
 import type { RecentIdsOptions } from '../consumer/recent-ids';
 import type { KafkaConfig } from '../../../lib/config';
 import { workerOutputs } from '../outbound/outputs';
 import type { Outputs } from '../outbound/outputs';
-import { droppedReply } from '../outbound/replier';
-import type { Replier } from '../outbound/replier';
 import type { PipelineConfig } from '../pipeline/config';
 import { createPipeline } from '../pipeline/create-pipeline';
 import type { Pipeline } from '../pipeline/pipeline';
@@ -26,22 +24,22 @@ export interface LocalProcessingDeps {
   /** The recently processed ids (absent: no deduplication). */
   recentIds?: RecentIds;
   outputs: Outputs;
-  /** Builds the replies of dropped request/response events. */
-  replier: Pick<Replier, 'dropped'>;
 }
 
 export class LocalProcessing implements Processing {
   readonly where = 'inline';
   readonly scores: ScoreStep | null;
   readonly ids: RecentIds;
+  private readonly deps: ProcessDeps;
 
-  constructor(private readonly deps: LocalProcessingDeps) {
+  constructor(deps: LocalProcessingDeps) {
     this.scores = deps.scorer ?? null;
     this.ids = deps.recentIds ?? new RecentIds({ windowMs: 0, maxPerPartition: 0 });
+    this.deps = { pipeline: deps.pipeline, outputs: deps.outputs, recentIds: this.ids };
   }
 
   process(input: ChunkInput): Promise<BatchOutcome> {
-    return processBatch(input, { ...this.deps, recentIds: this.ids });
+    return processBatch(input, this.deps);
   }
 
   committed(partition: number, outcome: BatchOutcome): void {
@@ -72,12 +70,10 @@ export function buildLocalProcessing(
   });
   const partitions = new TopicPartitions();
   for (const [topic, n] of Object.entries(settings.partitionCounts)) partitions.set(topic, n);
-  const outputs = workerOutputs(settings.topics, partitions);
   return new LocalProcessing({
     pipeline,
     scorer,
     recentIds: new RecentIds(settings.dedup),
-    outputs,
-    replier: { dropped: (event, outcome, source) => droppedReply(outputs, event, outcome, source) },
+    outputs: workerOutputs(settings.topics, partitions),
   });
 }

@@ -37,27 +37,51 @@ export class ThreadProcessing implements Processing {
   private seq = 0;
   private failed: Error | null = null;
   private closing = false;
-  scores: ScoreState | null = null;
-  ids: IdsState = {
-    enabled: false,
-    add: (partition, entries) => this.post({ op: 'addIds', partition, entries: [...entries] }),
-    restore: async (partition, entries, now) => {
-      await this.call({ op: 'restoreIds', partition, entries: [...entries], now });
-    },
-    forget: (partition) => this.post({ op: 'forget', partition, state: 'ids' }),
-    size: async (partition) => (await this.call({ op: 'size', partition })).value as number,
-  };
+  readonly scores: ScoreState | null;
+  readonly ids: IdsState;
 
+  /** Of a thread that said it is ready, and what state its pipeline keeps. */
   private constructor(
     private readonly worker: Worker,
+    ready: { scores: boolean; dedup: boolean },
     private readonly onFailure: (err: Error) => void,
-  ) {}
+  ) {
+    this.ids = {
+      enabled: ready.dedup,
+      add: (partition, entries) => this.post({ op: 'addIds', partition, entries: [...entries] }),
+      restore: async (partition, entries, now) => {
+        await this.call({ op: 'restoreIds', partition, entries: [...entries], now });
+      },
+      forget: (partition) => this.post({ op: 'forget', partition, state: 'ids' }),
+      size: async (partition) => (await this.call({ op: 'size', partition })).value as number,
+    };
+    this.scores = ready.scores
+      ? {
+          restore: async (partition, records) =>
+            (await this.call({ op: 'restoreScores', partition, records: [...records] }))
+              .value as number,
+          forget: (partition) => this.post({ op: 'forget', partition, state: 'scores' }),
+          drop: async (visitorId) => (await this.call({ op: 'drop', visitorId })).value as boolean,
+        }
+      : null;
+    worker.on('message', (answer: Answer) => {
+      const pending = this.pending.get(answer.seq);
+      if (!pending || 'ready' in answer) return;
+      this.pending.delete(answer.seq);
+      if (answer.ok) pending.resolve(answer);
+      else pending.reject(fromWire(answer.error));
+    });
+    worker.on('error', (err) => this.fail(err));
+    worker.on('exit', (code) => {
+      if (!this.closing)
+        this.fail(new IntakeError('INTERNAL', `the processing thread exited (${code})`));
+    });
+  }
 
   /** Starts the thread; resolves once its pipeline is built (rejects with why it could not be). */
   static start(options: ThreadProcessingOptions): Promise<ThreadProcessing> {
     const entry = options.entry ?? join(__dirname, 'processing-thread.js');
     const worker = new Worker(entry, { workerData: options.settings });
-    const processing = new ThreadProcessing(worker, options.onFailure);
     return new Promise((resolve, reject) => {
       const early = (err: unknown): void =>
         reject(err instanceof Error ? err : new Error(String(err)));
@@ -74,34 +98,8 @@ export class ThreadProcessing implements Processing {
           reject(new IntakeError('INTERNAL', 'the processing thread did not start as expected'));
           return;
         }
-        processing.listen(first.ready);
-        resolve(processing);
+        resolve(new ThreadProcessing(worker, first.ready, options.onFailure));
       });
-    });
-  }
-
-  private listen(ready: { scores: boolean; dedup: boolean }): void {
-    this.ids = { ...this.ids, enabled: ready.dedup };
-    if (ready.scores)
-      this.scores = {
-        restore: async (partition, records) =>
-          (await this.call({ op: 'restoreScores', partition, records: [...records] }))
-            .value as number,
-        forget: (partition) => this.post({ op: 'forget', partition, state: 'scores' }),
-        drop: async (visitorId) => (await this.call({ op: 'drop', visitorId })).value as boolean,
-      };
-    this.worker.on('message', (answer: Answer) => {
-      const pending = this.pending.get(answer.seq);
-      if (!pending) return;
-      this.pending.delete(answer.seq);
-      if ('ready' in answer) return;
-      if (answer.ok) pending.resolve(answer);
-      else pending.reject(fromWire(answer.error));
-    });
-    this.worker.on('error', (err) => this.fail(err));
-    this.worker.on('exit', (code) => {
-      if (!this.closing)
-        this.fail(new IntakeError('INTERNAL', `the processing thread exited (${code})`));
     });
   }
 

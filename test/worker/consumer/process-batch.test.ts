@@ -9,8 +9,6 @@ import { DUPLICATE_REASON, processBatch } from '../../../services/worker/consume
 import { RecentIds } from '../../../services/worker/consumer/recent-ids';
 import { Outputs } from '../../../services/worker/outbound/outputs';
 import type { OutputTopics } from '../../../services/worker/outbound/outputs';
-import { Replier } from '../../../services/worker/outbound/replier';
-import { silentLogger } from '../../support/fakes';
 import { rawMessage } from '../../support/raw-message';
 import { Pipeline } from '../../../services/worker/pipeline/pipeline';
 import { passThroughStep } from '../../../services/worker/pipeline/steps/pass-through-step';
@@ -22,13 +20,7 @@ partitions.set('dead', 2);
 partitions.set('replies', 3);
 partitions.set('rejections', 2);
 const deps = (pipeline: Pipeline, more: Partial<OutputTopics> = {}) => {
-  const outputs = new Outputs({ ...topics, ...more }, partitions);
-  const replier = new Replier({
-    producer: { sendBatch: () => Promise.resolve([]) },
-    outputs,
-    logger: silentLogger(),
-  });
-  return { pipeline, outputs, replier };
+  return { pipeline, outputs: new Outputs({ ...topics, ...more }, partitions) };
 };
 
 const routeByType: Step = {

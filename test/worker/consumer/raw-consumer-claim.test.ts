@@ -14,7 +14,6 @@ import { createWorkerMetrics } from '../../../services/worker/metrics';
 import { DeliveryProgress } from '../../../services/worker/outbound/progress';
 import type { OutboundRecord } from '../../../services/worker/outbound/record';
 import { Outputs } from '../../../services/worker/outbound/outputs';
-import { Replier } from '../../../services/worker/outbound/replier';
 import type { TransactionalDelivery } from '../../../services/worker/delivery/hml/transactions';
 import { LocalProcessing } from '../../../services/worker/processing/local-processing';
 import { Pipeline } from '../../../services/worker/pipeline/pipeline';
@@ -61,11 +60,6 @@ function rawConsumer(transactions: TransactionalDelivery, recentIds: RecentIds) 
     delivery: new HmlDelivery({ transactions, progress: new DeliveryProgress() }),
     processing: new LocalProcessing({
       pipeline: new Pipeline([passThroughStep('w')]),
-      replier: new Replier({
-        producer: { sendBatch: () => Promise.resolve([]) },
-        outputs,
-        logger: silentLogger(),
-      }),
       recentIds,
       outputs,
     }),

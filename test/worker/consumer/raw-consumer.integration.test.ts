@@ -11,7 +11,6 @@ import { createWorkerMetrics } from '../../../services/worker/metrics';
 import { SbmlDelivery } from '../../../services/worker/delivery/sbml/sbml-delivery';
 import { DeliveryProgress } from '../../../services/worker/outbound/progress';
 import { Outputs } from '../../../services/worker/outbound/outputs';
-import { Replier } from '../../../services/worker/outbound/replier';
 import { OutboundSender } from '../../../services/worker/delivery/sbml/sender';
 import { LocalProcessing } from '../../../services/worker/processing/local-processing';
 import { Pipeline } from '../../../services/worker/pipeline/pipeline';
@@ -93,7 +92,6 @@ describe('RawConsumer (real broker)', () => {
       }),
       processing: new LocalProcessing({
         pipeline: new Pipeline([passThroughStep('w-it')]),
-        replier: new Replier({ producer, outputs, logger: silentLogger() }),
         outputs,
       }),
       rawTopic: topics.raw,

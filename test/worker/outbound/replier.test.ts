@@ -2,13 +2,14 @@ import type { TopicRecords } from '../../../lib/kafka/port';
 import { TopicPartitions } from '../../../lib/kafka/partitioner';
 import { parseReply } from '../../../lib/records/reply';
 import { Outputs } from '../../../services/worker/outbound/outputs';
-import { Replier } from '../../../services/worker/outbound/replier';
+import { Replier, droppedReply } from '../../../services/worker/outbound/replier';
 import { outboundRecord, silentLogger } from '../../support/fakes';
 
 function setup(fail = false) {
   const partitions = new TopicPartitions();
   partitions.set('replies', 4);
   const sent: TopicRecords[] = [];
+  const outputs = new Outputs({ processed: 'out', dlq: 'dead', replies: 'replies' }, partitions);
   const replier = new Replier({
     producer: {
       sendBatch: ({ topicMessages }) => {
@@ -16,7 +17,7 @@ function setup(fail = false) {
         return fail ? Promise.reject(new Error('down')) : Promise.resolve([]);
       },
     },
-    outputs: new Outputs({ processed: 'out', dlq: 'dead', replies: 'replies' }, partitions),
+    outputs,
     logger: silentLogger(),
   });
   const replies = () =>
@@ -27,7 +28,7 @@ function setup(fail = false) {
         reply: parseReply(m.value as Buffer),
       })),
     );
-  return { replier, partitions, sent, replies };
+  return { replier, outputs, partitions, sent, replies };
 }
 
 describe('Replier', () => {
@@ -92,8 +93,9 @@ describe('Replier', () => {
   });
 
   it('builds the reply record of a dropped event, keyed by the waiting edge', () => {
-    const { replier, partitions } = setup();
-    const r = replier.dropped(
+    const { outputs, partitions } = setup();
+    const r = droppedReply(
+      outputs,
       { id: 'e3', replyTo: 'edge-2' },
       { reason: 'bot', step: 'filter' },
       { partition: 5, offset: '77' },

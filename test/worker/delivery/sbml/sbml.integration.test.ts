@@ -17,7 +17,6 @@ import { SbmlDelivery } from '../../../../services/worker/delivery/sbml/sbml-del
 import type { OutboundLogPort } from '../../../../services/worker/delivery/sbml/log-port';
 import type { OutboundRecord } from '../../../../services/worker/outbound/record';
 import { Outputs } from '../../../../services/worker/outbound/outputs';
-import { Replier } from '../../../../services/worker/outbound/replier';
 import { openOutboundLog } from '../../../../services/worker/delivery/sbml/outbound-log';
 import { DeliveryProgress } from '../../../../services/worker/outbound/progress';
 import { OutboundSender } from '../../../../services/worker/delivery/sbml/sender';
@@ -107,7 +106,6 @@ describe('SBML outbound log in the worker (real broker)', () => {
       delivery,
       processing: new LocalProcessing({
         pipeline: new Pipeline([passThroughStep('sbml-it')]),
-        replier: new Replier({ producer, outputs, logger: silentLogger() }),
         outputs,
       }),
       rawTopic: topics.raw,
