@@ -16,8 +16,14 @@
  *   outbound-log.disk.test.ts proves it on a full tmpfs).
  * - Sequence numbers increase across restarts (the next one follows the highest key on
  *   disk), so `pending()` returns entries in the order they were appended.
+ * - One entry per append: its records packed as columns (`outbound/packed.ts`), so a chunk
+ *   costs one put and one encoding of a few arrays, not one per record. An entry is
+ *   deleted once all its records are acknowledged; the counts (`entries`, `bytes`) drop
+ *   per acknowledged record. After a crash, the records of a partly acknowledged entry are
+ *   sent again, like those of a lost delete.
  * - Deletes are committed too, but a delete lost in a crash only means a resend of an
  *   already acknowledged record: a downstream duplicate with the same id.
+ * - Entries of earlier versions (one record each) are read and resent as before.
  *
  * Why LMDB: a memory-mapped B+tree with synced commits from its own writer thread, so a
  * sync never blocks the event loop (heartbeats, other partitions); appends of one turn
@@ -48,6 +54,7 @@ import { HEADER_ID, HEADER_REPLY_TO } from '../../../../lib/records/headers';
 import { IntakeError } from '../../../../lib/errors';
 import type { Logger } from '../../../../lib/logger';
 import type { OutboundLogPort, OutboundLogStats } from './log-port';
+import { packOutbound, unpackOutbound } from '../../outbound/packed';
 import type { OutboundRecord } from '../../outbound/record';
 
 export interface OutboundLogOptions {
@@ -59,8 +66,22 @@ export interface OutboundLogOptions {
   logger: Logger;
 }
 
-/** What is stored per record (the key is the sequence number). */
-interface Stored {
+/**
+ * An entry: one appended chunk, its records packed as columns (`outbound/packed.ts`),
+ * keyed by its first record's sequence number; its records have the `n` numbers from it.
+ */
+interface StoredChunk {
+  n: number;
+  topics: string[];
+  fields: Buffer;
+  text: string;
+  textLengths: Buffer;
+  bytes: Buffer;
+  lengths: Buffer;
+}
+
+/** An entry written by versions before the chunk entries: one record, keyed by its number. */
+interface StoredRecord {
   t: string;
   p: number;
   k: string;
@@ -74,7 +95,16 @@ interface Stored {
   r?: string;
 }
 
-/** How many entries `pending()` reads at a time. */
+type Stored = StoredChunk | StoredRecord;
+
+/** An entry in memory: its key, its records not yet acknowledged, and their value sizes. */
+interface LiveEntry {
+  key: number;
+  unacknowledged: number;
+  sizes: Int32Array;
+}
+
+/** How many records `pending()` reads at a time (whole entries: a slice may hold more). */
 const PENDING_SLICE = 5000;
 
 export async function openOutboundLog(options: OutboundLogOptions): Promise<OutboundLogPort> {
@@ -101,7 +131,10 @@ class LmdbOutboundLog implements OutboundLogPort {
   private lastTxn = -1;
   private failures = 0;
   private failing: string | null = null;
-  private readonly sizes = new Map<number, number>();
+  /** The entry of every record not yet acknowledged, by its sequence number. */
+  private readonly live = new Map<number, LiveEntry>();
+  /** Entries whose records are all acknowledged and whose delete failed: deleted next time. */
+  private unlinked: LiveEntry[] = [];
   private readonly log: Logger;
 
   constructor(
@@ -111,17 +144,14 @@ class LmdbOutboundLog implements OutboundLogPort {
     this.log = options.logger.child({ module: 'outbound-log' });
   }
 
-  /**
-   * Counts what a previous run left. Entries found here count their stored size (a little
-   * above their value's, which is what appends count): reading it needs no decoding.
-   */
+  /** Counts what a previous run left, record by record. */
   async init(): Promise<void> {
-    for (const key of this.db.getKeys({})) {
-      const size = this.db.getBinaryFast(key)?.length ?? 0;
-      this.entries += 1;
-      this.bytes += size;
-      this.sizes.set(key, size);
-      this.nextSeq = Math.max(this.nextSeq, key + 1);
+    for (const { key, value } of this.db.getRange({})) {
+      const sizes = isChunk(value)
+        ? new Int32Array(copyOf(value.lengths))
+        : Int32Array.of(value.v.length);
+      this.track(key, sizes);
+      this.nextSeq = Math.max(this.nextSeq, key + sizes.length);
     }
     await Promise.resolve();
     this.log.info(
@@ -130,95 +160,92 @@ class LmdbOutboundLog implements OutboundLogPort {
     );
   }
 
+  /** One entry per call: the records packed as columns, written in one transaction. */
   async append(records: OutboundRecord[]): Promise<void> {
     if (records.length === 0) return;
     const first = this.nextSeq;
     this.nextSeq += records.length;
+    const packed = packOutbound(records);
     try {
       await this.db.transaction(() => {
         this.countSync();
-        let seq = first;
-        for (const r of records) {
-          const stored: Stored = {
-            t: r.topic,
-            p: r.partition,
-            k: r.key,
-            v: r.value,
-            h: r.headers,
-            sp: r.source.partition,
-            so: r.source.offset,
-            o: r.outcome.kind,
-          };
-          if (r.outcome.kind === 'dlq') stored.x = [r.outcome.reason, r.outcome.step];
-          if (r.replyTo !== undefined) stored.r = r.replyTo;
-          this.db.putSync(seq++, stored);
-        }
+        this.db.putSync(first, {
+          n: records.length,
+          topics: packed.topics,
+          fields: bytesOf(packed.fields),
+          text: packed.text,
+          textLengths: bytesOf(packed.textLengths),
+          bytes: Buffer.from(packed.bytes),
+          lengths: bytesOf(packed.lengths),
+        });
       });
     } catch (err) {
       throw await this.failed('append', err, records.length);
     }
     this.failing = null;
     let seq = first;
-    for (const r of records) {
-      r.seq = seq;
-      this.sizes.set(seq++, r.value.length);
-      this.bytes += r.value.length;
-    }
-    this.entries += records.length;
+    for (const r of records) r.seq = seq++;
+    this.track(first, packed.lengths);
     this.appends += records.length;
   }
 
+  /**
+   * Acknowledged records leave the count at once; an entry is deleted once all its records
+   * are acknowledged. Seqs already removed are ignored; a failed delete is retried by the
+   * next call (the sender retries with the same seqs).
+   */
   async remove(seqs: number[]): Promise<void> {
-    if (seqs.length === 0) return;
+    for (const s of seqs) {
+      const entry = this.live.get(s);
+      if (entry === undefined) continue;
+      this.live.delete(s);
+      this.entries -= 1;
+      this.bytes -= entry.sizes[s - entry.key]!;
+      this.removes += 1;
+      if (--entry.unacknowledged === 0) this.unlinked.push(entry);
+    }
+    if (this.unlinked.length === 0) return;
+    const unlinked = this.unlinked;
     try {
       await this.db.transaction(() => {
         this.countSync();
-        for (const s of seqs) this.db.removeSync(s);
+        for (const entry of unlinked) this.db.removeSync(entry.key);
       });
     } catch (err) {
-      throw await this.failed('remove', err, seqs.length);
+      throw await this.failed('remove', err, unlinked.length);
     }
-    for (const s of seqs) {
-      const size = this.sizes.get(s);
-      if (size === undefined) continue;
-      this.sizes.delete(s);
-      this.bytes -= size;
-      this.entries -= 1;
-      this.removes += 1;
-    }
+    this.unlinked = this.unlinked.filter((e) => !unlinked.includes(e));
   }
 
   /**
-   * In slices of `PENDING_SLICE` entries, each read in full when it is reached: a caller
-   * may wait between records (e.g. to let the sender run) without holding a read
-   * transaction open, and the entries it deletes meanwhile are behind the next slice.
+   * The records not acknowledged, in slices of about `PENDING_SLICE` records (whole
+   * entries), each read when it is reached: a caller may wait between records (e.g. to let
+   * the sender run) without holding a read transaction open, and the entries it deletes
+   * meanwhile are behind the next slice.
    */
   *pending(): Iterable<OutboundRecord> {
     for (let start = 0; ;) {
-      const slice = [...this.db.getRange({ start, limit: PENDING_SLICE })];
-      if (slice.length === 0) return;
-      start = slice[slice.length - 1]!.key + 1;
-      yield* slice.map(({ key, value }) => this.toRecord(key, value));
+      const slice: OutboundRecord[] = [];
+      let read = 0;
+      for (const { key, value } of this.db.getRange({ start })) {
+        read += 1;
+        for (const record of recordsOf(key, value))
+          if (this.live.has(record.seq!)) slice.push(record);
+        start = key + 1;
+        if (slice.length >= PENDING_SLICE) break;
+      }
+      if (read === 0) return;
+      yield* slice;
     }
   }
 
-  private toRecord(key: number, value: Stored): OutboundRecord {
-    const record: OutboundRecord = {
-      topic: value.t,
-      partition: value.p,
-      key: value.k,
-      // NOTE: a copy: the decoded bytes may share the store's read buffer.
-      value: Buffer.from(value.v),
-      headers: value.h,
-      // The id is not stored twice: every record carries it in its `intake-id` header.
-      id: value.h[HEADER_ID] ?? '',
-      source: { partition: value.sp, offset: value.so },
-      outcome: storedOutcome(value),
-      seq: key,
-    };
-    const replyTo = value.r ?? value.h[HEADER_REPLY_TO];
-    if (replyTo !== undefined) record.replyTo = replyTo;
-    return record;
+  private track(key: number, sizes: Int32Array): void {
+    const entry: LiveEntry = { key, unacknowledged: sizes.length, sizes };
+    for (let i = 0; i < sizes.length; i++) {
+      this.live.set(key + i, entry);
+      this.bytes += sizes[i]!;
+    }
+    this.entries += sizes.length;
   }
 
   stats(): OutboundLogStats {
@@ -283,11 +310,57 @@ class LmdbOutboundLog implements OutboundLogPort {
   }
 }
 
+function isChunk(value: Stored): value is StoredChunk {
+  return (value as Partial<StoredChunk>).n !== undefined;
+}
+
+/** A copy in a buffer of its own: decoded bytes may share the store's read buffer, and an Int32Array needs alignment. */
+function copyOf(b: Uint8Array): ArrayBuffer {
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+}
+
+function bytesOf(a: Int32Array): Buffer {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** An entry's records, numbered from its key. */
+function recordsOf(key: number, value: Stored): OutboundRecord[] {
+  if (!isChunk(value)) return [recordOf(key, value)];
+  const records = unpackOutbound({
+    topics: value.topics,
+    fields: new Int32Array(copyOf(value.fields)),
+    text: value.text,
+    textLengths: new Int32Array(copyOf(value.textLengths)),
+    bytes: copyOf(value.bytes),
+    lengths: new Int32Array(copyOf(value.lengths)),
+  });
+  records.forEach((r, i) => (r.seq = key + i));
+  return records;
+}
+
+function recordOf(key: number, value: StoredRecord): OutboundRecord {
+  const record: OutboundRecord = {
+    topic: value.t,
+    partition: value.p,
+    key: value.k,
+    value: Buffer.from(value.v),
+    headers: value.h,
+    // The id is not stored twice: every record carries it in its `intake-id` header.
+    id: value.h[HEADER_ID] ?? '',
+    source: { partition: value.sp, offset: value.so },
+    outcome: storedOutcome(value),
+    seq: key,
+  };
+  const replyTo = value.r ?? value.h[HEADER_REPLY_TO];
+  if (replyTo !== undefined) record.replyTo = replyTo;
+  return record;
+}
+
 /**
  * The outcome of a stored record. Records logged by earlier versions: without `o`, a side
  * record (reply-to in a header); without `x`, a dead letter's reason in its headers.
  */
-function storedOutcome(value: Stored): OutboundRecord['outcome'] {
+function storedOutcome(value: StoredRecord): OutboundRecord['outcome'] {
   const kind = value.o ?? 'side';
   if (kind !== 'dlq') return { kind };
   if (value.x) return { kind, reason: value.x[0], step: value.x[1] };

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { open as openLmdb } from 'lmdb';
 import type { OutboundRecord } from '../../../../services/worker/outbound/record';
 import { openOutboundLog } from '../../../../services/worker/delivery/sbml/outbound-log';
 import { silentLogger } from '../../../support/fakes';
@@ -130,6 +131,83 @@ describe('outbound log (LMDB)', () => {
     expect(log.stats().entries).toBe(500);
     await log.close();
     dir = resolve(dir, '..');
+  });
+
+  it('keeps a chunk as one entry: deleted once all its records are acknowledged, resent whole after a restart until then', async () => {
+    let log = await open();
+    const chunk = [entry(1), entry(2), entry(3)];
+    await log.append(chunk);
+    await log.append([entry(4)]);
+    await log.remove([1, 2]);
+    expect(log.stats()).toMatchObject({ entries: 2, bytes: 200, removes: 2 });
+    await log.close();
+    // The crash case: records 1 and 2 were acknowledged, their entry still holds them.
+    log = await open();
+    expect([...(log.pending() as Iterable<OutboundRecord>)].map((r) => r.seq)).toEqual([
+      1, 2, 3, 4,
+    ]);
+    await log.remove([1, 2, 3, 4]);
+    await log.close();
+    log = await open();
+    expect(log.stats()).toMatchObject({ entries: 0, bytes: 0 });
+    expect([...(log.pending() as Iterable<OutboundRecord>)]).toEqual([]);
+    await log.append([entry(5)]);
+    expect([...(log.pending() as Iterable<OutboundRecord>)].map((r) => r.key)).toEqual(['k5']);
+    await log.close();
+  });
+
+  it('resends the one-record entries an earlier version left, in order with the new ones', async () => {
+    // The options and record layout of the earlier version's store.
+    const old = openLmdb<Record<string, unknown>, number>({
+      path: dir,
+      compression: false,
+      encoding: 'msgpack',
+      useWritemap: false,
+      eventTurnBatching: false,
+      overlappingSync: false,
+    });
+    await old.transaction(() => {
+      old.putSync(1, {
+        t: 'intake.processed',
+        p: 1,
+        k: 'k1',
+        v: Buffer.alloc(100, 1),
+        h: { 'intake-id': 'id-1' },
+        sp: 1,
+        so: '1',
+        o: 'processed',
+      });
+      old.putSync(2, {
+        t: 'intake.dlq',
+        p: 2,
+        k: 'k2',
+        v: Buffer.alloc(100, 2),
+        h: { 'intake-id': 'id-2' },
+        sp: 2,
+        so: '2',
+        o: 'dlq',
+        x: ['data/price', 'validate'],
+        r: 'edge-1',
+      });
+    });
+    await old.close();
+    const log = await open();
+    expect(log.stats()).toMatchObject({ entries: 2, bytes: 200 });
+    const next = entry(3);
+    await log.append([next]);
+    expect(next.seq).toBe(3);
+    const pending = [...(log.pending() as Iterable<OutboundRecord>)];
+    expect(pending[0]).toEqual({ ...entry(1), seq: 1 });
+    expect(pending[1]).toMatchObject({
+      id: 'id-2',
+      outcome: { kind: 'dlq', reason: 'data/price', step: 'validate' },
+      replyTo: 'edge-1',
+      seq: 2,
+    });
+    expect(pending[2]).toEqual({ ...entry(3), seq: 3 });
+    await log.remove([1, 2, 3]);
+    expect(log.stats()).toMatchObject({ entries: 0, bytes: 0 });
+    await log.close();
   });
 
   it('group-commits: many appends in one turn share few syncs', async () => {
