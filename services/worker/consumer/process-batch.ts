@@ -9,7 +9,12 @@
  * compacted topic keeps no more, and a chunk of a busy visitor's events costs one record.
  * Every outbound record keeps the event's `id` (header and value) so consumers can
  * deduplicate. The records themselves are built by the output registry (`outputs.ts`).
+ *
+ * A chunk holds the event loop for at most about `YIELD_AFTER_MS` at a time (then it lets
+ * other work run: the sender's acknowledgements and next request, other partitions'
+ * commits, heartbeats), so a large chunk does not stall the rest of the worker.
  */
+import { setImmediate } from 'node:timers/promises';
 import type { ConsumedRecord } from '../../../lib/kafka/port';
 import { isoNow } from '../../../lib/clock';
 import { parseEnvelope } from '../../../lib/envelope';
@@ -43,6 +48,9 @@ export interface ProcessDeps {
 /** The reason given (in the reply of a request/response event) for a skipped duplicate. */
 export const DUPLICATE_REASON = 'duplicate: an event with this id was processed recently';
 
+/** The longest run of a chunk's processing between two turns of the event loop (ms). */
+export const YIELD_AFTER_MS = 10;
+
 export async function processBatch(
   input: { topic: string; partition: number; messages: readonly ConsumedRecord[] },
   deps: ProcessDeps,
@@ -69,7 +77,12 @@ export async function processBatch(
     offset: '',
     emit: (record) => side.push(record),
   };
+  let yieldAt = performance.now() + YIELD_AFTER_MS;
   for (const message of input.messages) {
+    if (performance.now() >= yieldAt) {
+      await setImmediate();
+      yieldAt = performance.now() + YIELD_AFTER_MS;
+    }
     ctx.offset = message.offset;
     side.length = 0;
     const source = { partition: input.partition, offset: message.offset };

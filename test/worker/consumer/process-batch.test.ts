@@ -5,7 +5,11 @@ import type { Step } from '../../../lib/pipeline';
 import { readDlqHeaders } from '../../../lib/records/dlq';
 import { parseRejection } from '../../../lib/records/rejection';
 import { parseReply } from '../../../lib/records/reply';
-import { DUPLICATE_REASON, processBatch } from '../../../services/worker/consumer/process-batch';
+import {
+  DUPLICATE_REASON,
+  YIELD_AFTER_MS,
+  processBatch,
+} from '../../../services/worker/consumer/process-batch';
 import { RecentIds } from '../../../services/worker/consumer/recent-ids';
 import { Outputs } from '../../../services/worker/outbound/outputs';
 import type { OutputTopics } from '../../../services/worker/outbound/outputs';
@@ -122,6 +126,34 @@ describe('processBatch', () => {
     expect(readDlqHeaders(out.records[0]?.headers)?.step).toBe('parse');
     expect(out.records[0]?.key).toBe('raw-1-5');
     expect(out.records[0]?.value.toString()).toBe('not json');
+  });
+});
+
+describe('processBatch on a long chunk', () => {
+  it('lets the event loop run between events once it has held it for YIELD_AFTER_MS, and keeps the order', async () => {
+    let done = 0;
+    const slow: Step = {
+      name: 'slow',
+      run: (event) => {
+        const until = performance.now() + 1;
+        while (performance.now() < until); // 1 ms of synchronous work per event
+        done += 1;
+        return ok(event);
+      },
+    };
+    const seenAt: number[] = [];
+    const events = 4 * YIELD_AFTER_MS;
+    const messages = Array.from({ length: events }, (_, i) =>
+      rawMessage({ id: `e${i}`, type: 't' }, i),
+    );
+    const tick = setInterval(() => seenAt.push(done), 0);
+    const out = await processBatch(
+      { topic: 'raw', partition: 0, messages },
+      deps(new Pipeline([slow])),
+    ).finally(() => clearInterval(tick));
+    // Timers ran while the chunk was in progress, not only after it.
+    expect(seenAt.some((n) => n > 0 && n < events)).toBe(true);
+    expect(out.records.map((r) => r.id)).toEqual(Array.from({ length: events }, (_, i) => `e${i}`));
   });
 });
 
