@@ -38,6 +38,14 @@ export interface StepContext {
 
 export interface Step {
   readonly name: string;
+  /**
+   * The top-level fields this step sets on the event, declared when that is all it does:
+   * it changes no other field (nor anything inside one) and returns the event it was
+   * given, setting its fields in this order. When every step of a pipeline declares them,
+   * the worker writes a processed record as the raw record's JSON text with these fields
+   * appended, instead of serialising the whole event again. Leave it out otherwise.
+   */
+  readonly adds?: readonly string[];
   run(event: ProcessedRecord, ctx: StepContext): StepResult | Promise<StepResult>;
 }
 

@@ -17,6 +17,7 @@ const BOT = /bot|crawler|spider|slurp|headless/i;
 export function createStep(): Step {
   return {
     name: 'drop-bots',
+    adds: [], // it only reads the event: the worker may write it over its raw text
     run(event) {
       const ua = event.meta?.userAgent;
       return typeof ua === 'string' && BOT.test(ua) ? drop('bot user agent') : ok(event);

@@ -37,6 +37,42 @@ export const processedKey = (r: ProcessedRecord): string => r.key;
 
 export const encodeProcessed = (r: ProcessedRecord): Buffer => Buffer.from(JSON.stringify(r));
 
+/** What a processed record can be written from without serialising it again. */
+export interface RawEnvelope {
+  /** The JSON text `record` was parsed from (`parseEnvelope`). */
+  value: Buffer;
+  /** The only fields set on the record since it was parsed, none of them in `value`. */
+  adds: readonly string[];
+}
+
+const CLOSING_BRACE = 0x7d;
+const isJsonSpace = (c: number | undefined): boolean =>
+  c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+/**
+ * The record as the raw text with its added fields appended: the same JSON value as
+ * `encodeProcessed(r)` (and the same text when the raw text was `JSON.stringify`'s), the
+ * raw fields as they were written. Falls back to `encodeProcessed` for a text that does
+ * not end in a closing brace.
+ */
+export function encodeProcessedOver(r: ProcessedRecord, raw: RawEnvelope): Buffer {
+  const { value } = raw;
+  let end = value.length - 1;
+  while (isJsonSpace(value[end])) end -= 1;
+  if (value[end] !== CLOSING_BRACE) return encodeProcessed(r);
+  let tail = '';
+  const fields = r as unknown as Record<string, unknown>;
+  for (const name of raw.adds) {
+    const text = fields[name] === undefined ? undefined : JSON.stringify(fields[name]);
+    if (text !== undefined) tail += `,${JSON.stringify(name)}:${text}`;
+  }
+  tail += '}';
+  const out = Buffer.allocUnsafe(end + Buffer.byteLength(tail));
+  value.copy(out, 0, 0, end);
+  out.write(tail, end);
+  return out;
+}
+
 /** A processed record read back from the topic; throws a `BAD_INPUT` error on anything else. */
 export function parseProcessed(value: Buffer | string | null): ProcessedRecord {
   let r: ProcessedRecord;

@@ -19,6 +19,7 @@ import type { ConsumedRecord } from '../../../lib/kafka/port';
 import { isoNow } from '../../../lib/clock';
 import { parseEnvelope } from '../../../lib/envelope';
 import type { Envelope } from '../../../lib/envelope';
+import type { RawEnvelope } from '../../../lib/records/processed';
 import type { SideRecord, StepContext } from '../../../lib/pipeline';
 import { HEADER_ID, headerString } from '../../../lib/records/headers';
 import type { Pipeline, PipelineOutcome } from '../pipeline/pipeline';
@@ -64,6 +65,7 @@ export async function processBatch(
     ids: [],
   };
   const recentIds = deps.recentIds?.enabled ? deps.recentIds : undefined;
+  const { adds } = deps.pipeline;
   const inChunk = new Set<string>();
   const side: SideRecord[] = [];
   /** The last `latestPerKey` side record per output and key, with the event it came from. */
@@ -122,13 +124,18 @@ export async function processBatch(
       inChunk.add(envelope.id);
       out.ids.push({ id: envelope.id, at });
     }
+    // Written over its raw text when the steps only add declared fields the raw lacks.
+    const raw: RawEnvelope | undefined =
+      adds !== null && message.value !== null && !hasAny(envelope, adds)
+        ? { value: message.value, adds }
+        : undefined;
     let outcome: PipelineOutcome | Promise<PipelineOutcome> = deps.pipeline.run(envelope, ctx);
     if (outcome instanceof Promise) outcome = await outcome;
     if (outcome.kind === 'ok') {
       out.processed += 1;
       const event = outcome.event;
       const origin = { id: event.id, source, replyTo };
-      out.records.push(deps.outputs.processed(event, origin, message.headers));
+      out.records.push(deps.outputs.processed(event, origin, message.headers, raw));
       for (const s of side) {
         if (s.latestPerKey) {
           const at = `${s.output}\u0000${s.key}`;
@@ -182,4 +189,9 @@ function rejected(
     { id, source },
   );
   if (rejection) records.push(rejection);
+}
+
+function hasAny(envelope: Envelope, fields: readonly string[]): boolean {
+  for (const f of fields) if (Object.prototype.hasOwnProperty.call(envelope, f)) return true;
+  return false;
 }

@@ -14,8 +14,8 @@ import type { SideRecord } from '../../../lib/pipeline';
 import { dlqHeaders } from '../../../lib/records/dlq';
 import type { DeadLetter } from '../../../lib/records/dlq';
 import { HEADER_ID, stringHeaders } from '../../../lib/records/headers';
-import { encodeProcessed, processedKey } from '../../../lib/records/processed';
-import type { ProcessedRecord } from '../../../lib/records/processed';
+import { encodeProcessed, encodeProcessedOver, processedKey } from '../../../lib/records/processed';
+import type { ProcessedRecord, RawEnvelope } from '../../../lib/records/processed';
 import { encodeProgress, progressKey } from '../../../lib/records/progress';
 import type { ProgressRecord } from '../../../lib/records/progress';
 import { MAX_REASON_LENGTH, encodeRejection, rejectionKey } from '../../../lib/records/rejection';
@@ -122,8 +122,11 @@ export class Outputs {
     return typeof topic === 'string' ? topic : undefined;
   }
 
-  /** A record of the named output: its topic, its key, the partition of that key, its value. */
-  encode<N extends OutputName>(name: N, value: OutputValues[N]): EncodedRecord {
+  /**
+   * A record of the named output: its topic, its key, the partition of that key, its value
+   * (`encoded`: the value's bytes, written already by the output's own encoding).
+   */
+  encode<N extends OutputName>(name: N, value: OutputValues[N], encoded?: Buffer): EncodedRecord {
     const topic = this.topicOf(name, value);
     if (topic === undefined)
       throw new IntakeError('CONFIG_INVALID', `the output "${name}" has no topic`);
@@ -133,17 +136,22 @@ export class Outputs {
       topic,
       partition: this.partitions.partition(topic, key),
       key,
-      value: output.encode(value),
+      value: encoded ?? output.encode(value),
     };
   }
 
-  /** The processed event, with the input's headers passed on. */
+  /**
+   * The processed event, with the input's headers passed on; written over its raw text
+   * when given (`encodeProcessedOver`: only declared fields were added to it).
+   */
   processed(
     event: ProcessedRecord,
     origin: EventOrigin,
     inputHeaders: ConsumedRecord['headers'],
+    raw?: RawEnvelope,
   ): OutboundRecord {
-    return this.ofEvent(this.encode('processed', event), origin, PROCESSED, inputHeaders);
+    const encoded = this.encode('processed', event, raw && encodeProcessedOver(event, raw));
+    return this.ofEvent(encoded, origin, PROCESSED, inputHeaders);
   }
 
   /** The dead letter of a raw record: its key, value and headers kept, the reason added. */

@@ -12,7 +12,13 @@ import type { Step, StepContext, StepResult } from '../../../lib/pipeline';
 export type PipelineOutcome = StepResult & { step?: string };
 
 export class Pipeline {
-  constructor(private readonly steps: readonly Step[]) {}
+  /** The fields its steps add, in order, when every step declares them (`Step.adds`); else null. */
+  readonly adds: readonly string[] | null;
+
+  constructor(private readonly steps: readonly Step[]) {
+    const declared = steps.map((s) => s.adds);
+    this.adds = declared.every((a) => a !== undefined) ? [...new Set(declared.flat())] : null;
+  }
 
   get stepNames(): string[] {
     return this.steps.map((s) => s.name);

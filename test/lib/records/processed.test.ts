@@ -4,7 +4,13 @@
  */
 import { wrapEvent } from '../../../lib/envelope';
 import { hasCode } from '../../../lib/errors';
-import { encodeProcessed, parseProcessed, processedKey } from '../../../lib/records/processed';
+import fc from 'fast-check';
+import {
+  encodeProcessed,
+  encodeProcessedOver,
+  parseProcessed,
+  processedKey,
+} from '../../../lib/records/processed';
 import type { ProcessedRecord } from '../../../lib/records/processed';
 
 function processed(): ProcessedRecord {
@@ -59,5 +65,60 @@ describe('processed record', () => {
       error = err;
     }
     expect(hasCode(error, 'BAD_INPUT')).toBe(true);
+  });
+
+  describe('written over the raw text (steps that only add fields)', () => {
+    const ADDS = ['enriched', 'propensity', 'processedAt', 'processedBy'] as const;
+    const json = fc.jsonValue({ maxDepth: 3 });
+    const added = fc.record(
+      {
+        enriched: json,
+        propensity: fc.double({ noNaN: true }),
+        processedAt: fc.string(),
+        processedBy: fc.string(),
+      },
+      { requiredKeys: [] },
+    );
+
+    it('is exactly what serialising the whole record writes, when the raw text was serialised so', () => {
+      fc.assert(
+        fc.property(fc.dictionary(fc.string(), json), added, (data, more) => {
+          const envelope = { ...processed(), data } as Record<string, unknown>;
+          delete envelope.enriched;
+          delete envelope.propensity;
+          const value = Buffer.from(JSON.stringify(envelope));
+          const record = JSON.parse(value.toString()) as ProcessedRecord;
+          for (const name of ADDS) if (name in more) Object.assign(record, { [name]: more[name] });
+          expect(encodeProcessedOver(record, { value, adds: ADDS }).toString()).toBe(
+            encodeProcessed(record).toString(),
+          );
+        }),
+      );
+    });
+
+    it('keeps the raw text as it was written (spaces, escapes, multi-byte characters), the fields appended', () => {
+      const value = Buffer.from(
+        '{ "id": "e1", "type": "page_view", "key": "v\u00e9", "data": { "name": "caf\u00e9 ☕" } }\n',
+      );
+      const record = JSON.parse(value.toString()) as ProcessedRecord;
+      record.propensity = 0.5;
+      record.processedBy = 'wörker';
+      const out = encodeProcessedOver(record, {
+        value,
+        adds: ['enriched', 'propensity', 'processedBy'],
+      });
+      expect(out.toString()).toBe(
+        '{ "id": "e1", "type": "page_view", "key": "v\u00e9", "data": { "name": "caf\u00e9 ☕" } ,"propensity":0.5,"processedBy":"wörker"}',
+      );
+      expect(JSON.parse(out.toString())).toEqual(JSON.parse(encodeProcessed(record).toString()));
+    });
+
+    it('serialises the record again when the raw text does not end in a closing brace', () => {
+      const record = { ...processed() };
+      const value = Buffer.from(`${JSON.stringify(record)} x`);
+      expect(encodeProcessedOver(record, { value, adds: ['propensity'] })).toEqual(
+        encodeProcessed(record),
+      );
+    });
   });
 });

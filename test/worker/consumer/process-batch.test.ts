@@ -129,6 +129,49 @@ describe('processBatch', () => {
   });
 });
 
+describe('processBatch writing processed records over the raw text', () => {
+  const message = (text: string) => ({
+    ...rawMessage({ id: 'e1', type: 't' }, 0),
+    value: Buffer.from(text),
+  });
+  const stamp: Step = { ...passThroughStep('w1'), name: 'stamp' };
+
+  it('appends what declared steps add to the raw text as it was written', async () => {
+    const out = await processBatch(
+      {
+        topic: 'raw',
+        partition: 0,
+        messages: [message('{ "id": "e1", "type": "t", "key": "v", "data": { "a": 1 } }')],
+      },
+      deps(new Pipeline([passThroughStep('w1')])),
+    );
+    const text = out.records[0]!.value.toString();
+    expect(
+      text.startsWith('{ "id": "e1", "type": "t", "key": "v", "data": { "a": 1 } ,"processedAt":"'),
+    ).toBe(true);
+    expect(JSON.parse(text)).toMatchObject({ id: 'e1', data: { a: 1 }, processedBy: 'w1' });
+  });
+
+  it('serialises the event again when the raw text has a field a step sets, or a step does not declare what it adds', async () => {
+    const raw = '{ "id": "e1", "type": "t", "key": "v", "processedBy": "forged" }';
+    const byUser: Step = { name: 'user', run: (e) => ok({ ...e, type: 'changed' }) };
+    for (const pipeline of [new Pipeline([passThroughStep('w1')]), new Pipeline([byUser, stamp])]) {
+      const out = await processBatch(
+        { topic: 'raw', partition: 0, messages: [message(raw)] },
+        deps(pipeline),
+      );
+      const text = out.records[0]!.value.toString();
+      expect(text).toBe(JSON.stringify(JSON.parse(text)));
+      expect(JSON.parse(text)).toMatchObject({ processedBy: 'w1' });
+    }
+    const out = await processBatch(
+      { topic: 'raw', partition: 0, messages: [message(raw)] },
+      deps(new Pipeline([byUser, stamp])),
+    );
+    expect(JSON.parse(out.records[0]!.value.toString())).toMatchObject({ type: 'changed' });
+  });
+});
+
 describe('processBatch on a long chunk', () => {
   it('lets the event loop run between events once it has held it for YIELD_AFTER_MS, and keeps the order', async () => {
     let done = 0;

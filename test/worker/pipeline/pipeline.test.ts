@@ -35,4 +35,13 @@ describe('Pipeline', () => {
     const out = await new Pipeline([mark('a'), reject, mark('b')]).run(event, ctx);
     expect(out).toEqual({ kind: 'dlq', reason: 'bad', step: 'check' });
   });
+
+  it('knows the fields its steps add when every step declares them, in step order, and not otherwise', () => {
+    const adding = (name: string, adds: string[]): Step => ({ ...mark(name), adds });
+    expect(
+      new Pipeline([adding('a', []), adding('b', ['x', 'y']), adding('c', ['y', 'z'])]).adds,
+    ).toEqual(['x', 'y', 'z']);
+    expect(new Pipeline([adding('a', ['x']), mark('user')]).adds).toBeNull();
+    expect(new Pipeline([]).adds).toEqual([]);
+  });
 });

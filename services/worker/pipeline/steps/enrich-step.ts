@@ -41,6 +41,7 @@ export function enrichStep(deps: {
   };
   return {
     name: 'enrich',
+    adds: ['enriched'],
     run(event) {
       const now = Date.now();
       const received = Date.parse(event.receivedAt);

@@ -11,6 +11,7 @@ import type { ProcessedRecord } from '../../../../lib/records/processed';
 export function passThroughStep(worker: string): Step {
   return {
     name: 'pass-through',
+    adds: ['processedAt', 'processedBy'],
     run(event: ProcessedRecord): StepResult {
       event.processedAt = isoNow();
       event.processedBy = worker;

@@ -31,6 +31,7 @@ export const SCORES_OUTPUT = 'scores';
 
 export class ScoreStep implements Step {
   readonly name = 'score';
+  readonly adds = ['propensity'];
   private readonly state = new Map<number, Map<string, ScoreRecord>>();
 
   constructor(private readonly deps: { maxVisitorsPerPartition: number }) {}

@@ -40,6 +40,7 @@ export function loadSchemas(dir: string): SchemaSet {
 export function validateStep(deps: { schemas: SchemaSet; unknownTypes: 'pass' | 'dlq' }): Step {
   return {
     name: 'validate',
+    adds: [], // reads the event only (no defaults, no coercion)
     run(event) {
       const validate = deps.schemas.get(event.type);
       if (!validate) {
