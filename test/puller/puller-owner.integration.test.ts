@@ -15,6 +15,11 @@ import { pullerProcess } from '../support/worker-process';
 import { TEST_BROKER } from '../support/test-env';
 
 const TOTAL = 9000;
+/**
+ * How long a step may take (a puller starting, standing by, taking over): generous, for a
+ * machine loaded by the other stages; these are waits, not measurements.
+ */
+const LIVENESS_MS = 90_000;
 
 describe('two pullers on one upstream (real processes, real broker)', () => {
   const kafka = testKafka(TEST_BROKER.brokers);
@@ -46,21 +51,14 @@ describe('two pullers on one upstream (real processes, real broker)', () => {
         const r = await readiness(p);
         return r.status === 503 && r.state === 'standby';
       },
-      { timeoutMs: 30_000, what: `${p.name} standing by` },
+      { timeoutMs: LIVENESS_MS, what: `${p.name} standing by` },
     );
 
   beforeAll(async () => {
     admin = kafka.admin();
     await admin.connect();
     await createTopic(admin, raw, 3);
-    await admin.createTopics([
-      {
-        topic: positions,
-        numPartitions: 1,
-        replicationFactor: 1,
-        configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
-      },
-    ]);
+    await createTopic(admin, positions, 1, [{ name: 'cleanup.policy', value: 'compact' }]);
     await new Promise<void>((r) => upstream.server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(upstream.server.address() as AddressInfo).port}/events`;
     a = puller('puller-a', url);
@@ -77,29 +75,41 @@ describe('two pullers on one upstream (real processes, real broker)', () => {
 
   it('never both write: 0 missing, 0 duplicates, the position never goes back', async () => {
     await a.start();
-    await a.ready();
-    await waitFor(() => upstream.highest >= 1000, { what: 'upstream past 1000' });
+    await a.ready(LIVENESS_MS);
+    await waitFor(() => upstream.highest >= 1000, {
+      timeoutMs: LIVENESS_MS,
+      what: 'upstream past 1000',
+    });
 
     // B starts: it fences A, which stands down instead of fencing B back.
     await b.start();
-    await b.ready();
+    await b.ready(LIVENESS_MS);
     await standingBy(a);
-    await waitFor(() => upstream.highest >= 2500, { what: 'upstream past 2500' });
+    await waitFor(() => upstream.highest >= 2500, {
+      timeoutMs: LIVENESS_MS,
+      what: 'upstream past 2500',
+    });
 
     // B hangs: the position stops moving, A takes over; B, resumed, is fenced and stands by.
     b.child!.kill('SIGSTOP');
-    await a.ready();
-    await waitFor(() => upstream.highest >= 4500, { what: 'upstream past 4500' });
+    await a.ready(LIVENESS_MS);
+    await waitFor(() => upstream.highest >= 4500, {
+      timeoutMs: LIVENESS_MS,
+      what: 'upstream past 4500',
+    });
     b.child!.kill('SIGCONT');
     await standingBy(b);
 
     // The owner dies: the one standing by takes over; then that one dies and A restarts.
     await a.kill('SIGKILL');
-    await b.ready();
-    await waitFor(() => upstream.highest >= 7000, { what: 'upstream past 7000' });
+    await b.ready(LIVENESS_MS);
+    await waitFor(() => upstream.highest >= 7000, {
+      timeoutMs: LIVENESS_MS,
+      what: 'upstream past 7000',
+    });
     await b.kill('SIGKILL');
     await a.start();
-    await a.ready();
+    await a.ready(LIVENESS_MS);
 
     const ids = new Map<string, number>();
     await readTopic(

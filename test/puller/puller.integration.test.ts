@@ -26,14 +26,7 @@ describe('puller (real process, real broker)', () => {
     admin = kafka.admin();
     await admin.connect();
     await createTopic(admin, raw, 3);
-    await admin.createTopics([
-      {
-        topic: positions,
-        numPartitions: 1,
-        replicationFactor: 1,
-        configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
-      },
-    ]);
+    await createTopic(admin, positions, 1, [{ name: 'cleanup.policy', value: 'compact' }]);
     await new Promise<void>((r) => upstream.server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(upstream.server.address() as AddressInfo).port}/events`;
     const name = randomName('up');

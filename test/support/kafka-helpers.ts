@@ -15,6 +15,7 @@ import type {
   KafkaClientName,
   OutRecord,
   Producer,
+  TopicSpec,
 } from '../../lib/kafka/port';
 
 /** A Kafka client of the port (kafkajs unless told), silent. */
@@ -53,9 +54,12 @@ export async function createTopic(
   admin: Admin,
   topic: string,
   numPartitions: number,
+  configEntries?: TopicSpec['configEntries'],
 ): Promise<void> {
   try {
-    await admin.createTopics([{ topic, numPartitions, replicationFactor: 1 }]);
+    await admin.createTopics([
+      { topic, numPartitions, replicationFactor: 1, ...(configEntries ? { configEntries } : {}) },
+    ]);
   } catch (err) {
     // A broker that just started can answer the leader wait before its metadata has the
     // new topic (kafkajs retries only LEADER_NOT_AVAILABLE): wait for the leaders here.
