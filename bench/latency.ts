@@ -11,6 +11,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { keyPartition } from '../lib/kafka/partitioner';
 import { requestBody } from '../test/load/scenarios';
 import { testKafka } from '../test/support/kafka-helpers';
 import { attack } from '../test/load/vegeta';
@@ -93,7 +94,7 @@ export async function endToEndLatency(opts: {
     await consumer.connect();
     await consumer.subscribe('intake.processed', { fromBeginning: false });
     const joined = new Promise<void>((r) => consumer.onGroupJoin(() => r()));
-    let warmSeen = 0;
+    const warmSeen = new Set<string>();
     await consumer.run({
       // eslint-disable-next-line @typescript-eslint/require-await -- the port wants a promise
       eachBatch: async ({ batch }) => {
@@ -102,23 +103,31 @@ export async function endToEndLatency(opts: {
           const e = JSON.parse(m.value?.toString() ?? '{}') as {
             receivedAt?: string;
             type?: string;
+            key?: string;
           };
-          if (e.type === 'bench_warm_up') warmSeen++;
+          if (e.type === 'bench_warm_up' && e.key) warmSeen.add(e.key);
           const at = e.receivedAt ? Date.parse(e.receivedAt) : NaN;
           if (at >= since) latencies.push(now - at);
         }
       },
     });
     await joined;
-    // Warm up until the workers have joined and process: events posted until some arrive.
+    // Warm up until the workers process every raw partition (a partition's first chunk
+    // pays its start: with HML the claim of its transactional producer): one key per
+    // partition, events posted until each key's arrives.
+    const keys = warmUpKeys(high.length);
     const deadline = Date.now() + 90_000;
-    while (warmSeen === 0) {
-      if (Date.now() > deadline) throw new Error('the workers processed nothing within 90 s');
-      await fetch(opts.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${opts.apiKey}` },
-        body: JSON.stringify({ type: 'bench_warm_up', key: 'warm' }),
-      });
+    while (warmSeen.size < keys.length) {
+      if (Date.now() > deadline)
+        throw new Error(
+          `the workers processed ${warmSeen.size} of ${keys.length} partitions within 90 s`,
+        );
+      for (const key of keys.filter((k) => !warmSeen.has(k)))
+        await fetch(opts.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${opts.apiKey}` },
+          body: JSON.stringify({ type: 'bench_warm_up', key }),
+        });
       await sleep(500);
     }
     since = Date.now();
@@ -158,4 +167,15 @@ export async function endToEndLatency(opts: {
     );
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Keys whose events land on each of `partitions` raw partitions, one per partition. */
+function warmUpKeys(partitions: number): string[] {
+  const byPartition = new Map<number, string>();
+  for (let i = 0; byPartition.size < partitions; i++) {
+    const key = `warm-${i}`;
+    const p = keyPartition(key, partitions);
+    if (!byPartition.has(p)) byPartition.set(p, key);
+  }
+  return [...byPartition.values()];
 }
