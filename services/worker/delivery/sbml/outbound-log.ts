@@ -205,16 +205,18 @@ class LmdbOutboundLog implements OutboundLogPort {
       if (--entry.unacknowledged === 0) this.unlinked.push(entry);
     }
     if (this.unlinked.length === 0) return;
+    // This call deletes these; entries emptied meanwhile by another call are that call's.
     const unlinked = this.unlinked;
+    this.unlinked = [];
     try {
       await this.db.transaction(() => {
         this.countSync();
         for (const entry of unlinked) this.db.removeSync(entry.key);
       });
     } catch (err) {
+      this.unlinked.push(...unlinked);
       throw await this.failed('remove', err, unlinked.length);
     }
-    this.unlinked = this.unlinked.filter((e) => !unlinked.includes(e));
   }
 
   /**

@@ -156,6 +156,21 @@ describe('outbound log (LMDB)', () => {
     await log.close();
   });
 
+  it('deletes every emptied entry when removes overlap', async () => {
+    let log = await open();
+    const chunks = [0, 1, 2].map((c) => [entry(c * 2 + 1), entry(c * 2 + 2)]);
+    for (const chunk of chunks) await log.append(chunk);
+    const first = log.remove(chunks[0]!.map((r) => r.seq!));
+    const second = log.remove(chunks[1]!.map((r) => r.seq!));
+    await Promise.resolve();
+    const third = log.remove(chunks[2]!.map((r) => r.seq!));
+    await Promise.all([first, second, third]);
+    await log.close();
+    log = await open();
+    expect(log.stats()).toMatchObject({ entries: 0, bytes: 0 });
+    await log.close();
+  });
+
   it('resends the one-record entries an earlier version left, in order with the new ones', async () => {
     // The options and record layout of the earlier version's store.
     const old = openLmdb<Record<string, unknown>, number>({
