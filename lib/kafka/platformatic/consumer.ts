@@ -11,6 +11,8 @@
  *   never delays a heartbeat or a commit), each asking only for the partitions that are
  *   assigned, not paused, and not being processed; its answer becomes one batch per
  *   partition; at most `partitionsConsumedConcurrently` batches are processed at once;
+ *   while one of a leader's partitions is being processed, the fetch of its others waits
+ *   briefly (`FETCH_WAIT_MS`), so their long poll does not hold the busy one's next fetch;
  * - read_committed: the broker answers up to the last stable offset, and the records of
  *   aborted transactions are dropped here from the answer's aborted-transaction list (the
  *   client's own filter misses those whose abort marker is beyond the answer's end);
@@ -52,8 +54,13 @@ type RecordsBatch = NonNullable<
   FetchResponse['responses'][number]['partitions'][number]['records']
 >[number];
 
-/** How long the broker may hold a fetch with nothing to answer (ms): a newly ready partition waits at most this. */
-const FETCH_WAIT_MS = 100;
+/**
+ * How long the broker may hold a fetch with nothing to answer (ms). One fetch is in flight
+ * per leader, so a partition that becomes ready meanwhile (its batch processed) waits for
+ * it: while a partition of that leader is being processed the wait is the short one, so a
+ * busy partition is fetched again within it, however idle the others are.
+ */
+export const FETCH_WAIT_MS = { idle: 100, othersProcessing: 10 } as const;
 const RESTART_DELAY_MS = 1000;
 /** How long group operations may fail before the client is replaced (`startOver`). */
 const COORDINATOR_FAILING_MS = 5000;
@@ -119,7 +126,7 @@ export class PlatformaticConsumer implements Consumer {
     this.client = this.newClient();
     this.fetchPool = new (platformatic().ConnectionPool)(base.clientId, {
       connectTimeout: base.connectTimeout,
-      requestTimeout: base.timeout + FETCH_WAIT_MS,
+      requestTimeout: base.timeout + FETCH_WAIT_MS.idle,
     });
   }
 
@@ -459,26 +466,35 @@ export class PlatformaticConsumer implements Consumer {
       this.fetchFailed(err, []);
       return;
     }
+    const leaderOf = (p: Assigned): number =>
+      metadata.topics.get(p.topic)?.partitions[p.partition]?.leader ?? -1;
     const byLeader = new Map<number, Assigned[]>();
     let leaderless = false;
     for (const p of ready) {
-      const leader = metadata.topics.get(p.topic)?.partitions[p.partition]?.leader ?? -1;
+      const leader = leaderOf(p);
       leaderless ||= leader < 0;
       if (leader < 0 || this.fetching.has(leader) || p.busy) continue;
       byLeader.set(leader, [...(byLeader.get(leader) ?? []), p]);
     }
+    // Busy partitions of a leader without a fetch in flight: batches being processed.
+    const processing = new Set<number>();
+    for (const p of this.assigned.values()) if (p.busy) processing.add(leaderOf(p));
     if (leaderless) {
       // A leader being elected: asked again shortly.
       this.client.clearMetadata();
       setTimeout(() => this.wake(), 200);
     }
-    for (const [leader, partitions] of byLeader) void this.fetchFrom(leader, partitions, metadata);
+    for (const [leader, partitions] of byLeader) {
+      const wait = processing.has(leader) ? FETCH_WAIT_MS.othersProcessing : FETCH_WAIT_MS.idle;
+      void this.fetchFrom(leader, partitions, metadata, wait);
+    }
   }
 
   private async fetchFrom(
     leader: number,
     partitions: Assigned[],
     metadata: Awaited<ReturnType<Client['metadata']>>,
+    maxWaitTime: number,
   ): Promise<void> {
     const requested = partitions.map((p) => ({ p, from: p.position!, seeks: p.seeks }));
     const topicNames = new Map<string, string>();
@@ -493,7 +509,7 @@ export class PlatformaticConsumer implements Consumer {
       response = await this.client.fetch({
         node: leader,
         connectionPool: this.fetchPool,
-        maxWaitTime: FETCH_WAIT_MS,
+        maxWaitTime,
         minBytes: 1,
         maxBytes: this.options.maxBytes ?? 10 * 1024 * 1024,
         isolationLevel: platformatic().FetchIsolationLevels.READ_COMMITTED,

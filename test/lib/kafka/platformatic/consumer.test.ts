@@ -5,68 +5,12 @@
  * client's own filter lets through), and the answer's last offset, markers included.
  */
 import { toBatch } from '../../../../lib/kafka/platformatic/consumer';
-import { platformatic } from '../../../../lib/kafka/platformatic/load';
-
-const { IS_CONTROL, IS_TRANSACTIONAL } = platformatic();
+import { answer } from '../../../support/platformatic-fakes';
+import type { Answer } from '../../../support/platformatic-fakes';
 const COMMIT = 1;
 const ABORT = 0;
 
-interface Entry {
-  offset: number;
-  producerId: number;
-  /** A transaction marker of this type instead of records. */
-  marker?: number;
-  transactional?: boolean;
-  values?: string[];
-}
-
-/** Record batches as the client decodes them. */
-function batches(entries: Entry[]): Parameters<typeof toBatch>[2]['records'] {
-  return entries.map((e) => {
-    const n = e.marker === undefined ? (e.values?.length ?? 1) : 1;
-    const key = Buffer.alloc(4);
-    if (e.marker !== undefined) key.writeInt16BE(e.marker, 2);
-    return {
-      firstOffset: BigInt(e.offset),
-      length: 0,
-      partitionLeaderEpoch: 0,
-      magic: 2,
-      crc: 0,
-      attributes:
-        (e.marker !== undefined ? IS_CONTROL | IS_TRANSACTIONAL : 0) |
-        (e.transactional ? IS_TRANSACTIONAL : 0),
-      lastOffsetDelta: n - 1,
-      firstTimestamp: 1000n,
-      maxTimestamp: 1000n,
-      producerId: BigInt(e.producerId),
-      producerEpoch: 0,
-      firstSequence: 0,
-      records: Array.from({ length: n }, (_, i) => ({
-        length: 0,
-        attributes: 0,
-        timestampDelta: BigInt(i),
-        offsetDelta: i,
-        key: e.marker === undefined ? Buffer.from(`k${i}`) : key,
-        value: e.marker === undefined ? Buffer.from(e.values?.[i] ?? `v${e.offset + i}`) : null,
-        headers: [[Buffer.from('h'), Buffer.from('x')]] as [Buffer | null, Buffer | null][],
-      })),
-    };
-  });
-}
-
-const answer = (
-  entries: Entry[],
-  aborted: { producerId: number; firstOffset: number }[] = [],
-): Parameters<typeof toBatch>[2] => ({
-  highWatermark: 100n,
-  abortedTransactions: aborted.map((a) => ({
-    producerId: BigInt(a.producerId),
-    firstOffset: BigInt(a.firstOffset),
-  })),
-  records: batches(entries),
-});
-
-const read = (from: number, a: Parameters<typeof toBatch>[2]) => {
+const read = (from: number, a: Answer) => {
   const result = toBatch({ topic: 't', partition: 3 }, BigInt(from), a);
   return {
     offsets: result?.batch.messages.map((m) => m.offset),

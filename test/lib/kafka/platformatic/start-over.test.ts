@@ -6,61 +6,11 @@
  * old one is closed. The client here is a fake; the three-broker fault scenarios run the
  * real one through a coordinator's restart.
  */
-import { EventEmitter } from 'node:events';
 import { IntakeError } from '../../../../lib/errors';
 import { PlatformaticConsumer } from '../../../../lib/kafka/platformatic/consumer';
-
-class FakeClient extends EventEmitter {
-  memberId: string | null = null;
-  generationId = 0;
-  coordinatorId: number | null = 1;
-  readonly groupId = 'g';
-  readonly topics = { track: (_topic: string): void => undefined };
-  joins = 0;
-  closed = false;
-  commitFailure: Error | null = null;
-
-  joinGroup(): Promise<string> {
-    this.joins += 1;
-    if (failJoins) return Promise.reject(new Error('joinGroup failed 6 times.'));
-    this.memberId = `member-${this.joins}`;
-    this.generationId += 1;
-    setImmediate(() =>
-      this.emit('consumer:group:join', { assignments: [{ topic: 't', partitions: [0] }] }),
-    );
-    return Promise.resolve(this.memberId);
-  }
-
-  listCommittedOffsets(): Promise<Map<string, bigint[]>> {
-    return Promise.resolve(new Map([['t', [5n]]]));
-  }
-
-  metadata(): Promise<unknown> {
-    return Promise.resolve({
-      topics: new Map([['t', { id: 'id-t', partitions: [{ leader: 1 }] }]]),
-    });
-  }
-
-  /** Long polls that never answer: the test is about the group, not the records. */
-  fetch(): Promise<never> {
-    return new Promise(() => undefined);
-  }
-
-  clearMetadata(): void {}
-
-  commit(): Promise<void> {
-    return this.commitFailure === null ? Promise.resolve() : Promise.reject(this.commitFailure);
-  }
-
-  close(): Promise<void> {
-    this.closed = true;
-    return Promise.resolve();
-  }
-}
+import { FakeClient } from '../../../support/platformatic-fakes';
 
 let clients: FakeClient[] = [];
-/** Every client's joins fail (its coordinator gone, say). */
-let failJoins = false;
 
 class Consumer extends PlatformaticConsumer {
   protected override createClient(): never {
@@ -91,7 +41,7 @@ describe('the @platformatic/kafka consumer starting over with a new client', () 
   let now = 1_000_000;
   beforeEach(() => {
     clients = [];
-    failJoins = false;
+    FakeClient.failJoins = false;
     jest.spyOn(Date, 'now').mockImplementation(() => now);
   });
   afterEach(() => jest.restoreAllMocks());
@@ -140,7 +90,7 @@ describe('the @platformatic/kafka consumer starting over with a new client', () 
 
   it('again while the new client cannot join either, until one does', async () => {
     const { consumer } = await running();
-    failJoins = true;
+    FakeClient.failJoins = true;
     clients[0]!.emit('consumer:heartbeat:error', { error: new Error('connect ECONNREFUSED') });
     await settle();
     expect(clients).toHaveLength(2);
@@ -149,7 +99,7 @@ describe('the @platformatic/kafka consumer starting over with a new client', () 
     await new Promise((r) => setTimeout(r, 1100));
     expect(clients).toHaveLength(3);
     expect(clients[1]!.closed).toBe(true);
-    failJoins = false;
+    FakeClient.failJoins = false;
     await new Promise((r) => setTimeout(r, 1100));
     expect(clients[2]!.joins).toBe(1);
     expect(clients[2]!.memberId).toBe('member-1');
@@ -159,7 +109,7 @@ describe('the @platformatic/kafka consumer starting over with a new client', () 
 
   it('starts no second join loop beside one under way when the client reports a failed rejoin', async () => {
     const { consumer, crashes } = await running();
-    failJoins = true;
+    FakeClient.failJoins = true;
     clients[0]!.emit('consumer:heartbeat:error', { error: new Error('connect ECONNREFUSED') });
     await settle();
     expect(clients[1]!.joins).toBe(1); // the loop of the start over, failing
@@ -168,7 +118,7 @@ describe('the @platformatic/kafka consumer starting over with a new client', () 
     // One loop: its second try, a second after its first; none from the three reports.
     expect(clients[1]!.joins).toBe(2);
     expect(crashes.filter((e) => e.message.includes('rejoining the group failed'))).toHaveLength(3);
-    failJoins = false;
+    FakeClient.failJoins = false;
     await new Promise((r) => setTimeout(r, 1100));
     expect(clients[1]!.joins).toBe(3);
     await new Promise((r) => setTimeout(r, 1100));
