@@ -4,25 +4,34 @@
  * constant arrival rate (vegeta, single events through nginx) for `seconds`; plus the
  * edge's answer latency at that rate (vegeta's own). Worker processes are started here,
  * on the benchmark fleet's broker, in a fresh consumer group whose offsets start at the
- * end of `intake.raw` (so the backlog of the throughput runs is not processed first).
+ * end of `intake.raw` (so the backlog of the throughput runs is not processed first). The
+ * load starts once both workers share the raw partitions and have processed an event of
+ * each; its events are those of 1,000 visitors, spread over the raw partitions.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { KafkaClientName } from '../lib/kafka/client';
 import { keyPartition } from '../lib/kafka/partitioner';
-import { requestBody } from '../test/load/scenarios';
+import { loadEvent } from '../test/load/scenarios';
 import { testKafka } from '../test/support/kafka-helpers';
 import { attack } from '../test/load/vegeta';
 import type { AttackResult } from '../test/load/vegeta';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** How long after the load the accepted events may still arrive. */
+const DRAIN_MS = 30_000;
 
 export interface LatencyResult {
   rate: number;
   edge: AttackResult;
-  endToEndMs: { p50: number; p99: number; max: number; count: number };
+  /**
+   * Over every accepted event: one not seen within the drain (30 s after the load) counts
+   * as the drain's wait, a lower bound (`missing` says how many).
+   */
+  endToEndMs: { p50: number; p99: number; max: number; count: number; missing: number };
   workerRssMb: number;
 }
 
@@ -54,6 +63,13 @@ export async function endToEndLatency(opts: {
   cpus?: string;
   /** The workers' message logging (`INTAKE_LOGGING`, default sbml). */
   logging?: 'sbml' | 'hml';
+  /** The workers' Kafka client (`INTAKE_KAFKA_CLIENT`, default this process's). */
+  client?: KafkaClientName;
+  /**
+   * The load's single events are those of this many visitors (keys), one after the other:
+   * spread over the raw partitions as a site's traffic is (default 1,000).
+   */
+  visitors?: number;
 }): Promise<LatencyResult> {
   const kafka = testKafka([opts.brokers]);
   const group = `bench-latency-${Date.now()}`;
@@ -79,6 +95,7 @@ export async function endToEndLatency(opts: {
         INTAKE_WORKER_ADMIN_PORT: String(opts.adminPortBase + i),
         INTAKE_OUTBOUND_LOG_DIR: join(dir, `worker-${i + 1}`),
         INTAKE_LOGGING: opts.logging ?? 'sbml',
+        ...(opts.client ? { INTAKE_KAFKA_CLIENT: opts.client } : {}),
       },
       stdio: ['ignore', 'ignore', 'inherit'],
     }),
@@ -112,6 +129,10 @@ export async function endToEndLatency(opts: {
       },
     });
     await joined;
+    await settled(
+      workers.map((_, i) => opts.adminPortBase + i),
+      high.length,
+    );
     // Warm up until the workers process every raw partition (a partition's first chunk
     // pays its start: with HML the claim of its transactional producer): one key per
     // partition, events posted until each key's arrives.
@@ -133,16 +154,21 @@ export async function endToEndLatency(opts: {
     since = Date.now();
     const edge = await attack({
       url: opts.url,
-      body: requestBody(1),
+      body: Array.from({ length: opts.visitors ?? 1000 }, (_, i) => JSON.stringify(loadEvent(i))),
       apiKey: opts.apiKey,
       rate: opts.rate,
       seconds: opts.seconds,
       ...(opts.cpus ? { cpus: opts.cpus } : {}),
     });
     const expected = edge.statusCodes['202'] ?? 0;
-    const drained = Date.now() + 30_000;
+    const attackEnd = Date.now();
+    const drained = attackEnd + DRAIN_MS;
     while (latencies.length < expected && Date.now() < drained) await sleep(100);
-    const sorted = [...latencies].sort((a, b) => a - b);
+    const count = latencies.length;
+    const missing = Math.max(0, expected - count);
+    const sorted = [...latencies, ...Array<number>(missing).fill(Date.now() - attackEnd)].sort(
+      (a, b) => a - b,
+    );
     const q = (x: number): number =>
       sorted[Math.min(sorted.length - 1, Math.floor(x * sorted.length))] ?? 0;
     return {
@@ -152,7 +178,8 @@ export async function endToEndLatency(opts: {
         p50: q(0.5),
         p99: q(0.99),
         max: sorted[sorted.length - 1] ?? 0,
-        count: sorted.length,
+        count,
+        missing,
       },
       workerRssMb: peakRss,
     };
@@ -166,6 +193,33 @@ export async function endToEndLatency(opts: {
       ),
     );
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Waits until every worker is ready and holds raw partitions, all `partitions` of them
+ * assigned between them: a worker that joins late would move partitions during the load.
+ */
+async function settled(ports: number[], partitions: number): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const said = await Promise.all(
+      ports.map((port) =>
+        fetch(`http://127.0.0.1:${port}/readyz`)
+          .then(async (r) => ({
+            ok: r.ok,
+            ...((await r.json()) as { details?: { partitions?: number[] } }),
+          }))
+          .catch((err: unknown) => ({ ok: false, error: String(err), details: undefined })),
+      ),
+    );
+    const held = said.map((s) => (s.ok ? (s.details?.partitions ?? []) : []));
+    if (held.every((p) => p.length > 0) && held.flat().length === partitions) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `the workers did not share the ${partitions} raw partitions within 120 s: ${JSON.stringify(said)}`,
+      );
+    await sleep(200);
   }
 }
 

@@ -62,6 +62,16 @@ interface Results {
     endToEndMs: Record<string, number>;
     /** The same with HML workers (absent in runs before 2026-11-30). */
     endToEndHmlMs?: Record<string, number>;
+    /**
+     * Each mode's window of median p99 of alternating windows, with each window's p99, and
+     * the same on the other client's fleet (absent in runs before 2026-12-07: one window each).
+     */
+    endToEndP99s?: number[];
+    endToEndHmlP99s?: number[];
+    endToEndOtherClientMs?: Record<string, number>;
+    endToEndHmlOtherClientMs?: Record<string, number>;
+    endToEndOtherClientP99s?: number[];
+    endToEndHmlOtherClientP99s?: number[];
     edgeStatus: Record<string, number>;
   } | null;
   rssMb: Record<string, number>;
@@ -120,6 +130,33 @@ function p99s(l: NonNullable<Results['latency']>): string {
       ? `; on ${l.otherClient ?? 'the other client'}: edges ${list(l.edgeAloneOtherClientP99s)}, producer ${list(l.kafkaProducerOtherClientP99s)}`
       : '';
   return ` (each window's p99 in ms, in order: edges ${list(l.edgeAloneP99s)}, producer ${list(l.kafkaProducerP99s)}${other})`;
+}
+
+/** An end-to-end row (none when not measured): its events, and those that never arrived. */
+function endToEndRows(
+  workers: string,
+  ms: Record<string, number> | undefined,
+): (string | number)[][] {
+  if (!ms) return [];
+  const missing = ms.missing ? `, ${ms.missing} not seen within 30 s (counted as 30 s)` : '';
+  return [
+    [
+      `end to end (accepted -> in intake.processed), ${workers}, ${ms.count} events${missing}`,
+      ms.p50!,
+      ms.p99!,
+      ms.max!,
+    ],
+  ];
+}
+
+/** Each end-to-end window's p99, in order (runs before 2026-12-07 had one window). */
+function endToEndP99s(l: NonNullable<Results['latency']>): string {
+  const list = (xs?: number[]): string => (xs ?? []).join(', ');
+  if (!l.endToEndP99s || !l.endToEndHmlP99s) return '';
+  const other = l.endToEndOtherClientP99s
+    ? `; the fleet on ${l.otherClient ?? 'the other client'}: SBML ${list(l.endToEndOtherClientP99s)}, HML ${list(l.endToEndHmlOtherClientP99s)}`
+    : '';
+  return ` Each end-to-end row is the window of median p99 of ${l.endToEndP99s.length} windows of each mode, SBML and HML alternately, with the same fleet and rate (each window's p99 in ms, in order: SBML ${list(l.endToEndP99s)}, HML ${list(l.endToEndHmlP99s)}${other}).`;
 }
 
 function table(head: string[], rows: (string | number)[][]): string {
@@ -288,7 +325,7 @@ function markdown(r: Results, sources: SourcesResults | null): string {
     `- Pinning: ${r.method.pinning}.`,
     ...(r.method.kafkaClient ? [`- Kafka client: ${r.method.kafkaClient}.`] : []),
     `- Worker: ${r.method.workerEvents.toLocaleString('en-US')} events of ~300 B already in a raw topic; events/s from the moment each is in its consumer group (the bare consume->produce: its group join; the worker: its first ready answer, given once its consumer joined) to the last output record (the topic's size polled every 20 ms): the same span for both, without start-up (Node's start, connecting, the worker's log and state checks, joining: listed under "Start-up" below) (bench/worker-sbml.ts). SBML: the local outbound log (the default); HML: Kafka transactions (\`INTAKE_LOGGING=hml\`); SBML off: send and wait.`,
-    "- Latency: single events at a constant rate (vegeta, open model) of 50% of the measured maximum of nginx + 2 edges: first the fleet as measured (no workers: the goal's figure) alternating with Kafka's own producer at the same rate on the same broker (its send-to-ack latency: the floor), the same for the fleet with its edges on the other Kafka client (started afresh with a broker of its own, and first given each shape at the maximum rate, unrecorded, as the first fleet was), then the fleet with 2 worker processes (SBML on, default pipeline) consuming, then the same with 2 HML workers; end to end is from the edge's `receivedAt` to a consumer of `intake.processed` (read_committed) seeing the event.",
+    "- Latency: single events at a constant rate (vegeta, open model) of 50% of the measured maximum of nginx + 2 edges: first the fleet as measured (no workers: the goal's figure) alternating with Kafka's own producer at the same rate on the same broker (its send-to-ack latency: the floor), the same for the fleet with its edges on the other Kafka client (started afresh with a broker of its own, and first given each shape at the maximum rate, unrecorded, as the first fleet was), then the fleet with 2 worker processes (SBML on, default pipeline, on the fleet's Kafka client) consuming, alternating with the same with 2 HML workers, and both again on the fleet with its edges on the other client, each window started once both workers share the raw partitions and have processed an event of each, its load the events of 1,000 visitors (keys) in turn; end to end is from the edge's `receivedAt` to a consumer of `intake.processed` (read_committed) seeing the event.",
     '',
     '### Results',
     '',
@@ -360,27 +397,21 @@ function markdown(r: Results, sources: SourcesResults | null): string {
               l.edgeMs.p99!,
               l.edgeMs.max!,
             ],
-            [
-              `end to end (accepted -> in intake.processed), SBML workers, ${l.endToEndMs.count} events`,
-              l.endToEndMs.p50!,
-              l.endToEndMs.p99!,
-              l.endToEndMs.max!,
-            ],
-            ...(l.endToEndHmlMs
-              ? [
-                  [
-                    `end to end, HML workers (read_committed reader), ${l.endToEndHmlMs.count} events`,
-                    l.endToEndHmlMs.p50!,
-                    l.endToEndHmlMs.p99!,
-                    l.endToEndHmlMs.max!,
-                  ],
-                ]
-              : []),
+            ...endToEndRows('SBML workers', l.endToEndMs),
+            ...endToEndRows('HML workers (read_committed reader)', l.endToEndHmlMs),
+            ...endToEndRows(
+              `SBML workers, the fleet on ${l.otherClient ?? 'the other client'}`,
+              l.endToEndOtherClientMs,
+            ),
+            ...endToEndRows(
+              `HML workers, the fleet on ${l.otherClient ?? 'the other client'}`,
+              l.endToEndHmlOtherClientMs,
+            ),
           ],
         )
       : 'not measured',
     '',
-    `The goal's figures are the first four rows: the fleet as its maximum was measured, on each Kafka client, and the floor each fleet's broker sets on this machine: Kafka's own Java producer, at the same rate, waits that long for its acks (acks=all), before any HTTP. Each is the window of median p99 of ${r.method.repetitions} alternating windows, the edges' and the producer's, on that fleet's broker${l ? p99s(l) : ''}. With the 2 workers, their pipeline, the topics they write and the latency consumer share the same 2 cores, and at this rate the machine is at capacity: requests queue, which the row with 2 workers running and the end-to-end rows show. On a deployment the workers run on machines of their own.`,
+    `The goal's figures are the first four rows: the fleet as its maximum was measured, on each Kafka client, and the floor each fleet's broker sets on this machine: Kafka's own Java producer, at the same rate, waits that long for its acks (acks=all), before any HTTP. Each is the window of median p99 of ${r.method.repetitions} alternating windows, the edges' and the producer's, on that fleet's broker${l ? p99s(l) : ''}. With the 2 workers, their pipeline, the topics they write and the latency consumer share the same 2 cores, and at this rate the machine is at capacity: requests queue, which the row with 2 workers running and the end-to-end rows show. On a deployment the workers run on machines of their own.${l ? endToEndP99s(l) : ''}`,
     '',
     '### Memory (RSS at peak)',
     '',

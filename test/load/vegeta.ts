@@ -16,7 +16,8 @@ const ROOT = projectRoot(__dirname);
 
 export interface Attack {
   url: string;
-  body: string;
+  /** The request body; several: one after the other, round robin (vegeta's targets). */
+  body: string | readonly string[];
   apiKey?: string;
   /** Requests per second; 0 = as fast as `maxWorkers` closed-loop workers go. */
   rate: number;
@@ -89,13 +90,15 @@ export async function attack(a: Attack): Promise<AttackResult> {
   try {
     const header: Record<string, string[]> = { 'Content-Type': ['application/json'] };
     if (a.apiKey) header.Authorization = [`Bearer ${a.apiKey}`];
-    const target = {
-      method: 'POST',
-      url: a.url,
-      header,
-      body: Buffer.from(a.body).toString('base64'),
-    };
-    writeFileSync(join(dir, 'targets.json'), `${JSON.stringify(target)}\n`);
+    const targets = (typeof a.body === 'string' ? [a.body] : a.body).map((body) =>
+      JSON.stringify({
+        method: 'POST',
+        url: a.url,
+        header,
+        body: Buffer.from(body).toString('base64'),
+      }),
+    );
+    writeFileSync(join(dir, 'targets.json'), `${targets.join('\n')}\n`);
     const args = [
       'attack',
       '-format=json',
