@@ -43,7 +43,9 @@ const BUILDS: { name: string; root: string }[] = [
     ? [{ name: 'baseline', root: resolve(process.env.BENCH_BASELINE_ROOT) }]
     : []),
 ];
-const PORTS = { http: 48080 + OFFSET, kafka: 48092 + OFFSET, workers: 48150 + OFFSET };
+// Below the ephemeral range (32768+): a worker's admin port must never be taken by an
+// outgoing connection of the load.
+const PORTS = { http: 22080 + OFFSET, kafka: 22092 + OFFSET, workers: 22150 + OFFSET };
 const STATE = join(ROOT, '.intake', 'bench-e2e');
 const env = benchFleetEnv({
   stateDir: STATE,

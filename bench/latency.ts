@@ -10,7 +10,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KafkaClientName } from '../lib/kafka/client';
@@ -84,22 +84,42 @@ export async function endToEndLatency(opts: {
   await admin.disconnect();
 
   const dir = mkdtempSync(join(tmpdir(), 'bench-latency-'));
-  const workers: ChildProcess[] = Array.from({ length: opts.workers }, (_, i) =>
-    spawn(process.execPath, [join(opts.root, 'dist', 'services', 'worker', 'main.js')], {
-      env: {
-        ...process.env,
-        INTAKE_LOG_LEVEL: 'warn',
-        INTAKE_INSTANCE: `bench-worker-${i + 1}`,
-        INTAKE_KAFKA_BROKERS: opts.brokers,
-        INTAKE_GROUP_ID: group,
-        INTAKE_WORKER_ADMIN_PORT: String(opts.adminPortBase + i),
-        INTAKE_OUTBOUND_LOG_DIR: join(dir, `worker-${i + 1}`),
-        INTAKE_LOGGING: opts.logging ?? 'sbml',
-        ...(opts.client ? { INTAKE_KAFKA_CLIENT: opts.client } : {}),
+  const logOf = (i: number): string => join(dir, `worker-${i + 1}.log`);
+  const workers: ChildProcess[] = Array.from({ length: opts.workers }, (_, i) => {
+    const log = openSync(logOf(i), 'w');
+    const worker = spawn(
+      process.execPath,
+      [join(opts.root, 'dist', 'services', 'worker', 'main.js')],
+      {
+        env: {
+          ...process.env,
+          INTAKE_LOG_LEVEL: 'warn',
+          INTAKE_INSTANCE: `bench-worker-${i + 1}`,
+          INTAKE_KAFKA_BROKERS: opts.brokers,
+          INTAKE_GROUP_ID: group,
+          INTAKE_WORKER_ADMIN_PORT: String(opts.adminPortBase + i),
+          INTAKE_OUTBOUND_LOG_DIR: join(dir, `worker-${i + 1}`),
+          INTAKE_LOGGING: opts.logging ?? 'sbml',
+          ...(opts.client ? { INTAKE_KAFKA_CLIENT: opts.client } : {}),
+        },
+        stdio: ['ignore', log, 'inherit'],
       },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    }),
-  );
+    );
+    closeSync(log);
+    return worker;
+  });
+  /** Each worker's state and the end of its log (warnings and errors), for a failed window. */
+  const workerReport = (): string =>
+    workers
+      .map((w, i) => {
+        const tail = readFileSync(logOf(i), 'utf8').trim().split('\n').slice(-5).join('\n');
+        const state =
+          w.exitCode === null && w.signalCode === null
+            ? 'running'
+            : `exited (${w.exitCode ?? w.signalCode})`;
+        return `worker ${i + 1}: ${state}${tail ? `, its log ends:\n${tail}` : ''}`;
+      })
+      .join('\n');
   const consumer = kafka.consumer({ groupId: `${group}-reader` });
   const latencies: number[] = [];
   let since = Number.POSITIVE_INFINITY;
@@ -132,7 +152,9 @@ export async function endToEndLatency(opts: {
     await settled(
       workers.map((_, i) => opts.adminPortBase + i),
       high.length,
-    );
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n${workerReport()}`);
+    });
     // Warm up until the workers process every raw partition (a partition's first chunk
     // pays its start: with HML the claim of its transactional producer): one key per
     // partition, events posted until each key's arrives.
