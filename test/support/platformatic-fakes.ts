@@ -30,6 +30,18 @@ export class FakeClient extends EventEmitter {
   closed = false;
   commitFailure: Error | null = null;
 
+  /**
+   * @param partitions of topic `t`, all assigned to this member, led by broker 1
+   * @param answer what a fetch answers, per partition asked (default: a long poll that never
+   *   answers, for tests about the group, not the records)
+   */
+  constructor(
+    private readonly partitions: number[] = [0],
+    private readonly answer?: (request: FetchRequest) => Promise<Map<number, Answer>>,
+  ) {
+    super();
+  }
+
   joinGroup(): Promise<string> {
     this.joins += 1;
     if (FakeClient.failJoins) return Promise.reject(new Error('joinGroup failed 6 times.'));
@@ -53,18 +65,6 @@ export class FakeClient extends EventEmitter {
         ['t', { id: 'id-t', partitions: this.partitions.map(() => ({ leader: 1 })) }],
       ]),
     });
-  }
-
-  /**
-   * @param partitions of topic `t`, all assigned to this member, led by broker 1
-   * @param answer what a fetch answers, per partition asked (default: a long poll that never
-   *   answers, for tests about the group, not the records)
-   */
-  constructor(
-    private readonly partitions: number[] = [0],
-    private readonly answer?: (request: FetchRequest) => Promise<Map<number, Answer>>,
-  ) {
-    super();
   }
 
   async fetch(request: FetchRequest): Promise<unknown> {

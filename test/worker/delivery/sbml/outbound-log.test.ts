@@ -158,13 +158,16 @@ describe('outbound log (LMDB)', () => {
 
   it('deletes every emptied entry when removes overlap', async () => {
     let log = await open();
-    const chunks = [0, 1, 2].map((c) => [entry(c * 2 + 1), entry(c * 2 + 2)]);
+    const chunks = Array.from({ length: 40 }, (_, c) => [entry(c * 2 + 1), entry(c * 2 + 2)]);
     for (const chunk of chunks) await log.append(chunk);
-    const first = log.remove(chunks[0]!.map((r) => r.seq!));
-    const second = log.remove(chunks[1]!.map((r) => r.seq!));
-    await Promise.resolve();
-    const third = log.remove(chunks[2]!.map((r) => r.seq!));
-    await Promise.all([first, second, third]);
+    // One remove per turn of the event loop: some land while an earlier one's delete is
+    // being committed (its transaction ran, its promise not yet resolved).
+    const removes: Promise<void>[] = [];
+    for (const chunk of chunks) {
+      removes.push(log.remove(chunk.map((r) => r.seq!)));
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(removes);
     await log.close();
     log = await open();
     expect(log.stats()).toMatchObject({ entries: 0, bytes: 0 });
