@@ -3,8 +3,18 @@
  * (`read_committed`: outputs of aborted transactions never reach it), never creates
  * topics, and commits only when `autoCommit` is asked for; these are applied after the
  * caller's options.
+ *
+ * A batch's heartbeat or commit that finds the group moved on (a rebalance, a new
+ * generation, a member the coordinator forgot) fails with `KAFKA_NOT_MEMBER`; when the
+ * caller's `eachBatch` lets that error out, kafkajs gets back the error it threw
+ * (`kafkajsRejoin`), by which its runner rejoins the group at once. Given Intake's error
+ * instead, kafkajs took it for a failure of the handler: it ran the batch again until its
+ * retries ran out, then crashed and restarted the consumer, and each restart made the whole
+ * group rebalance once more.
  */
+import { KafkaJSError } from 'kafkajs';
 import type { Consumer as KafkajsConsumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { IntakeError } from '../../errors';
 import type { BatchContext, Consumer, ConsumerOptions, RunOptions } from '../port';
 import { translate, translated } from './errors';
 
@@ -43,7 +53,13 @@ export class KafkajsConsumerPort implements Consumer {
         autoCommit: options.autoCommit ?? false,
         eachBatchAutoResolve: !options.manualResolve,
         partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
-        eachBatch: (payload) => options.eachBatch(batchContext(payload)),
+        eachBatch: async (payload) => {
+          try {
+            await options.eachBatch(batchContext(payload));
+          } catch (err) {
+            throw kafkajsRejoin(err);
+          }
+        },
       }),
     );
   }
@@ -94,6 +110,27 @@ export class KafkajsConsumerPort implements Consumer {
   disconnect(): Promise<void> {
     return translated('disconnecting the consumer failed', () => this.consumer.disconnect());
   }
+}
+
+/**
+ * The broker's errors by which kafkajs' runner, when `eachBatch` throws one, rejoins the
+ * group instead of retrying the batch (its `isRebalancing`, and the member it must join as
+ * anew).
+ */
+const REJOIN_TYPES: ReadonlySet<string> = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'NOT_COORDINATOR_FOR_GROUP',
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+]);
+
+/** The kafkajs error a translated heartbeat or commit failure came from, when kafkajs rejoins on it; else `err`. */
+export function kafkajsRejoin(err: unknown): unknown {
+  if (!(err instanceof IntakeError)) return err;
+  const { cause } = err;
+  return cause instanceof KafkaJSError && REJOIN_TYPES.has((cause as { type?: string }).type ?? '')
+    ? cause
+    : err;
 }
 
 function batchContext(payload: EachBatchPayload): BatchContext {

@@ -24,7 +24,9 @@
  * - members on kafkajs and on this client can share a group (the same assigner's name);
  * - a failure of `eachBatch` or of a fetch is reported (`onCrash`) and the partitions are
  *   fetched again a second later from their last resolved offset; with
- *   `restartOnFailure: false` the consumer stops instead.
+ *   `restartOnFailure: false` the consumer stops instead. A failed `eachBatch` of a
+ *   partition revoked meanwhile (its heartbeat refused) is no failure: the group moved on,
+ *   as with kafkajs, which rejoins on such an error.
  * - a failed heartbeat, or group operations (commit, join, committed offsets) failing for
  *   5 s other than for a lost membership, give the group to a new client (`startOver`):
  *   it finds the coordinator again and rejoins; meanwhile nothing is fetched or committed.
@@ -656,6 +658,12 @@ export class PlatformaticConsumer implements Consumer {
       ]).catch((err: unknown) => this.crashed(err as Error, true));
     if (failed === null) {
       this.batchEnded(p, batch.lastOffset());
+      p.busy = false;
+      return;
+    }
+    if (stale()) {
+      // Revoked while its batch ran (the handler's heartbeat said so): the group moved on,
+      // the partition's next owner reads the batch again; nothing crashed.
       p.busy = false;
       return;
     }

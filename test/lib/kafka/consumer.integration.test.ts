@@ -3,7 +3,8 @@
  * group's members share the partitions and one that leaves hands its partitions over
  * (every record read, the committed offsets honoured); a paused partition is not read
  * until resumed while the others are; a seek moves a partition's next fetch; the batch of a
- * failing `eachBatch` is read again from its last resolved offset.
+ * failing `eachBatch` is read again from its last resolved offset; a member whose batch's
+ * heartbeat finds the group rebalancing rejoins without a crash.
  */
 import type { ConsumedRecord, Consumer, KafkaClient, RunOptions } from '../../../lib/kafka/port';
 import { KAFKA_CLIENTS } from '../../../lib/kafka/port';
@@ -15,6 +16,7 @@ import {
   testKafka,
   waitFor,
 } from '../../support/kafka-helpers';
+import { sleep } from '../../../lib/lifecycle';
 import { TEST_BROKER } from '../../support/test-env';
 
 interface Seen {
@@ -225,6 +227,44 @@ describe.each(KAFKA_CLIENTS)('the group consumer on %s (real broker)', (client) 
       expect(crashes.filter((c) => !c.restarting)).toEqual([]);
     } finally {
       await consumer.disconnect();
+    }
+  });
+
+  it('a member heartbeating through a long batch when another joins rejoins at once: no crash, the partitions shared', async () => {
+    const topic = randomName(`rejoin-${client}`);
+    const groupId = randomName('group');
+    await createTopic(admin, topic, 4);
+    await sendRecords(producer, topic, values('r', 40));
+    const crashes: string[] = [];
+    const assignments: number[][] = [];
+    let batches = 0;
+    let done = false;
+    const a = kafka.consumer({ groupId, sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000 });
+    a.onGroupJoin((assignment) => assignments.push([...(assignment[topic] ?? [])].sort()));
+    a.onCrash((err) => crashes.push(err.message));
+    await a.connect();
+    await a.subscribe(topic, { fromBeginning: true });
+    await a.run({
+      // As the worker while a chunk is handed off: it heartbeats until done, and a refused
+      // heartbeat (the group moved on) ends the batch with its error.
+      eachBatch: async (payload) => {
+        batches += 1;
+        while (!done) {
+          await payload.heartbeat();
+          await sleep(100);
+        }
+      },
+    });
+    let b: Awaited<ReturnType<typeof startMember>> | undefined;
+    try {
+      await waitFor(() => batches > 0, { what: "a's first batch", timeoutMs: 60_000 });
+      b = await startMember(kafka, groupId, topic, 'b', []);
+      await bothAssigned(assignments, b.assignments);
+      expect(crashes).toEqual([]);
+    } finally {
+      done = true;
+      await a.disconnect();
+      await b?.consumer.disconnect();
     }
   });
 });
