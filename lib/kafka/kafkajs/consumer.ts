@@ -5,8 +5,9 @@
  * caller's options.
  *
  * A batch's heartbeat or commit that finds the group moved on (a rebalance, a new
- * generation, a member the coordinator forgot) fails with `KAFKA_NOT_MEMBER`; when the
- * caller's `eachBatch` lets that error out, kafkajs gets back the error it threw
+ * generation, a member the coordinator forgot, a coordinator moved) fails with Intake's
+ * error (`KAFKA_NOT_MEMBER`; `KAFKA_UNAVAILABLE` for the coordinator); when the caller's
+ * `eachBatch` lets that error out, kafkajs gets back the error it threw
  * (`kafkajsRejoin`), by which its runner rejoins the group at once. Given Intake's error
  * instead, kafkajs took it for a failure of the handler: it ran the batch again until its
  * retries ran out, then crashed and restarted the consumer, and each restart made the whole

@@ -662,8 +662,8 @@ export class PlatformaticConsumer implements Consumer {
       return;
     }
     if (stale()) {
-      // Revoked while its batch ran (the handler's heartbeat said so): the group moved on,
-      // the partition's next owner reads the batch again; nothing crashed.
+      // Revoked while its batch ran (mostly what ended it: its heartbeat is refused then):
+      // the partition's next owner reads the batch again; no crash to report.
       p.busy = false;
       return;
     }
