@@ -110,8 +110,9 @@ describe('KafkajsConsumerPort', () => {
       );
     }
 
+    /** A broker's error as kafkajs makes it (from its table of error codes). */
     const protocolError = (type: string): KafkaJSProtocolError =>
-      new KafkaJSProtocolError({ message: type, type, code: 0, retriable: false });
+      new KafkaJSProtocolError(Object.assign(new Error(type), { type, code: 0, retriable: false }));
 
     it.each([
       ['REBALANCE_IN_PROGRESS', 'KAFKA_NOT_MEMBER'],
