@@ -42,17 +42,22 @@ export class FakeClient extends EventEmitter {
     super();
   }
 
-  joinGroup(): Promise<string> {
+  joinGroup(_options?: object, callback?: (error: Error | null) => void): Promise<string> {
     this.joins += 1;
-    if (FakeClient.failJoins) return Promise.reject(new Error('joinGroup failed 6 times.'));
-    this.memberId = `member-${this.joins}`;
-    this.generationId += 1;
-    setImmediate(() =>
-      this.emit('consumer:group:join', {
-        assignments: [{ topic: 't', partitions: this.partitions }],
-      }),
-    );
-    return Promise.resolve(this.memberId);
+    const joined = FakeClient.failJoins
+      ? Promise.reject(new Error('joinGroup failed 6 times.'))
+      : Promise.resolve(`member-${this.joins}`);
+    if (!FakeClient.failJoins) {
+      this.memberId = `member-${this.joins}`;
+      this.generationId += 1;
+      setImmediate(() =>
+        this.emit('consumer:group:join', {
+          assignments: [{ topic: 't', partitions: this.partitions }],
+        }),
+      );
+    }
+    if (callback) joined.then(() => callback(null), callback);
+    return joined;
   }
 
   listCommittedOffsets(): Promise<Map<string, bigint[]>> {
@@ -83,8 +88,19 @@ export class FakeClient extends EventEmitter {
 
   clearMetadata(): void {}
 
+  /**
+   * As 1.35's commit on a failure that asks for a rejoin (`commitFailure`): it joins the
+   * group through its public `joinGroup`, then commits again, in the new generation.
+   */
+  commitRejoins = false;
+
   commit(): Promise<void> {
-    return this.commitFailure === null ? Promise.resolve() : Promise.reject(this.commitFailure);
+    if (this.commitFailure === null) return Promise.resolve();
+    if (!this.commitRejoins) return Promise.reject(this.commitFailure);
+    this.commitFailure = null;
+    return new Promise((resolve, reject) => {
+      void this.joinGroup({}, (error) => (error ? reject(error) : resolve(this.commit())));
+    });
   }
 
   close(): Promise<void> {

@@ -115,6 +115,8 @@ export class PlatformaticConsumer implements Consumer {
   private runOptions: RunOptions | null = null;
   private running = false;
   private joins = 0;
+  /** Each client's own `joinGroup` (its public one refuses: `refuseCommitRejoins`). */
+  private readonly joinGroupOf = new WeakMap<Client, (options: object) => Promise<string>>();
   private firstJoin: { resolve: () => void; reject: (err: unknown) => void } | null = null;
   private wakeTimer: NodeJS.Immediate | null = null;
   private closing: Promise<void> | null = null;
@@ -150,6 +152,8 @@ export class PlatformaticConsumer implements Consumer {
       isolationLevel: platformatic().FetchIsolationLevels.READ_COMMITTED,
     });
     for (const topic of this.subscriptions.keys()) client.topics.track(topic);
+    this.joinGroupOf.set(client, client.joinGroup.bind(client));
+    refuseCommitRejoins(client);
     client.on('consumer:group:join', (payload) => {
       if (client === this.client) void this.joined(payload.assignments ?? []);
     });
@@ -278,7 +282,7 @@ export class PlatformaticConsumer implements Consumer {
   }
 
   private join(): Promise<string> {
-    return this.client.joinGroup({});
+    return this.joinGroupOf.get(this.client)!({});
   }
 
   onGroupJoin(listener: (assignment: Record<string, number[]>) => void): void {
@@ -690,6 +694,31 @@ export class PlatformaticConsumer implements Consumer {
   private crashed(error: Error, restarting: boolean): void {
     for (const listener of this.crashListeners) listener(error, restarting);
   }
+}
+
+/**
+ * 1.35's commit, refused because the group moved on, rejoins the group through the public
+ * `joinGroup` and commits again in the new generation, up to its retries: each such join
+ * starts one more rebalance of the whole group (three partitions' chunks committing during
+ * a rebalance gave ten generations in 0.1 s), and the commit sent again may land on a
+ * partition another member owns by then. Only that path calls the public `joinGroup` (this
+ * adapter calls the original, `joinGroupOf`), so it refuses: the commit fails
+ * `KAFKA_NOT_MEMBER`, the caller's to handle, and the client's heartbeat rejoins once.
+ */
+function refuseCommitRejoins(client: Client): void {
+  const refuse = (
+    _options?: unknown,
+    callback?: (error: Error) => void,
+  ): Promise<never> | undefined => {
+    const error = new IntakeError(
+      'KAFKA_NOT_MEMBER',
+      'the group moved on: the commit is refused, not sent again in a new generation',
+    );
+    if (!callback) return Promise.reject(error);
+    callback(error);
+    return undefined;
+  };
+  (client as unknown as { joinGroup: typeof refuse }).joinGroup = refuse;
 }
 
 /** Whether a client error carries the broker's error `name` (alone, aggregated or wrapped). */

@@ -146,4 +146,17 @@ describe('the @platformatic/kafka consumer starting over with a new client', () 
     expect(clients).toHaveLength(1);
     await consumer.disconnect();
   });
+
+  it("refuses the client's own rejoin when a commit finds the group moved on: the commit fails, nothing joins", async () => {
+    const { consumer } = await running();
+    const client = clients[0]!;
+    expect(client.joins).toBe(1);
+    client.commitFailure = new Error('ILLEGAL_GENERATION');
+    client.commitRejoins = true;
+    await expect(commit(consumer)).rejects.toMatchObject({ code: 'KAFKA_NOT_MEMBER' });
+    await settle();
+    expect(client.joins).toBe(1);
+    expect(clients).toHaveLength(1);
+    await consumer.disconnect();
+  });
 });
