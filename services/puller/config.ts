@@ -47,6 +47,9 @@ export function loadPullerConfig(
       fencedBackoffMs: r.int('INTAKE_PULLER_FENCED_BACKOFF_MS', pullerDefaults.fencedBackoffMs, {
         min: 1,
       }),
+      ownerCheckMs: r.int('INTAKE_PULLER_OWNER_CHECK_MS', pullerDefaults.ownerCheckMs, {
+        min: 0,
+      }),
     },
   };
   r.done();

@@ -19,6 +19,11 @@
  *   stopped moving for a whole period (the owner died or hangs; or the upstream is idle,
  *   when taking over costs nothing), it takes over as above. Its `state` is `standby`
  *   meanwhile (the puller's /readyz answers 503).
+ * - A write that failed for another reason may still have been fenced: Kafka 4.1 can answer
+ *   a commit racing a newer writer's start with an unexpected error, not a fencing one.
+ *   So before restarting its writer after such a failure, the puller watches the committed
+ *   position for `ownerCheckMs`: if it moves, another puller writes, and it stands down as
+ *   if fenced; if not, it takes over.
  * - Upstream events become Intake events: a JSON object with a string `type` is taken as
  *   it is; anything else is wrapped as `{type: <SSE event name or "upstream_event">,
  *   data}`. An event without an id gets `<upstream>:<position>`, so a resend after a
@@ -38,6 +43,8 @@ export interface PullerOptions {
   lingerMs: number;
   backoffMs: { initial: number; max: number };
   fencedBackoffMs: number;
+  /** After a failed write not known to be fenced: how long the position is watched first. */
+  ownerCheckMs: number;
 }
 
 export const pullerDefaults: PullerOptions = {
@@ -45,6 +52,7 @@ export const pullerDefaults: PullerOptions = {
   lingerMs: 50,
   backoffMs: { initial: 200, max: 30_000 },
   fencedBackoffMs: 30_000,
+  ownerCheckMs: 2000,
 };
 
 /** `starting`: (re)starting the writer and reading the position; `active`: owns the upstream. */
@@ -95,6 +103,7 @@ export class UpstreamPuller {
     let attempt = 0;
     let owner = false; // writer (re)started and position read since the last failed write
     let fenced = false;
+    let writeFailed = false; // the last write failed, not known to be fenced
     while (!signal.aborted) {
       this.batch = [];
       this.failure = null;
@@ -104,6 +113,11 @@ export class UpstreamPuller {
         this.options.lingerMs,
       );
       try {
+        if (writeFailed) {
+          fenced = await this.anotherWriter(signal); // a failed read: checked again next turn
+          writeFailed = false;
+          if (signal.aborted) break;
+        }
         if (fenced) {
           await this.standBy(signal);
           fenced = false;
@@ -142,6 +156,8 @@ export class UpstreamPuller {
         if (hasCode(this.failure, 'KAFKA_FENCED')) {
           fenced = true;
           delay = 0; // standBy() waits
+        } else {
+          writeFailed = true;
         }
       }
       if (signal.aborted) break;
@@ -165,6 +181,18 @@ export class UpstreamPuller {
     this.position = await this.readPosition();
     this.state = 'active';
     this.log.info({ position: this.position }, 'upstream_owned');
+  }
+
+  /** True when the committed position moves within `ownerCheckMs`: another puller writes. */
+  private async anotherWriter(signal: AbortSignal): Promise<boolean> {
+    this.state = 'starting';
+    const before = await this.readPosition();
+    await abortableSleep(this.options.ownerCheckMs, signal);
+    if (signal.aborted) return false;
+    const after = await this.readPosition();
+    if (after === before) return false;
+    this.log.warn({ before, after }, 'another_puller_writing');
+    return true;
   }
 
   /** Fenced: waits while another puller moves the committed position. */
