@@ -3,7 +3,8 @@
  * cannot reach the group's coordinator any more (1.35 looks it up once per client): after
  * a failed heartbeat (1.35 heartbeats no more after one), and after group operations that
  * keep failing for 5 s other than for a lost membership. The new client joins again; the
- * old one is closed. The client here is a fake; the three-broker fault scenarios run the
+ * old one is closed. A commit that finds the group moved on fails instead of the client
+ * rejoining by itself. The client here is a fake; the three-broker fault scenarios run the
  * real one through a coordinator's restart.
  */
 import { IntakeError } from '../../../../lib/errors';
