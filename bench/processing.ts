@@ -23,8 +23,8 @@ import type { ConsumedRecord } from '../lib/kafka/port';
 import { projectRoot } from '../lib/paths';
 import type * as LocalProcessingModule from '../services/worker/processing/local-processing';
 import type * as WorkerConfigModule from '../services/worker/config';
-import { toKafkaMessage, wrapEvent } from '../lib/envelope';
 import { median } from './harness';
+import { pageViewRecord } from './raw-records';
 
 const ROOT = projectRoot(__dirname);
 const REPS = Number(process.env.BENCH_REPS ?? 7);
@@ -80,21 +80,7 @@ function chunk(): ConsumedRecord[] {
   generated += CHUNK;
   return Array.from({ length: CHUNK }, (_, i) => {
     const n = base + i;
-    const wrapped = wrapEvent(
-      {
-        type: 'page_view',
-        key: `visitor-${n % VISITORS}`,
-        data: { path: `/products/${n}`, referrer: 'https://example.com/' },
-      },
-      {
-        source: 'bench',
-        pattern: 'request-ack',
-        receivedAt: new Date(),
-        meta: { userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0' },
-      },
-    );
-    if (!wrapped.ok) throw new Error(wrapped.reason);
-    const record = toKafkaMessage(wrapped.envelope);
+    const record = pageViewRecord(n, VISITORS);
     const headers: Record<string, Buffer> = {};
     for (const [name, value] of Object.entries(record.headers ?? {}))
       if (value !== undefined) headers[name] = Buffer.from(value);

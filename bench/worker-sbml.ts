@@ -35,7 +35,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { toKafkaMessage, wrapEvent } from '../lib/envelope';
 import type { KafkaClient, KafkaClientName } from '../lib/kafka/port';
 import { projectRoot } from '../lib/paths';
 import { withRetry } from '../lib/retry';
@@ -43,6 +42,7 @@ import { openOutboundLog } from '../services/worker/delivery/sbml/outbound-log';
 import { OutboundSender } from '../services/worker/delivery/sbml/sender';
 import { sendRecords, testKafka } from '../test/support/kafka-helpers';
 import { cpuPerEvent, processCpuSeconds, sampleCpu } from './proc-cpu';
+import { pageViewRecord } from './raw-records';
 import type { CpuSample } from './proc-cpu';
 
 const ROOT = projectRoot(__dirname);
@@ -53,6 +53,8 @@ const REPS = Number(process.env.BENCH_REPS ?? 3);
 const WARMUP_REPS = Number(process.env.BENCH_WARMUP_REPS ?? 0);
 const RESEND = Number(process.env.BENCH_RESEND ?? 100_000);
 const PARTITIONS = 6;
+/** The raw records' visitors (keys). */
+const VISITORS = 5000;
 /** The worker with its chunks processed on a thread of their own (`services/worker/processing/`). */
 const THREAD_ON = { INTAKE_WORKER_PROCESSING_THREAD: 'on' };
 /** Every other row: on the consumer's thread, whatever the environment says. */
@@ -153,23 +155,9 @@ async function fillRaw(topic: string): Promise<void> {
   const producer = kafka.producer();
   await producer.connect();
   for (let start = 0; start < N; start += 2000) {
-    const messages = Array.from({ length: Math.min(2000, N - start) }, (_, i) => {
-      const r = wrapEvent(
-        {
-          type: 'page_view',
-          key: `visitor-${(start + i) % 5000}`,
-          data: { path: `/products/${start + i}`, referrer: 'https://example.com/' },
-        },
-        {
-          source: 'bench',
-          pattern: 'request-ack',
-          receivedAt: new Date(),
-          meta: { userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0' },
-        },
-      );
-      if (!r.ok) throw new Error(r.reason);
-      return toKafkaMessage(r.envelope);
-    });
+    const messages = Array.from({ length: Math.min(2000, N - start) }, (_, i) =>
+      pageViewRecord(start + i, VISITORS),
+    );
     await sendRecords(producer, topic, messages);
   }
   await producer.disconnect();
