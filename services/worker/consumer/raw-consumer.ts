@@ -6,7 +6,8 @@
  * built by one factory; this loop does not know which). In each group generation a
  * partition's first batch starts from the delivery's claim: records below it were
  * committed already (HML: by a fenced zombie, or by this worker's own transaction whose
- * answer was lost) and are skipped.
+ * answer was lost) or are held by this worker (SBML: a chunk whose commit the group
+ * refused, its records logged and sent) and are skipped.
  *
  * - Offsets are never auto-committed, and never ahead of durability: a crash at any point
  *   either re-reads uncommitted input or resends from the log (duplicates keep their id).
@@ -88,7 +89,7 @@ export class RawConsumer {
     let from = 0;
     while (from < batch.messages.length && BigInt(batch.messages[from]!.offset) < start) from += 1;
     if (from > 0) {
-      // Committed already: their ids belong in the window all the same.
+      // Committed or held already: their ids belong in the window all the same.
       const { ids } = this.deps.processing;
       if (ids.enabled) ids.add(batch.partition, idsOf(batch.messages.slice(0, from)));
       if (from === batch.messages.length) {

@@ -60,7 +60,8 @@ export interface WorkerDelivery {
   assigned(partitions: readonly number[]): void;
   /**
    * The first input offset of the partition this worker may process in this generation
-   * (HML: after fencing its previous owner); 0n when there is nothing to skip.
+   * (HML: after fencing its previous owner; SBML: after the chunks it abandoned but holds);
+   * 0n when there is nothing to skip.
    */
   claim(partition: number): Promise<bigint>;
   /** Hands a processed chunk off with its input commit (see the module doc). */

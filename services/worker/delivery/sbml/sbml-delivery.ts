@@ -17,6 +17,16 @@
  * partition is this worker's (never by processing the chunk again, which would send its
  * records again); a lost membership or a revoked partition abandons the chunk, its
  * records sent.
+ *
+ * An abandoned chunk's records are held all the same (logged, or sent and acknowledged
+ * without the log), so re-reading its input would only send them again. When the
+ * partition stays this worker's (the usual case: its commit met a rebalance that gave the
+ * partition back), `claim()` starts the partition after it: the chunk began at this
+ * worker's own last commit, and the group's committed offset still being there says no
+ * other worker processed the partition since, so the state kept here already holds the
+ * chunk's events (the state restorer makes the same check, and keeps that state). A revoked partition, a committed offset that moved, or one that cannot be
+ * read re-read the input as before: duplicates keep their id, nothing is skipped that is
+ * not held.
  */
 import { IntakeError, hasCode } from '../../../../lib/errors';
 import type { Logger } from '../../../../lib/logger';
@@ -51,6 +61,13 @@ export class SbmlDelivery implements WorkerDelivery {
   private storeError: string | null = null;
   private readonly log: Logger;
   readonly handover: StateHandover;
+  /**
+   * Per partition, the abandoned chunks held here: from the committed offset they began
+   * at (`from`) to the offset after them (`next`).
+   */
+  private readonly held = new Map<number, { from: bigint; next: bigint }>();
+  /** This generation's claims of the partitions with held chunks. */
+  private readonly claims = new Map<number, Promise<bigint>>();
 
   constructor(private readonly deps: SbmlDeliveryDeps) {
     this.log = deps.logger.child({ module: 'sbml-delivery' });
@@ -64,12 +81,58 @@ export class SbmlDelivery implements WorkerDelivery {
     return resent;
   }
 
-  assigned(): void {
-    // Nothing to claim: the hand-over waits on the previous owner's progress instead.
+  /**
+   * A new generation: a revoked partition's held chunks are forgotten (its next owner
+   * re-reads them), and a kept one's are checked again at its next claim.
+   */
+  assigned(partitions: readonly number[]): void {
+    this.claims.clear();
+    for (const p of [...this.held.keys()]) if (!partitions.includes(p)) this.held.delete(p);
   }
 
-  claim(): Promise<bigint> {
-    return Promise.resolve(0n);
+  /**
+   * Where the partition starts: after the chunks this worker abandoned but holds, when no
+   * other worker processed the partition since (see the module doc); else 0n.
+   */
+  claim(partition: number): Promise<bigint> {
+    const held = this.held.get(partition);
+    if (!held) return Promise.resolve(0n);
+    let claimed = this.claims.get(partition);
+    if (!claimed) {
+      claimed = this.handover.committed([partition]).then(
+        (offsets) => {
+          if (offsets.get(partition) === held.from) return held.next;
+          this.held.delete(partition);
+          return 0n;
+        },
+        (err: unknown) => {
+          this.log.warn({ err, partition }, 'held_chunk_check_failed');
+          this.claims.delete(partition);
+          return 0n;
+        },
+      );
+      this.claims.set(partition, claimed);
+    }
+    return claimed;
+  }
+
+  /** An abandoned chunk whose records are held: `claim()` may start after it. */
+  private abandoned(chunk: Chunk): void {
+    const { partition } = chunk;
+    const from = BigInt(chunk.first);
+    const next = BigInt(chunk.last) + 1n;
+    const held = this.held.get(partition);
+    this.claims.delete(partition);
+    if (held && from >= held.from && from <= held.next) {
+      // Contiguous with the chunks held already: the committed offset is still theirs.
+      if (next > held.next) held.next = next;
+      return;
+    }
+    // Only a chunk right after this worker's own last commit of the partition: the state
+    // restorer then finds the partition as this worker left it and keeps its state.
+    if (this.deps.progress.snapshot(partition)?.committedNext === chunk.first)
+      this.held.set(partition, { from, next });
+    else this.held.delete(partition);
   }
 
   /**
@@ -101,10 +164,12 @@ export class SbmlDelivery implements WorkerDelivery {
     if (commit.refused !== null || !committed) {
       // A commit can be written and still answered with an error (a worker paused past its
       // session timeout: the broker took the commit, the group moved on); withholding the
-      // entries would leave them unsent until this worker restarts, so they are sent. The
-      // new owner re-reads what was not committed (duplicates keep their id); the consumer
+      // entries would leave them unsent until this worker restarts, so they are sent. A new
+      // owner re-reads what was not committed (duplicates keep their id), this worker
+      // only when another processed the partition meanwhile (`claim()`); the consumer
       // rejoins on the next heartbeat.
       this.release(records);
+      this.abandoned(chunk);
       if (commit.refused !== null)
         this.log.warn(
           { err: commit.refused, partition: chunk.partition },
@@ -112,6 +177,8 @@ export class SbmlDelivery implements WorkerDelivery {
         );
       return false;
     }
+    const held = this.held.get(chunk.partition);
+    if (held && BigInt(chunk.last) + 1n >= held.next) this.held.delete(chunk.partition);
     const deferred = this.deps.log !== null;
     this.deps.progress.committed(chunk.partition, deferred ? records : [], BigInt(chunk.last));
     this.release(records);
