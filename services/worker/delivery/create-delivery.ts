@@ -107,6 +107,7 @@ async function createSbml(deps: DeliveryDeps): Promise<SbmlDelivery> {
       settled: (partitions) => handover.settled(partitions),
       committed: () => handover.committedOffsets(),
     },
+    keepsState: deps.keepsState,
     resources,
     onAppend: (s) => metrics.logSyncSeconds.observe(s),
     afterAppend: faultAfterLogSync(logger),

@@ -24,9 +24,10 @@
  * partition back), `claim()` starts the partition after it: the chunk began at this
  * worker's own last commit, and the group's committed offset still being there says no
  * other worker processed the partition since, so the state kept here already holds the
- * chunk's events (the state restorer makes the same check, and keeps that state). A revoked partition, a committed offset that moved, or one that cannot be
- * read re-read the input as before: duplicates keep their id, nothing is skipped that is
- * not held.
+ * chunk's events (the state restorer makes the same check, and keeps that state); a
+ * worker that keeps no state skips it with no check. A revoked partition, a committed
+ * offset that moved, or one that cannot be read re-read the input as before: duplicates
+ * keep their id, and nothing is skipped that is not held.
  */
 import { IntakeError, hasCode } from '../../../../lib/errors';
 import type { Logger } from '../../../../lib/logger';
@@ -44,6 +45,11 @@ export interface SbmlDeliveryDeps {
   logger: Logger;
   /** The hand-over of partitions' state (absent: restore at once, tests). */
   handover?: StateHandover;
+  /**
+   * Whether the worker keeps state derived from its input (scores, recent ids; default
+   * true). Without it a held chunk is skipped with no check: no state can disagree.
+   */
+  keepsState?: boolean;
   /** Started by `start()` and stopped by `close()` (what the hand-over follows). */
   resources?: { start(): Promise<void>; stop(): Promise<void> };
   /** Called with the duration of each durable append (for metrics). */
@@ -97,6 +103,7 @@ export class SbmlDelivery implements WorkerDelivery {
   claim(partition: number): Promise<bigint> {
     const held = this.held.get(partition);
     if (!held) return Promise.resolve(0n);
+    if (this.deps.keepsState === false) return Promise.resolve(held.next);
     let claimed = this.claims.get(partition);
     if (!claimed) {
       claimed = this.handover.committed([partition]).then(

@@ -3,7 +3,8 @@
  * the chunk's records logged and sent; when the partition stays this worker's and no other
  * worker processed it since (the group's committed offset is still this worker's own last
  * commit, where the chunk began), the partition starts after the chunk instead of reading
- * it again (each re-read record is one more duplicate downstream). Anything else re-reads.
+ * it again (each re-read record is one more duplicate downstream); a worker that keeps no
+ * state derived from its input skips it with no check. Anything else re-reads.
  */
 import { IntakeError } from '../../../../lib/errors';
 import type { Chunk, HandOffContext } from '../../../../services/worker/delivery/delivery';
@@ -27,7 +28,7 @@ function context(state: { refusing: boolean }): HandOffContext {
 }
 
 /** A delivery whose group's committed offsets are `committed` (a failure when it throws). */
-function delivery(committed: () => Map<number, bigint>) {
+function delivery(committed: () => Map<number, bigint>, keepsState = true) {
   const sender = { dispatch: () => undefined } as unknown as OutboundSender;
   const progress = new DeliveryProgress();
   const reads: number[][] = [];
@@ -36,6 +37,7 @@ function delivery(committed: () => Map<number, bigint>) {
     log: new MemoryOutboundLog(),
     progress,
     logger: silentLogger(),
+    keepsState,
     handover: {
       settled: () => Promise.resolve(new Map()),
       committed: (partitions) => {
@@ -120,5 +122,14 @@ describe('SbmlDelivery.claim after an abandoned chunk', () => {
     failing = false;
     await expect(d.claim(0)).resolves.toBe(12n);
     expect(reads).toEqual([[0], [0]]);
+  });
+
+  it('skips with no check in a worker that keeps no state derived from its input', async () => {
+    const { d, progress, reads } = delivery(() => new Map([[0, 14n]]), false);
+    progress.committed(0, [], 9n);
+    await d.handOff(chunk(10, 11), context({ refusing: true }));
+    d.assigned([0]);
+    await expect(d.claim(0)).resolves.toBe(12n);
+    expect(reads).toEqual([]);
   });
 });
