@@ -89,6 +89,10 @@ export class RawConsumer {
     let from = 0;
     while (from < batch.messages.length && BigInt(batch.messages[from]!.offset) < start) from += 1;
     if (from > 0) {
+      this.log.info(
+        { partition: batch.partition, from: batch.messages[0]!.offset, records: from },
+        'input_skipped_claimed',
+      );
       // Committed or held already: their ids belong in the window all the same.
       const { ids } = this.deps.processing;
       if (ids.enabled) ids.add(batch.partition, idsOf(batch.messages.slice(0, from)));
