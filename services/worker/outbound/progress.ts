@@ -46,6 +46,20 @@ export class DeliveryProgress {
    * acknowledged before the commit, or produced nothing). Records are in input order.
    */
   committed(partition: number, records: readonly OutboundRecord[], lastOffset: bigint): void {
+    const p = this.track(partition, records);
+    if (lastOffset + 1n > p.committedNext) p.committedNext = lastOffset + 1n;
+  }
+
+  /**
+   * Records handed off whose input is not committed (SBML: a chunk the group refused to
+   * commit, held in the log): waited for like committed ones, the committed offset left
+   * where it is.
+   */
+  held(partition: number, records: readonly OutboundRecord[]): void {
+    this.track(partition, records);
+  }
+
+  private track(partition: number, records: readonly OutboundRecord[]): PartitionProgress {
     const p = this.of(partition);
     let last: Pending | undefined;
     let lastSource: string | undefined;
@@ -65,7 +79,7 @@ export class DeliveryProgress {
       p.queue.push(last);
       p.byOffset.set(r.source.offset, last);
     }
-    if (lastOffset + 1n > p.committedNext) p.committedNext = lastOffset + 1n;
+    return p;
   }
 
   /** Listens to acknowledgements: each record counts for the input offset it came from. */

@@ -133,13 +133,22 @@ export class SbmlDelivery implements WorkerDelivery {
     if (held && from >= held.from && from <= held.next) {
       // Contiguous with the chunks held already: the committed offset is still theirs.
       if (next > held.next) held.next = next;
+      this.waitFor(chunk);
       return;
     }
     // Only a chunk right after this worker's own last commit of the partition: the state
-    // restorer then finds the partition as this worker left it and keeps its state.
-    if (this.deps.progress.snapshot(partition)?.committedNext === chunk.first)
+    // restorer then finds the partition as this worker left it and keeps its state. Its
+    // records count in the partition's delivery progress (receipts, the hand-over) as a
+    // committed chunk's do: what is skipped is delivered only once they are acknowledged.
+    if (this.deps.progress.snapshot(partition)?.committedNext === chunk.first) {
       this.held.set(partition, { from, next });
-    else this.held.delete(partition);
+      this.waitFor(chunk);
+    } else this.held.delete(partition);
+  }
+
+  /** A held chunk's records in the progress (without the log they are acknowledged already). */
+  private waitFor(chunk: Chunk): void {
+    if (this.deps.log) this.deps.progress.held(chunk.partition, chunk.records);
   }
 
   /**
@@ -175,8 +184,8 @@ export class SbmlDelivery implements WorkerDelivery {
       // owner re-reads what was not committed (duplicates keep their id), this worker
       // only when another processed the partition meanwhile (`claim()`); the consumer
       // rejoins on the next heartbeat.
-      this.release(records);
       this.abandoned(chunk);
+      this.release(records);
       if (commit.refused !== null)
         this.log.warn(
           { err: commit.refused, partition: chunk.partition },

@@ -132,4 +132,20 @@ describe('SbmlDelivery.claim after an abandoned chunk', () => {
     await expect(d.claim(0)).resolves.toBe(12n);
     expect(reads).toEqual([]);
   });
+
+  it("keeps the partition's delivered-up-to below a held chunk until its records are acknowledged", async () => {
+    const { d, progress } = delivery(() => new Map([[0, 10n]]));
+    progress.committed(0, [], 9n);
+    const refusing = { refusing: true };
+    const held = chunk(10, 11);
+    await d.handOff(held, context(refusing));
+    refusing.refusing = false;
+    const next = chunk(12, 13);
+    await d.handOff(next, context(refusing));
+    expect(progress.snapshot(0)).toMatchObject({ deliveredUpTo: '10', committedNext: '14' });
+    progress.acknowledged(held.records);
+    expect(progress.snapshot(0)?.deliveredUpTo).toBe('12');
+    progress.acknowledged(next.records);
+    expect(progress.snapshot(0)?.deliveredUpTo).toBe('14');
+  });
 });
