@@ -22,7 +22,8 @@
  * without the log), so re-reading its input would only send them again. When the
  * partition stays this worker's (the usual case: its commit met a rebalance that gave the
  * partition back), `claim()` starts the partition after it: the chunk began at this
- * worker's own last commit, and the group's committed offset still being there says no
+ * worker's own last commit (or, before its first, where it started the partition), and
+ * the group's committed offset still being there says no
  * other worker processed the partition since, so the state kept here already holds the
  * chunk's events (the state restorer makes the same check, and keeps that state); a
  * worker that keeps no state skips it with no check. A revoked partition, a committed
@@ -136,11 +137,14 @@ export class SbmlDelivery implements WorkerDelivery {
       this.waitFor(chunk);
       return;
     }
-    // Only a chunk right after this worker's own last commit of the partition: the state
-    // restorer then finds the partition as this worker left it and keeps its state. Its
-    // records count in the partition's delivery progress (receipts, the hand-over) as a
-    // committed chunk's do: what is skipped is delivered only once they are acknowledged.
-    if (this.deps.progress.snapshot(partition)?.committedNext === chunk.first) {
+    // Only a chunk right after this worker's own last commit of the partition, or, before
+    // its first one, where it started the partition (the committed offset it restored the
+    // state at): the state restorer then finds the partition as this worker left it and
+    // keeps its state. Its records count in the partition's delivery progress (receipts,
+    // the hand-over) as a committed chunk's do: what is skipped is delivered only once they
+    // are acknowledged.
+    const mine = this.deps.progress.snapshot(partition);
+    if (mine === null || mine.committedNext === chunk.first) {
       this.held.set(partition, { from, next });
       this.waitFor(chunk);
     } else this.held.delete(partition);

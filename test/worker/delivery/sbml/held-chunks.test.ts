@@ -102,11 +102,19 @@ describe('SbmlDelivery.claim after an abandoned chunk', () => {
   });
 
   it('does not hold a chunk that did not begin at its own last commit (the state here may not be the group’s)', async () => {
-    const { d, reads } = delivery(() => new Map([[0, 10n]]));
-    await d.handOff(chunk(10, 11), context({ refusing: true })); // nothing committed here before
+    const { d, progress, reads } = delivery(() => new Map([[0, 10n]]));
+    progress.committed(0, [], 4n); // its last commit: up to 5, then the partition was away
+    await d.handOff(chunk(10, 11), context({ refusing: true }));
     d.assigned([0]);
     await expect(d.claim(0)).resolves.toBe(0n);
     expect(reads).toEqual([]);
+  });
+
+  it('holds the first chunk of a partition it never committed yet (it began where the worker started it)', async () => {
+    const { d } = delivery(() => new Map([[0, 10n]]));
+    await d.handOff(chunk(10, 11), context({ refusing: true })); // nothing committed here before
+    d.assigned([0]);
+    await expect(d.claim(0)).resolves.toBe(12n);
   });
 
   it('re-reads when the committed offset cannot be read, and reads it again at the next claim', async () => {
