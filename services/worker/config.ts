@@ -46,7 +46,8 @@ export interface WorkerConfig {
   pipeline: PipelineConfig;
   /**
    * Where chunks are processed (`INTAKE_WORKER_PROCESSING_THREAD`, `processing/`): `off`
-   * (the default) on the consumer's thread, `on` on a thread of their own.
+   * on the consumer's thread, `on` on a thread of their own, `auto` (the default) on their
+   * own with SBML when the worker has more than one core (`create-processing.ts`).
    */
   processingThread: ProcessingThread;
 }
@@ -156,7 +157,7 @@ export function loadWorkerConfig(
       min: 0,
     }),
     pipeline: readPipelineConfig(r),
-    processingThread: r.oneOf('INTAKE_WORKER_PROCESSING_THREAD', 'off', PROCESSING_THREAD),
+    processingThread: r.oneOf('INTAKE_WORKER_PROCESSING_THREAD', 'auto', PROCESSING_THREAD),
   };
   r.done();
   return config;
