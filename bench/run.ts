@@ -51,7 +51,6 @@ import { startBenthos } from './peer';
 import { profileEdge } from './profile';
 import { brokerPidOf, figure, resendSeconds, workerFigures } from './worker-sbml';
 import type { Figure } from './worker-sbml';
-import { availableCores } from '../services/worker/processing/cores';
 
 const ROOT = projectRoot(__dirname);
 const OFFSET = Number(process.env.INTAKE_TEST_PORT_OFFSET ?? 0);
@@ -737,12 +736,6 @@ async function main(): Promise<void> {
   const edgeRss = rss['one edge, peak'] ?? Number.NaN;
   const otherRss = rss[OTHER_EDGE_RSS] ?? Number.NaN;
   const e2eP99Hml = (l: EndToEnd): number => l.hml.endToEndMs.p99 / l.sbml.endToEndMs.p99;
-  // Each mode as the worker runs it by default here: SBML with its processing thread on
-  // more than one core (`INTAKE_WORKER_PROCESSING_THREAD=auto`), HML on the consumer's.
-  const SBML_DEFAULT =
-    availableCores() > 1
-      ? 'worker (platformatic, processing thread), SBML on, validate,enrich,score'
-      : 'worker (platformatic), SBML on, validate,enrich,score';
   const workerGoal = (row: string, bare: string, target: number): object => {
     const value = ratio(row, bare);
     return goal(`${row} / ${bare}`, value, `>= ${target}`, value >= target);
@@ -831,9 +824,13 @@ async function main(): Promise<void> {
       '>= 1.0',
       ratios['worker, HML / SBML, default pipeline'] >= 1,
     ),
-    workerGoal(SBML_DEFAULT, 'bare consume->produce', 1),
+    workerGoal('worker (platformatic), SBML on, validate,enrich,score', 'bare consume->produce', 1),
     workerGoal('worker (platformatic), HML, validate,enrich,score', 'bare consume->produce', 1),
-    workerGoal(SBML_DEFAULT, 'bare consume->produce (platformatic)', 0.6),
+    workerGoal(
+      'worker (platformatic), SBML on, validate,enrich,score',
+      'bare consume->produce (platformatic)',
+      0.6,
+    ),
     workerGoal(
       'worker (platformatic), HML, validate,enrich,score',
       'bare consume->produce (platformatic)',

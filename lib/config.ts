@@ -10,11 +10,10 @@ import type { KafkaClientName } from './kafka/port';
 
 /**
  * Where a worker processes its chunks (`INTAKE_WORKER_PROCESSING_THREAD`,
- * services/worker/processing/): on the consumer's thread (`off`), a thread of their own
- * (`on`), or as suits the worker's logging and cores (`auto`, the default:
- * `create-processing.ts`). Here because the fleet CLI sets it per worker too.
+ * services/worker/processing/): on the consumer's thread (`off`) or a thread of their own
+ * (`on`). Here because the fleet CLI sets it per worker too.
  */
-export const PROCESSING_THREAD = ['auto', 'off', 'on'] as const;
+export const PROCESSING_THREAD = ['off', 'on'] as const;
 export type ProcessingThread = (typeof PROCESSING_THREAD)[number];
 
 type Env = Record<string, string | undefined>;

@@ -46,8 +46,7 @@ export interface WorkerConfig {
   pipeline: PipelineConfig;
   /**
    * Where chunks are processed (`INTAKE_WORKER_PROCESSING_THREAD`, `processing/`): `off`
-   * on the consumer's thread, `on` on a thread of their own, `auto` (the default) on their
-   * own with SBML when the worker has more than one core (`create-processing.ts`).
+   * (the default) on the consumer's thread, `on` on a thread of their own.
    */
   processingThread: ProcessingThread;
 }
@@ -157,7 +156,7 @@ export function loadWorkerConfig(
       min: 0,
     }),
     pipeline: readPipelineConfig(r),
-    processingThread: r.oneOf('INTAKE_WORKER_PROCESSING_THREAD', 'auto', PROCESSING_THREAD),
+    processingThread: r.oneOf('INTAKE_WORKER_PROCESSING_THREAD', 'off', PROCESSING_THREAD),
   };
   r.done();
   return config;

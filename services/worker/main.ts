@@ -2,8 +2,8 @@
  * The worker service: owns startup and shutdown order.
  *
  * Start: config -> topic metadata -> producer -> processing (the pipeline and its state;
- * on a thread of its own with SBML on more than one core, or as
- * `INTAKE_WORKER_PROCESSING_THREAD` says: `processing/`) -> delivery, started (SBML: open
+ * on a thread of its own with `INTAKE_WORKER_PROCESSING_THREAD=on`: `processing/`) ->
+ * delivery, started (SBML: open
  * the outbound log, resend everything still in it before any new input, follow the progress
  * view of the hand-over when state is kept; HML: the admin client of the claims) -> admin
  * server -> consumer -> progress publisher.
@@ -62,7 +62,6 @@ async function main(): Promise<void> {
 
   const processing = await createProcessing({
     thread: config.processingThread,
-    logging: config.logging,
     settings: {
       pipeline: config.pipeline,
       dedup: config.dedup,

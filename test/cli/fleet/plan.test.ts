@@ -141,8 +141,8 @@ describe("fleet plan: each worker's Kafka client", () => {
       { INTAKE_KAFKA_CLIENT: 'platformatic', INTAKE_WORKER_PROCESSING_THREAD: 'off' },
     ]);
     expect(() =>
-      makePlan(root, {}, { ...env, INTAKE_WORKER_PROCESSING_THREADS: 'on,thread' }),
-    ).toThrow(/INTAKE_WORKER_PROCESSING_THREADS lists thread: each must be one of auto, off, on/);
+      makePlan(root, {}, { ...env, INTAKE_WORKER_PROCESSING_THREADS: 'on,auto' }),
+    ).toThrow(/INTAKE_WORKER_PROCESSING_THREADS lists auto: each must be one of off, on/);
   });
 
   it('refuses a client it does not know', () => {
