@@ -23,10 +23,10 @@
  * partition stays this worker's (the usual case: its commit met a rebalance that gave the
  * partition back), `claim()` starts the partition after it: the chunk began at this
  * worker's own last commit (or, before its first, where it started the partition), and
- * the group's committed offset still being there says no
- * other worker processed the partition since, so the state kept here already holds the
- * chunk's events (the state restorer makes the same check, and keeps that state); a
- * worker that keeps no state skips it with no check. A revoked partition, a committed
+ * the group's committed offset still being there says no other worker processed the
+ * partition since, so the state kept here already holds the chunk's events (the state
+ * restorer makes the same check, and keeps that state); a worker that keeps no state
+ * skips it with no check. A revoked partition, a committed
  * offset that moved, or one that cannot be read re-read the input as before: duplicates
  * keep their id, and nothing is skipped that is not held.
  */
