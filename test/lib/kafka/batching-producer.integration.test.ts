@@ -89,11 +89,14 @@ describe.each(KAFKA_CLIENTS)('BatchingProducer with %s (real broker)', (client) 
     await createTopic(admin, topic, 6);
     const partitions = new TopicPartitions();
     await partitions.refresh(admin, [topic]);
-    // Small requests, so many follow one another while sends keep queueing.
+    // Small requests, so many follow one another while sends keep queueing. All 2,000
+    // sends are queued at once and each one's ack timeout runs from its queueing: a bound
+    // well above the whole run's, so a machine busy with other suites fails this test only
+    // on what it checks (failed requests, order), not on its speed.
     const batcher = new BatchingProducer({
       producer: producers[0]!,
       logger: silentLogger(),
-      options: { lingerMs: 1, maxBatchBytes: 16 * 1024 },
+      options: { lingerMs: 1, maxBatchBytes: 16 * 1024, ackTimeoutMs: 60_000 },
     });
     const N = 20_000;
     const PER_SEND = 10;
