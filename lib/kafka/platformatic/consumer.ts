@@ -104,11 +104,8 @@ const keyOf = (topic: string, partition: number): string => `${topic}:${partitio
 export class PlatformaticConsumer implements Consumer {
   private client: Client;
   private startingOver = false;
-  /**
-   * The join loop under way (`joinUntilIn`), or null: one at a time, whoever starts it (each
-   * join of a member without its id adds one more member to the group).
-   */
-  private joinLoop: Promise<void> | null = null;
+  /** Join loops (`joinUntilIn`) under way: one at a time joins for this member. */
+  private joining = 0;
   /** Since when group operations fail (not for a lost membership), or null. */
   private groupFailingSince: number | null = null;
   private readonly fetchPool: Pool;
@@ -181,7 +178,7 @@ export class PlatformaticConsumer implements Consumer {
       this.crashed(translate(err, 'rejoining the group failed'), true);
       if (!this.running) return;
       setTimeout(() => {
-        if (this.running) this.joinUntilIn().catch(() => undefined);
+        if (this.joining === 0 && this.running) this.joinUntilIn().catch(() => undefined);
       }, RESTART_DELAY_MS);
     });
     // 1.35 heartbeats no more after a failed heartbeat that does not ask for a rejoin (the
@@ -311,31 +308,32 @@ export class PlatformaticConsumer implements Consumer {
   /**
    * Joins the group, again a second later after a failure (reported, restarting) while the
    * consumer runs: a broker just started has no group coordinator for a few seconds. With
-   * `restartOnFailure: false` the first failure is final. One loop at a time: a call while
-   * one runs (a start over meanwhile) shares it, and its next attempt uses the new client.
+   * `restartOnFailure: false` the first failure is final.
    */
-  private joinUntilIn(): Promise<void> {
-    this.joinLoop ??= this.joinLoopRun().finally(() => (this.joinLoop = null));
-    return this.joinLoop;
+  private async joinUntilIn(): Promise<void> {
+    this.joining += 1;
+    try {
+      for (;;) {
+        try {
+          await this.join();
+          this.groupOperation(null);
+          return;
+        } catch (err) {
+          if (this.options.restartOnFailure === false || !this.running) throw err;
+          const error = translate(err, 'joining the group failed');
+          this.crashed(error, true);
+          this.groupOperation(error); // a new client when the coordinator stays away
+          await new Promise((r) => setTimeout(r, RESTART_DELAY_MS));
+          if (!this.running) throw err;
+        }
+      }
+    } finally {
+      this.joining -= 1;
+    }
   }
 
-  private async joinLoopRun(): Promise<void> {
-    for (;;) {
-      try {
-        const client = this.client;
-        await this.joinGroupOf.get(client)!({});
-        if (client !== this.client) continue; // started over meanwhile: the new client joins
-        this.groupOperation(null);
-        return;
-      } catch (err) {
-        if (this.options.restartOnFailure === false || !this.running) throw err;
-        const error = translate(err, 'joining the group failed');
-        this.crashed(error, true);
-        this.groupOperation(error); // a new client when the coordinator stays away
-        await new Promise((r) => setTimeout(r, RESTART_DELAY_MS));
-        if (!this.running) throw err;
-      }
-    }
+  private join(): Promise<string> {
+    return this.joinGroupOf.get(this.client)!({});
   }
 
   onGroupJoin(listener: (assignment: Record<string, number[]>) => void): void {

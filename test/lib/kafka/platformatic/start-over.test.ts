@@ -4,9 +4,8 @@
  * a failed heartbeat (1.35 heartbeats no more after one), and after group operations that
  * keep failing for 5 s other than for a lost membership. The new client joins again; the
  * old one is closed. A commit that finds the group moved on fails instead of the client
- * rejoining by itself. One join loop runs at a time, whoever starts it. The client here is
- * a fake; the three-broker fault scenarios run the real one through a coordinator's
- * restart.
+ * rejoining by itself. The client here is a fake; the three-broker fault scenarios run the
+ * real one through a coordinator's restart.
  */
 import { IntakeError } from '../../../../lib/errors';
 import { PlatformaticConsumer } from '../../../../lib/kafka/platformatic/consumer';
@@ -127,32 +126,6 @@ describe('the @platformatic/kafka consumer starting over with a new client', () 
     expect(clients[1]!.joins).toBe(3); // in: no loop joins again
     await consumer.disconnect();
   });
-
-  it('starts no second join loop when the loop under way gives the group to a new client', async () => {
-    const { consumer } = await running();
-    try {
-      FakeClient.failJoins = true;
-      clients[0]!.emit('error', new Error('joinGroup failed 6 times.'));
-      await new Promise((r) => setTimeout(r, 1100));
-      expect(clients[0]!.joins).toBe(2); // the loop the report started, failing
-      now += 6000; // its next try fails 6 s after the first: the group goes to a new client
-      await new Promise((r) => setTimeout(r, 1100));
-      expect(clients).toHaveLength(2);
-      // The same loop joins with the new client a second later; no second loop joins at once
-      // (two joins at a time of one member add a member to the group that nobody runs).
-      expect(clients[1]!.joins).toBe(0);
-      await new Promise((r) => setTimeout(r, 1100));
-      expect(clients[1]!.joins).toBe(1);
-      FakeClient.failJoins = false;
-      await new Promise((r) => setTimeout(r, 1100));
-      expect(clients[1]!.joins).toBe(2);
-      await new Promise((r) => setTimeout(r, 1100));
-      expect(clients[1]!.joins).toBe(2); // in: no loop joins again
-      await commit(consumer);
-    } finally {
-      await consumer.disconnect(); // its join loop ends with it, whatever failed
-    }
-  }, 15_000);
 
   it('rejoins after a failed rejoin the client reports when no join loop runs', async () => {
     const { consumer } = await running();
