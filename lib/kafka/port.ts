@@ -113,11 +113,7 @@ export interface FetchedBatch {
 /** What `eachBatch` may call while it processes a batch. */
 export interface BatchContext {
   batch: FetchedBatch;
-  /**
-   * Tells the coordinator this member is alive; rejects (`KAFKA_NOT_MEMBER`) when the group
-   * moved on or is rebalancing: the batch should end, after committing what it handed off,
-   * and the member rejoins once its batches have ended.
-   */
+  /** Tells the coordinator this member is alive; rejects when the group moved on. */
   heartbeat(): Promise<void>;
   /** False once the consumer is stopping. */
   isRunning(): boolean;

@@ -17,9 +17,6 @@ export interface FetchRequest {
 
 export type Answer = Parameters<typeof toBatch>[2];
 
-/** 1.35's method under a private symbol through which its heartbeat rejoins the group. */
-const performWithRetry = Symbol('plt.kafka.base.performWithRetry');
-
 export class FakeClient extends EventEmitter {
   /** Every client's joins fail (its coordinator gone, say). */
   static failJoins = false;
@@ -90,27 +87,6 @@ export class FakeClient extends EventEmitter {
   }
 
   clearMetadata(): void {}
-
-  /** As 1.35's: runs `operation` (no retries here), then `callback`. */
-  [performWithRetry](
-    _operationId: string,
-    operation: (done: (error: Error | null) => void) => void,
-    callback: (error: Error | null) => void,
-  ): void {
-    operation(callback);
-  }
-
-  /**
-   * As 1.35's heartbeat on REBALANCE_IN_PROGRESS: it rejoins the group at once (through its
-   * own join, not the public one the adapter replaces).
-   */
-  heartbeatFindsRebalance(): void {
-    this[performWithRetry](
-      'rejoinGroup',
-      (done) => void FakeClient.prototype.joinGroup.call(this, {}, done),
-      () => undefined,
-    );
-  }
 
   /**
    * As 1.35's commit on a failure that asks for a rejoin (`commitFailure`): it joins the

@@ -30,17 +30,6 @@
  * - a failed heartbeat, or group operations (commit, join, committed offsets) failing for
  *   5 s other than for a lost membership, give the group to a new client (`startOver`):
  *   it finds the coordinator again and rejoins; meanwhile nothing is fetched or committed.
- * - commit before rejoining, as kafkajs and Kafka's Java consumer do: 1.35 rejoins as soon
- *   as its heartbeat finds the group rebalancing, and a join that completes while a batch
- *   is being handed off leaves its commit refused (a new generation), so the partition's
- *   next owner reads that batch again. Here the client's rejoin waits (`holdRejoins`): no
- *   batch starts and nothing is fetched, the heartbeat of a batch under way is refused
- *   (`KAFKA_NOT_MEMBER`, which ends it after the chunk it was handing off, as kafkajs'
- *   does), and once the batches under way have ended, at most a third of the shorter of
- *   the session and rebalance timeouts later, the client rejoins. The broker takes commits
- *   of the generation while the group prepares its rebalance (and they keep the member's
- *   session alive), and the group cannot complete it without this member. The cost: the
- *   member processes nothing from then until the join completes, as a kafkajs member.
  *
  * NOTE: the client heartbeats from its own timer (its option, not the processing loop):
  * a batch that takes longer than the session keeps its partitions; a blocked event loop
@@ -129,8 +118,6 @@ export class PlatformaticConsumer implements Consumer {
   /** Each client's own `joinGroup` (its public one refuses: `refuseCommitRejoins`). */
   private readonly joinGroupOf = new WeakMap<Client, (options: object) => Promise<string>>();
   private firstJoin: { resolve: () => void; reject: (err: unknown) => void } | null = null;
-  /** The group is rebalancing: the client's rejoin is held, no batch starts (module doc). */
-  private rebalancing = false;
   private wakeTimer: NodeJS.Immediate | null = null;
   private closing: Promise<void> | null = null;
 
@@ -149,12 +136,12 @@ export class PlatformaticConsumer implements Consumer {
 
   /** A client for the group, listened to while it is the current one. */
   private newClient(): Client {
-    const { sessionTimeout, rebalanceTimeout } = this.timeouts();
+    const sessionTimeout = this.options.sessionTimeoutMs ?? 30_000;
     const client = this.createClient({
       ...baseOptions(this.connection),
       groupId: this.options.groupId,
       sessionTimeout,
-      rebalanceTimeout,
+      rebalanceTimeout: Math.max(this.options.rebalanceTimeoutMs ?? 60_000, sessionTimeout),
       heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
       // kafkajs' assigner's name and version: members on either client share one group
       // (both encode subscriptions and assignments in Kafka's standard consumer protocol,
@@ -167,7 +154,6 @@ export class PlatformaticConsumer implements Consumer {
     for (const topic of this.subscriptions.keys()) client.topics.track(topic);
     this.joinGroupOf.set(client, client.joinGroup.bind(client));
     refuseCommitRejoins(client);
-    holdRejoins(client, (rejoin) => this.rejoinAfterBatches(client, rejoin));
     client.on('consumer:group:join', (payload) => {
       if (client === this.client) void this.joined(payload.assignments ?? []);
     });
@@ -190,42 +176,6 @@ export class PlatformaticConsumer implements Consumer {
     return client;
   }
 
-  /**
-   * The client's rejoin, once the batches under way have ended (each at its next heartbeat,
-   * refused meanwhile), or at most `holdMs` later: see the module doc.
-   */
-  private rejoinAfterBatches(client: Client, rejoin: () => void): void {
-    if (client !== this.client || !this.running) {
-      rejoin();
-      return;
-    }
-    this.rebalancing = true;
-    if (this.processing.size === 0) {
-      rejoin();
-      return;
-    }
-    let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.holdMs())));
-    void Promise.race([Promise.allSettled([...this.processing]), bound]).then(() => {
-      clearTimeout(timer);
-      rejoin();
-    });
-  }
-
-  /** The longest a rejoin waits for the batches under way (ms). */
-  private holdMs(): number {
-    const { sessionTimeout, rebalanceTimeout } = this.timeouts();
-    return Math.floor(Math.min(sessionTimeout, rebalanceTimeout) / 3);
-  }
-
-  private timeouts(): { sessionTimeout: number; rebalanceTimeout: number } {
-    const sessionTimeout = this.options.sessionTimeoutMs ?? 30_000;
-    return {
-      sessionTimeout,
-      rebalanceTimeout: Math.max(this.options.rebalanceTimeoutMs ?? 60_000, sessionTimeout),
-    };
-  }
-
   /** The client itself (a test's fake replaces it). */
   protected createClient(options: ClientOptions): Client {
     return new (platformatic().Consumer)(options);
@@ -244,7 +194,6 @@ export class PlatformaticConsumer implements Consumer {
     this.crashed(reason, true);
     const old = this.client;
     this.client = this.newClient();
-    this.rebalancing = false;
     // Leaving through the old coordinator fails, most often: the group expels it on its own,
     // and the brokers close its idle connections (`connections.max.idle.ms`).
     void old.close().catch(() => undefined);
@@ -437,7 +386,6 @@ export class PlatformaticConsumer implements Consumer {
         });
     this.assigned = next;
     this.waiting.length = 0;
-    this.rebalancing = false;
     for (;;) {
       try {
         const positions = await this.startingOffsets(mine);
@@ -516,7 +464,7 @@ export class PlatformaticConsumer implements Consumer {
     const ready = [...this.assigned.values()].filter(
       (p) => !p.busy && p.position !== null && !this.paused.has(keyOf(p.topic, p.partition)),
     );
-    if (ready.length === 0 || !this.running || this.startingOver || this.rebalancing) return;
+    if (ready.length === 0 || !this.running || this.startingOver) return;
     let metadata: Awaited<ReturnType<Client['metadata']>>;
     try {
       metadata = await this.client.metadata({ topics: [...this.subscriptions.keys()] });
@@ -598,7 +546,7 @@ export class PlatformaticConsumer implements Consumer {
         answered.set(keyOf(topicNames.get(t.topicId) ?? '', part.partitionIndex), part);
     for (const { p, from, seeks } of requested) {
       const part = answered.get(keyOf(p.topic, p.partition));
-      const current = this.isCurrent(p) && p.seeks === seeks && this.running && !this.rebalancing;
+      const current = this.isCurrent(p) && p.seeks === seeks && this.running;
       const batch = current && part?.records ? toBatch(p, from, part) : null;
       if (!batch) {
         p.busy = false;
@@ -667,7 +615,7 @@ export class PlatformaticConsumer implements Consumer {
 
   private drain(): void {
     const limit = Math.max(1, this.runOptions?.partitionsConsumedConcurrently ?? 1);
-    while (this.processing.size < limit && this.waiting.length > 0 && !this.rebalancing) {
+    while (this.processing.size < limit && this.waiting.length > 0) {
       const task = this.waiting.shift()!;
       const run = task().finally(() => {
         this.processing.delete(run);
@@ -692,14 +640,7 @@ export class PlatformaticConsumer implements Consumer {
                 `partition ${keyOf(p.topic, p.partition)} was revoked`,
               ),
             )
-          : this.rebalancing
-            ? Promise.reject(
-                new IntakeError(
-                  'KAFKA_NOT_MEMBER',
-                  'the group is rebalancing: this member rejoins once its batches under way end',
-                ),
-              )
-            : Promise.resolve(),
+          : Promise.resolve(),
       isRunning: () => this.running,
       isStale: stale,
       resolveOffset: (offset) => {
@@ -724,10 +665,9 @@ export class PlatformaticConsumer implements Consumer {
       p.busy = false;
       return;
     }
-    if (stale() || this.rebalancing) {
-      // Revoked while its batch ran, or the group rebalancing (mostly what ended it: its
-      // heartbeat is refused then): no crash to report. The partition starts over at its
-      // committed offset after the join, here or at its next owner.
+    if (stale()) {
+      // Revoked while its batch ran (mostly what ended it: its heartbeat is refused then):
+      // the partition's next owner reads the batch again; no crash to report.
       p.busy = false;
       return;
     }
@@ -779,31 +719,6 @@ function refuseCommitRejoins(client: Client): void {
     return undefined;
   };
   (client as unknown as { joinGroup: typeof refuse }).joinGroup = refuse;
-}
-
-/**
- * The client's rejoins, handed to `hold` (which calls `rejoin` when it is time): 1.35
- * rejoins from its heartbeat through `performWithRetry('rejoinGroup', ...)`, a method under
- * a private symbol; false, and the client as it is, when a version has none.
- */
-export function holdRejoins(client: object, hold: (rejoin: () => void) => void): boolean {
-  type Perform = (this: unknown, operationId: string, ...rest: unknown[]) => unknown;
-  const target = client as Record<symbol, Perform | undefined>;
-  const key = symbolNamed(client, 'plt.kafka.base.performWithRetry');
-  const perform = key === undefined ? undefined : target[key];
-  if (key === undefined || typeof perform !== 'function') return false;
-  target[key] = function heldRejoin(this: unknown, operationId, ...rest) {
-    if (operationId !== 'rejoinGroup') return perform.call(this, operationId, ...rest);
-    hold(() => void perform.call(this, operationId, ...rest));
-    return undefined;
-  };
-  return true;
-}
-
-function symbolNamed(object: object, description: string): symbol | undefined {
-  for (let o: object | null = object; o !== null; o = Object.getPrototypeOf(o) as object | null)
-    for (const s of Object.getOwnPropertySymbols(o)) if (s.description === description) return s;
-  return undefined;
 }
 
 /** Whether a client error carries the broker's error `name` (alone, aggregated or wrapped). */

@@ -4,8 +4,7 @@
  * (every record read, the committed offsets honoured); a paused partition is not read
  * until resumed while the others are; a seek moves a partition's next fetch; the batch of a
  * failing `eachBatch` is read again from its last resolved offset; a member whose batch's
- * heartbeat finds the group rebalancing rejoins without a crash; a member handing a batch
- * off while another joins commits it before it rejoins, so the other reads none of it.
+ * heartbeat finds the group rebalancing rejoins without a crash.
  */
 import type { ConsumedRecord, Consumer, KafkaClient, RunOptions } from '../../../lib/kafka/port';
 import { KAFKA_CLIENTS } from '../../../lib/kafka/port';
@@ -266,65 +265,6 @@ describe.each(KAFKA_CLIENTS)('the group consumer on %s (real broker)', (client) 
       done = true;
       await a.disconnect();
       await b?.consumer.disconnect();
-    }
-  });
-
-  it('a member handing a batch off when another joins commits it before it rejoins: the other reads none of it', async () => {
-    const topic = randomName(`commit-rejoin-${client}`);
-    const groupId = randomName('group');
-    await createTopic(admin, topic, 4);
-    await sendRecords(producer, topic, values('c', 40));
-    const crashes: string[] = [];
-    const commits: string[] = [];
-    const assignments: number[][] = [];
-    const seenByA: Seen[] = [];
-    let handingOff = 0;
-    const release = { now: (): void => undefined };
-    const released = new Promise<void>((resolve) => (release.now = resolve));
-    const a = kafka.consumer({ groupId, sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000 });
-    a.onGroupJoin((assignment) => assignments.push([...(assignment[topic] ?? [])].sort()));
-    // From its first batch on (a broker just started may be loading the group's coordinator).
-    a.onCrash((err) => seenByA.length > 0 && crashes.push(err.message));
-    await a.connect();
-    await a.subscribe(topic, { fromBeginning: true });
-    await a.run({
-      partitionsConsumedConcurrently: 4,
-      // As the worker's hand-off of a chunk: its commit comes seconds after the batch began,
-      // then the batch heartbeats (refused once the group rebalances: the batch ends).
-      eachBatch: async (payload) => {
-        const { batch } = payload;
-        for (const m of batch.messages) seenByA.push(toSeen('a', batch.partition, m));
-        handingOff += 1;
-        await released;
-        const next = (BigInt(batch.lastOffset()) + 1n).toString();
-        await a.commitOffsets([{ topic, partition: batch.partition, offset: next }]).then(
-          () => commits.push('committed'),
-          (err: { code?: string }) => commits.push(err.code ?? 'failed'),
-        );
-        await payload.heartbeat();
-      },
-    });
-    const seenByB: Seen[] = [];
-    let b: Promise<Awaited<ReturnType<typeof startMember>>> | undefined;
-    try {
-      await waitFor(() => seenByA.length === 40, {
-        what: 'a reading every record',
-        timeoutMs: 60_000,
-      });
-      b = startMember(kafka, groupId, topic, 'b', seenByB);
-      // Past a's heartbeat interval (3 s): its client has heard of the rebalance by then.
-      await sleep(4000);
-      release.now();
-      const joined = await b;
-      await bothAssigned(assignments, joined.assignments);
-      await sleep(1000);
-      expect(commits).toEqual(Array.from({ length: handingOff }, () => 'committed'));
-      expect(seenByB).toEqual([]);
-      expect(crashes).toEqual([]);
-    } finally {
-      release.now();
-      await a.disconnect();
-      await (await b)?.consumer.disconnect();
     }
   });
 });
