@@ -8,12 +8,14 @@
  * Storage: in memory for small topics (one key per partition), or in an LMDB file for
  * large ones (a key per visitor), so memory stays bounded whatever the key count.
  * The view reads with a throwaway consumer group and never commits; `ready()` resolves
- * once it caught up with the topic's end as it was at start.
+ * once it caught up with the topic's end as it was at start, `current()` once it caught up
+ * with the end as it is when called (a reader that needs what was committed before it asked).
  */
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { open } from 'lmdb';
 import type { RootDatabase } from 'lmdb';
+import { IntakeError } from '../errors';
 import type { Logger } from '../logger';
 import { startupRetry, withRetry } from '../retry';
 import type { Consumer, KafkaClient } from './port';
@@ -75,6 +77,9 @@ export class TopicView<T> {
   private lastError: string | null = null;
   private readonly groupId = `intake-view-${randomUUID()}`;
   private readonly log: Logger;
+  /** Per partition, the offset the view has read up to (exclusive), markers included. */
+  private readonly positions = new Map<number, bigint>();
+  private readonly waiters = new Set<() => void>();
 
   constructor(
     private readonly deps: {
@@ -114,8 +119,11 @@ export class TopicView<T> {
     // NOTE: a transactional topic ends with a commit marker that no message shows; the
     // batch's last offset counts it, and a batch of markers only reaches `onBatchEnd`.
     const reached = (partition: number, lastOffset: string): void => {
+      const next = BigInt(lastOffset) + 1n;
+      if (next > (this.positions.get(partition) ?? 0n)) this.positions.set(partition, next);
+      for (const wake of this.waiters) wake();
       const end = ends.get(partition);
-      if (end !== undefined && BigInt(lastOffset) + 1n >= end) ends.delete(partition);
+      if (end !== undefined && next >= end) ends.delete(partition);
       check();
     };
     const consumer = kafka.consumer({ groupId: this.groupId });
@@ -155,6 +163,50 @@ export class TopicView<T> {
   /** Resolves once the view caught up with the topic's end at start. */
   ready(): Promise<void> {
     return this.readyPromise;
+  }
+
+  /**
+   * Resolves once the view has read every partition up to the end it has now (records
+   * committed before the call are in the view); rejects `KAFKA_UNAVAILABLE` (retriable)
+   * after `timeoutMs`.
+   */
+  async current(timeoutMs: number): Promise<void> {
+    const admin = this.deps.kafka.admin();
+    await admin.connect();
+    let ends: { partition: number; high: string; low: string }[];
+    try {
+      ends = await admin.fetchTopicOffsets(this.deps.topic);
+    } finally {
+      await admin.disconnect();
+    }
+    const behind = (): boolean =>
+      ends.some(
+        (e) =>
+          BigInt(e.high) > BigInt(e.low) &&
+          (this.positions.get(e.partition) ?? 0n) < BigInt(e.high),
+      );
+    if (!behind()) return;
+    await new Promise<void>((resolve, reject) => {
+      const wake = (): void => {
+        if (behind()) return;
+        done();
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(
+          new IntakeError(
+            'KAFKA_UNAVAILABLE',
+            `the view of ${this.deps.topic} did not catch up with its end within ${timeoutMs} ms`,
+          ),
+        );
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+      };
+      this.waiters.add(wake);
+    });
   }
 
   get isCaughtUp(): boolean {

@@ -82,16 +82,17 @@ async function main(): Promise<void> {
     logStats: () => delivery.logStats(),
     backlog: () => delivery.backlog(),
   });
+  const outputs = workerOutputs(topics, partitions);
   const delivery = await createDelivery({
     config,
     kafka,
     producer: kafkaProducer,
     progress,
+    outputs,
     metrics,
     logger,
     keepsState: scorer !== null || recentIds.enabled,
   });
-  const outputs = workerOutputs(topics, partitions);
   const replier = new Replier({ producer: kafkaProducer, outputs, logger });
   for (const acknowledged of [
     progress.acknowledged,
@@ -171,7 +172,7 @@ async function main(): Promise<void> {
     },
   });
   await consumer.start();
-  publisher.start();
+  if (!delivery.writesProgress) publisher.start();
   logger.info(
     {
       groupId: config.groupId,
@@ -185,7 +186,7 @@ async function main(): Promise<void> {
   handleShutdownSignals(logger, async () => {
     await consumer.stop();
     await delivery.drain(workerDefaults.shutdownDeliveryWaitMs);
-    await publisher.stop();
+    if (!delivery.writesProgress) await publisher.stop();
     await forgets.stop();
     await delivery.close();
     await processing.close();

@@ -12,9 +12,11 @@ import { parseProgress } from '../../../lib/records/progress';
 import type { ProgressRecord } from '../../../lib/records/progress';
 import type { WorkerConfig } from '../config';
 import type { WorkerMetrics } from '../metrics';
+import type { Outputs } from '../outbound/outputs';
 import type { DeliveryProgress } from '../outbound/progress';
 import { Handover } from '../state/handover';
 import type { WorkerDelivery } from './delivery';
+import { CommittedProgress } from './hml/committed-progress';
 import { HmlDelivery } from './hml/hml-delivery';
 import { TransactionalDelivery } from './hml/transactions';
 import { faultAfterLogSync, faultDelaySends } from './sbml/faults';
@@ -42,6 +44,8 @@ export interface DeliveryDeps {
   /** The worker's one (idempotent) producer: the SBML sender sends through it. */
   producer: Pick<Producer, 'sendBatch' | 'reset'>;
   progress: DeliveryProgress;
+  /** The outputs registry (HML writes the progress records through it). */
+  outputs: Pick<Outputs, 'encode'>;
   metrics: Pick<WorkerMetrics, 'sendFailures' | 'logSyncSeconds'>;
   logger: Logger;
   /** True when the worker keeps state per partition (scores, recent ids): hand-overs matter. */
@@ -117,9 +121,23 @@ async function createSbml(deps: DeliveryDeps): Promise<SbmlDelivery> {
 function createHml(deps: DeliveryDeps): HmlDelivery {
   const { config, kafka, logger, metrics } = deps;
   const admin = kafka.admin();
+  const committedProgress = new CommittedProgress({
+    view: new TopicView<ProgressRecord>({
+      kafka,
+      topic: config.kafka.topics.progress,
+      store: memoryStore(),
+      logger,
+      parse: parseProgress,
+    }),
+    outputs: deps.outputs,
+    rawTopic: config.kafka.topics.raw,
+    worker: config.instance,
+    catchUpTimeoutMs: config.producer.ackTimeoutMs,
+  });
   const transactions = new TransactionalDelivery({
     kafka,
     admin,
+    progress: committedProgress,
     groupId: config.groupId,
     rawTopic: config.kafka.topics.raw,
     logger,
@@ -127,5 +145,5 @@ function createHml(deps: DeliveryDeps): HmlDelivery {
     transactionTimeoutMs: config.transactionTimeoutMs,
     onFailure: () => metrics.sendFailures.inc(),
   });
-  return new HmlDelivery({ transactions, progress: deps.progress, admin });
+  return new HmlDelivery({ transactions, progress: deps.progress, admin, committedProgress });
 }

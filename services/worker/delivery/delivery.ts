@@ -74,6 +74,11 @@ export interface WorkerDelivery {
   onAcknowledged(listener: AcknowledgedListener): void;
   /** The state hand-over of this mode, for the state restorer. */
   readonly handover: StateHandover;
+  /**
+   * True when the hand-off writes each partition's progress record itself (HML: in the
+   * transaction); otherwise `main.ts` publishes the progress on an interval.
+   */
+  readonly writesProgress: boolean;
   /** Details for the readiness endpoint. */
   details(): Record<string, unknown>;
   /** Records queued and not yet acknowledged (a metric). */

@@ -4,12 +4,14 @@
  * local log, no resend. A partition is claimed before its first chunk in each group
  * generation (its previous owner fenced, the committed offset read again); the state
  * restore needs no other hand-over: the fenced owner's open transaction, scores included,
- * is aborted, and the restore reads committed data.
+ * is aborted, and the restore reads committed data. Each transaction writes the partition's
+ * progress record too (`committed-progress.ts`), so no interval publisher is needed.
  */
 import type { Admin } from '../../../../lib/kafka/port';
 import type { DeliveryProgress } from '../../outbound/progress';
 import type { AcknowledgedListener } from '../../outbound/record';
 import type { Chunk, HandOffContext, StateHandover, WorkerDelivery } from '../delivery';
+import type { CommittedProgress } from './committed-progress';
 import type { TransactionalDelivery } from './transactions';
 
 export interface HmlDeliveryDeps {
@@ -17,6 +19,8 @@ export interface HmlDeliveryDeps {
   progress: DeliveryProgress;
   /** The admin client the transactions read committed offsets with (connected by `start`). */
   admin?: Pick<Admin, 'connect' | 'disconnect'>;
+  /** The progress records the transactions write and the claims read (started by `start`). */
+  committedProgress?: Pick<CommittedProgress, 'start' | 'stop'>;
 }
 
 export class HmlDelivery implements WorkerDelivery {
@@ -25,10 +29,14 @@ export class HmlDelivery implements WorkerDelivery {
     committed: (partitions) => this.claimAll(partitions),
   };
 
+  /** The transactions write the progress records. */
+  readonly writesProgress = true;
+
   constructor(private readonly deps: HmlDeliveryDeps) {}
 
   async start(): Promise<number> {
     await this.deps.admin?.connect();
+    await this.deps.committedProgress?.start();
     return 0;
   }
 
@@ -90,6 +98,7 @@ export class HmlDelivery implements WorkerDelivery {
 
   async close(): Promise<void> {
     await this.deps.transactions.close();
+    await this.deps.committedProgress?.stop();
     await this.deps.admin?.disconnect();
   }
 

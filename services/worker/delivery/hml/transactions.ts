@@ -45,11 +45,14 @@ import type {
 import type { Logger } from '../../../../lib/logger';
 import type { AcknowledgedListener, OutboundRecord } from '../../outbound/record';
 import { groupByTopic, requestDefaults, requestLength } from '../../outbound/requests';
+import type { CommittedProgress } from './committed-progress';
 
 export interface TransactionalDeliveryDeps {
   kafka: Pick<KafkaClient, 'transactionalProducer'>;
   /** Reads the group's committed offsets (after fencing). */
   admin: Pick<Admin, 'fetchOffsets'>;
+  /** The partitions' progress records: written in each transaction, read by each claim. */
+  progress?: Pick<CommittedProgress, 'record' | 'committedNext'>;
   groupId: string;
   rawTopic: string;
   logger: Logger;
@@ -139,11 +142,21 @@ export class TransactionalDelivery {
     });
   }
 
+  /** The higher of the group's committed offset and the partition's progress record. */
   private async committedOffset(partition: number): Promise<bigint> {
-    const { admin, groupId, rawTopic } = this.deps;
-    const offsets = await admin.fetchOffsets(groupId, rawTopic);
+    const { admin, groupId, rawTopic, progress } = this.deps;
+    const [offsets, recorded] = await Promise.all([
+      admin.fetchOffsets(groupId, rawTopic),
+      progress?.committedNext(partition),
+    ]);
     const offset = offsets.find((p) => p.partition === partition)?.offset;
-    return offset === undefined || BigInt(offset) < 0n ? 0n : BigInt(offset);
+    const group = offset === undefined || BigInt(offset) < 0n ? 0n : BigInt(offset);
+    if (recorded === undefined || recorded <= group) return group;
+    this.log.warn(
+      { partition, groupOffset: offset ?? null, progress: recorded.toString() },
+      'committed_offset_behind_progress',
+    );
+    return recorded;
   }
 
   /**
@@ -199,16 +212,22 @@ export class TransactionalDelivery {
     let tx: Transaction | null = null;
     try {
       tx = await producer.begin();
-      for (let i = 0; i < records.length;) {
-        const n = requestLength(records, i, requestDefaults);
+      const progress = this.deps.progress?.record(partition, nextOffset);
+      let i = 0;
+      do {
+        const n = i < records.length ? requestLength(records, i, requestDefaults) : 0;
         const chunk = records.slice(i, i + n);
-        const metadata = await tx.sendBatch({
-          timeoutMs: this.deps.ackTimeoutMs,
-          topicMessages: groupByTopic(chunk),
-        });
-        written.push(...recordOffsets(chunk, metadata));
         i += n;
-      }
+        const topicMessages = groupByTopic(chunk);
+        // The progress record goes with the last request (alone when nothing else is written).
+        if (progress && i >= records.length) {
+          const { topic, key, value, partition: p } = progress;
+          topicMessages.push({ topic, messages: [{ key, value, partition: p }] });
+        }
+        if (topicMessages.length === 0) break;
+        const metadata = await tx.sendBatch({ timeoutMs: this.deps.ackTimeoutMs, topicMessages });
+        written.push(...recordOffsets(chunk, metadata));
+      } while (i < records.length);
       await tx.sendOffsets({
         groupId: this.deps.groupId,
         topic: this.deps.rawTopic,

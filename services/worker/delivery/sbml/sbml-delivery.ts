@@ -68,6 +68,8 @@ export class SbmlDelivery implements WorkerDelivery {
   private storeError: string | null = null;
   private readonly log: Logger;
   readonly handover: StateHandover;
+  /** The progress is published on an interval (`main.ts`), once records are acknowledged. */
+  readonly writesProgress = false;
   /**
    * Per partition, the abandoned chunks held here: from the committed offset they began
    * at (`from`) to the offset after them (`next`).

@@ -1,6 +1,7 @@
 import { IntakeError } from '../../../../lib/errors';
 import type { Admin, KafkaClient, Transaction } from '../../../../lib/kafka/port';
 import { TransactionalDelivery } from '../../../../services/worker/delivery/hml/transactions';
+import type { TransactionalDeliveryDeps } from '../../../../services/worker/delivery/hml/transactions';
 import type { OutboundRecord } from '../../../../services/worker/outbound/record';
 import { silentLogger } from '../../../support/fakes';
 
@@ -20,6 +21,8 @@ class Gate {
 /** Transactional producers whose commits wait on gates; records what happened, in order. */
 class FakeTransactions {
   readonly events: string[] = [];
+  /** Every request's records, by topic, in send order. */
+  readonly sent: { topic: string; value: string }[][] = [];
   readonly gates: Gate[] = [];
   committed = 0n;
   nextCommitWaits = false;
@@ -47,8 +50,13 @@ class FakeTransactions {
 
   private transaction(): Transaction {
     return {
-      sendBatch: ({ topicMessages }) =>
-        Promise.resolve(
+      sendBatch: ({ topicMessages }) => {
+        this.sent.push(
+          topicMessages.flatMap((t) =>
+            t.messages.map((m) => ({ topic: t.topic, value: String(m.value) })),
+          ),
+        );
+        return Promise.resolve(
           topicMessages.flatMap((t) =>
             [...new Set(t.messages.map((m) => m.partition ?? 0))].map((partition) => ({
               topic: t.topic,
@@ -56,7 +64,8 @@ class FakeTransactions {
               baseOffset: '0',
             })),
           ),
-        ),
+        );
+      },
       sendOffsets: ({ offset }) => {
         this.pendingOffset = BigInt(offset);
         return Promise.resolve();
@@ -110,6 +119,25 @@ const record = (offset: string): OutboundRecord => ({
   outcome: { kind: 'processed' },
 });
 
+/** A delivery of the fake's producers, assigned partition 0 (not claimed yet). */
+function deliveryOf(
+  fake: FakeTransactions,
+  progress?: TransactionalDeliveryDeps['progress'],
+): TransactionalDelivery {
+  const d = new TransactionalDelivery({
+    kafka: fake.kafka,
+    admin: fake.admin,
+    progress,
+    groupId: 'g',
+    rawTopic: 'raw',
+    logger: silentLogger(),
+    ackTimeoutMs: 1000,
+    transactionTimeoutMs: 10_000,
+  });
+  d.assigned([0]);
+  return d;
+}
+
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('TransactionalDelivery', () => {
@@ -119,16 +147,7 @@ describe('TransactionalDelivery', () => {
   // Every test starts with a delivery of a fresh fake, assigned partition 0 (not claimed yet).
   beforeEach(() => {
     fake = new FakeTransactions();
-    d = new TransactionalDelivery({
-      kafka: fake.kafka,
-      admin: fake.admin,
-      groupId: 'g',
-      rawTopic: 'raw',
-      logger: silentLogger(),
-      ackTimeoutMs: 1000,
-      transactionTimeoutMs: 10_000,
-    });
-    d.assigned([0]);
+    d = deliveryOf(fake);
   });
 
   /** Commits the chunk of partition 0's input offsets `first` up to `next` (excluded). */
@@ -244,5 +263,62 @@ describe('TransactionalDelivery', () => {
       'begin g.raw.0',
       'commit 1',
     ]);
+  });
+});
+
+describe("TransactionalDelivery with the partitions' progress records", () => {
+  let fake: FakeTransactions;
+  let recorded: bigint | undefined;
+  let d: TransactionalDelivery;
+
+  beforeEach(() => {
+    fake = new FakeTransactions();
+    recorded = undefined;
+    d = deliveryOf(fake, {
+      record: (partition, next) => ({
+        topic: 'progress',
+        partition: 0,
+        key: `raw/${partition}`,
+        value: Buffer.from(`next ${next}`),
+      }),
+      committedNext: () => Promise.resolve(recorded),
+    });
+  });
+
+  const records = (first: number, next: number): OutboundRecord[] =>
+    Array.from({ length: next - first }, (_, i) => record(String(first + i)));
+
+  it('writes the progress record in the transaction, with its last request (alone when nothing else is written)', async () => {
+    expect(await d.commit(0, records(0, 3), { first: '0', next: '3' })).toBe(true);
+    expect(await d.commit(0, [], { first: '3', next: '5' })).toBe(true);
+    expect(fake.sent).toEqual([
+      [
+        { topic: 'out', value: '{}' },
+        { topic: 'out', value: '{}' },
+        { topic: 'out', value: '{}' },
+        { topic: 'progress', value: 'next 3' },
+      ],
+      [{ topic: 'progress', value: 'next 5' }],
+    ]);
+    expect(fake.events.filter((e) => e.startsWith('commit'))).toEqual(['commit 3', 'commit 5']);
+  });
+
+  it("claims from the progress record when the group's committed offset is behind it (a broker answering stale offsets), and skips what is below", async () => {
+    fake.committed = 4n; // what a restarted broker answered
+    recorded = 9n; // what the last committed transaction wrote
+    expect(await d.claim(0)).toBe(9n);
+    // The chunk the stale offset points at was committed already: abandoned, not written twice.
+    expect(await d.commit(0, records(4, 9), { first: '4', next: '9' })).toBe(false);
+    expect(await d.commit(0, records(9, 11), { first: '9', next: '11' })).toBe(true);
+    expect(fake.events.filter((e) => e.startsWith('commit'))).toEqual(['commit 11']);
+  });
+
+  it("claims from the group's committed offset when it is at or past the progress record, or there is none", async () => {
+    fake.committed = 7n;
+    recorded = 5n; // e.g. written by an SBML worker before the switch to HML
+    expect(await d.claim(0)).toBe(7n);
+    d.assigned([0]);
+    recorded = undefined;
+    expect(await d.claim(0)).toBe(7n);
   });
 });
