@@ -100,15 +100,16 @@ export class StateRestorer {
       for (const p of todo) this.restoredAt.set(p, committed.get(p));
     })();
     for (const p of wanted) {
-      this.restores.set(
-        p,
-        restore.catch((err: unknown) => {
-          // Without its state the partition must not be processed: retry on the next access.
-          this.restores.delete(p);
-          this.log.error({ err, partition: p }, 'state_restore_failed');
-          throw err;
-        }),
-      );
+      const failed = restore.catch((err: unknown) => {
+        // Without its state the partition must not be processed: retry on the next access.
+        this.restores.delete(p);
+        this.log.error({ err, partition: p }, 'state_restore_failed');
+        throw err;
+      });
+      // `ready(p)` sees the failure; a partition revoked before its first batch never
+      // asks, and its failure must not end the process as an unhandled rejection.
+      failed.catch(() => undefined);
+      this.restores.set(p, failed);
     }
   }
 

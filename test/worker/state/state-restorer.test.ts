@@ -242,4 +242,21 @@ describe('StateRestorer', () => {
     ]);
     expect(fake.offsetFetches).toHaveLength(3); // the failed read, then one per retry
   });
+
+  it('leaves no unhandled rejection when a restore fails for a partition nobody asks about (revoked before its first batch)', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const fake = scoresTopic();
+      const r = restorer(fake);
+      fake.fetchOffsetsFailures.push(new Error('not the correct coordinator'));
+      r.assigned([0, 1]);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).toEqual([]);
+      await r.ready(0); // retried on the next access
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
 });
