@@ -164,9 +164,11 @@ describe('worker under faults (real processes, real broker)', () => {
       [...counts.values()].every((n) => n === 2 * (perRound / visitors));
 
     // The first owner commits its input once the records are in its log, and sends them
-    // 6 s later: partitions move to the second worker while they are still in flight.
+    // 15 s later: partitions move to the second worker while they are still in flight (its
+    // start took 5 s in one clean-clone run beside the fault stages: with 6 s the records
+    // were out before the hand-over looked, and nothing was handed over in flight).
     const first = spawnWorker('w-hand-1', { topics, groupId, stateDir });
-    await first.start({ INTAKE_FAULT: 'delay-sends:6000' });
+    await first.start({ INTAKE_FAULT: 'delay-sends:15000' });
     await first.ready();
     const ids = await sendRound(0);
     await waitFor(async () => (await first.metric('intake_worker_consumed_total')) >= perRound, {
