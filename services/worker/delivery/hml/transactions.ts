@@ -212,22 +212,28 @@ export class TransactionalDelivery {
     let tx: Transaction | null = null;
     try {
       tx = await producer.begin();
-      const progress = this.deps.progress?.record(partition, nextOffset);
-      let i = 0;
-      do {
-        const n = i < records.length ? requestLength(records, i, requestDefaults) : 0;
+      for (let i = 0; i < records.length;) {
+        const n = requestLength(records, i, requestDefaults);
         const chunk = records.slice(i, i + n);
-        i += n;
-        const topicMessages = groupByTopic(chunk);
-        // The progress record goes with the last request (alone when nothing else is written).
-        if (progress && i >= records.length) {
-          const { topic, key, value, partition: p } = progress;
-          topicMessages.push({ topic, messages: [{ key, value, partition: p }] });
-        }
-        if (topicMessages.length === 0) break;
-        const metadata = await tx.sendBatch({ timeoutMs: this.deps.ackTimeoutMs, topicMessages });
+        const metadata = await tx.sendBatch({
+          timeoutMs: this.deps.ackTimeoutMs,
+          topicMessages: groupByTopic(chunk),
+        });
         written.push(...recordOffsets(chunk, metadata));
-      } while (i < records.length);
+        i += n;
+      }
+      // The progress record in a request of its own: one partition, one leader. kafkajs
+      // retries a request that failed on one leader by sending again what a partition's new
+      // leader has not answered, acknowledged records included, with new sequence numbers:
+      // a request reaching one more leader is one more chance of records twice.
+      const progress = this.deps.progress?.record(partition, nextOffset);
+      if (progress) {
+        const { topic, key, value, partition: p } = progress;
+        await tx.sendBatch({
+          timeoutMs: this.deps.ackTimeoutMs,
+          topicMessages: [{ topic, messages: [{ key, value, partition: p }] }],
+        });
+      }
       await tx.sendOffsets({
         groupId: this.deps.groupId,
         topic: this.deps.rawTopic,

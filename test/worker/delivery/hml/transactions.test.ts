@@ -288,7 +288,7 @@ describe("TransactionalDelivery with the partitions' progress records", () => {
   const records = (first: number, next: number): OutboundRecord[] =>
     Array.from({ length: next - first }, (_, i) => record(String(first + i)));
 
-  it('writes the progress record in the transaction, with its last request (alone when nothing else is written)', async () => {
+  it('writes the progress record in the transaction, in a request of its own after the records', async () => {
     expect(await d.commit(0, records(0, 3), { first: '0', next: '3' })).toBe(true);
     expect(await d.commit(0, [], { first: '3', next: '5' })).toBe(true);
     expect(fake.sent).toEqual([
@@ -296,8 +296,8 @@ describe("TransactionalDelivery with the partitions' progress records", () => {
         { topic: 'out', value: '{}' },
         { topic: 'out', value: '{}' },
         { topic: 'out', value: '{}' },
-        { topic: 'progress', value: 'next 3' },
       ],
+      [{ topic: 'progress', value: 'next 3' }],
       [{ topic: 'progress', value: 'next 5' }],
     ]);
     expect(fake.events.filter((e) => e.startsWith('commit'))).toEqual(['commit 3', 'commit 5']);
