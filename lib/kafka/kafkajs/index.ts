@@ -15,6 +15,7 @@ import type {
 } from '../port';
 import { KafkajsAdminPort } from './admin';
 import { KafkajsConsumerPort } from './consumer';
+import { mendKafkajsFraming } from './framing';
 import { kafkaLogCreator } from './log';
 import { KafkajsProducerPort, kafkajsProducer } from './producer';
 import { KafkajsTransactionalProducer } from './transactional-producer';
@@ -24,6 +25,7 @@ export class KafkajsClient implements KafkaClient {
   private readonly kafka: Kafka;
 
   constructor(options: KafkaClientOptions) {
+    mendKafkajsFraming();
     this.kafka = new Kafka({
       clientId: options.clientId,
       brokers: options.brokers,
