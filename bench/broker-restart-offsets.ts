@@ -18,7 +18,7 @@
  * acknowledged. The answers vary between runs (a race in the broker's start).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pino from 'pino';
 import { createKafkaClient } from '../lib/kafka/client';
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     pino({ level: 'silent' }),
     { silent: true },
   );
-  execFileSync('rm', ['-rf', STATE]);
+  rmSync(STATE, { recursive: true, force: true });
   kafkaSh('start');
   kafkaSh('wait', '60');
   const started = Date.now();
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
   const pid = readFileSync(`${STATE}/kafka-${PORT}/kafka.pid`, 'utf8').trim();
   process.kill(Number(pid), 'SIGKILL');
   await sleep(3000);
-  execFileSync('rm', ['-f', `${STATE}/kafka-${PORT}/kafka.pid`]);
+  rmSync(`${STATE}/kafka-${PORT}/kafka.pid`, { force: true });
   // Each hog ends on its own after 25 s (the start below blocks this process meanwhile).
   const hogs = Array.from({ length: HOGS }, () =>
     spawn('timeout', ['25', process.execPath, '-e', 'for(;;){}'], { stdio: 'ignore' }),

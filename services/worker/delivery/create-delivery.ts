@@ -71,13 +71,7 @@ async function createSbml(deps: DeliveryDeps): Promise<SbmlDelivery> {
     onFailure: () => metrics.sendFailures.inc(),
   });
   // Followed live: a new owner of a partition waits on it before restoring its state.
-  const progressView = new TopicView<ProgressRecord>({
-    kafka,
-    topic: config.kafka.topics.progress,
-    store: memoryStore(),
-    logger,
-    parse: parseProgress,
-  });
+  const progressView = progressTopicView(deps);
   const admin = kafka.admin();
   const handover = new Handover({
     admin,
@@ -122,13 +116,7 @@ function createHml(deps: DeliveryDeps): HmlDelivery {
   const { config, kafka, logger, metrics } = deps;
   const admin = kafka.admin();
   const committedProgress = new CommittedProgress({
-    view: new TopicView<ProgressRecord>({
-      kafka,
-      topic: config.kafka.topics.progress,
-      store: memoryStore(),
-      logger,
-      parse: parseProgress,
-    }),
+    view: progressTopicView(deps),
     outputs: deps.outputs,
     rawTopic: config.kafka.topics.raw,
     worker: config.instance,
@@ -146,4 +134,15 @@ function createHml(deps: DeliveryDeps): HmlDelivery {
     onFailure: () => metrics.sendFailures.inc(),
   });
   return new HmlDelivery({ transactions, progress: deps.progress, admin, committedProgress });
+}
+
+/** A view of the progress topic (latest record per raw partition), held in memory. */
+function progressTopicView({ kafka, config, logger }: DeliveryDeps): TopicView<ProgressRecord> {
+  return new TopicView<ProgressRecord>({
+    kafka,
+    topic: config.kafka.topics.progress,
+    store: memoryStore(),
+    logger,
+    parse: parseProgress,
+  });
 }
