@@ -14,6 +14,7 @@ export const platformatic = (): typeof PlatformaticModule => {
   if (!loaded) {
     loaded = createRequire(__filename)('@platformatic/kafka') as typeof PlatformaticModule;
     guardUnknownBroker(loaded);
+    guardAbortMarkers(loaded);
   }
   return loaded;
 };
@@ -36,6 +37,69 @@ function guardUnknownBroker(m: typeof PlatformaticModule): void {
     if (!callback) return Promise.reject(error);
     callback(error);
     return undefined;
+  };
+}
+
+/** A Fetch API call of the package: its last argument is the callback of the answer. */
+type FetchApi = (...args: unknown[]) => unknown;
+type FetchAnswer = {
+  responses: {
+    partitions: {
+      abortedTransactions?: { producerId: bigint; firstOffset: bigint }[] | null;
+      records?:
+        | {
+            attributes: number;
+            producerId: bigint;
+            firstOffset: bigint;
+            records: { key?: Buffer | null }[];
+          }[]
+        | null;
+    }[];
+  }[];
+};
+const ABORT = 0;
+
+/**
+ * A `read_committed` fetch answer may hold the abort marker of a transaction it does not
+ * list as aborted (one begun before the fetch offset); the package's own filter of aborted
+ * records then throws a TypeError inside its callbacks, which ends the process (1.35;
+ * platformatic/kafka#391, fixed in 2.x, which needs Node 22). Every Fetch API call of the
+ * package's clients is wrapped: such a marker gets an entry of its own that begins at the
+ * marker, so the filter drops nothing for it (its records were before the fetch offset),
+ * and neither does this adapter's (`toBatch`).
+ */
+function guardAbortMarkers(m: typeof PlatformaticModule): void {
+  type GetApi = (name: string, callback: (error: Error | null, api?: FetchApi) => void) => void;
+  const base = m.Base.prototype as unknown as Record<symbol, GetApi>;
+  const getApi = base[m.kGetApi]!;
+  base[m.kGetApi] = function guardedGetApi(this: unknown, name, callback) {
+    if (name !== 'Fetch') return getApi.call(this, name, callback);
+    return getApi.call(this, name, (error, api) =>
+      callback(error, api && !error ? listAbortMarkers(api, m.IS_CONTROL) : api),
+    );
+  };
+}
+
+/** The Fetch API call, its answers completed (see `guardAbortMarkers`). */
+export function listAbortMarkers(api: FetchApi, isControl: number): FetchApi {
+  return (...args: unknown[]) => {
+    const callback = args.at(-1) as (error: unknown, answer?: FetchAnswer) => void;
+    return api(...args.slice(0, -1), (error: unknown, answer?: FetchAnswer) => {
+      if (!error && answer) {
+        for (const topic of answer.responses)
+          for (const part of topic.partitions) {
+            const listed = part.abortedTransactions;
+            if (!listed?.length || !part.records) continue;
+            for (const batch of part.records) {
+              if (!(batch.attributes & isControl)) continue;
+              if (batch.records[0]?.key?.readInt16BE(2) !== ABORT) continue;
+              if (listed.some((t) => t.producerId === batch.producerId)) continue;
+              listed.push({ producerId: batch.producerId, firstOffset: batch.firstOffset });
+            }
+          }
+      }
+      callback(error, answer);
+    });
   };
 }
 
