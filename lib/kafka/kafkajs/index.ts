@@ -17,6 +17,7 @@ import { KafkajsAdminPort } from './admin';
 import { KafkajsConsumerPort } from './consumer';
 import { mendKafkajsFraming } from './framing';
 import { kafkaLogCreator } from './log';
+import { mendKafkajsReadCommitted } from './read-committed';
 import { KafkajsProducerPort, kafkajsProducer } from './producer';
 import { KafkajsTransactionalProducer } from './transactional-producer';
 
@@ -26,6 +27,7 @@ export class KafkajsClient implements KafkaClient {
 
   constructor(options: KafkaClientOptions) {
     mendKafkajsFraming();
+    mendKafkajsReadCommitted();
     this.kafka = new Kafka({
       clientId: options.clientId,
       brokers: options.brokers,
