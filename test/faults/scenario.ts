@@ -7,6 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { runAudit } from '../../services/cli/audit/audit';
+import { runsText } from '../../services/cli/audit/analyze';
 import { percentile, runLoad, statusesBetween } from '../../services/cli/load/load';
 import type { Ack, LoadResult } from '../../services/cli/load/load';
 import { kafkaDefaults } from '../../lib/config';
@@ -19,6 +20,7 @@ import {
   workerLogging,
 } from './fault-fleet';
 import type { FaultFleet } from './fault-fleet';
+import { workerWarnings } from './log-summary';
 
 export const FULL = process.env.INTAKE_FAULTS_FULL === '1';
 /** Seconds of load per scenario: short in `npm test`, longer in `npm run faults`. */
@@ -48,6 +50,8 @@ export interface ScenarioResult {
   /** Answers that came while the fault lasted, and after it. */
   statusesDuring: Record<string, number>;
   statusesAfter: Record<string, number>;
+  /** Where the unprocessed raw records sit (partition: offsets), when there are any. */
+  unprocessedRuns?: string;
 }
 
 export const RESULTS_DIR = resolve(FAULT_FLEET.stateDir, '..', 'faults-results');
@@ -116,7 +120,12 @@ export async function runScenario(
     statuses: loaded.statuses,
     statusesDuring: statusesBetween(loaded.answers, window.from, window.to),
     statusesAfter: statusesBetween(loaded.answers, window.to),
+    ...(report.unprocessedRuns.length > 0 && { unprocessedRuns: runsText(report.unprocessedRuns) }),
   };
+  if (result.lost > 0 || result.unprocessed > 0 || (logging === 'hml' && result.duplicates > 0))
+    console.log(
+      `${file}: the workers' warnings since the scenario began (${fleet.stateDir}/logs):\n${workerWarnings(join(fleet.stateDir, 'logs'), started)}`,
+    );
   writeFileSync(join(RESULTS_DIR, `${file}.json`), `${JSON.stringify(result, null, 2)}\n`);
   console.log(`${file}: ${JSON.stringify(result)}`);
   return { ...result, answers: loaded.answers, acks: loaded.acked };

@@ -6,6 +6,8 @@
  * - `lost`: acknowledged ids absent from `intake.raw` (a 2xx for data that was not durable);
  * - `unprocessed`: ids in `intake.raw` found neither in `intake.processed` nor in
  *   `intake.dlq` (lag, or a loss in the workers), and how many of them were acknowledged;
+ *   where they sit (`unprocessedRuns`: runs of consecutive raw records, per partition), which
+ *   tells lag (one run at a partition's end) from records skipped (runs amid processed ones);
  * - `duplicates`: extra copies by id downstream (at-least-once delivery, before dedup);
  * - `orderViolations`: keys whose first deliveries downstream are not in raw order.
  */
@@ -42,8 +44,18 @@ export interface AuditReport {
   unprocessed: string[];
   /** Of `unprocessed`, those a client was told were accepted. */
   ackedUnprocessed: string[];
+  /** Where `unprocessed` sits in intake.raw: runs of consecutive raw records, by partition. */
+  unprocessedRuns: UnprocessedRun[];
   duplicates: number;
   orderViolations: string[];
+}
+
+export interface UnprocessedRun {
+  partition: number;
+  /** Offsets of the run's first and last raw record (the raw records scanned between them are all unprocessed). */
+  from: string;
+  to: string;
+  records: number;
 }
 
 const SAMPLE = 20;
@@ -98,9 +110,34 @@ export function analyze(input: AuditInput): AuditReport {
     lost,
     unprocessed,
     ackedUnprocessed,
+    unprocessedRuns: runsOf(rawIds.values(), seen),
     duplicates,
     orderViolations,
   };
+}
+
+/** Runs of consecutive unprocessed raw records (in offset order) per partition. */
+function runsOf(raw: Iterable<RawRecord>, seen: ReadonlyMap<string, number>): UnprocessedRun[] {
+  const byPartition = new Map<number, RawRecord[]>();
+  for (const r of raw)
+    (byPartition.get(r.partition) ?? byPartition.set(r.partition, []).get(r.partition)!).push(r);
+  const runs: UnprocessedRun[] = [];
+  for (const [partition, records] of [...byPartition].sort(([a], [b]) => a - b)) {
+    records.sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
+    let run: UnprocessedRun | null = null;
+    for (const r of records) {
+      if (seen.has(r.id)) {
+        run = null;
+      } else if (run) {
+        run.to = r.offset.toString();
+        run.records += 1;
+      } else {
+        run = { partition, from: r.offset.toString(), to: r.offset.toString(), records: 1 };
+        runs.push(run);
+      }
+    }
+  }
+  return runs;
 }
 
 /** True when something acknowledged is missing (the audit's exit code 1). */
@@ -126,5 +163,15 @@ export function summary(report: AuditReport): Record<string, number | string | n
     'keys out of order': report.orderViolations.length,
     'sample of lost': sample(report.lost),
     'sample of unprocessed': sample(report.unprocessed),
+    'unprocessed runs (partition: offsets)': runsText(report.unprocessedRuns),
   };
+}
+
+/** `2: 100-199 (100), 4: 7-7 (1)`: the first runs, for printing. */
+export function runsText(runs: readonly UnprocessedRun[]): string {
+  const text = runs
+    .slice(0, SAMPLE)
+    .map((r) => `${r.partition}: ${r.from}-${r.to} (${r.records})`)
+    .join(', ');
+  return runs.length > SAMPLE ? `${text}, ... (${runs.length} runs)` : text;
 }

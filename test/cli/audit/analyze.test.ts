@@ -1,8 +1,8 @@
 /**
- * The audit's arithmetic on hand-made topic contents: lost, unprocessed, duplicates and
- * order violations are each found, and a clean run reports none.
+ * The audit's arithmetic on hand-made topic contents: lost, unprocessed (and where it sits),
+ * duplicates and order violations are each found, and a clean run reports none.
  */
-import { analyze, hasLoss } from '../../../services/cli/audit/analyze';
+import { analyze, hasLoss, runsText } from '../../../services/cli/audit/analyze';
 import type { RawRecord } from '../../../services/cli/audit/analyze';
 
 const raw = (ids: string[], key = 'k'): RawRecord[] =>
@@ -37,6 +37,23 @@ describe('analyze', () => {
     expect(r.unprocessed).toEqual(['b', 'c']);
     expect(r.ackedUnprocessed).toEqual(['b']);
     expect(hasLoss(r)).toBe(true);
+  });
+
+  it('tells where the unprocessed records sit: runs of raw records, per partition', () => {
+    const onPartition = (partition: number, ids: string[]): RawRecord[] =>
+      raw(ids).map((r) => ({ ...r, partition, offset: r.offset + 100n }));
+    const r = analyze({
+      // read out of offset order, as a scan of several partitions may
+      raw: [...onPartition(1, ['f', 'g']), ...onPartition(0, ['a', 'b', 'c', 'd', 'e']).reverse()],
+      processed: down(['a', 'd', 'f']),
+      dlq: [],
+    });
+    expect(r.unprocessedRuns).toEqual([
+      { partition: 0, from: '101', to: '102', records: 2 },
+      { partition: 0, from: '104', to: '104', records: 1 },
+      { partition: 1, from: '101', to: '101', records: 1 },
+    ]);
+    expect(runsText(r.unprocessedRuns)).toBe('0: 101-102 (2), 0: 104-104 (1), 1: 101-101 (1)');
   });
 
   it('counts duplicates by id and ignores them for order', () => {
