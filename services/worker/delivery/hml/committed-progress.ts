@@ -13,9 +13,12 @@
  *
  * `committedNext` reads the progress topic's view once it caught up with the topic's end
  * as it is after the claim fenced the partition's previous producer (whose transaction is
- * then committed or aborted, and its progress record visible or gone). A progress record
- * never runs ahead of the input commit: SBML and the interval publisher write what was
- * committed already, HML writes it in the same transaction.
+ * then committed or aborted, and its progress record visible or gone). The end is the one a
+ * `read_committed` reader sees: a record behind another transaction still open on its
+ * progress partition is not in yet, and the claim starts from an older record or the
+ * group's offset (at worst input is processed again, as before this record existed). A
+ * progress record never runs ahead of the input commit: SBML and the interval publisher
+ * write what was committed already, HML writes it in the same transaction.
  */
 import type { TopicView } from '../../../../lib/kafka/topic-view';
 import type { ProgressRecord } from '../../../../lib/records/progress';

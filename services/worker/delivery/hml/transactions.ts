@@ -112,10 +112,26 @@ export class TransactionalDelivery {
   private claimAfter(partition: number, previous?: Promise<unknown>): Promise<bigint> {
     let claimed = this.claims.get(partition);
     if (!claimed) {
+      const asked = Date.now();
+      const timing = { laneMs: 0, fenceMs: 0 };
       claimed = (previous ?? Promise.resolve())
         .catch(() => undefined)
-        .then(() => this.fence(partition))
-        .then(() => this.committedOffset(partition));
+        .then(() => {
+          timing.laneMs = Date.now() - asked;
+          return this.fence(partition);
+        })
+        .then(() => {
+          timing.fenceMs = Date.now() - asked - timing.laneMs;
+          return this.committedOffset(partition);
+        })
+        .then((start) => {
+          const offsetMs = Date.now() - asked - timing.laneMs - timing.fenceMs;
+          this.log.info(
+            { partition, start: start.toString(), ...timing, offsetMs },
+            'partition_claimed',
+          );
+          return start;
+        });
       this.claims.set(partition, claimed);
       claimed.catch(() => {
         if (this.claims.get(partition) === claimed) this.claims.delete(partition);
