@@ -178,6 +178,8 @@ export async function waitForLagZero(
   const started = Date.now();
   const admin = faultKafka(fleet).admin();
   await admin.connect();
+  /** What the last look saw (in the error when it times out). */
+  let last = 'nothing answered';
   try {
     await waitFor(
       async () => {
@@ -185,8 +187,9 @@ export async function waitForLagZero(
           const ends = await admin.fetchTopicOffsets('intake.raw');
           const group = await admin.fetchOffsets('intake-workers', 'intake.raw');
           const committed = new Map(group.map((p) => [p.partition, BigInt(p.offset)]));
-          if (!ends.every((e) => (committed.get(e.partition) ?? -1n) >= BigInt(e.high)))
-            return false;
+          const behind = ends.filter((e) => (committed.get(e.partition) ?? -1n) < BigInt(e.high));
+          last = `partitions behind (partition: committed/end): ${behind.map((e) => `${e.partition}: ${committed.get(e.partition) ?? 'none'}/${e.high}`).join(', ')}`;
+          if (behind.length > 0) return false;
           // SBML commits once an entry is in the outbound log: delivered means the logs are
           // empty. Every worker exports the gauge (0 without a log: HML); an answer without it
           // is not an empty log.
@@ -197,13 +200,17 @@ export async function waitForLagZero(
               ),
             ),
           );
+          last = `outbound log entries per worker: ${pending.join(', ')}`;
           return pending.every((n) => n === 0);
-        } catch {
+        } catch (err) {
+          last = `the last look failed: ${String(err)}`;
           return false;
         }
       },
       { timeoutMs, intervalMs: 250, what: 'consumer lag back to zero' },
-    );
+    ).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}; ${last}`);
+    });
   } finally {
     await admin.disconnect();
   }

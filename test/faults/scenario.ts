@@ -92,7 +92,12 @@ export async function runScenario(
     throw new Error(
       `${down.join(', ')} of the fleet ${fleet.label} died during ${name} (not killed by it): see ${fleet.stateDir}/logs`,
     );
-  const recoveryMs = await waitForLagZero(fleet);
+  const warnings = (): string =>
+    `${name}: the workers' warnings since the scenario began (${fleet.stateDir}/logs):\n${workerWarnings(join(fleet.stateDir, 'logs'), started)}`;
+  const recoveryMs = await waitForLagZero(fleet).catch((err: unknown) => {
+    console.log(warnings());
+    throw err;
+  });
   const file = logging === 'sbml' ? name : `${name}.${logging}`;
   const ackedFile = join(RESULTS_DIR, `${file}.acked`);
   mkdirSync(RESULTS_DIR, { recursive: true });
@@ -123,9 +128,7 @@ export async function runScenario(
     ...(report.unprocessedRuns.length > 0 && { unprocessedRuns: runsText(report.unprocessedRuns) }),
   };
   if (result.lost > 0 || result.unprocessed > 0 || (logging === 'hml' && result.duplicates > 0))
-    console.log(
-      `${file}: the workers' warnings since the scenario began (${fleet.stateDir}/logs):\n${workerWarnings(join(fleet.stateDir, 'logs'), started)}`,
-    );
+    console.log(warnings());
   writeFileSync(join(RESULTS_DIR, `${file}.json`), `${JSON.stringify(result, null, 2)}\n`);
   console.log(`${file}: ${JSON.stringify(result)}`);
   return { ...result, answers: loaded.answers, acks: loaded.acked };

@@ -81,7 +81,7 @@ function guardAbortMarkers(m: typeof PlatformaticModule): void {
 }
 
 /** The Fetch API call, its answers completed (see `guardAbortMarkers`). */
-export function listAbortMarkers(api: FetchApi, isControl: number): FetchApi {
+function listAbortMarkers(api: FetchApi, isControl: number): FetchApi {
   return (...args: unknown[]) => {
     const callback = args.at(-1) as (error: unknown, answer?: FetchAnswer) => void;
     return api(...args.slice(0, -1), (error: unknown, answer?: FetchAnswer) => {
@@ -92,7 +92,8 @@ export function listAbortMarkers(api: FetchApi, isControl: number): FetchApi {
             if (!listed?.length || !part.records) continue;
             for (const batch of part.records) {
               if (!(batch.attributes & isControl)) continue;
-              if (batch.records[0]?.key?.readInt16BE(2) !== ABORT) continue;
+              const key = batch.records[0]?.key;
+              if (!key || key.length < 4 || key.readInt16BE(2) !== ABORT) continue;
               if (listed.some((t) => t.producerId === batch.producerId)) continue;
               listed.push({ producerId: batch.producerId, firstOffset: batch.firstOffset });
             }
