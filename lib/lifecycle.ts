@@ -66,3 +66,15 @@ export function exitOnStartupFailure(logger: Logger, err: unknown): never {
 
 export const sleep = (ms: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * `work`, or a rejection with `timedOut()` once `ms` passed first. `work` itself is not
+ * stopped: the caller makes its late outcome harmless (closes what it used, fences it).
+ */
+export function within<T>(work: Promise<T>, ms: number, timedOut: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(timedOut()), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}

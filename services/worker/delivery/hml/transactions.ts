@@ -29,11 +29,16 @@
  *   and the zombie leaves at its next heartbeat. A worker never stands aside waiting for a
  *   rebalance that may not come.
  * - Requests inside a transaction are bounded like the sender's (per partition below the
- *   broker's `message.max.bytes`).
+ *   broker's `message.max.bytes`); a transaction as a whole by the transaction timeout (the
+ *   broker aborts it then anyway): past it the attempt fails retriable and its producer is
+ *   released, so a client retrying against a restarting broker for minutes does not hold
+ *   the partition's lane (a new owner's claim waited 127 s on one in a three-broker rolling
+ *   restart).
  * - Replies of processed and rejected request/response events still go out after the
  *   commit (best effort, as in SBML): the edge waiting on them must only see committed data.
  */
 import { fromKafkaError, hasCode, IntakeError } from '../../../../lib/errors';
+import { within } from '../../../../lib/lifecycle';
 import { recordOffsets } from '../../../../lib/kafka/offsets';
 import { claimTransactionalId } from '../../../../lib/kafka/fence';
 import type {
@@ -225,40 +230,28 @@ export class TransactionalDelivery {
       );
     }
     const written: string[] = [];
-    let tx: Transaction | null = null;
+    const attempt: { tx: Transaction | null } = { tx: null };
+    const { transactionTimeoutMs } = this.deps;
+    const timedOut = (): IntakeError =>
+      new IntakeError(
+        'KAFKA_UNAVAILABLE',
+        `the transaction of raw partition ${partition} did not end within ${transactionTimeoutMs} ms`,
+      );
     try {
-      tx = await producer.begin();
-      for (let i = 0; i < records.length;) {
-        const n = requestLength(records, i, requestDefaults);
-        const chunk = records.slice(i, i + n);
-        const metadata = await tx.sendBatch({
-          timeoutMs: this.deps.ackTimeoutMs,
-          topicMessages: groupByTopic(chunk),
-        });
-        written.push(...recordOffsets(chunk, metadata));
-        i += n;
-      }
-      // The progress record in a request of its own: one partition, one leader. kafkajs
-      // retries a request that failed on one leader by sending again what a partition's new
-      // leader has not answered, acknowledged records included, with new sequence numbers:
-      // a request reaching one more leader is one more chance of records twice.
-      const progress = this.deps.progress?.record(partition, nextOffset);
-      if (progress) {
-        const { topic, key, value, partition: p } = progress;
-        await tx.sendBatch({
-          timeoutMs: this.deps.ackTimeoutMs,
-          topicMessages: [{ topic, messages: [{ key, value, partition: p }] }],
-        });
-      }
-      await tx.sendOffsets({
-        groupId: this.deps.groupId,
-        topic: this.deps.rawTopic,
-        partition,
-        offset: nextOffset,
-      });
-      await tx.commit();
+      // Bounded as the broker bounds it: past the transaction timeout it aborts the
+      // transaction, so a client still retrying (a broker restarting) only holds the
+      // partition's lane. The producer is released below; the next claim fences it.
+      await within(
+        (async () => {
+          attempt.tx = await producer.begin();
+          await this.write(attempt.tx, partition, records, nextOffset, written);
+        })(),
+        transactionTimeoutMs,
+        timedOut,
+      );
     } catch (err) {
-      await tx?.abort().catch(() => undefined);
+      if (attempt.tx)
+        await within(attempt.tx.abort(), transactionTimeoutMs, timedOut).catch(() => undefined);
       // Only this chunk's producer: a newer generation may have claimed the partition since.
       if (this.producers.get(partition) === claimed) await this.release(partition);
       // A chunk of an older generation (its batch was revoked meanwhile): abandoned, and its
@@ -280,11 +273,57 @@ export class TransactionalDelivery {
     return true;
   }
 
+  /** The records, the progress record and the input offset, then the commit. */
+  private async write(
+    tx: Transaction,
+    partition: number,
+    records: readonly OutboundRecord[],
+    nextOffset: string,
+    written: string[],
+  ): Promise<void> {
+    for (let i = 0; i < records.length;) {
+      const n = requestLength(records, i, requestDefaults);
+      const chunk = records.slice(i, i + n);
+      const metadata = await tx.sendBatch({
+        timeoutMs: this.deps.ackTimeoutMs,
+        topicMessages: groupByTopic(chunk),
+      });
+      written.push(...recordOffsets(chunk, metadata));
+      i += n;
+    }
+    // The progress record in a request of its own: one partition, one leader. kafkajs
+    // retries a request that failed on one leader by sending again what a partition's new
+    // leader has not answered, acknowledged records included, with new sequence numbers:
+    // a request reaching one more leader is one more chance of records twice.
+    const progress = this.deps.progress?.record(partition, nextOffset);
+    if (progress) {
+      const { topic, key, value, partition: p } = progress;
+      await tx.sendBatch({
+        timeoutMs: this.deps.ackTimeoutMs,
+        topicMessages: [{ topic, messages: [{ key, value, partition: p }] }],
+      });
+    }
+    await tx.sendOffsets({
+      groupId: this.deps.groupId,
+      topic: this.deps.rawTopic,
+      partition,
+      offset: nextOffset,
+    });
+    await tx.commit();
+  }
+
   /** Closes the producer of a partition this worker no longer owns. */
   private async release(partition: number): Promise<void> {
     const producer = this.producers.get(partition);
     this.producers.delete(partition);
-    if (producer) await (await producer.catch(() => null))?.disconnect().catch(() => undefined);
+    const open = producer ? await producer.catch(() => null) : null;
+    // Bounded: a client stuck retrying must not hold the next claim (which fences it).
+    if (open)
+      await within(
+        open.disconnect(),
+        this.deps.transactionTimeoutMs,
+        () => new Error('close'),
+      ).catch(() => undefined);
   }
 
   get lastError(): string | null {

@@ -181,6 +181,35 @@ describe('TransactionalDelivery', () => {
     expect(await commitChunk(2, 3)).toBe(true);
   });
 
+  it('gives up a transaction that does not end within the transaction timeout: the producer released, the next commit claims again', async () => {
+    d = new TransactionalDelivery({
+      kafka: fake.kafka,
+      admin: fake.admin,
+      groupId: 'g',
+      rawTopic: 'raw',
+      logger: silentLogger(),
+      ackTimeoutMs: 1000,
+      transactionTimeoutMs: 50,
+    });
+    d.assigned([0]);
+    await d.claim(0);
+    fake.events.length = 0;
+    fake.nextCommitWaits = true; // a client retrying a commit for minutes (a broker restarting)
+    await expect(commitChunk(0, 1)).rejects.toMatchObject({
+      code: 'KAFKA_UNAVAILABLE',
+      retriable: true,
+    });
+    expect(fake.events).toEqual(['begin g.raw.0', 'abort', 'disconnect g.raw.0']);
+    // The lane is free: the retry fences (a new producer) and commits.
+    expect(await commitChunk(0, 1)).toBe(true);
+    expect(fake.events.slice(3)).toEqual([
+      'fence g.raw.0',
+      'read offset 0',
+      'begin g.raw.0',
+      'commit 1',
+    ]);
+  });
+
   it('runs one transaction of a partition at a time', async () => {
     await d.claim(0); // fences
     fake.events.length = 0;
