@@ -121,9 +121,12 @@ export class EventQueue {
     this.ready = store.load().then(
       (stored) => {
         const mine = new Set(this.events.map((e) => e.id));
-        this.events = [...stored.filter((e) => !mine.has(e.id)), ...this.events];
+        const restored = stored.filter((e) => !mine.has(e.id));
+        this.events = [...restored, ...this.events];
         this.bound();
-        if (this.events.length > 0) this.schedule(0);
+        // What an earlier page left goes at once; what this page tracked meanwhile keeps
+        // its flush delay (scheduled by `add`).
+        if (restored.length > 0) this.schedule(0);
       },
       () => undefined, // an unreadable store: start empty, keep what this page tracks
     );

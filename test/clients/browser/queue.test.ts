@@ -229,6 +229,23 @@ describe('tracker queue', () => {
     expect(await second.stored()).toEqual([]);
   });
 
+  it('keeps the flush delay of events tracked before the store finished loading (nothing left to resend)', async () => {
+    const clock = new ManualClock();
+    const transport = new ScriptedTransport(clock);
+    let loaded = (): void => undefined;
+    const store = new KeyValueStore(new MapStorage());
+    const load = store.load.bind(store);
+    store.load = () => new Promise((resolve) => (loaded = () => void load().then(resolve)));
+    const queue = new EventQueue(store, transport, clock);
+    queue.add(event());
+    loaded();
+    await queue.ready;
+    await clock.advance(999);
+    expect(transport.sent).toHaveLength(0);
+    await clock.advance(1);
+    expect(transport.sent).toHaveLength(1);
+  });
+
   it('hands queued events to the beacon on hide, once per page, and keeps them queued', async () => {
     const { queue, transport, storage, stored } = setup({ batchSize: 2 });
     await queue.ready;
