@@ -129,7 +129,19 @@ async function readiness(): Promise<{ status: number; problem: string | null }> 
             { timeoutMs: 30_000, intervalMs: 100, what: `${WORKER} reporting its log failing` },
           );
           await sleep(5000); // full for a while under load
-          seen.failures = await readCounter(adminPort, 'intake_worker_outbound_log_failures');
+          // Read until the worker answers: a /metrics that times out under load reads as 0.
+          await waitFor(
+            async () =>
+              (seen.failures = await readCounter(
+                adminPort,
+                'intake_worker_outbound_log_failures',
+              )) > 0,
+            {
+              timeoutMs: 15_000,
+              intervalMs: 250,
+              what: `${WORKER}'s outbound log failures counted`,
+            },
+          ).catch(() => undefined); // the expectation below says what was seen
           seen.aliveWhileFull = isAlive(pidOf(WORKER));
           unlinkSync(filler);
           await waitFor(async () => (await readiness().catch(() => null))?.status === 200, {
