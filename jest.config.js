@@ -72,7 +72,7 @@ module.exports = {
       testMatch: ['<rootDir>/test/faults/**/*.faults.test.ts'],
       globalSetup: '<rootDir>/test/faults/setup.ts',
       globalTeardown: '<rootDir>/test/faults/teardown.ts',
-      setupFilesAfterEnv: ['<rootDir>/test/support/long-timeout.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/faults/scenario-timeout.ts'],
     },
     {
       ...common,

@@ -113,10 +113,20 @@ summary() {
   exit $code
 }
 
+# A jest run's bound (its usual time is under half of it): a run that hangs (a test past its
+# own timeout still at work, a handle left open) fails its stage instead of holding `npm test`.
+# --forceExit: once the results are written, handles left open do not keep jest alive.
+stage_limit=${INTAKE_STAGE_LIMIT:-40m}
 jest_stage() { # PROJECT [NAME [JEST ARGS...]]: one jest run, its results in $results/NAME.json
-  local project=$1 name=${2:-$1}
+  local project=$1 name=${2:-$1} code=0
   shift $(($# < 2 ? $# : 2))
-  npx jest --selectProjects "$project" --runInBand --json --outputFile="$results/$name.json" "$@"
+  timeout --kill-after=30s "$stage_limit" npx jest --selectProjects "$project" --runInBand --forceExit \
+    --json --outputFile="$results/$name.json" "$@" || code=$?
+  if ((code == 124 || code == 137)); then
+    echo "$name: stopped after $stage_limit, the bound of a jest run (INTAKE_STAGE_LIMIT): a test hung;"
+    echo "  run it alone to see where: npx jest --selectProjects $project --runInBand $*"
+  fi
+  return $code
 }
 # The fault scenarios in two runs side by side, each with a fault fleet of its own: the
 # second (ports shifted 10 further than INTAKE_TEST_PORT_OFFSET, which moves the whole

@@ -78,14 +78,12 @@ export async function runScenario(
   let window: { from: number; to: number };
   try {
     window = await inject();
-  } catch (err) {
+    // Load goes on for LOAD_SECONDS in all, and at least AFTER_MS after the fault ended.
+    const end = Math.max(started + LOAD_SECONDS * 1000, window.to + AFTER_MS);
+    await sleep(end - Date.now());
+  } finally {
     stop.abort(); // no new requests into the next scenario (those sent still retry)
-    throw err;
   }
-  // Load goes on for LOAD_SECONDS in all, and at least AFTER_MS after the fault ended.
-  const end = Math.max(started + LOAD_SECONDS * 1000, window.to + AFTER_MS);
-  await sleep(end - Date.now());
-  stop.abort();
   const loaded = await load;
   const down = processesDown(fleet);
   if (down.length > 0)
