@@ -52,6 +52,13 @@ import type { AcknowledgedListener, OutboundRecord } from '../../outbound/record
 import { groupByTopic, requestDefaults, requestLength } from '../../outbound/requests';
 import type { CommittedProgress } from './committed-progress';
 
+/**
+ * The bound of an abort or a producer's close after a failed transaction: short, since the
+ * next claim fences that producer anyway; a client retrying against a restarting broker
+ * must not hold the partition's lane beyond the transaction's own bound.
+ */
+const CLEANUP_MS = 5_000;
+
 export interface TransactionalDeliveryDeps {
   kafka: Pick<KafkaClient, 'transactionalProducer'>;
   /** Reads the group's committed offsets (after fencing). */
@@ -117,26 +124,26 @@ export class TransactionalDelivery {
   private claimAfter(partition: number, previous?: Promise<unknown>): Promise<bigint> {
     let claimed = this.claims.get(partition);
     if (!claimed) {
-      const asked = Date.now();
-      const timing = { laneMs: 0, fenceMs: 0 };
-      claimed = (previous ?? Promise.resolve())
-        .catch(() => undefined)
-        .then(() => {
-          timing.laneMs = Date.now() - asked;
-          return this.fence(partition);
-        })
-        .then(() => {
-          timing.fenceMs = Date.now() - asked - timing.laneMs;
-          return this.committedOffset(partition);
-        })
-        .then((start) => {
-          const offsetMs = Date.now() - asked - timing.laneMs - timing.fenceMs;
-          this.log.info(
-            { partition, start: start.toString(), ...timing, offsetMs },
-            'partition_claimed',
-          );
-          return start;
-        });
+      claimed = (async () => {
+        // Each wait's milliseconds, logged: where a slow claim spent its time.
+        let mark = Date.now();
+        const lap = (): number => {
+          const now = Date.now();
+          const ms = now - mark;
+          mark = now;
+          return ms;
+        };
+        await previous?.catch(() => undefined);
+        const laneMs = lap();
+        await this.fence(partition);
+        const fenceMs = lap();
+        const start = await this.committedOffset(partition);
+        this.log.info(
+          { partition, start: start.toString(), laneMs, fenceMs, offsetMs: lap() },
+          'partition_claimed',
+        );
+        return start;
+      })();
       this.claims.set(partition, claimed);
       claimed.catch(() => {
         if (this.claims.get(partition) === claimed) this.claims.delete(partition);
@@ -250,8 +257,7 @@ export class TransactionalDelivery {
         timedOut,
       );
     } catch (err) {
-      if (attempt.tx)
-        await within(attempt.tx.abort(), transactionTimeoutMs, timedOut).catch(() => undefined);
+      if (attempt.tx) await within(attempt.tx.abort(), CLEANUP_MS, timedOut).catch(() => undefined);
       // Only this chunk's producer: a newer generation may have claimed the partition since.
       if (this.producers.get(partition) === claimed) await this.release(partition);
       // A chunk of an older generation (its batch was revoked meanwhile): abandoned, and its
@@ -319,11 +325,7 @@ export class TransactionalDelivery {
     const open = producer ? await producer.catch(() => null) : null;
     // Bounded: a client stuck retrying must not hold the next claim (which fences it).
     if (open)
-      await within(
-        open.disconnect(),
-        this.deps.transactionTimeoutMs,
-        () => new Error('close'),
-      ).catch(() => undefined);
+      await within(open.disconnect(), CLEANUP_MS, () => new Error('close')).catch(() => undefined);
   }
 
   get lastError(): string | null {

@@ -27,6 +27,8 @@ class FakeTransactions {
   committed = 0n;
   nextCommitWaits = false;
   nextReadWaits = false;
+  /** Aborts and closes that never answer (a client retrying against a restarting broker). */
+  cleanupHangs = false;
 
   get kafka(): Pick<KafkaClient, 'transactionalProducer'> {
     return {
@@ -38,7 +40,7 @@ class FakeTransactions {
         },
         disconnect: () => {
           this.events.push(`disconnect ${transactionalId}`);
-          return Promise.resolve();
+          return this.cleanupHangs ? new Promise<void>(() => undefined) : Promise.resolve();
         },
         begin: () => {
           this.events.push(`begin ${transactionalId}`);
@@ -80,7 +82,7 @@ class FakeTransactions {
       },
       abort: () => {
         this.events.push('abort');
-        return Promise.resolve();
+        return this.cleanupHangs ? new Promise<void>(() => undefined) : Promise.resolve();
       },
     };
   }
@@ -123,6 +125,7 @@ const record = (offset: string): OutboundRecord => ({
 function deliveryOf(
   fake: FakeTransactions,
   progress?: TransactionalDeliveryDeps['progress'],
+  transactionTimeoutMs = 10_000,
 ): TransactionalDelivery {
   const d = new TransactionalDelivery({
     kafka: fake.kafka,
@@ -132,7 +135,7 @@ function deliveryOf(
     rawTopic: 'raw',
     logger: silentLogger(),
     ackTimeoutMs: 1000,
-    transactionTimeoutMs: 10_000,
+    transactionTimeoutMs,
   });
   d.assigned([0]);
   return d;
@@ -182,16 +185,7 @@ describe('TransactionalDelivery', () => {
   });
 
   it('gives up a transaction that does not end within the transaction timeout: the producer released, the next commit claims again', async () => {
-    d = new TransactionalDelivery({
-      kafka: fake.kafka,
-      admin: fake.admin,
-      groupId: 'g',
-      rawTopic: 'raw',
-      logger: silentLogger(),
-      ackTimeoutMs: 1000,
-      transactionTimeoutMs: 50,
-    });
-    d.assigned([0]);
+    d = deliveryOf(fake, undefined, 50);
     await d.claim(0);
     fake.events.length = 0;
     fake.nextCommitWaits = true; // a client retrying a commit for minutes (a broker restarting)
@@ -208,6 +202,26 @@ describe('TransactionalDelivery', () => {
       'begin g.raw.0',
       'commit 1',
     ]);
+  });
+
+  it('bounds the abort and the close after a timed-out transaction by a few seconds, not by the transaction timeout again', async () => {
+    jest.useFakeTimers();
+    try {
+      d = deliveryOf(fake, undefined, 60_000);
+      await d.claim(0);
+      fake.nextCommitWaits = true;
+      fake.cleanupHangs = true;
+      const outcome = commitChunk(0, 1).then(
+        () => 'committed',
+        (err: unknown) => (err as { code?: string }).code,
+      );
+      await jest.advanceTimersByTimeAsync(60_000); // the commit's bound
+      await jest.advanceTimersByTimeAsync(10_000); // less than one more transaction timeout
+      expect(fake.events.slice(-2)).toEqual(['abort', 'disconnect g.raw.0']);
+      expect(await outcome).toBe('KAFKA_UNAVAILABLE');
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('runs one transaction of a partition at a time', async () => {
