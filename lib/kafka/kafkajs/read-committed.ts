@@ -22,7 +22,8 @@ export interface DecodedRecord {
   offset: string;
   key: Buffer | null;
   isControlRecord: boolean;
-  batchContext: { producerId: string; inTransaction: boolean };
+  /** Absent on a legacy message set (magic 0 or 1): no transactions there. */
+  batchContext?: { producerId: string; inTransaction: boolean };
 }
 
 interface AbortedTransaction {
@@ -76,6 +77,7 @@ export function withoutAborted(
   return records.filter((r) => {
     const offset = BigInt(r.offset);
     while (pending.length > 0 && pending[0]!.first <= offset) open.add(pending.shift()!.producerId);
+    if (!r.batchContext) return true;
     const { producerId, inTransaction } = r.batchContext;
     if (r.isControlRecord) {
       if (r.key && r.key.length >= 4 && r.key.readInt16BE(2) === ABORT_TYPE)

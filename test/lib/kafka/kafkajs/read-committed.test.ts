@@ -69,6 +69,15 @@ describe('withoutAborted (kafkajs read_committed, mended)', () => {
     expect(values(withoutAborted(fromTwo, aborted))).toEqual(['b-committed', 'plain']);
   });
 
+  it('keeps the records of a legacy message set (no batch context, no transactions)', () => {
+    const legacy = { offset: '9', key: null, isControlRecord: false, value: 'legacy' };
+    expect(values(withoutAborted([...records, legacy], aborted))).toEqual([
+      'b-committed',
+      'plain',
+      'legacy',
+    ]);
+  });
+
   it('keeps the control records (the consumer moves past them)', () => {
     expect(withoutAborted(records, aborted).filter((r) => r.isControlRecord)).toHaveLength(3);
   });
