@@ -42,13 +42,21 @@ export class FakeClient extends EventEmitter {
     super();
   }
 
+  /** The member id each join asked with (null: as a new member). */
+  readonly joinedAs: (string | null)[] = [];
+  /** The member id the client had when it closed (its close leaves the group as it). */
+  closedAs: string | null | undefined = undefined;
+
   joinGroup(_options?: object, callback?: (error: Error | null) => void): Promise<string> {
     this.joins += 1;
+    this.joinedAs.push(this.memberId);
+    // A member known to the group keeps its id; a new one gets one.
+    const memberId = this.memberId ?? `member-${this.joins}`;
     const joined = FakeClient.failJoins
       ? Promise.reject(new Error('joinGroup failed 6 times.'))
-      : Promise.resolve(`member-${this.joins}`);
+      : Promise.resolve(memberId);
     if (!FakeClient.failJoins) {
-      this.memberId = `member-${this.joins}`;
+      this.memberId = memberId;
       this.generationId += 1;
       setImmediate(() =>
         this.emit('consumer:group:join', {
@@ -105,6 +113,7 @@ export class FakeClient extends EventEmitter {
 
   close(): Promise<void> {
     this.closed = true;
+    this.closedAs = this.memberId;
     return Promise.resolve();
   }
 }

@@ -194,8 +194,12 @@ export class PlatformaticConsumer implements Consumer {
     this.crashed(reason, true);
     const old = this.client;
     this.client = this.newClient();
-    // Leaving through the old coordinator fails, most often: the group expels it on its own,
-    // and the brokers close its idle connections (`connections.max.idle.ms`).
+    // The new client rejoins as the same member: a new member id would leave the old one in
+    // the group, and every rebalance would wait for it until its session or the rebalance
+    // timed out. A member id the group no longer knows is refused, and the client joins as
+    // a new member then. The old client closes without leaving as that member.
+    this.client.memberId = old.memberId;
+    old.memberId = null;
     void old.close().catch(() => undefined);
     if (this.startingOver) return; // the joins under way go on with the new client
     this.startingOver = true;

@@ -2,8 +2,8 @@
  * The @platformatic/kafka consumer gives the group to a new client when the one it has
  * cannot reach the group's coordinator any more (1.35 looks it up once per client): after
  * a failed heartbeat (1.35 heartbeats no more after one), and after group operations that
- * keep failing for 5 s other than for a lost membership. The new client joins again; the
- * old one is closed. A commit that finds the group moved on fails instead of the client
+ * keep failing for 5 s other than for a lost membership. The new client joins again, as
+ * the same member; the old one is closed. A commit that finds the group moved on fails instead of the client
  * rejoining by itself. The client here is a fake; the three-broker fault scenarios run the
  * real one through a coordinator's restart.
  */
@@ -62,6 +62,17 @@ describe('the @platformatic/kafka consumer starting over with a new client', () 
     clients[0]!.emit('consumer:heartbeat:error', { error: new Error('late') });
     await settle();
     expect(clients).toHaveLength(2);
+    await consumer.disconnect();
+  });
+
+  it('the new client joins as the same member; the old one closes without leaving as it', async () => {
+    const { consumer } = await running();
+    expect(clients[0]!.memberId).toBe('member-1');
+    clients[0]!.emit('consumer:heartbeat:error', { error: new Error('connect ECONNREFUSED') });
+    await settle();
+    expect(clients[1]!.joinedAs).toEqual(['member-1']);
+    expect(clients[1]!.memberId).toBe('member-1');
+    expect(clients[0]!.closedAs).toBeNull();
     await consumer.disconnect();
   });
 
