@@ -18,6 +18,7 @@ import { KafkajsConsumerPort } from './consumer';
 import { mendKafkajsFraming } from './framing';
 import { kafkaLogCreator } from './log';
 import { mendKafkajsReadCommitted } from './read-committed';
+import { mendKafkajsRejoin } from './rejoin';
 import { KafkajsProducerPort, kafkajsProducer } from './producer';
 import { KafkajsTransactionalProducer } from './transactional-producer';
 
@@ -28,6 +29,7 @@ export class KafkajsClient implements KafkaClient {
   constructor(options: KafkaClientOptions) {
     mendKafkajsFraming();
     mendKafkajsReadCommitted();
+    mendKafkajsRejoin();
     this.kafka = new Kafka({
       clientId: options.clientId,
       brokers: options.brokers,
