@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KafkaClientName } from '../lib/kafka/client';
 import { keyPartition } from '../lib/kafka/partitioner';
+import { serviceNodeFlags } from '../services/cli/fleet/processes';
 import { loadEvent } from '../test/load/scenarios';
 import { testKafka } from '../test/support/kafka-helpers';
 import { attack } from '../test/load/vegeta';
@@ -89,7 +90,7 @@ export async function endToEndLatency(opts: {
     const log = openSync(logOf(i), 'w');
     const worker = spawn(
       process.execPath,
-      [join(opts.root, 'dist', 'services', 'worker', 'main.js')],
+      [...serviceNodeFlags('worker'), join(opts.root, 'dist', 'services', 'worker', 'main.js')],
       {
         env: {
           ...process.env,

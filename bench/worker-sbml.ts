@@ -41,6 +41,7 @@ import { withRetry } from '../lib/retry';
 import { openOutboundLog } from '../services/worker/delivery/sbml/outbound-log';
 import { OutboundSender } from '../services/worker/delivery/sbml/sender';
 import { sendRecords, testKafka } from '../test/support/kafka-helpers';
+import { serviceNodeFlags } from '../services/cli/fleet/processes';
 import { cpuPerEvent, processCpuSeconds, sampleCpu } from './proc-cpu';
 import { pageViewRecord } from './raw-records';
 import type { CpuSample } from './proc-cpu';
@@ -123,6 +124,8 @@ export interface RunRate {
   rate: number;
   startSeconds: number;
   cpu: WindowCpu;
+  /** The worker process's peak RSS (absent for the bare consume->produce). */
+  rssMb?: number;
 }
 
 /**
@@ -238,7 +241,8 @@ async function runWorker(
   const port = 26300 + OFFSET + (seq % 90);
   const profileDir = process.env.BENCH_WORKER_PROFILE_DIR;
   const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const child = spawn(process.execPath, [...nodeArgs, main], {
+  // As the fleet runs it (its Node flags), whichever build `main` is.
+  const child = spawn(process.execPath, [...nodeArgs, ...serviceNodeFlags('worker'), main], {
     env: {
       ...process.env,
       INTAKE_LOG_LEVEL: process.env.BENCH_WORKER_LOG_LEVEL ?? 'warn',
@@ -469,7 +473,7 @@ export async function workerFigures(opts: {
     // Interleaved repetitions: drift on this shared machine hits every mode alike; every
     // other repetition runs them in reverse, so no mode always runs first or last.
     for (const [mode, run] of rep % 2 === 0 ? modes : [...modes].reverse()) {
-      const { rate, startSeconds, cpu } = await run();
+      const { rate, startSeconds, cpu, rssMb: peakMb } = await run();
       if (rep < 0) {
         process.stderr.write(`bench: warm-up ${mode}: ${Math.round(rate)} events/s\n`);
         continue;
@@ -478,7 +482,7 @@ export async function workerFigures(opts: {
       starts.get(mode)!.push(+startSeconds.toFixed(2));
       cpus.get(mode)!.push(cpu);
       process.stderr.write(
-        `bench: rep ${rep + 1}/${opts.reps} ${mode}: ${Math.round(rate)} events/s (in the group after ${startSeconds.toFixed(2)} s; CPU µs/event: broker ${cpu.brokerUs}, consumer ${cpu.consumerUs}, machine ${cpu.machineUs}, idle ${cpu.idleShare})\n`,
+        `bench: rep ${rep + 1}/${opts.reps} ${mode}: ${Math.round(rate)} events/s (in the group after ${startSeconds.toFixed(2)} s; CPU µs/event: broker ${cpu.brokerUs}, consumer ${cpu.consumerUs}, machine ${cpu.machineUs}, idle ${cpu.idleShare}${peakMb === undefined ? '' : `; peak RSS ${peakMb} MB`})\n`,
       );
     }
     if (rep < 0) cpu.clear();

@@ -76,7 +76,8 @@ ENV INTAKE_SERVICE=worker \
     INTAKE_OUTBOUND_LOG_DIR=/var/lib/intake/outbound-log
 EXPOSE 9100
 VOLUME ["/var/lib/intake"]
-CMD ["node", "dist/services/worker/main.js"]
+# the worker's heap flags (services/cli/fleet/processes.ts, WORKER_NODE_FLAGS)
+CMD ["node", "--max-semi-space-size=64", "dist/services/worker/main.js"]
 
 FROM runtime AS puller
 ENV INTAKE_SERVICE=puller \

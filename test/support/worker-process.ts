@@ -10,6 +10,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ROOT, TEST_BROKER } from './test-env';
 import type { Admin } from '../../lib/kafka/port';
+import { serviceNodeFlags } from '../../services/cli/fleet/processes';
 import { createTopic, randomName, waitFor } from './kafka-helpers';
 
 export interface WorkerTopics {
@@ -73,7 +74,10 @@ export class ServiceProcess {
     const out = createWriteStream(this.logFile, { flags: 'a' });
     const child = spawn(
       process.execPath,
-      [resolve(ROOT, 'dist', 'services', this.service, 'main.js')],
+      [
+        ...serviceNodeFlags(this.service, { ...process.env, ...extraEnv }),
+        resolve(ROOT, 'dist', 'services', this.service, 'main.js'),
+      ],
       {
         env: {
           ...process.env,
