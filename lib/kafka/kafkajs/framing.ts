@@ -12,7 +12,7 @@
  * - a frame that does not decode all the same ends the connection (its requests fail with
  *   kafkajs' retriable connection error, as on a reset), never the process.
  */
-import { createRequire } from 'node:module';
+import { mendOnce } from './internal';
 
 /** The part of kafkajs' (untyped, internal) `Connection` this mend touches. */
 interface FramedConnection {
@@ -26,14 +26,12 @@ interface FramedConnection {
 }
 
 const FRAME_SIZE_BYTES = 4;
-let mended = false;
 
 export function mendKafkajsFraming(): void {
-  if (mended) return;
-  mended = true;
-  const Connection = createRequire(__filename)('kafkajs/src/network/connection') as {
-    prototype: FramedConnection;
-  };
+  mendOnce('network/connection', mendConnection);
+}
+
+function mendConnection(Connection: { prototype: FramedConnection }): void {
   const { connect, processData } = Connection.prototype;
   Connection.prototype.connect = function (this: FramedConnection) {
     if (!this.isConnected()) resetFraming(this);

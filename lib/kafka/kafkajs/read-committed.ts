@@ -15,7 +15,7 @@
  * marker), and the list is emptied, so kafkajs' own filter has nothing left to do. Control
  * records stay: kafkajs moves the position past them.
  */
-import { createRequire } from 'node:module';
+import { mendOnce } from './internal';
 
 /** A decoded record as kafkajs' record batch decoder makes it (the fields read here). */
 export interface DecodedRecord {
@@ -41,28 +41,24 @@ interface DecodedFetch {
 const VERSIONS = [4, 5, 6, 7, 8, 9, 10, 11];
 /** A control record's key: version (int16), then type (int16): 0 abort, 1 commit. */
 const ABORT_TYPE = 0;
-let mended = false;
 
 export function mendKafkajsReadCommitted(): void {
-  if (mended) return;
-  mended = true;
-  const require = createRequire(__filename);
-  for (const version of VERSIONS) {
-    const response = require(`kafkajs/src/protocol/requests/fetch/v${version}/response`) as {
-      decode: (raw: Buffer) => Promise<DecodedFetch>;
-    };
-    const decode = response.decode;
-    response.decode = async (raw: Buffer) => {
-      const answer = await decode(raw);
-      for (const topic of answer.responses)
-        for (const partition of topic.partitions) {
-          if (!partition.abortedTransactions?.length) continue;
-          partition.messages = withoutAborted(partition.messages, partition.abortedTransactions);
-          partition.abortedTransactions = [];
-        }
-      return answer;
-    };
-  }
+  for (const version of VERSIONS)
+    mendOnce(`protocol/requests/fetch/v${version}/response`, mendFetchResponse);
+}
+
+function mendFetchResponse(response: { decode: (raw: Buffer) => Promise<DecodedFetch> }): void {
+  const decode = response.decode;
+  response.decode = async (raw: Buffer) => {
+    const answer = await decode(raw);
+    for (const topic of answer.responses)
+      for (const partition of topic.partitions) {
+        if (!partition.abortedTransactions?.length) continue;
+        partition.messages = withoutAborted(partition.messages, partition.abortedTransactions);
+        partition.abortedTransactions = [];
+      }
+    return answer;
+  };
 }
 
 /** The records (in offset order) that belong to no aborted transaction; control records kept. */

@@ -12,7 +12,7 @@
  * consumer's cluster object, which a restart keeps). A member id the group no longer knows
  * is refused (UNKNOWN_MEMBER_ID): kafkajs then joins with none, as before.
  */
-import { createRequire } from 'node:module';
+import { mendOnce } from './internal';
 
 interface ConsumerGroup {
   cluster: object;
@@ -21,15 +21,10 @@ interface ConsumerGroup {
   leave: (this: ConsumerGroup) => Promise<void>;
 }
 
-let mended = false;
-
 export function mendKafkajsRejoin(): void {
-  if (mended) return;
-  mended = true;
-  const group = createRequire(__filename)('kafkajs/src/consumer/consumerGroup') as {
-    prototype: ConsumerGroup;
-  };
-  rememberMembers(group.prototype);
+  mendOnce<{ prototype: ConsumerGroup }>('consumer/consumerGroup', (group) =>
+    rememberMembers(group.prototype),
+  );
 }
 
 /** Wraps a consumer group's join and leave so a new membership joins as the last member. */
