@@ -18,7 +18,7 @@ import type { RootDatabase } from 'lmdb';
 import { IntakeError } from '../errors';
 import type { Logger } from '../logger';
 import { startupRetry, withRetry } from '../retry';
-import type { Consumer, KafkaClient } from './port';
+import type { Admin, Consumer, KafkaClient, PartitionOffsets } from './port';
 
 export interface ViewStore<T> {
   get(key: string): T | undefined;
@@ -80,6 +80,8 @@ export class TopicView<T> {
   /** Per partition, the offset the view has read up to (exclusive), markers included. */
   private readonly positions = new Map<number, bigint>();
   private readonly waiters = new Set<() => void>();
+  /** `current()`'s admin connection, opened at its first call. */
+  private admin: Promise<Admin> | null = null;
 
   constructor(
     private readonly deps: {
@@ -166,19 +168,13 @@ export class TopicView<T> {
   }
 
   /**
-   * Resolves once the view has read every partition up to the end it has now (records
-   * committed before the call are in the view); rejects `KAFKA_UNAVAILABLE` (retriable)
-   * after `timeoutMs`.
+   * Resolves once the view has read every partition (or only `partitions`: those of the
+   * keys the caller reads) up to the end it has now (records committed before the call are
+   * in the view); rejects `KAFKA_UNAVAILABLE` (retriable) after `timeoutMs`.
    */
-  async current(timeoutMs: number): Promise<void> {
-    const admin = this.deps.kafka.admin();
-    await admin.connect();
-    let ends: { partition: number; high: string; low: string }[];
-    try {
-      ends = await admin.fetchTopicOffsets(this.deps.topic);
-    } finally {
-      await admin.disconnect();
-    }
+  async current(timeoutMs: number, partitions?: readonly number[]): Promise<void> {
+    let ends = await this.ends();
+    if (partitions) ends = ends.filter((e) => partitions.includes(e.partition));
     const behind = (): boolean =>
       ends.some(
         (e) =>
@@ -209,6 +205,24 @@ export class TopicView<T> {
     });
   }
 
+  /** The topic's ends now, on one admin connection kept for every call (a failed one is dropped). */
+  private async ends(): Promise<PartitionOffsets[]> {
+    const admin = (this.admin ??= this.connectAdmin());
+    try {
+      return await (await admin).fetchTopicOffsets(this.deps.topic);
+    } catch (err) {
+      if (this.admin === admin) this.admin = null;
+      void admin.then((a) => a.disconnect()).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async connectAdmin(): Promise<Admin> {
+    const admin = this.deps.kafka.admin();
+    await admin.connect();
+    return admin;
+  }
+
   get isCaughtUp(): boolean {
     return this.caughtUp;
   }
@@ -229,8 +243,9 @@ export class TopicView<T> {
   async stop(): Promise<void> {
     await this.consumer?.disconnect();
     await this.deps.store.close();
-    const admin = this.deps.kafka.admin();
-    await admin.connect();
+    const kept = this.admin;
+    this.admin = null;
+    const admin = (await kept?.catch(() => null)) ?? (await this.connectAdmin());
     await admin.deleteGroups([this.groupId]).catch(() => undefined);
     await admin.disconnect();
   }

@@ -11,14 +11,15 @@
  * those offsets alone processed that minute again, and its outputs were written twice.
  * The claim takes the higher of the two (`transactions.ts`).
  *
- * `committedNext` reads the progress topic's view once it caught up with the topic's end
- * as it is after the claim fenced the partition's previous producer (whose transaction is
- * then committed or aborted, and its progress record visible or gone). The end is the one a
- * `read_committed` reader sees: a record behind another transaction still open on its
- * progress partition is not in yet, and the claim starts from an older record or the
- * group's offset (at worst input is processed again, as before this record existed). A
- * progress record never runs ahead of the input commit: SBML and the interval publisher
- * write what was committed already, HML writes it in the same transaction.
+ * `committedNext` reads the progress topic's view once it caught up with the end of the
+ * partition's progress partition (its key's) as it is after the claim fenced the raw
+ * partition's previous producer (whose transaction is then committed or aborted, and its
+ * progress record visible or gone). The end is the one a `read_committed` reader sees: a
+ * record behind another transaction still open on its progress partition is not in yet,
+ * and the claim starts from an older record or the group's offset (at worst input is
+ * processed again, as before this record existed). A progress record never runs ahead of
+ * the input commit: SBML and the interval publisher write what was committed already, HML
+ * writes it in the same transaction.
  */
 import type { TopicView } from '../../../../lib/kafka/topic-view';
 import type { ProgressRecord } from '../../../../lib/records/progress';
@@ -61,7 +62,9 @@ export class CommittedProgress {
 
   /** The committed position of the partition by its latest progress record (none: undefined). */
   async committedNext(partition: number): Promise<bigint | undefined> {
-    await this.deps.view.current(this.deps.catchUpTimeoutMs);
+    // Only the progress partition its records go to (the partition of its key).
+    const { partition: at } = this.record(partition, '0');
+    await this.deps.view.current(this.deps.catchUpTimeoutMs, [at]);
     const latest = this.deps.view.get(progressKey(this.deps.rawTopic, partition));
     return latest ? BigInt(latest.committedNext) : undefined;
   }
