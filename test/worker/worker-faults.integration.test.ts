@@ -46,14 +46,13 @@ function rawEvent(
 
 describe('worker under faults (real processes, real broker)', () => {
   const clients = fileClients(kafka);
-  const stateDir = resolve(ROOT, '.intake', randomName('test-workers'));
+  // The workers' logs and outbound logs: kept after the run, so a failed test's worker
+  // logs can be read; the next run starts from an empty directory.
+  const stateDir = resolve(ROOT, '.intake', 'test-workers');
 
   beforeAll(() => {
-    mkdirSync(stateDir, { recursive: true });
-  });
-
-  afterAll(() => {
     rmSync(stateDir, { recursive: true, force: true });
+    mkdirSync(stateDir, { recursive: true });
   });
 
   // Every worker a test starts is killed after it, also when an expectation failed

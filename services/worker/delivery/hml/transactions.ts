@@ -59,6 +59,15 @@ import type { CommittedProgress } from './committed-progress';
  */
 const CLEANUP_MS = 5_000;
 
+/** The error of a cleanup past `CLEANUP_MS` (its caller goes on without it). */
+const cleanupTimedOut =
+  (doing: 'aborting' | 'closing', partition: number): (() => IntakeError) =>
+  () =>
+    new IntakeError(
+      'KAFKA_UNAVAILABLE',
+      `${doing} the ${doing === 'aborting' ? 'transaction' : 'producer'} of raw partition ${partition} took over ${CLEANUP_MS} ms`,
+    );
+
 export interface TransactionalDeliveryDeps {
   kafka: Pick<KafkaClient, 'transactionalProducer'>;
   /** Reads the group's committed offsets (after fencing). */
@@ -257,7 +266,10 @@ export class TransactionalDelivery {
         timedOut,
       );
     } catch (err) {
-      if (attempt.tx) await within(attempt.tx.abort(), CLEANUP_MS, timedOut).catch(() => undefined);
+      if (attempt.tx)
+        await within(attempt.tx.abort(), CLEANUP_MS, cleanupTimedOut('aborting', partition)).catch(
+          () => undefined,
+        );
       // Only this chunk's producer: a newer generation may have claimed the partition since.
       if (this.producers.get(partition) === claimed) await this.release(partition);
       // A chunk of an older generation (its batch was revoked meanwhile): abandoned, and its
@@ -325,7 +337,9 @@ export class TransactionalDelivery {
     const open = producer ? await producer.catch(() => null) : null;
     // Bounded: a client stuck retrying must not hold the next claim (which fences it).
     if (open)
-      await within(open.disconnect(), CLEANUP_MS, () => new Error('close')).catch(() => undefined);
+      await within(open.disconnect(), CLEANUP_MS, cleanupTimedOut('closing', partition)).catch(
+        () => undefined,
+      );
   }
 
   get lastError(): string | null {
