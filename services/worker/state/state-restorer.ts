@@ -70,23 +70,31 @@ export class StateRestorer {
   }
 
   private restore(partitions: number[], recheckKept: boolean): void {
-    const fresh = partitions.filter((p) => !this.restores.has(p));
-    const kept = recheckKept ? partitions.filter((p) => this.restores.has(p)) : [];
-    const wanted = [...fresh, ...kept];
+    const added = partitions.filter((p) => !this.restores.has(p));
+    const held = recheckKept ? partitions.filter((p) => this.restores.has(p)) : [];
+    const wanted = [...added, ...held];
     if (wanted.length === 0) return;
+    // A kept partition's earlier restore may still be running (a new generation came before
+    // it ended): this one waits for it, so `ready(p)` never resolves before the state is in.
+    const earlier = held.map((p) => this.restores.get(p)!.catch(() => undefined));
     const started = Date.now();
     const none = new Map<number, bigint>();
     const restore = (async () => {
       const { handover } = this.deps;
       const committed = new Map(
-        fresh.length > 0 && handover ? await handover.settled(fresh) : none,
+        added.length > 0 && handover ? await handover.settled(added) : none,
       );
+      await Promise.all(earlier);
+      // A kept partition whose earlier restore failed is restored as a new one.
+      const again = held.filter((p) => !this.restoredAt.has(p));
+      const kept = held.filter((p) => this.restoredAt.has(p));
       const keptAt = kept.length > 0 && handover ? await handover.committed(kept) : none;
-      const moved = kept.filter((p) => this.movedSince(p, keptAt.get(p)));
       // Moved: another worker processed it meanwhile; wait for its hand-over like a new one.
-      if (moved.length > 0 && handover)
-        for (const [p, offset] of await handover.settled(moved)) committed.set(p, offset);
-      const todo = [...fresh, ...moved];
+      const moved = kept.filter((p) => this.movedSince(p, keptAt.get(p)));
+      const settle = [...again, ...moved];
+      if (settle.length > 0 && handover)
+        for (const [p, offset] of await handover.settled(settle)) committed.set(p, offset);
+      const todo = [...added, ...settle];
       if (todo.length > 0) {
         const [scores, ids] = await Promise.all([
           this.restoreScores(todo),
@@ -102,7 +110,7 @@ export class StateRestorer {
     for (const p of wanted) {
       const failed = restore.catch((err: unknown) => {
         // Without its state the partition must not be processed: retry on the next access.
-        this.restores.delete(p);
+        if (this.restores.get(p) === failed) this.restores.delete(p);
         this.log.error({ err, partition: p }, 'state_restore_failed');
         throw err;
       });

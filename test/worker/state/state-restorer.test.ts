@@ -128,6 +128,27 @@ describe('StateRestorer', () => {
     expect(scorer.restored.map((x) => x.partition)).toEqual([0, 1]);
   });
 
+  it('a new generation keeping a partition whose restore still runs: ready(p) waits for that restore', async () => {
+    const fake = scoresTopic();
+    const scorer = new FakeScorer();
+    const handover = new FakeHandover();
+    const r = restorer(fake, { scorer, handover });
+    r.assigned([0, 1]);
+    await settle();
+    // The group rebalanced again, the same partitions kept, before the hand-over settled.
+    r.assigned([0, 1]);
+    let ready = false;
+    const waiting = r.ready(0).then(() => (ready = true));
+    await settle();
+    await settle();
+    expect(ready).toBe(false);
+    expect(scorer.restored).toEqual([]);
+
+    handover.releaseAll();
+    await waiting;
+    expect(scorer.restored.map((x) => x.partition)).toEqual([0, 1]);
+  });
+
   it('restores only the partitions that are new in an assignment', async () => {
     const fake = scoresTopic();
     const scorer = new FakeScorer();
